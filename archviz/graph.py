@@ -1,0 +1,90 @@
+"""A framework-neutral layer graph.
+
+A :class:`Graph` is an ordered set of :class:`Node` objects. Each node has an op
+type (a key of the rule table in :mod:`archviz.ops`), attributes, the names of
+its inputs and a stable hierarchical name such as ``layer3.block2.conv1``. The
+dotted name is the hierarchy (model, stage, block, layer) that depth control,
+diagram clusters and the HTML tree are made from.
+
+Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping
+
+from archviz.errors import ModelError
+
+
+@dataclass(frozen=True)
+class Node:
+    """One layer: an op applied to the outputs of other nodes."""
+
+    name: str
+    op: str
+    inputs: tuple[str, ...] = ()
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """The hierarchical name split into its scopes."""
+        return tuple(self.name.split("."))
+
+    def scope(self, depth: int) -> str:
+        """The name of this node's group at ``depth`` (1 = stage, 2 = block, 3+ = layer)."""
+        return ".".join(self.path[:depth])
+
+
+class Graph:
+    """Nodes in topological order (a node's inputs are always added before it)."""
+
+    def __init__(self, name: str, *, meta: Mapping[str, Any] | None = None) -> None:
+        self.name = name
+        self.meta: dict[str, Any] = dict(meta or {})
+        self._nodes: dict[str, Node] = {}
+
+    def add(self, name: str, op: str, inputs: tuple[str, ...] | list[str] | str = (), **attrs: Any) -> str:
+        """Add a node and return its name, so builders can chain calls."""
+        if isinstance(inputs, str):
+            inputs = (inputs,)
+        if name in self._nodes:
+            raise ModelError(f"duplicate layer name {name!r} in graph {self.name!r}")
+        for source in inputs:
+            if source not in self._nodes:
+                raise ModelError(f"layer {name!r} takes input {source!r}, which is not defined before it")
+        self._nodes[name] = Node(name=name, op=op, inputs=tuple(inputs), attrs=dict(attrs))
+        return name
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self._nodes.values())
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __getitem__(self, name: str) -> Node:
+        return self._nodes[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._nodes
+
+    @property
+    def nodes(self) -> list[Node]:
+        return list(self._nodes.values())
+
+    @property
+    def outputs(self) -> list[str]:
+        """Nodes that no other node consumes."""
+        consumed = {source for node in self for source in node.inputs}
+        return [node.name for node in self if node.name not in consumed]
+
+    def consumers(self) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = {name: [] for name in self._nodes}
+        for node in self:
+            for source in node.inputs:
+                result[source].append(node.name)
+        return result
+
+    @property
+    def max_depth(self) -> int:
+        return max((len(node.path) for node in self), default=0)

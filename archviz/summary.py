@@ -1,0 +1,202 @@
+"""The summary: per-layer records and totals. The only thing renderers read.
+
+Aggregation at any depth sums the records of a group: a stage's row is the sum
+of its blocks, a block's the sum of its layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+DEPTHS = {"stages": 1, "blocks": 2, "layers": 3}
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    """The counts of one layer (MACs, FLOPs and activation bytes for the whole batch)."""
+
+    name: str
+    op: str
+    family: str
+    output_shape: tuple[int, ...]
+    trainable_params: int
+    non_trainable_params: int
+    macs: int
+    flops: int | None  # None: not counted (no rule for the op)
+    activation_bytes: int
+    inputs: tuple[str, ...] = ()
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    weighted: bool = False
+    counted: bool = True
+
+    @property
+    def params(self) -> int:
+        return self.trainable_params + self.non_trainable_params
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return tuple(self.name.split("."))
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a summary table: a layer, or a group of layers summed."""
+
+    name: str
+    op: str
+    level: int
+    output_shape: tuple[int, ...]
+    trainable_params: int
+    non_trainable_params: int
+    macs: int
+    flops: int | None
+    activation_bytes: int
+    layers: int
+    weighted_layers: int
+    counted: bool = True
+
+    @property
+    def params(self) -> int:
+        return self.trainable_params + self.non_trainable_params
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "op": self.op,
+            "output_shape": list(self.output_shape),
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "non_trainable_params": self.non_trainable_params,
+            "macs": self.macs,
+            "flops": self.flops,
+            "activation_bytes": self.activation_bytes,
+        }
+
+
+def resolve_depth(depth: int | str | None, max_depth: int) -> int:
+    """Depth as a level: 1 stages, 2 blocks, 3 layers (or the deepest level the model has)."""
+    if depth is None:
+        return max_depth
+    if isinstance(depth, str):
+        if depth.isdigit():
+            depth = int(depth)
+        elif depth in DEPTHS:
+            return min(DEPTHS[depth], max_depth) if depth != "layers" else max_depth
+        else:
+            raise ValueError(f"depth must be 1, 2, 3 or one of {', '.join(DEPTHS)}; got {depth!r}")
+    if depth < 1:
+        raise ValueError(f"depth must be at least 1, got {depth}")
+    if depth > max_depth:
+        raise ValueError(f"depth {depth} is beyond the model's {max_depth} levels")
+    return depth
+
+
+@dataclass
+class Summary:
+    name: str
+    records: list[LayerRecord]
+    batch_size: int = 1
+    dtype: str = "float32"
+    bytes_per_param: int = 4
+    options: dict[str, Any] = field(default_factory=dict)
+    groups: dict[str, str] = field(default_factory=dict)
+    uncounted: dict[str, list[str]] = field(default_factory=dict)
+
+    # ---- totals -------------------------------------------------------
+    @property
+    def trainable_params(self) -> int:
+        return sum(r.trainable_params for r in self.records)
+
+    @property
+    def non_trainable_params(self) -> int:
+        return sum(r.non_trainable_params for r in self.records)
+
+    @property
+    def params(self) -> int:
+        return self.trainable_params + self.non_trainable_params
+
+    @property
+    def macs(self) -> int:
+        return sum(r.macs for r in self.records)
+
+    @property
+    def flops(self) -> int:
+        """FLOPs of the counted layers: a lower bound when :attr:`complete` is False."""
+        return sum(r.flops for r in self.records if r.flops is not None)
+
+    @property
+    def complete(self) -> bool:
+        return not self.uncounted
+
+    @property
+    def param_bytes(self) -> int:
+        return self.params * self.bytes_per_param
+
+    @property
+    def activation_bytes(self) -> int:
+        return sum(r.activation_bytes for r in self.records)
+
+    @property
+    def weighted_layers(self) -> int:
+        return sum(1 for r in self.records if r.weighted)
+
+    @property
+    def max_depth(self) -> int:
+        return max((len(r.path) for r in self.records), default=1)
+
+    def totals(self) -> dict[str, Any]:
+        return {
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "non_trainable_params": self.non_trainable_params,
+            "macs": self.macs,
+            "flops": self.flops,
+            "flops_complete": self.complete,
+            "param_bytes": self.param_bytes,
+            "activation_bytes": self.activation_bytes,
+            "layers": len(self.records),
+            "weighted_layers": self.weighted_layers,
+        }
+
+    # ---- rows at a depth ----------------------------------------------
+    def rows(self, depth: int | str | None = None) -> list[Row]:
+        level = resolve_depth(depth, self.max_depth)
+        order: list[str] = []
+        members: dict[str, list[LayerRecord]] = {}
+        for record in self.records:
+            key = ".".join(record.path[:level])
+            if key not in members:
+                order.append(key)
+                members[key] = []
+            members[key].append(record)
+        return [self._row(key, members[key]) for key in order]
+
+    def _row(self, key: str, records: list[LayerRecord]) -> Row:
+        if len(records) == 1 and records[0].name == key:
+            op = records[0].op
+        else:
+            op = self.groups.get(key, "group")
+        counted = all(r.counted for r in records)
+        return Row(
+            name=key, op=op, level=len(key.split(".")), output_shape=records[-1].output_shape,
+            trainable_params=sum(r.trainable_params for r in records),
+            non_trainable_params=sum(r.non_trainable_params for r in records),
+            macs=sum(r.macs for r in records),
+            flops=sum(r.flops for r in records if r.flops is not None) if counted else None,
+            activation_bytes=sum(r.activation_bytes for r in records),
+            layers=len(records), weighted_layers=sum(1 for r in records if r.weighted), counted=counted,
+        )
+
+    def stage_rows(self) -> list[Row]:
+        """Rows of the residual stages only (``layer1`` ...), for per-stage budgets."""
+        return [row for row in self.rows(1) if self.groups.get(row.name) == "stage"]
+
+    # ---- the public record --------------------------------------------
+    def to_dict(self, depth: int | str | None = None) -> dict[str, Any]:
+        return {
+            "model": {"name": self.name, "batch_size": self.batch_size, "dtype": self.dtype, "options": self.options},
+            "totals": self.totals(),
+            "layers": [row.to_dict() for row in self.rows(depth)],
+            "uncounted": {op: list(names) for op, names in self.uncounted.items()},
+        }

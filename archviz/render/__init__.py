@@ -1,0 +1,1 @@
+"""Renderers: they read a Summary and never recompute a number."""

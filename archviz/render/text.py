@@ -1,0 +1,102 @@
+"""Summaries as a terminal table, Markdown, CSV and JSON. Nothing here computes a number."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+from archviz.render.tables import csv_table, markdown_table, text_table
+from archviz.summary import Row, Summary
+from archviz.units import exact, human, human_bytes
+
+FORMATS = ("table", "markdown", "csv", "json")
+_NUMERIC = {3, 4, 5}
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+def _columns(rows: list[Row], readable: bool) -> tuple[list[str], list[list[str]]]:
+    number = human if readable else exact
+    header = ["Layer", "Op", "Output shape", "Params", "MACs", "FLOPs"]
+    body = []
+    for row in rows:
+        indent = "  " * (row.level - 1) if readable else ""
+        body.append([indent + row.name, row.op, shape_text(row.output_shape), number(row.params), number(row.macs),
+                     number(row.flops)])
+    return header, body
+
+
+def totals_lines(summary: Summary) -> list[tuple[str, str]]:
+    """The totals as (label, text) pairs, shared by the table and Markdown renderers."""
+    bound = "" if summary.complete else " (lower bound: some layers not counted)"
+    return [
+        ("Params", f"{exact(summary.params)} ({human(summary.params)}): {exact(summary.trainable_params)} trainable, "
+                   f"{exact(summary.non_trainable_params)} non-trainable"),
+        ("MACs", f"{exact(summary.macs)} ({human(summary.macs)}) multiply-accumulates"),
+        ("FLOPs", f"{exact(summary.flops)} ({human(summary.flops)}) floating-point operations{bound}"),
+        ("Param memory", f"{human_bytes(summary.param_bytes)} ({summary.dtype})"),
+        ("Activation memory", f"{human_bytes(summary.activation_bytes)} (batch {summary.batch_size}, {summary.dtype})"),
+    ]
+
+
+def _title(summary: Summary) -> str:
+    options = summary.options
+    parts = [summary.name]
+    if options.get("input_shape"):
+        parts.append(f"input {shape_text(options['input_shape'])}")
+    if options.get("classes") and options.get("include_top", True):
+        parts.append(f"{options['classes']} classes")
+    parts.append(f"batch {summary.batch_size}")
+    return ", ".join(parts)
+
+
+def render_table(summary: Summary, depth: Any = None) -> str:
+    header, body = _columns(summary.rows(depth), readable=True)
+    out = [_title(summary), *text_table(header, body, _NUMERIC)]
+    label_width = max(len(label) for label, _ in totals_lines(summary))
+    out += [f"{label + ':':<{label_width + 1}} {text}" for label, text in totals_lines(summary)]
+    out += _warning_lines(summary)
+    return "\n".join(out) + "\n"
+
+
+def _warning_lines(summary: Summary) -> list[str]:
+    lines = []
+    for op, names in summary.uncounted.items():
+        lines.append(f"Not counted: {len(names)} layer(s) of type {op} ({', '.join(names[:3])}"
+                     + (", ..." if len(names) > 3 else "") + "): no FLOP rule; params come from the model")
+    return lines
+
+
+def render_markdown(summary: Summary, depth: Any = None) -> str:
+    header, body = _columns(summary.rows(depth), readable=True)
+    lines = [f"**{_title(summary)}**", "", *markdown_table(header, body, _NUMERIC), ""]
+    lines += markdown_table(["Total", ""], totals_lines(summary))
+    lines += ["", *(f"> {line}" for line in _warning_lines(summary))] if summary.uncounted else []
+    return "\n".join(lines) + "\n"
+
+
+def render_csv(summary: Summary, depth: Any = None) -> str:
+    header = ["name", "op", "output_shape", "params", "trainable_params", "non_trainable_params", "macs", "flops",
+              "activation_bytes"]
+    body = [[row.name, row.op, shape_text(row.output_shape), row.params, row.trainable_params,
+             row.non_trainable_params, row.macs, "" if row.flops is None else row.flops, row.activation_bytes]
+            for row in summary.rows(depth)]
+    return csv_table(header, body)
+
+
+def render_json(data: Any) -> str:
+    return json.dumps(data, indent=2) + "\n"
+
+
+def render_summary(summary: Summary, fmt: str = "table", depth: Any = None) -> str:
+    if fmt == "table":
+        return render_table(summary, depth)
+    if fmt == "markdown":
+        return render_markdown(summary, depth)
+    if fmt == "csv":
+        return render_csv(summary, depth)
+    if fmt == "json":
+        return render_json(summary.to_dict(depth))
+    raise ValueError(f"unknown format {fmt!r}")

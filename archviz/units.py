@@ -1,0 +1,67 @@
+"""Readable numbers for people, exact numbers for machines, and parsing of user-written sizes."""
+
+from __future__ import annotations
+
+import re
+
+from archviz.errors import SpecError
+
+_SUFFIXES = [(10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")]
+_PARSE = {"": 1, "k": 10**3, "K": 10**3, "m": 10**6, "M": 10**6, "g": 10**9, "G": 10**9, "t": 10**12, "T": 10**12}
+
+
+def human(value: int | float | None, digits: int = 3) -> str:
+    """``25636712`` -> ``25.6 M``; three significant digits; small numbers stay exact."""
+    if value is None:
+        return "n/c"
+    if abs(value) < 1000:
+        return f"{value:,}" if isinstance(value, int) else f"{value:.{digits}g}"
+    for scale, suffix in _SUFFIXES:
+        if abs(value) >= scale:
+            scaled = value / scale
+            decimals = max(0, digits - len(str(int(abs(scaled)))))
+            return f"{scaled:.{decimals}f} {suffix}"
+    return str(value)  # pragma: no cover
+
+
+def human_bytes(value: int) -> str:
+    """Binary units: ``102760448`` -> ``98.0 MiB``."""
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{value} B"  # pragma: no cover
+
+
+def exact(value: int | None) -> str:
+    return "n/c" if value is None else f"{value:,}"
+
+
+def parse_count(text: str, what: str = "value") -> int:
+    """``5M``, ``2.5e6``, ``1G``, ``800k`` -> an integer; anything else is an error naming ``what``."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMgGtT]?)\s*", str(text))
+    if not match:
+        raise SpecError(f"{what} must be a number with an optional k, M, G or T suffix (like 5M or 2.5e6); got {text!r}")
+    value = float(match.group(1)) * _PARSE[match.group(2)]
+    if value <= 0:
+        raise SpecError(f"{what} must be positive; got {text!r}")
+    return int(round(value))
+
+
+def parse_shape(text: str) -> tuple[int, int, int]:
+    """``32,32,3``, ``32x32x3`` or ``224`` (square RGB) -> (height, width, channels)."""
+    parts = [p for p in re.split(r"[,xX ]+", str(text).strip().strip("()[]")) if p]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise SpecError(f"input shape must be integers like 224,224,3; got {text!r}") from None
+    if len(values) == 1:
+        values = [values[0], values[0], 3]
+    elif len(values) == 2:
+        values = [values[0], values[1], 3]
+    if len(values) != 3:
+        raise SpecError(f"input shape must be HEIGHT,WIDTH,CHANNELS; got {text!r}")
+    if any(v < 1 for v in values):
+        raise SpecError(f"input shape must be positive; got {text!r}")
+    return values[0], values[1], values[2]

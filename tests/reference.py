@@ -1,0 +1,69 @@
+"""Reference figures, each with its source (../shared/REFERENCE.md). Tests check archviz against them."""
+
+TORCHVISION = "torchvision.models: num_params and _ops (GFLOPS column, one multiply-add = 1)"
+KERAS = "keras.applications (Keras 3) count_params(), 224x224x3, 1000 classes"
+PAPER_TABLE1 = "He et al. 2015, Table 1 (FLOPs = multiply-adds), exact values from REFERENCE.md"
+PAPER_TABLE6 = "He et al. 2015, Table 6 (CIFAR-10 params, rounded as printed)"
+SEEDS = "../shared/seeds, measured by running each seed's own code under TF 2.21 / Keras 3"
+
+# preset -> (trainable params, MACs): torchvision's BN buffers are not parameters,
+# so its num_params equals archviz's trainable params.
+TORCHVISION_FIGURES = {
+    "resnet18-torchvision": (11_689_512, 1_814_073_344),
+    "resnet34-torchvision": (21_797_672, 3_663_761_408),
+    "resnet50-torchvision": (25_557_032, 4_089_184_256),
+    "resnet101-torchvision": (44_549_160, 7_801_405_440),
+    "resnet152-torchvision": (60_192_808, 11_513_626_624),
+    "resnext50_32x4d": (25_028_904, 4_230_479_872),
+    "wide_resnet50_2": (68_883_240, 11_398_021_120),
+}
+
+# preset -> (total params, non-trainable params)
+KERAS_FIGURES = {
+    "resnet50-keras": (25_636_712, 53_120),
+    "resnet101-keras": (44_707_176, 105_344),
+    "resnet152-keras": (60_419_944, 151_424),
+    "resnet50v2": (25_613_800, 45_440),
+    "resnet101v2": (44_675_560, 97_664),
+    "resnet152v2": (60_380_648, 143_744),
+}
+
+# the paper's own models (stride on the first 1x1): exact multiply-adds
+PAPER_MACS = {
+    "resnet18": 1_814_073_344,
+    "resnet34": 3_663_761_408,
+    "resnet50": 3_857_973_248,
+    "resnet101": 7_570_194_432,
+    "resnet152": 11_282_415_616,
+}
+# as printed in Table 1 (x10^9, truncated to one decimal)
+PAPER_TABLE1_PRINTED = {"resnet18": 1.8, "resnet34": 3.6, "resnet50": 3.8, "resnet101": 7.6, "resnet152": 11.3}
+
+# CIFAR-10, Table 6: params in millions as printed
+PAPER_TABLE6 = {"resnet20": 0.27, "resnet32": 0.46, "resnet44": 0.66, "resnet56": 0.85, "resnet110": 1.7,
+                "resnet1202": 19.4}
+
+# later papers: (params in millions as printed, significant decimals, source)
+LATER_PAPERS = {
+    "resnext50_32x4d": (25.0, 1, "Xie et al. 2016, ResNeXt-50 (32x4d)"),
+    "wrn-28-10": (36.5, 1, "Zagoruyko & Komodakis 2016, WRN-28-10"),
+    "preact-resnet164": (1.7, 1, "He et al. 2016, Identity Mappings, CIFAR ResNet-164"),
+    "preact-resnet1001": (10.2, 1, "He et al. 2016, Identity Mappings, CIFAR ResNet-1001"),
+}
+LATER_MACS = {  # GMACs as printed
+    "resnext50_32x4d": (4.2, "Xie et al. 2016, Table"),
+    "resnet50-torchvision": (4.1, "Xie et al. 2016: the ResNet-50 with its stride on the 3x3"),
+}
+
+# example spec -> (total params, non-trainable params)
+SEED_FIGURES = {
+    "seed000_resnet18.toml": (12_053_608, 7_808),
+    "seed000_resnet34.toml": (22_735_912, 15_232),
+    "seed003_resnet50_as_written.toml": (17_958_790, 51_072),
+    "seed003_resnet50_corrected.toml": (23_600_006, 53_120),
+    "seed004_mini_resnet.toml": (1_603_861, 3_648),
+}
+
+# seed 002: the famous comparison at 256 channels
+BASIC_PAIR_WEIGHTS = 1_179_648   # 3x3x256x256 + 3x3x256x256
+BOTTLENECK_WEIGHTS = 69_632      # 1x1x256x64 + 3x3x64x64 + 1x1x64x256

@@ -1,0 +1,155 @@
+"""The command line, in-process (like the entry point) and as a real subprocess."""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import SPECS
+
+ARCHVIZ = Path(sys.executable).with_name("archviz")
+
+
+def test_summary_table_shows_layers_and_exact_totals(run_cli):
+    code, out, err = run_cli("summary", "resnet34")
+    assert code == 0 and err == ""
+    assert "layer3.block6.conv2" in out
+    assert "Params:            21,814,696 (21.8 M): 21,797,672 trainable, 17,024 non-trainable" in out
+    assert "MACs:              3,663,761,408 (3.66 G)" in out
+
+
+@pytest.mark.parametrize("depth, rows", [("stages", 7), ("1", 7), ("blocks", 23), ("2", 23)])
+def test_depth_control(run_cli, depth, rows):
+    code, out, _ = run_cli("summary", "resnet34", "--depth", depth, "--format", "json")
+    assert code == 0
+    assert len(json.loads(out)["layers"]) == rows
+
+
+def test_json_record(run_cli):
+    code, out, _ = run_cli("summary", "resnet50-torchvision", "--format", "json", "--batch-size", "8")
+    record = json.loads(out)
+    assert record["model"]["name"] == "resnet50-torchvision"
+    assert record["model"]["batch_size"] == 8
+    assert record["model"]["options"]["input_shape"] == [224, 224, 3]
+    assert record["totals"]["trainable_params"] == 25_557_032
+    assert record["totals"]["macs"] == 8 * 4_089_184_256
+    assert record["totals"]["param_bytes"] == 4 * record["totals"]["params"]
+    assert record["layers"][1] == {**record["layers"][1], "name": "stem.conv1", "op": "conv2d",
+                                   "output_shape": [112, 112, 64], "params": 9408}
+
+
+def test_csv_is_exact(run_cli):
+    code, out, _ = run_cli("summary", "resnet18", "--format", "csv", "--depth", "stages")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert sum(int(r["params"]) for r in rows) == 11_699_112
+    assert sum(int(r["macs"]) for r in rows) == 1_814_073_344
+
+
+def test_markdown(run_cli):
+    code, out, _ = run_cli("summary", "resnet18", "--format", "markdown", "--depth", "1")
+    assert code == 0
+    assert "| layer4 | stage | 7x7x512 |" in out
+    assert "| Params | 11,699,112 (11.7 M)" in out
+
+
+def test_options_reach_the_model(run_cli):
+    code, out, _ = run_cli("summary", "resnet20", "--shortcut", "b", "--classes", "100", "--format", "json")
+    record = json.loads(out)
+    assert record["model"]["options"]["shortcut"] == "B"
+    assert record["layers"][-1]["output_shape"] == [100]
+
+
+def test_spec_file(run_cli):
+    code, out, _ = run_cli("summary", SPECS / "seed004_mini_resnet.toml", "--format", "json")
+    assert json.loads(out)["totals"]["params"] == 1_603_861
+
+
+def test_output_file_is_written_atomically(run_cli, tmp_path):
+    target = tmp_path / "summary.json"
+    code, _, err = run_cli("summary", "resnet18", "--format", "json", "-o", target)
+    assert code == 0 and "wrote" in err
+    assert json.loads(target.read_text())["totals"]["params"] == 11_699_112
+    # a failing run leaves the existing file alone and no temporary file behind
+    code, _, _ = run_cli("summary", "resnet18", "--input-shape", "0", "-o", target)
+    assert code == 2
+    assert json.loads(target.read_text())["totals"]["params"] == 11_699_112
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_list(run_cli):
+    code, out, _ = run_cli("list", "resnet*-keras")
+    assert code == 0
+    assert "resnet152-keras" in out and "resnet50-torchvision" not in out
+    code, out, _ = run_cli("list", "--format", "json")
+    entries = {e["name"]: e for e in json.loads(out)}
+    assert entries["resnet50"]["macs"] == 3_857_973_248
+    assert entries["resnext50_32x4d"]["family"] == "resnext"
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["summary", "resnt50"], 2, "unknown model 'resnt50'.*did you mean resnet50"),
+    (["summary", "resnet50", "--classes", "0"], 2, "--classes"),
+    (["summary", "resnet50", "--classes", "many"], 2, "--classes"),
+    (["summary", "resnet50", "--batch-size", "-4"], 2, "--batch-size"),
+    (["summary", "resnet50", "--input-shape", "224,0,3"], 2, "input shape must be positive"),
+    (["summary", "resnet50", "--input-shape", "abc"], 2, "input shape must be integers"),
+    (["summary", "resnet50", "--width-multiplier", "0"], 2, "--width-multiplier"),
+    (["summary", "resnet50", "--depth", "7"], 2, "beyond the model's 3 levels"),
+    (["summary", "resnet50", "--depth", "leaves"], 2, "--depth"),
+    (["summary", "resnet18", "--groups", "4"], 2, "bottleneck blocks only"),
+    (["summary", "resnet50", "--format", "yaml"], 2, "--format"),
+    (["summary", str(SPECS / "seed003_resnet50_as_written.toml"), "--input-shape", "16"], 2,
+     "layer 'head.pool' .*too small"),
+    (["summary", "missing.toml"], 1, "cannot read spec missing.toml"),
+    (["list", "nothing*"], 2, "no preset matches"),
+    (["sumary", "resnet50"], 2, "No such command"),
+])
+def test_user_mistakes_are_one_line(run_cli, args, code, message):
+    import re
+
+    exit_code, out, err = run_cli(*args)
+    assert exit_code == code
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("archviz: error: ")
+    assert re.search(message, err), err
+
+
+def test_bad_spec_key_is_one_line(run_cli, tmp_path):
+    spec = tmp_path / "bad.toml"
+    spec.write_text('base = "resnet18"\nwidth_multiplyer = 2\n')
+    code, out, err = run_cli("summary", spec)
+    assert code == 2
+    assert err == f"archviz: error: {spec}:2: unknown key 'width_multiplyer' (did you mean 'width_multiplier'?)\n"
+
+
+def test_help_has_examples(run_cli):
+    code, out, _ = run_cli("summary", "--help")
+    assert code == 0
+    assert "Examples:" in out and "archviz summary resnet34" in out
+    code, out, _ = run_cli("--help")
+    assert "summary" in out and "list" in out
+
+
+def test_entry_point_runs_without_tensorflow():
+    """The installed console script works, and a zoo summary never imports TensorFlow."""
+    result = subprocess.run([str(ARCHVIZ), "summary", "resnet152", "--format", "json"], capture_output=True,
+                            text=True, check=True)
+    assert json.loads(result.stdout)["totals"]["params"] == 60_344_232
+    probe = ("import sys; from archviz.cli import cli\n"
+             "try:\n    cli.main(['summary', 'resnet1202', '--depth', 'stages'])\n"
+             "except SystemExit as e:\n    assert e.code == 0, e.code\n"
+             "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))\n"
+             "assert not heavy, heavy\n")
+    subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, env={**os.environ})
+
+
+def test_entry_point_error_has_no_traceback():
+    result = subprocess.run([str(ARCHVIZ), "summary", "resnet5"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("archviz: error: unknown model 'resnet5'")

@@ -1,0 +1,163 @@
+"""One test per rule of the op table: output shape, params, MACs and FLOPs of small hand-made graphs."""
+
+import pytest
+
+from archviz.analysis import analyze_graph
+from archviz.errors import ModelError, UnsupportedOpError
+from archviz.graph import Graph
+from archviz.ops import RULES
+
+
+def one_layer(op, input_shape=(9, 11, 6), inputs=1, **attrs):
+    graph = Graph("test")
+    sources = [graph.add(f"in{i}", "input", shape=input_shape) for i in range(inputs)]
+    graph.add("layer", op, sources, **attrs)
+    summary = analyze_graph(graph)
+    return next(r for r in summary.records if r.name == "layer")
+
+
+def test_conv2d_same_padding_with_bias():
+    r = one_layer("conv2d", filters=8, kernel=(3, 3), strides=(2, 2), padding="same", use_bias=True)
+    assert r.output_shape == (5, 6, 8)
+    assert r.trainable_params == 3 * 3 * 6 * 8 + 8
+    assert r.macs == 5 * 6 * 8 * 3 * 3 * 6
+    assert r.flops == 2 * r.macs + 5 * 6 * 8
+
+
+def test_conv2d_valid_padding_without_bias():
+    r = one_layer("conv2d", filters=4, kernel=(3, 5), strides=(1, 1), padding="valid", use_bias=False)
+    assert r.output_shape == (7, 7, 4)
+    assert r.trainable_params == 3 * 5 * 6 * 4
+    assert r.flops == 2 * r.macs
+
+
+def test_conv2d_explicit_padding_like_torch():
+    r = one_layer("conv2d", input_shape=(224, 224, 3), filters=64, kernel=(7, 7), strides=(2, 2),
+                  padding=((3, 3), (3, 3)), use_bias=False)
+    assert r.output_shape == (112, 112, 64)
+    assert r.macs == 118_013_952
+
+
+def test_conv2d_dilation():
+    r = one_layer("conv2d", filters=2, kernel=(3, 3), dilation=(2, 2), padding="valid", use_bias=False)
+    assert r.output_shape == (5, 7, 2)
+
+
+def test_grouped_conv_divides_weights_and_macs():
+    dense = one_layer("conv2d", input_shape=(8, 8, 32), filters=32, kernel=(3, 3), padding="same", use_bias=False)
+    grouped = one_layer("conv2d", input_shape=(8, 8, 32), filters=32, kernel=(3, 3), padding="same",
+                        use_bias=False, groups=8)
+    assert grouped.trainable_params * 8 == dense.trainable_params
+    assert grouped.macs * 8 == dense.macs
+
+
+def test_grouped_conv_needs_divisible_channels():
+    with pytest.raises(ModelError, match="divisible"):
+        one_layer("conv2d", filters=8, kernel=(1, 1), groups=4)
+
+
+def test_depthwise_conv():
+    r = one_layer("depthwise_conv2d", kernel=(3, 3), padding="same", depth_multiplier=2, use_bias=True)
+    assert r.output_shape == (9, 11, 12)
+    assert r.trainable_params == 3 * 3 * 12 + 12
+    assert r.macs == 9 * 11 * 12 * 9
+
+
+def test_batch_norm_params_follow_keras():
+    r = one_layer("batch_norm", epsilon=1e-3)
+    assert r.output_shape == (9, 11, 6)
+    assert (r.trainable_params, r.non_trainable_params) == (12, 12)
+    assert r.macs == 0
+
+
+@pytest.mark.parametrize("fn", ["relu", "relu6", "sigmoid", "softmax", "linear", "swish"])
+def test_activations_keep_shape(fn):
+    r = one_layer("activation", fn=fn)
+    assert r.output_shape == (9, 11, 6)
+    assert r.params == 0 and r.macs == 0
+
+
+def test_unknown_activation_is_reported():
+    with pytest.raises(UnsupportedOpError, match="gelu"):
+        one_layer("activation", fn="gelu")
+
+
+def test_zero_padding():
+    assert one_layer("zero_pad2d", padding=((1, 2), (3, 4))).output_shape == (12, 18, 6)
+    assert one_layer("zero_pad2d", padding=3).output_shape == (15, 17, 6)
+
+
+@pytest.mark.parametrize("op", ["max_pool2d", "avg_pool2d"])
+def test_pooling(op):
+    assert one_layer(op, pool=(3, 3), strides=(2, 2), padding="valid").output_shape == (4, 5, 6)
+    assert one_layer(op, pool=(3, 3), strides=(2, 2), padding="same").output_shape == (5, 6, 6)
+    assert one_layer(op, pool=(3, 3), strides=(2, 2), padding=((1, 1), (1, 1))).output_shape == (5, 6, 6)
+
+
+@pytest.mark.parametrize("op", ["global_avg_pool2d", "global_max_pool2d"])
+def test_global_pooling(op):
+    assert one_layer(op).output_shape == (6,)
+    assert one_layer(op, keepdims=True).output_shape == (1, 1, 6)
+
+
+def test_flatten_and_dense():
+    assert one_layer("flatten").output_shape == (9 * 11 * 6,)
+    r = one_layer("dense", input_shape=(512,), units=1000, use_bias=True)
+    assert r.output_shape == (1000,)
+    assert r.trainable_params == 513_000
+    assert r.macs == 512_000
+    assert r.flops == 2 * 512_000 + 1000
+
+
+def test_add_and_its_shape_check():
+    r = one_layer("add", inputs=3)
+    assert r.output_shape == (9, 11, 6)
+    assert r.flops == 2 * 9 * 11 * 6
+    graph = Graph("bad")
+    a = graph.add("a", "input", shape=(4, 4, 2))
+    b = graph.add("b", "input", shape=(4, 4, 3))
+    graph.add("sum", "add", (a, b))
+    with pytest.raises(ModelError, match="'sum'.*cannot merge"):
+        analyze_graph(graph)
+
+
+def test_concat():
+    assert one_layer("concat", inputs=2).output_shape == (9, 11, 12)
+
+
+def test_dropout_is_free():
+    r = one_layer("dropout", rate=0.5)
+    assert (r.output_shape, r.params, r.macs, r.flops) == ((9, 11, 6), 0, 0, 0)
+
+
+def test_option_a_shortcut_has_no_params():
+    r = one_layer("pad_shortcut", input_shape=(32, 32, 16), strides=2, channels=32)
+    assert r.output_shape == (16, 16, 32)
+    assert (r.params, r.macs, r.flops) == (0, 0, 0)
+
+
+def test_an_op_without_a_rule_is_an_error_naming_it():
+    with pytest.raises(UnsupportedOpError, match="'layer'.*'fancy_attention'"):
+        one_layer("fancy_attention")
+
+
+def test_a_collapsing_input_names_the_layer():
+    with pytest.raises(ModelError, match="'layer'.*too small"):
+        one_layer("conv2d", input_shape=(2, 2, 3), filters=4, kernel=(3, 3), padding="valid")
+
+
+def test_every_rule_has_a_test_here():
+    import inspect, sys
+
+    source = inspect.getsource(sys.modules[__name__])
+    untested = [op for op in RULES if f'"{op}"' not in source]
+    assert not untested, f"ops without a test: {untested}"
+
+
+def test_graph_refuses_duplicates_and_forward_references():
+    graph = Graph("g")
+    graph.add("x", "input", shape=(1, 1, 1))
+    with pytest.raises(ModelError, match="duplicate"):
+        graph.add("x", "input", shape=(1, 1, 1))
+    with pytest.raises(ModelError, match="not defined"):
+        graph.add("y", "activation", "z", fn="relu")

@@ -60,7 +60,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32",
         records.append(LayerRecord(
             name=node.name, op=node.op, family=family, inputs=node.inputs, attrs=dict(node.attrs),
             output_shape=out, trainable_params=cost.trainable, non_trainable_params=cost.non_trainable,
-            macs=cost.macs * batch_size, flops=cost.flops * batch_size if counted else None,
+            macs=cost.macs * batch_size, flops=cost.flops * batch_size + cost.fixed_flops if counted else None,
             activation_bytes=numel(out) * batch_size * DTYPE_BYTES[dtype],
             weighted=bool(rule and rule.weighted), counted=counted,
         ))

@@ -67,3 +67,14 @@ SEED_FIGURES = {
 # seed 002: the famous comparison at 256 channels
 BASIC_PAIR_WEIGHTS = 1_179_648   # 3x3x256x256 + 3x3x256x256
 BOTTLENECK_WEIGHTS = 69_632      # 1x1x256x64 + 3x3x64x64 + 1x1x64x256
+
+# tf.compat.v1.profiler (float_operation) on the frozen inference graph of keras.applications models
+# (weights=None, 224x224x3, 1000 classes), measured with TensorFlow 2.21 / Keras 3.15 at batch 1.
+# tests/test_tensorflow.py measures them again live; these keep the fast suite honest without TensorFlow.
+PROFILER_FLOPS = {
+    "resnet50-keras": 7_755_299_312,
+    "resnet101-keras": 15_198_664_176,
+    "resnet152-keras": 22_646_426_096,
+    "resnet50v2": 6_992_475_632,
+}
+PROFILER_FLOPS_BATCH2 = {"resnet50-keras": 15_510_439_264}

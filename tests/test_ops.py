@@ -68,13 +68,26 @@ def test_batch_norm_params_follow_keras():
     assert r.output_shape == (9, 11, 6)
     assert (r.trainable_params, r.non_trainable_params) == (12, 12)
     assert r.macs == 0
+    # tf.profiler: x * inv + shift is 2 per element; rsqrt, scale and shift cost 6 per channel
+    assert r.flops == 2 * 9 * 11 * 6 + 6 * 6
+    no_scale = one_layer("batch_norm", scale=False)
+    assert (no_scale.trainable_params, no_scale.flops) == (6, 2 * 9 * 11 * 6 + 5 * 6)
 
 
-@pytest.mark.parametrize("fn", ["relu", "relu6", "sigmoid", "softmax", "linear", "swish"])
-def test_activations_keep_shape(fn):
+def test_batch_norm_per_channel_flops_do_not_scale_with_batch():
+    graph = Graph("bn")
+    graph.add("bn", "batch_norm", graph.add("x", "input", shape=(4, 4, 8)))
+    one, three = analyze_graph(graph).records[-1], analyze_graph(graph, batch_size=3).records[-1]
+    assert three.flops == 3 * 2 * 128 + 6 * 8 and one.flops == 2 * 128 + 6 * 8
+
+
+@pytest.mark.parametrize("fn, per_element", [("relu", 0), ("relu6", 0), ("sigmoid", 0), ("tanh", 0),
+                                              ("linear", 0), ("softmax", 5), ("swish", 2)])
+def test_activations(fn, per_element):
     r = one_layer("activation", fn=fn)
     assert r.output_shape == (9, 11, 6)
     assert r.params == 0 and r.macs == 0
+    assert r.flops == per_element * 9 * 11 * 6
 
 
 def test_unknown_activation_is_reported():
@@ -89,15 +102,23 @@ def test_zero_padding():
 
 @pytest.mark.parametrize("op", ["max_pool2d", "avg_pool2d"])
 def test_pooling(op):
-    assert one_layer(op, pool=(3, 3), strides=(2, 2), padding="valid").output_shape == (4, 5, 6)
+    r = one_layer(op, pool=(3, 3), strides=(2, 2), padding="valid")
+    assert r.output_shape == (4, 5, 6)
+    assert r.flops == 3 * 3 * 4 * 5 * 6  # one per window element of every output
     assert one_layer(op, pool=(3, 3), strides=(2, 2), padding="same").output_shape == (5, 6, 6)
     assert one_layer(op, pool=(3, 3), strides=(2, 2), padding=((1, 1), (1, 1))).output_shape == (5, 6, 6)
 
 
-@pytest.mark.parametrize("op", ["global_avg_pool2d", "global_max_pool2d"])
-def test_global_pooling(op):
+@pytest.mark.parametrize("op, flops", [("global_avg_pool2d", 9 * 11 * 6), ("global_max_pool2d", 0)])
+def test_global_pooling(op, flops):
     assert one_layer(op).output_shape == (6,)
     assert one_layer(op, keepdims=True).output_shape == (1, 1, 6)
+    assert one_layer(op).flops == flops
+
+
+def test_dense_with_softmax():
+    r = one_layer("dense", input_shape=(2048,), units=1000, activation="softmax")
+    assert r.flops == 2 * 2048 * 1000 + 1000 + 5 * 1000
 
 
 def test_flatten_and_dense():

@@ -6,7 +6,7 @@ import archviz
 from archviz.zoo import REGISTRY
 
 from conftest import SPECS
-from reference import (KERAS_FIGURES, LATER_MACS, LATER_PAPERS, PAPER_MACS, PAPER_TABLE1_PRINTED, PAPER_TABLE6,
+from reference import (KERAS_FIGURES, PROFILER_FLOPS, PROFILER_FLOPS_BATCH2, LATER_MACS, LATER_PAPERS, PAPER_MACS, PAPER_TABLE1_PRINTED, PAPER_TABLE6,
                        SEED_FIGURES, TORCHVISION_FIGURES)
 
 
@@ -86,3 +86,13 @@ def test_bare_names_are_the_papers_models():
         assert f"resnet{depth}" in REGISTRY
         assert REGISTRY.get(f"resnet{depth}").stride_on == "first"
         assert REGISTRY.get(f"resnet{depth}").conv_bias == "none"
+
+
+@pytest.mark.parametrize("name", sorted(PROFILER_FLOPS))
+def test_flops_equal_tf_profiler(name):
+    assert archviz.analyze(name).flops == PROFILER_FLOPS[name]
+
+
+def test_flops_at_batch_two_equal_tf_profiler():
+    for name, flops in PROFILER_FLOPS_BATCH2.items():
+        assert archviz.analyze(name, batch_size=2).flops == flops

@@ -28,7 +28,7 @@ CONV_BIAS = ("none", "all", "unnormalized")
 STRIDE_ON = ("first", "middle")
 DOWNSAMPLE_AT = ("first", "last")
 SUBSAMPLE = ("projection", "max_pool")
-ACTIVATIONS = (None, "linear", "relu", "relu6", "sigmoid", "softmax", "swish")
+ACTIVATIONS = (None, "linear", "relu", "relu6", "sigmoid", "tanh", "softmax", "swish")
 HEAD_OPS = ("global_avg_pool", "global_max_pool", "avg_pool", "max_pool", "flatten", "dense", "dropout")
 
 

@@ -47,7 +47,8 @@ def _title(summary: Summary) -> str:
     if options.get("input_shape"):
         parts.append(f"input {shape_text(options['input_shape'])}")
     if options.get("classes") and options.get("include_top", True):
-        parts.append(f"{options['classes']} classes")
+        classes = options["classes"]
+        parts.append(f"{classes} class" + ("" if classes == 1 else "es"))
     parts.append(f"batch {summary.batch_size}")
     return ", ".join(parts)
 

@@ -9,7 +9,7 @@
 __version__ = "0.1.0"
 
 from archviz.errors import ArchvizError, RuntimeFailure, SpecError, UnknownModelError, UsageError  # noqa: E402
-from archviz.models import analyze, load_config, load_graph  # noqa: E402
+from archviz.models import analyze, build_keras, load_config, load_graph  # noqa: E402
 
 __all__ = ["ArchvizError", "RuntimeFailure", "SpecError", "UnknownModelError", "UsageError", "__version__",
-           "analyze", "load_config", "load_graph"]
+           "analyze", "build_keras", "load_config", "load_graph"]

@@ -83,6 +83,15 @@ def model_options(command: Callable) -> Callable:
     return command
 
 
+def keras_file_options(command: Callable) -> Callable:
+    """How a Keras model file is loaded: safe mode stays on unless the user says otherwise."""
+    command = click.option("--custom-objects", type=click.Path(dir_okay=False), default=None, metavar="FILE.py",
+                           help="A Python file defining the custom layers a Keras file uses (it is executed).")(command)
+    return click.option("--unsafe", is_flag=True, default=False,
+                        help="Let Keras run code stored in a model file (Lambda layers). Only for files you trust.")(
+        command)
+
+
 def analysis_options(command: Callable) -> Callable:
     command = click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "float64", "int8"]),
                            default="float32", show_default=True, help="Bytes per value for memory totals.")(command)
@@ -140,7 +149,8 @@ def _check_depth(summary: Any, depth: str) -> None:
 def cli() -> None:
     """Understand convolutional networks: where the parameters and compute go.
 
-    MODEL is a preset name (see 'archviz list'), or a spec file (.toml).
+    MODEL is a preset name (see 'archviz list'), a spec file (.toml), or a Keras
+    model file (.keras, .h5; reading one needs TensorFlow).
 
     \b
     Examples:
@@ -148,18 +158,25 @@ def cli() -> None:
       archviz summary resnet34 --depth blocks
       archviz summary resnet20 --shortcut B --format json
       archviz summary examples/specs/seed004_mini_resnet.toml
+      archviz export resnet50-keras -o resnet50.keras
+      archviz summary resnet50.keras
     """
 
 
 @cli.command()
 @click.argument("model")
 @model_options
+@keras_file_options
 @analysis_options
 @depth_option
 @format_option
 @output_option
-def summary(model: str, depth: str, fmt: str, output: str | None, batch_size: int, dtype: str, **params: Any) -> None:
+def summary(model: str, depth: str, fmt: str, output: str | None, batch_size: int, dtype: str, unsafe: bool,
+            custom_objects: str | None, **params: Any) -> None:
     """Every layer's output shape, parameters, MACs and FLOPs, with exact totals.
+
+    For a Keras file, params and shapes come from Keras itself; a layer type with no
+    FLOP rule is listed as not counted and the FLOP total is then a lower bound.
 
     \b
     Examples:
@@ -167,11 +184,13 @@ def summary(model: str, depth: str, fmt: str, output: str | None, batch_size: in
       archviz summary resnet50 --depth stages
       archviz summary resnet50-torchvision --input-shape 160,160,3 --format json
       archviz summary resnet20 --shortcut B --batch-size 128
+      archviz summary my_model.keras --format json
     """
     from archviz.models import analyze
     from archviz.render.text import render_summary
 
-    result = analyze(model, batch_size=batch_size, dtype=dtype, **_config_options(params))
+    result = analyze(model, batch_size=batch_size, dtype=dtype, unsafe=unsafe, custom_objects=custom_objects,
+                     **_config_options(params))
     _check_depth(result, depth)
     _emit(render_summary(result, fmt, depth), output)
 
@@ -196,6 +215,67 @@ def list_(pattern: str, fmt: str) -> None:
 
         raise UnknownModelError(f"no preset matches {pattern!r}; run 'archviz list' to see them all")
     click.echo(render_catalog(entries, fmt), nl=False)
+
+
+@cli.command()
+@click.argument("model")
+@model_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="The Keras file to write: .keras (or .h5, the legacy format).")
+def export(model: str, output: str, **params: Any) -> None:
+    """Write MODEL as a trainable Keras model (untrained weights) whose layer names are
+    archviz's hierarchical names.
+
+    \b
+    Examples:
+      archviz export resnet50 -o resnet50.keras
+      archviz export resnet20 --shortcut B --classes 100 -o resnet20_cifar100.keras
+      archviz export examples/specs/seed004_mini_resnet.toml -o mini_resnet.keras
+    """
+    from pathlib import Path
+
+    from archviz.errors import UsageError
+    from archviz.fileio import atomic_path, check_writable
+
+    suffix = Path(output).suffix.lower()
+    if suffix not in (".keras", ".h5"):
+        raise UsageError(f"cannot export to {output!r}: the file name must end in .keras or .h5")
+    check_writable(output)
+    from archviz.models import build_keras
+
+    click.echo(f"building {model} in Keras...", err=True)
+    keras_model = build_keras(model, **_config_options(params))
+    with atomic_path(output) as temporary:
+        keras_model.save(temporary)
+    click.echo(f"wrote {output}: {keras_model.count_params():,} params, {len(keras_model.layers)} layers", err=True)
+
+
+@cli.command()
+@click.argument("model")
+@model_options
+@keras_file_options
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Images per batch.")
+@click.option("--steps", type=click.IntRange(min=1), default=20, show_default=True, help="Timed forward passes.")
+@click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Untimed forward passes first (graph tracing, caches).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def bench(model: str, batch_size: int, steps: int, warmup: int, fmt: str, unsafe: bool, custom_objects: str | None,
+          **params: Any) -> None:
+    """Time MODEL's forward pass in TensorFlow: seconds per batch, images per second, and
+    the GFLOP/s achieved against archviz's own FLOP count. Runs on a GPU where TensorFlow
+    sees one, else on the CPU.
+
+    \b
+    Examples:
+      archviz bench resnet50-keras
+      archviz bench resnet20 --batch-size 128 --steps 50
+      archviz bench my_model.keras --format json
+    """
+    from archviz.backend.bench import run_benchmark, render_benchmark
+
+    result = run_benchmark(model, batch_size=batch_size, steps=steps, warmup=warmup, unsafe=unsafe,
+                           custom_objects=custom_objects, progress=True, **_config_options(params))
+    click.echo(render_benchmark(result, fmt), nl=False)
 
 
 def main() -> None:  # the console script

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 from archviz.errors import RuntimeFailure
 
@@ -43,3 +45,20 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
             raise RuntimeFailure(f"cannot write {path}: {error.strerror or error}") from None
         raise
     return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` (same suffix) for tools that write files themselves;
+    renamed into place when the block succeeds, removed when it fails."""
+    path = check_writable(path)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent or ".")
+    os.close(descriptor)
+    os.unlink(temporary)  # some writers refuse to overwrite; they create it
+    try:
+        yield Path(temporary)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)

@@ -1,4 +1,4 @@
-"""What MODEL means everywhere: a preset name, a spec file, or (with TensorFlow) a Keras model.
+"""What MODEL means everywhere: a preset name, a spec file, or (with TensorFlow) a Keras model or file.
 
 :func:`analyze` is the public entry point of the library::
 
@@ -46,7 +46,7 @@ def load_config(model: str | Path | ResNetConfig, **options: Any) -> ResNetConfi
 
             config = load_spec(path)
         elif path.suffix.lower() in KERAS_SUFFIXES:
-            raise UsageError(f"{text}: reading Keras model files needs the TensorFlow backend, not available yet")
+            raise UsageError(f"{text} is a Keras model file: it has no zoo config (use archviz.analyze or load_graph)")
         elif text in REGISTRY:
             config = REGISTRY.get(text)
         elif path.exists():
@@ -75,20 +75,67 @@ def _apply(config: ResNetConfig, options: dict[str, Any]) -> ResNetConfig:
     return config.replace(**changes) if changes else config
 
 
-def load_graph(model: str | Path | ResNetConfig, **options: Any) -> Graph:
+def is_keras_model(model: Any) -> bool:
+    """True for a Keras model or layer object, decided without importing TensorFlow."""
+    return any(cls.__module__.split(".")[0] in ("keras", "tf_keras") for cls in type(model).__mro__)
+
+
+def is_keras_file(model: Any) -> bool:
+    return isinstance(model, (str, Path)) and Path(str(model)).suffix.lower() in KERAS_SUFFIXES
+
+
+def load_graph(model: Any, *, unsafe: bool = False, custom_objects: str | dict | None = None,
+               **options: Any) -> Graph:
+    """The layer graph of MODEL: a preset, a spec, a config, a Keras model object or a Keras file.
+
+    For Keras models only ``input_shape`` applies (for a subclassed model that was never
+    built); files load with Keras's safe mode on unless ``unsafe``; ``custom_objects`` is a
+    dict, or the path of a Python file defining the custom layers (it is executed: an
+    explicit choice of the caller).
+    """
+    if isinstance(model, Graph):
+        return model
+    if is_keras_file(model) or is_keras_model(model):
+        extra = sorted(k for k, v in options.items() if v is not None and k != "input_shape")
+        if extra:
+            raise UsageError(f"option {extra[0]!r} applies to zoo models and spec files, not to Keras models")
+        from archviz.backend.keras_import import graph_from_keras, load_keras_file, load_custom_objects
+
+        shape = options.get("input_shape")
+        if isinstance(shape, str):
+            shape = parse_shape(shape)
+        if is_keras_file(model):
+            objects = load_custom_objects(custom_objects) if isinstance(custom_objects, (str, Path)) else custom_objects
+            keras_model = load_keras_file(model, unsafe=unsafe, custom_objects=objects)
+            return graph_from_keras(keras_model, input_shape=shape, name=Path(str(model)).stem)
+        return graph_from_keras(model, input_shape=shape)
     return build(load_config(model, **options))
 
 
-def analyze(model: Any, *, batch_size: int = 1, dtype: str = "float32", **options: Any) -> Summary:
-    """Summarize MODEL: a preset name, a spec path, a :class:`ResNetConfig` or a graph.
+def analyze(model: Any, *, batch_size: int = 1, dtype: str = "float32", unsafe: bool = False,
+            custom_objects: str | dict | None = None, **options: Any) -> Summary:
+    """Summarize MODEL: a preset name, a spec path, a :class:`ResNetConfig`, a graph, a Keras
+    model object (``keras.Model``, any kind) or a Keras file (``.keras``, ``.h5``).
 
     Options are those of the command line: ``input_shape``, ``classes``, ``include_top``,
     ``width_multiplier``, ``groups``, ``width_per_group``, ``shortcut``, ``stride_on``,
     ``conv_bias``, ``stem``, ``bn_epsilon``; plus ``batch_size`` and ``dtype`` for the
-    memory and compute totals.
+    memory and compute totals. Keras models take only ``input_shape``.
     """
-    if isinstance(model, Graph):
-        return analyze_graph(model, batch_size=batch_size, dtype=dtype, options=dict(model.meta.get("options", {})))
+    if isinstance(model, Graph) or is_keras_file(model) or is_keras_model(model):
+        graph = load_graph(model, unsafe=unsafe, custom_objects=custom_objects, **options)
+        return analyze_graph(graph, batch_size=batch_size, dtype=dtype, options=dict(graph.meta.get("options", {})))
     config = load_config(model, **options)
     graph = build(config)
     return analyze_graph(graph, batch_size=batch_size, dtype=dtype, options=config.options())
+
+
+def build_keras(model: Any, **options: Any) -> Any:
+    """A trainable ``keras.Model`` (untrained weights) of a preset, spec or config.
+
+    >>> model = archviz.build_keras("examples/specs/seed004_mini_resnet.toml")  # doctest: +SKIP
+    >>> base = archviz.build_keras("resnet50-keras", include_top=False, input_shape=(160, 160, 3))  # doctest: +SKIP
+    """
+    from archviz.backend.keras_export import to_keras
+
+    return to_keras(build(load_config(model, **options)))

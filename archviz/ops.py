@@ -320,6 +320,27 @@ def _concat_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
     return (*shapes[0][:-1], sum(s[-1] for s in shapes))
 
 
+def _reshape_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    shape = _single(shapes, "reshape")
+    target = list(attrs["target_shape"])
+    if target.count(-1) > 1:
+        raise ShapeError(f"reshape target {tuple(target)} has more than one unknown dimension")
+    if -1 in target:
+        known = math.prod(d for d in target if d != -1)
+        target[target.index(-1)] = numel(shape) // known if known else 0
+    if numel(tuple(target)) != numel(shape):
+        raise ShapeError(f"cannot reshape {shape} ({numel(shape)} values) to {tuple(target)}")
+    return tuple(target)
+
+
+def _zero_pad3d_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    shape = _single(shapes, "zero_pad3d")
+    if len(shape) != 4:
+        raise ShapeError(f"zero_pad3d needs a volume (D1, D2, D3, C), got shape {shape}")
+    pads = [_pair(p) for p in attrs["padding"]]
+    return (*(shape[i] + sum(pads[i]) for i in range(3)), shape[3])
+
+
 def _pad_shortcut_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
     """Option A: subsample by the stride and zero-pad the channels (no parameters)."""
     shape = _feature_map(shapes, "pad_shortcut")
@@ -337,6 +358,8 @@ RULES: dict[str, Rule] = {
     "batch_norm": Rule(_same_shape, _batch_norm_cost, "norm"),
     "activation": Rule(_same_shape, _activation_cost, "activation"),
     "zero_pad2d": Rule(_zero_pad_shape, _no_cost, "reshape"),
+    "zero_pad3d": Rule(_zero_pad3d_shape, _no_cost, "reshape"),
+    "reshape": Rule(_reshape_shape, _no_cost, "reshape"),
     "max_pool2d": _pool_rule(1),
     "avg_pool2d": _pool_rule(1),
     "global_avg_pool2d": _global_pool_rule(1),
@@ -344,6 +367,7 @@ RULES: dict[str, Rule] = {
     "flatten": Rule(_flatten_shape, _no_cost, "reshape"),
     "dense": Rule(_dense_shape, _dense_cost, "dense", weighted=True),
     "add": _elementwise_rule(1),
+    "multiply": _elementwise_rule(1),
     "concat": Rule(_concat_shape, _no_cost, "merge"),
     "dropout": Rule(_same_shape, _no_cost, "regularization"),
     "pad_shortcut": Rule(_pad_shortcut_shape, _no_cost, "reshape"),

@@ -102,6 +102,7 @@ class Summary:
     options: dict[str, Any] = field(default_factory=dict)
     groups: dict[str, str] = field(default_factory=dict)
     uncounted: dict[str, list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     # ---- totals -------------------------------------------------------
     @property
@@ -199,4 +200,5 @@ class Summary:
             "totals": self.totals(),
             "layers": [row.to_dict() for row in self.rows(depth)],
             "uncounted": {op: list(names) for op, names in self.uncounted.items()},
+            "warnings": list(self.warnings),
         }

@@ -142,6 +142,11 @@ def test_add_and_its_shape_check():
         analyze_graph(graph)
 
 
+def test_multiply():
+    r = one_layer("multiply", inputs=2)
+    assert (r.output_shape, r.flops) == ((9, 11, 6), 9 * 11 * 6)
+
+
 def test_concat():
     assert one_layer("concat", inputs=2).output_shape == (9, 11, 12)
 
@@ -149,6 +154,15 @@ def test_concat():
 def test_dropout_is_free():
     r = one_layer("dropout", rate=0.5)
     assert (r.output_shape, r.params, r.macs, r.flops) == ((9, 11, 6), 0, 0, 0)
+
+
+def test_reshape_and_zero_pad3d():
+    assert one_layer("reshape", target_shape=(9, 11, 6, 1)).output_shape == (9, 11, 6, 1)
+    assert one_layer("reshape", target_shape=(-1, 6)).output_shape == (99, 6)
+    with pytest.raises(ModelError, match="cannot reshape"):
+        one_layer("reshape", target_shape=(5, 5))
+    r = one_layer("zero_pad3d", input_shape=(4, 4, 6, 1), padding=((0, 0), (0, 0), (3, 5)))
+    assert (r.output_shape, r.flops) == ((4, 4, 14, 1), 0)
 
 
 def test_option_a_shortcut_has_no_params():

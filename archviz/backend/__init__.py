@@ -1,0 +1,38 @@
+"""The TensorFlow / Keras backend: the only part of archviz that imports TensorFlow, and lazily.
+
+* :mod:`archviz.backend.keras_export`: a graph to a functional ``keras.Model``.
+* :mod:`archviz.backend.keras_import`: any Keras model (functional, Sequential, nested,
+  custom layers, subclassed) to a graph, with Keras's own params and shapes.
+* :mod:`archviz.backend.profiler`: ``tf.compat.v1.profiler`` FLOPs of a Keras model.
+* :mod:`archviz.backend.bench`: timed forward passes.
+
+Importing this package does not import TensorFlow; :func:`keras` does.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+from archviz.errors import RuntimeFailure
+
+INSTALL_HINT = "pip install 'archviz[tensorflow]'"
+
+
+def keras() -> ModuleType:
+    """Import Keras (with the TensorFlow backend), or fail in one line saying how to install it."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    try:
+        import keras as keras_module
+        import tensorflow  # noqa: F401  (the backend archviz's FLOP rules and export are checked against)
+    except ImportError:
+        raise RuntimeFailure(f"this command needs TensorFlow, which is not installed: {INSTALL_HINT}") from None
+    return keras_module
+
+
+def tensorflow() -> ModuleType:
+    keras()
+    import tensorflow as tf
+
+    return tf

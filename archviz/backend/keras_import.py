@@ -1,0 +1,371 @@
+"""From any Keras model to the layer graph.
+
+Params and output shapes come from Keras itself, so they are exact for every layer; MACs
+and FLOPs come from archviz's rule table. Keras layer classes map to graph ops through one
+table (:data:`LAYER_OPS`), keyed by the exact class name. A layer of any other class is
+kept with its Keras params and shape and reported as not counted, unless it contains
+other layers, in which case it is expanded:
+
+* functional models and ``Sequential``: their static graph is walked;
+* nested models (a keras.applications base inside a Sequential): walked in place, their
+  layers named under the base's name (``resnet50.conv1_conv``);
+* custom layers holding other layers (seed 004's ``Residual_Block``) and subclassed models
+  (seed 000's ``ResNet``): a subclassed model has no static graph, so one call on a zero
+  batch is traced and every sublayer call recorded, under the attribute names the code
+  gives them (``layer1.basic_block.conv1``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from archviz.backend import keras as _keras
+from archviz.errors import RuntimeFailure, UsageError
+from archviz.graph import Graph
+
+KERAS_ACTIVATION_NAMES = {"silu": "swish", "swish": "swish"}
+
+
+def _activation_name(fn: Any) -> str | None:
+    name = getattr(fn, "__name__", None) or str(fn)
+    name = KERAS_ACTIVATION_NAMES.get(name, name)
+    return None if name == "linear" else name
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    return tuple(int(v) for v in value)  # type: ignore[return-value]
+
+
+def _conv(layer: Any) -> dict:
+    attrs = {"filters": layer.filters, "kernel": _pair(layer.kernel_size), "strides": _pair(layer.strides),
+             "padding": layer.padding, "dilation": _pair(layer.dilation_rate), "use_bias": layer.use_bias}
+    if getattr(layer, "groups", 1) != 1:
+        attrs["groups"] = layer.groups
+    activation = _activation_name(layer.activation)
+    if activation:
+        attrs["activation"] = activation
+    return attrs
+
+
+def _depthwise(layer: Any) -> dict:
+    attrs = {"kernel": _pair(layer.kernel_size), "strides": _pair(layer.strides), "padding": layer.padding,
+             "dilation": _pair(layer.dilation_rate), "depth_multiplier": layer.depth_multiplier,
+             "use_bias": layer.use_bias}
+    activation = _activation_name(layer.activation)
+    if activation:
+        attrs["activation"] = activation
+    return attrs
+
+
+def _dense(layer: Any) -> dict:
+    attrs = {"units": layer.units, "use_bias": layer.use_bias}
+    activation = _activation_name(layer.activation)
+    if activation:
+        attrs["activation"] = activation
+    return attrs
+
+
+def _relu_layer(layer: Any) -> dict:
+    if float(layer.negative_slope or 0) != 0 or float(layer.threshold or 0) != 0:
+        return {"fn": "leaky_relu"}
+    if layer.max_value is None:
+        return {"fn": "relu"}
+    return {"fn": "relu6" if float(layer.max_value) == 6.0 else f"relu_max{layer.max_value}"}
+
+
+def _pool(layer: Any) -> dict:
+    return {"pool": _pair(layer.pool_size), "strides": _pair(layer.strides), "padding": layer.padding}
+
+
+def _zero_pad(layer: Any) -> dict:
+    return {"padding": tuple(tuple(int(v) for v in pair) for pair in layer.padding)}
+
+
+#: Keras class name -> (graph op, attribute extractor). Exact class names, never substrings.
+LAYER_OPS: dict[str, tuple[str, Callable[[Any], dict]]] = {
+    "Conv2D": ("conv2d", _conv),
+    "DepthwiseConv2D": ("depthwise_conv2d", _depthwise),
+    "BatchNormalization": ("batch_norm", lambda l: {"epsilon": l.epsilon, "center": l.center, "scale": l.scale}),
+    "Activation": ("activation", lambda l: {"fn": _activation_name(l.activation) or "linear"}),
+    "ReLU": ("activation", _relu_layer),
+    "Softmax": ("activation", lambda l: {"fn": "softmax"}),
+    "ZeroPadding2D": ("zero_pad2d", _zero_pad),
+    "MaxPooling2D": ("max_pool2d", _pool),
+    "AveragePooling2D": ("avg_pool2d", _pool),
+    "GlobalAveragePooling2D": ("global_avg_pool2d", lambda l: {"keepdims": bool(l.keepdims)}),
+    "GlobalMaxPooling2D": ("global_max_pool2d", lambda l: {"keepdims": bool(l.keepdims)}),
+    "Flatten": ("flatten", lambda l: {}),
+    "Reshape": ("reshape", lambda l: {"target_shape": tuple(int(d) for d in l.target_shape)}),
+    "ZeroPadding3D": ("zero_pad3d", _zero_pad),
+    "Dense": ("dense", _dense),
+    "Add": ("add", lambda l: {}),
+    "Multiply": ("multiply", lambda l: {}),
+    "Concatenate": ("concat", lambda l: {}),
+    "Dropout": ("dropout", lambda l: {"rate": float(l.rate)}),
+    "SpatialDropout2D": ("dropout", lambda l: {"rate": float(l.rate)}),
+}
+
+
+def _shape(tensor: Any) -> tuple[int, ...]:
+    return tuple(int(d) if d is not None else -1 for d in tuple(tensor.shape)[1:])
+
+
+def _weights(layer: Any) -> tuple[int, int]:
+    trainable = sum(math.prod(w.shape) for w in layer.trainable_weights)
+    non_trainable = sum(math.prod(w.shape) for w in layer.non_trainable_weights)
+    return int(trainable), int(non_trainable)
+
+
+def _flat(value: Any) -> list:
+    keras = _keras()
+    return [v for v in keras.tree.flatten(value) if hasattr(v, "shape")]
+
+
+@dataclass
+class _Importer:
+    """Adds the layers of one Keras model to a graph, naming them under prefixes."""
+
+    graph: Graph
+    counted_layers: set[int] = field(default_factory=set)
+
+    # ---- one leaf layer ------------------------------------------------
+    def leaf(self, layer: Any, name: str, inputs: list[str], in_tensors: list, out_tensors: list) -> str:
+        kind = type(layer).__name__
+        op, extract = LAYER_OPS.get(kind, (kind, None))
+        attrs: dict[str, Any] = {}
+        if extract is not None:
+            try:
+                attrs = extract(layer)
+            except (AttributeError, TypeError, ValueError):
+                op = kind  # a variant archviz cannot read: keep it, uncounted
+        # Keras counts a shared layer's weights once: only its first call carries them
+        trainable, non_trainable = (0, 0) if id(layer) in self.counted_layers else _weights(layer)
+        self.counted_layers.add(id(layer))
+        attrs.update(output_shape=_shape(out_tensors[0]), input_shapes=[_shape(t) for t in in_tensors],
+                     keras_params=(trainable, non_trainable), keras_class=kind)
+        if len(out_tensors) > 1:
+            attrs["extra_outputs"] = len(out_tensors) - 1
+        return self.graph.add(self.unique(name), op, inputs, **attrs)
+
+    def unique(self, name: str) -> str:
+        if name not in self.graph:
+            return name
+        index = 1
+        while f"{name}_{index}" in self.graph:
+            index += 1
+        return f"{name}_{index}"
+
+    # ---- functional models ---------------------------------------------
+    def functional(self, model: Any, prefix: str, input_names: list[str] | None) -> list[str]:
+        keras = _keras()
+        fn = model._functional if isinstance(model, keras.Sequential) else model
+        nodes_in_graph = {id(node) for nodes in fn._nodes_by_depth.values() for node in nodes}
+        names: dict[int, str] = {}
+        if input_names is not None:
+            for tensor, name in zip(fn.inputs, input_names):
+                names[id(tensor)] = name
+        for operation in fn.operations:
+            for node in operation._inbound_nodes:
+                if id(node) not in nodes_in_graph:
+                    continue
+                outs = list(node.output_tensors)
+                if isinstance(operation, keras.layers.InputLayer):
+                    if input_names is None:
+                        names[id(outs[0])] = self.graph.add(self.unique(prefix + operation.name), "input",
+                                                            shape=_shape(outs[0]), output_shape=_shape(outs[0]))
+                    continue
+                ins = list(node.input_tensors)
+                sources = [names[id(t)] for t in ins]
+                produced = self.layer(operation, prefix + operation.name, sources, ins, outs)
+                for tensor, name in zip(outs, produced):
+                    names[id(tensor)] = name
+        return [names[id(t)] for t in _flat(fn.outputs)]
+
+    # ---- any layer -------------------------------------------------------
+    def layer(self, layer: Any, name: str, sources: list[str], ins: list, outs: list) -> list[str]:
+        keras = _keras()
+        kind = type(layer).__name__
+        if kind not in LAYER_OPS and _is_functional(keras, layer):
+            return self.functional(layer, name + ".", sources)
+        if kind not in LAYER_OPS and _sublayers(layer):
+            return self.trace(layer, name + ".", sources, ins)
+        return [self.leaf(layer, name, sources, ins, outs)] * max(1, len(outs))
+
+    # ---- tracing subclassed models and custom layers ----------------------
+    def trace(self, root: Any, prefix: str, sources: list[str], ins: list) -> list[str]:
+        """Call ``root`` once on zeros and record the calls of its sublayers."""
+        keras = _keras()
+        import numpy as np
+
+        names: dict[int, str] = {}
+        keep_alive: list = []
+        recorded: list[tuple[str, tuple[int, ...]]] = []  # (name, output shape) in call order
+        scope: list[str] = [prefix]
+        parents: list[Any] = [root]
+        inside_leaf = [0]
+        original = keras.layers.Layer.__call__
+
+        def source_of(tensor: Any) -> str:
+            if id(tensor) in names:
+                return names[id(tensor)]
+            # produced by a raw TensorFlow op between layers (tf.nn.relu): the latest layer with its shape
+            shape = _shape(tensor)
+            for name, out_shape in reversed(recorded):
+                if out_shape == shape:
+                    return name
+            return recorded[-1][0] if recorded else sources[0]
+
+        def hooked(layer: Any, *args: Any, **kwargs: Any) -> Any:
+            if inside_leaf[0] or layer is root:
+                return original(layer, *args, **kwargs)
+            label = scope[-1] + _attribute_name(parents[-1], layer)
+            kind = type(layer).__name__
+            if kind not in LAYER_OPS and _sublayers(layer):
+                scope.append(label + ".")
+                parents.append(layer)
+                try:
+                    return original(layer, *args, **kwargs)
+                finally:
+                    scope.pop()
+                    parents.pop()
+            in_tensors = _flat(args[0] if args else next(iter(kwargs.values())))
+            inside_leaf[0] += 1
+            try:
+                result = original(layer, *args, **kwargs)
+            finally:
+                inside_leaf[0] -= 1
+            out_tensors = _flat(result)
+            name = self.leaf(layer, label, [source_of(t) for t in in_tensors], in_tensors, out_tensors)
+            keep_alive.extend(out_tensors)
+            for tensor in out_tensors:
+                names[id(tensor)] = name
+            recorded.append((name, _shape(out_tensors[0])))
+            return result
+
+        zeros = [np.zeros((1, *_shape(t)), dtype="float32") for t in ins]
+        for array, source in zip(zeros, sources):
+            recorded.append((source, array.shape[1:]))
+        inputs = [keras.ops.convert_to_tensor(z) for z in zeros]
+        for tensor, source in zip(inputs, sources):
+            names[id(tensor)] = source
+        keras.layers.Layer.__call__ = hooked
+        try:
+            output = root(inputs[0] if len(inputs) == 1 else inputs, training=False)
+        except TypeError:
+            output = root(inputs[0] if len(inputs) == 1 else inputs)
+        finally:
+            keras.layers.Layer.__call__ = original
+        return [source_of(t) for t in _flat(output)]
+
+
+def _is_functional(keras: Any, layer: Any) -> bool:
+    if isinstance(layer, keras.Sequential):
+        return getattr(layer, "_functional", None) is not None
+    return hasattr(layer, "_nodes_by_depth") and bool(getattr(layer, "inputs", None))
+
+
+def _sublayers(layer: Any) -> list:
+    try:
+        return list(layer._layers)
+    except AttributeError:
+        return []
+
+
+def _attribute_name(parent: Any, layer: Any) -> str:
+    """The attribute a subclassed model keeps a layer in (``self.conv1``), else its Keras name."""
+    for key, value in vars(parent).items():
+        if value is layer and not key.startswith("_"):
+            return key
+    return layer.name
+
+
+def graph_from_keras(model: Any, *, input_shape: tuple[int, ...] | None = None, name: str | None = None) -> Graph:
+    """The layer graph of a Keras model. ``input_shape`` (without the batch) is needed only
+    where Keras cannot know it: a subclassed model that was never built."""
+    keras = _keras()
+    if not isinstance(model, keras.layers.Layer):
+        raise UsageError(f"not a Keras model: {type(model).__name__}")
+    graph = Graph(name or model.name, meta={"source": "keras", "options": {"keras_class": type(model).__name__}})
+    importer = _Importer(graph)
+    if _is_functional(keras, model):
+        importer.functional(model, "", None)
+    else:
+        shape = tuple(input_shape) if input_shape is not None else _built_input_shape(model)
+        if shape is None:
+            raise UsageError(f"{model.name}: a subclassed model has no static input shape; give input_shape=(H, W, C)")
+        graph.add("input", "input", shape=shape, output_shape=shape)
+        probe = keras.ops.zeros((1, *shape))
+        importer.trace(model, "", ["input"], [probe])
+    graph.meta["options"]["input_shape"] = list(next(iter(graph)).attrs["shape"])
+    return graph
+
+
+def _built_input_shape(model: Any) -> tuple[int, ...] | None:
+    for attribute in ("_build_shapes_dict", "_build_input_shape"):
+        value = getattr(model, attribute, None)
+        if isinstance(value, dict) and value:
+            value = next(iter(value.values()))
+        if value is not None:
+            try:
+                return tuple(int(d) for d in tuple(value)[1:])
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
+# --------------------------------------------------------------------------
+# Model files
+# --------------------------------------------------------------------------
+
+
+def load_keras_file(path: str | Path, *, unsafe: bool = False, custom_objects: dict | None = None) -> Any:
+    """Load a ``.keras`` or ``.h5`` file with Keras's safe mode on unless ``unsafe``."""
+    keras = _keras()
+    path = Path(path)
+    if not path.is_file():
+        raise RuntimeFailure(f"cannot read {path}: no such file")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=not unsafe, custom_objects=custom_objects)
+    except Exception as error:  # Keras raises ValueError, TypeError, OSError... with long messages
+        raise RuntimeFailure(_load_error(path, error)) from None
+
+
+def _load_error(path: Path, error: Exception) -> str:
+    text = " ".join(str(error).split())
+    if "Lambda" in text and ("safe_mode" in text or "unsafe" in text or "deserialization" in text.lower()):
+        return (f"{path}: contains a Lambda layer, whose code would run on loading; Keras's safe mode refuses it. "
+                f"Pass --unsafe only if you trust the file")
+    if "safe_mode" in text:
+        return f"{path}: Keras's safe mode refused part of the file; pass --unsafe only if you trust it"
+    for marker in ("Could not locate class", "Unknown layer", "Could not deserialize class"):
+        if marker in text:
+            detail = text.split(marker, 1)[1].split(".")[0].strip(" :'\"")
+            return (f"{path}: uses custom layer {detail!r}, unknown to Keras; pass --custom-objects FILE.py "
+                    f"(a module defining it) together with --unsafe if you trust that code")
+    if path.suffix.lower() not in (".keras", ".h5", ".hdf5"):
+        return f"{path}: not a Keras model file (.keras, .h5)"
+    return f"{path}: cannot load the Keras model: {text[:200]}"
+
+
+def load_custom_objects(path: str | Path) -> dict:
+    """The Keras layer classes defined in a Python file. Runs that file: callers only do this
+    on the user's explicit request (``--custom-objects``)."""
+    import importlib.util
+
+    keras = _keras()
+    path = Path(path)
+    if not path.is_file():
+        raise RuntimeFailure(f"cannot read custom objects: {path}: no such file")
+    spec = importlib.util.spec_from_file_location(f"archviz_custom_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    except Exception as error:
+        raise RuntimeFailure(f"cannot import custom objects from {path}: {type(error).__name__}: {error}") from None
+    return {name: value for name, value in vars(module).items()
+            if isinstance(value, type) and issubclass(value, keras.layers.Layer)}

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from archviz.errors import ModelError, UnsupportedOpError
 from archviz.graph import Graph
-from archviz.ops import Cost, ShapeError, numel, rule_for
+from archviz.ops import ACTIVATION_FLOPS, Cost, ShapeError, numel, rule_for
 from archviz.summary import LayerRecord, Summary
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
@@ -53,6 +53,8 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32",
             label = node.attrs.get("keras_class", node.op)
             if node.op == "activation":
                 label = f"Activation({node.attrs.get('fn')})"
+            elif node.attrs.get("activation") not in (None, *ACTIVATION_FLOPS):
+                label = f"{label}(activation={node.attrs['activation']})"
             uncounted.setdefault(label, []).append(node.name)
             out, cost, family, counted = declared, Cost(), "unknown", False
         if declared is not None and declared != out:

@@ -18,6 +18,7 @@ other layers, in which case it is expanded:
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -201,6 +202,7 @@ class _Importer:
         """Call ``root`` once on zeros and record the calls of its sublayers."""
         keras = _keras()
         import numpy as np
+        import tensorflow as tf
 
         names: dict[int, str] = {}
         keep_alive: list = []
@@ -223,6 +225,8 @@ class _Importer:
         def hooked(layer: Any, *args: Any, **kwargs: Any) -> Any:
             if inside_leaf[0] or layer is root:
                 return original(layer, *args, **kwargs)
+            if not tf.executing_eagerly() or any(isinstance(t, keras.KerasTensor) for t in _flat((args, kwargs))):
+                return original(layer, *args, **kwargs)  # Keras building a sublayer symbolically: not the real call
             label = scope[-1] + _attribute_name(parents[-1], layer)
             kind = type(layer).__name__
             if kind not in LAYER_OPS and _sublayers(layer):
@@ -329,10 +333,29 @@ def load_keras_file(path: str | Path, *, unsafe: bool = False, custom_objects: d
     path = Path(path)
     if not path.is_file():
         raise RuntimeFailure(f"cannot read {path}: no such file")
+    if custom_objects:
+        custom_objects = _with_registered_names(path, custom_objects)
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=not unsafe, custom_objects=custom_objects)
     except Exception as error:  # Keras raises ValueError, TypeError, OSError... with long messages
         raise RuntimeFailure(_load_error(path, error)) from None
+
+
+def _with_registered_names(path: Path, objects: dict) -> dict:
+    """Also offer each class under the registered name the file records (``package>Name``)."""
+    import zipfile
+
+    aliases = dict(objects)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            text = archive.read("config.json").decode("utf-8")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return aliases
+    for registered in set(re.findall(r'"registered_name":\s*"([^"]+)"', text)):
+        short = registered.split(">")[-1]
+        if short in objects:
+            aliases[registered] = objects[short]
+    return aliases
 
 
 def _load_error(path: Path, error: Exception) -> str:

@@ -1,0 +1,46 @@
+"""FLOPs of a Keras model as ``tf.compat.v1.profiler`` counts them, the reference archviz's FLOP
+rules are checked against (tests, ``benchmarks/bench_flops.py``).
+
+The model is traced as ``model(x, training=False)`` at a fixed batch size, its variables
+frozen into constants (``convert_variables_to_constants_v2``), and the profiler's
+``float_operation`` view run over the frozen graph. No grappler pass runs, so a batch norm
+stays as its arithmetic ops (2 per element, 6 per channel), never folded into the conv.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archviz.backend import tensorflow as _tensorflow
+
+
+def frozen_graph(model: Any, batch_size: int = 1) -> Any:
+    tf = _tensorflow()
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    inputs = model.inputs if isinstance(model.inputs, (list, tuple)) else [model.inputs]
+    specs = [tf.TensorSpec((batch_size, *tuple(i.shape[1:])), tf.float32) for i in inputs]
+    if len(specs) == 1:
+        function = tf.function(lambda x: model(x, training=False))
+    else:
+        function = tf.function(lambda *xs: model(list(xs), training=False))
+    return convert_variables_to_constants_v2(function.get_concrete_function(*specs)).graph
+
+
+def profiler_flops(model: Any, batch_size: int = 1) -> tuple[int, dict[str, int]]:
+    """(total float ops, float ops per TensorFlow op type) of the frozen inference graph."""
+    tf = _tensorflow()
+    options = (tf.compat.v1.profiler.ProfileOptionBuilder(tf.compat.v1.profiler.ProfileOptionBuilder.float_operation())
+               .with_empty_output().build())
+    profile = tf.compat.v1.profiler.profile(graph=frozen_graph(model, batch_size), run_meta=tf.compat.v1.RunMetadata(),
+                                            cmd="op", options=options)
+    by_type: dict[str, int] = {}
+
+    def walk(node: Any) -> None:  # in the 'op' view each op type is a child of the one before
+        for child in node.children:
+            if child.float_ops:
+                by_type[child.name] = by_type.get(child.name, 0) + child.float_ops
+            walk(child)
+
+    walk(profile)
+    return int(profile.total_float_ops), by_type

@@ -241,11 +241,16 @@ def export(model: str, output: str, **params: Any) -> None:
     if suffix not in (".keras", ".h5"):
         raise UsageError(f"cannot export to {output!r}: the file name must end in .keras or .h5")
     check_writable(output)
-    from archviz.models import build_keras
+    from archviz.backend import require
+    from archviz.models import build_keras, load_config
 
-    click.echo(f"building {model} in Keras...", err=True)
+    require()
+    load_config(model, **_config_options(dict(params)))  # a usage error before the slow part
+    click.echo(f"building {model} in Keras (loading TensorFlow)...", err=True)
     keras_model = build_keras(model, **_config_options(params))
-    with atomic_path(output) as temporary:
+    from archviz.backend import recursion_limit
+
+    with atomic_path(output) as temporary, recursion_limit():
         keras_model.save(temporary)
     click.echo(f"wrote {output}: {keras_model.count_params():,} params, {len(keras_model.layers)} layers", err=True)
 
@@ -271,8 +276,12 @@ def bench(model: str, batch_size: int, steps: int, warmup: int, fmt: str, unsafe
       archviz bench resnet20 --batch-size 128 --steps 50
       archviz bench my_model.keras --format json
     """
-    from archviz.backend.bench import run_benchmark, render_benchmark
+    from archviz.backend import require
 
+    require()
+    from archviz.backend.bench import render_benchmark, run_benchmark
+
+    click.echo(f"building {model} in Keras (loading TensorFlow)...", err=True)
     result = run_benchmark(model, batch_size=batch_size, steps=steps, warmup=warmup, unsafe=unsafe,
                            custom_objects=custom_objects, progress=True, **_config_options(params))
     click.echo(render_benchmark(result, fmt), nl=False)

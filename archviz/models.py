@@ -99,7 +99,10 @@ def load_graph(model: Any, *, unsafe: bool = False, custom_objects: str | dict |
         extra = sorted(k for k, v in options.items() if v is not None and k != "input_shape")
         if extra:
             raise UsageError(f"option {extra[0]!r} applies to zoo models and spec files, not to Keras models")
-        from archviz.backend.keras_import import graph_from_keras, load_keras_file, load_custom_objects
+        from archviz.backend import require
+
+        require()
+        from archviz.backend.keras_import import graph_from_keras, load_custom_objects, load_keras_file
 
         shape = options.get("input_shape")
         if isinstance(shape, str):

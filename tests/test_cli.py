@@ -153,3 +153,38 @@ def test_entry_point_error_has_no_traceback():
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("archviz: error: unknown model 'resnet5'")
+
+
+WITHOUT_TENSORFLOW = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "keras"):
+            raise ImportError("blocked for the test: " + name)
+sys.meta_path.insert(0, Block())
+from archviz.cli import cli
+try:
+    cli.main(sys.argv[1:], prog_name="archviz")
+except SystemExit as done:
+    sys.exit(done.code)
+"""
+
+
+@pytest.mark.parametrize("args", [["export", "resnet20", "-o", "r.keras"], ["bench", "resnet20"],
+                                  ["summary", "model.keras"]])
+def test_tensorflow_commands_without_tensorflow(args, tmp_path):
+    if args[-1] == "model.keras":
+        (tmp_path / "model.keras").write_bytes(b"")
+    result = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, *args], capture_output=True, text=True,
+                            cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == ("archviz: error: this command needs TensorFlow, which is not installed: "
+                             "pip install 'archviz[tensorflow]'\n")
+    assert list(tmp_path.iterdir()) == ([tmp_path / "model.keras"] if args[-1] == "model.keras" else [])
+
+
+def test_everything_else_works_without_tensorflow(tmp_path):
+    result = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, "summary", "resnet50", "--format", "json"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["totals"]["params"] == 25_610_152

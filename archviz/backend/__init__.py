@@ -11,12 +11,28 @@ Importing this package does not import TensorFlow; :func:`keras` does.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from types import ModuleType
+from typing import Iterator
 
 from archviz.errors import RuntimeFailure
 
 INSTALL_HINT = "pip install 'archviz[tensorflow]'"
+
+
+def require() -> None:
+    """Fail in one line, before any work, when TensorFlow or Keras is not installed (no import)."""
+    import importlib.util
+
+    for name in ("tensorflow", "keras"):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise RuntimeFailure(f"this command needs TensorFlow, which is not installed: {INSTALL_HINT}")
 
 
 def keras() -> ModuleType:
@@ -36,3 +52,18 @@ def tensorflow() -> ModuleType:
     import tensorflow as tf
 
     return tf
+
+
+#: Keras maps, saves and loads a functional graph recursively: a few frames per layer.
+DEEP_MODEL_RECURSION = 200_000
+
+
+@contextlib.contextmanager
+def recursion_limit(limit: int = DEEP_MODEL_RECURSION) -> Iterator[None]:
+    """Raise Python's recursion limit for Keras's work on a deep model (ResNet-1202 has 5,000 layers)."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)

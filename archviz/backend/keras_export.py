@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from archviz.backend import keras as _keras
+from archviz.backend import recursion_limit
 from archviz.errors import UnsupportedOpError
 from archviz.graph import Graph, Node
 from archviz.models import analyze
@@ -137,8 +138,10 @@ def to_keras(graph: Graph) -> Any:
             raise UnsupportedOpError(f"layer {node.name!r}: op {node.op!r} cannot be exported to Keras") from None
         tensors[node.name] = make(keras, node, [tensors[source] for source in node.inputs], shapes)
     outputs = [tensors[name] for name in graph.outputs]
-    return keras.Model(inputs=inputs if len(inputs) > 1 else inputs[0],
-                       outputs=outputs if len(outputs) > 1 else outputs[0], name=_model_name(graph.name))
+    with recursion_limit(20 * len(graph) + 2000):  # Keras maps a functional graph recursively
+        return keras.Model(inputs=inputs if len(inputs) > 1 else inputs[0],
+                           outputs=outputs if len(outputs) > 1 else outputs[0], name=_model_name(graph.name))
+
 
 
 def _model_name(name: str) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from archviz.backend import keras as _keras
+from archviz.backend import recursion_limit
 from archviz.errors import RuntimeFailure, UsageError
 from archviz.graph import Graph
 
@@ -336,7 +337,8 @@ def load_keras_file(path: str | Path, *, unsafe: bool = False, custom_objects: d
     if custom_objects:
         custom_objects = _with_registered_names(path, custom_objects)
     try:
-        return keras.saving.load_model(path, compile=False, safe_mode=not unsafe, custom_objects=custom_objects)
+        with recursion_limit():
+            return keras.saving.load_model(path, compile=False, safe_mode=not unsafe, custom_objects=custom_objects)
     except Exception as error:  # Keras raises ValueError, TypeError, OSError... with long messages
         raise RuntimeFailure(_load_error(path, error)) from None
 

@@ -32,8 +32,14 @@ def profiler_flops(model: Any, batch_size: int = 1) -> tuple[int, dict[str, int]
     tf = _tensorflow()
     options = (tf.compat.v1.profiler.ProfileOptionBuilder(tf.compat.v1.profiler.ProfileOptionBuilder.float_operation())
                .with_empty_output().build())
-    profile = tf.compat.v1.profiler.profile(graph=frozen_graph(model, batch_size), run_meta=tf.compat.v1.RunMetadata(),
-                                            cmd="op", options=options)
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")  # the v1 profiler announces its own deprecation on every call
+    try:
+        profile = tf.compat.v1.profiler.profile(graph=frozen_graph(model, batch_size),
+                                                run_meta=tf.compat.v1.RunMetadata(), cmd="op", options=options)
+    finally:
+        logger.setLevel(level)
     by_type: dict[str, int] = {}
 
     def walk(node: Any) -> None:  # in the 'op' view each op type is a child of the one before

@@ -109,9 +109,12 @@ def output_option(command: Callable) -> Callable:
                         help="Write to this file (atomically) instead of standard output.")(command)
 
 
-def depth_option(command: Callable) -> Callable:
-    return click.option("--depth", default="layers", show_default=True, metavar="N|stages|blocks|layers",
-                        help="1 or stages, 2 or blocks, 3 or layers.")(command)
+def depth_option(command: Callable | None = None, *, default: str = "layers") -> Callable:
+    def decorate(function: Callable) -> Callable:
+        return click.option("--depth", default=default, show_default=True, metavar="N|stages|blocks|layers",
+                            help="1 or stages, 2 or blocks, 3 or layers.")(function)
+
+    return decorate(command) if command is not None else decorate
 
 
 def _config_options(params: dict[str, Any]) -> dict[str, Any]:
@@ -215,6 +218,45 @@ def list_(pattern: str, fmt: str) -> None:
 
         raise UnknownModelError(f"no preset matches {pattern!r}; run 'archviz list' to see them all")
     click.echo(render_catalog(entries, fmt), nl=False)
+
+
+@cli.command()
+@click.argument("model")
+@model_options
+@keras_file_options
+@depth_option(default="blocks")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="The file to write; its extension picks the format: .svg, .png, .pdf, .dot or .gv.")
+@click.option("--format", "fmt", type=click.Choice(["svg", "png", "pdf", "dot"]), default=None,
+              help="Override the format the extension implies.")
+@click.option("--rankdir", type=click.Choice(["TB", "LR"]), default="TB", show_default=True,
+              help="Top to bottom, or left to right.")
+@click.option("--macs", is_flag=True, help="Show each node's MACs too.")
+@click.option("--collapse", is_flag=True, help="Fold runs of identical blocks into one node marked xN.")
+@click.option("--legend/--no-legend", default=True, show_default=True, help="The colour legend of op families.")
+def diagram(model: str, depth: str, output: str, fmt: str | None, rankdir: str, macs: bool, collapse: bool,
+            legend: bool, unsafe: bool, custom_objects: str | None, **params: Any) -> None:
+    """Draw MODEL with Graphviz: one node per stage, per block, or per layer (with blocks and
+    stages as clusters), each with its op, key attributes, output shape and params.
+
+    \b
+    Examples:
+      archviz diagram resnet50 -o resnet50.svg
+      archviz diagram resnet34 --depth layers --macs -o resnet34.pdf
+      archviz diagram resnet152 --collapse --rankdir LR -o resnet152.png
+      archviz diagram resnet20 --depth layers -o resnet20.dot
+    """
+    from archviz.fileio import check_writable, write_atomic
+    from archviz.models import analyze
+    from archviz.render.diagram import DiagramOptions, format_for, render
+
+    kind = format_for(output, fmt)
+    check_writable(output)
+    result = analyze(model, unsafe=unsafe, custom_objects=custom_objects, **_config_options(params))
+    _check_depth(result, depth)
+    options = DiagramOptions(depth=depth, rankdir=rankdir, macs=macs, collapse=collapse, legend=legend)
+    write_atomic(output, render(result, kind, options))
+    click.echo(f"wrote {output}", err=True)
 
 
 @cli.command()

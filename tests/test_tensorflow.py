@@ -308,6 +308,7 @@ def files(tmp_path_factory):
     inputs = keras.Input((8, 8, 3))
     lam = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2, name="double")(inputs))
     lam.save(root / "lambda.keras")
+    lam.save(root / "lambda.h5")
 
     @keras.saving.register_keras_serializable(package="archviz_test")
     class Twice(keras.layers.Layer):
@@ -333,11 +334,12 @@ def test_summary_of_keras_files(run_cli, files):
         assert record["totals"]["macs"] == archviz.analyze("resnet20").macs
 
 
-def test_lambda_layer_needs_unsafe(run_cli, files):
-    code, out, err = run_cli("summary", files / "lambda.keras")
+@pytest.mark.parametrize("name", ["lambda.keras", "lambda.h5"])
+def test_lambda_layer_needs_unsafe(run_cli, files, name):
+    code, out, err = run_cli("summary", files / name)
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and "Lambda" in err and "--unsafe" in err
-    code, out, err = run_cli("summary", files / "lambda.keras", "--unsafe", "--format", "json")
+    code, out, err = run_cli("summary", files / name, "--unsafe", "--format", "json")
     assert code == 0
     assert "Lambda" in __import__("json").loads(out)["uncounted"]
 

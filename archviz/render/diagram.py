@@ -1,0 +1,292 @@
+"""Graphviz diagrams of a summary: one node per stage, per block or per layer.
+
+Built with the ``graphviz`` package (which quotes every id and attribute) and rendered by
+Graphviz's ``dot``. Labels are HTML-like labels whose text goes through :func:`html.escape`,
+so layer names with quotes, braces, angle brackets, backslashes or any Unicode render as
+written. Node ids are the hierarchical names, so the same summary gives byte-identical DOT.
+
+At layer depth, blocks and stages are clusters around their layers, and shortcuts are drawn
+so a reader sees them at once: an identity shortcut is a dashed skip edge into the add, a
+projection is its own 1x1 conv (and BN) node on a bold edge, option A's zero padding is a
+labelled node. Nothing here computes a number: every figure comes from the summary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from archviz.errors import RuntimeFailure, UsageError
+from archviz.render.text import shape_text
+from archviz.summary import LayerRecord, Row, Summary, resolve_depth
+from archviz.units import human
+
+FORMATS = ("svg", "png", "pdf", "dot")
+EXTENSIONS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
+
+#: Fill and border of each op family (colour-blind-safe hues, light fills).
+FAMILY_COLORS: dict[str, tuple[str, str]] = {
+    "io": ("#eeeeee", "#777777"),
+    "conv": ("#dbe8f6", "#2f6aa3"),
+    "norm": ("#fde7cf", "#c46a00"),
+    "activation": ("#e1f2dc", "#3c8a2e"),
+    "pool": ("#ece1f0", "#7d4e91"),
+    "merge": ("#fbdcdc", "#b33a3a"),
+    "dense": ("#d8f0ee", "#287c76"),
+    "reshape": ("#f3f3e6", "#8a8a55"),
+    "regularization": ("#f0f0f0", "#999999"),
+    "unknown": ("#ffffff", "#000000"),
+    "group": ("#f7f7fb", "#4a4a6a"),
+}
+FAMILY_NAMES = {"io": "input", "conv": "convolution", "norm": "normalization", "activation": "activation",
+                "pool": "pooling", "merge": "add / concat", "dense": "dense", "reshape": "padding / reshape",
+                "regularization": "dropout", "unknown": "not counted", "group": "stage / block"}
+SHORTCUT_COLOR = "#b33a3a"
+
+
+def anchor(name: str) -> str:
+    """A stable, HTML-safe id for a layer or group name (used by the diagram and the report)."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)[:60]
+    return f"{safe}-{hashlib.sha1(name.encode('utf-8')).hexdigest()[:6]}"
+
+
+def dot_id(name: str) -> str:
+    """A DOT node id from a name: backslashes doubled so no name can escape its quotes."""
+    return name.replace("\\", "\\\\")
+
+
+def format_for(path: str, fmt: str | None) -> str:
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown diagram format {fmt!r}; choose from {', '.join(FORMATS)}")
+        return fmt
+    for extension, name in EXTENSIONS.items():
+        if str(path).lower().endswith(extension):
+            return name
+    raise UsageError(f"cannot tell the diagram format of {path!r}: use a .svg, .png, .pdf, .dot or .gv "
+                     f"file name, or --format")
+
+
+@dataclass(frozen=True)
+class DiagramOptions:
+    depth: Any = "blocks"
+    rankdir: str = "TB"
+    macs: bool = False
+    collapse: bool = False
+    legend: bool = True
+    links: bool = False  # href to the report's table rows
+
+
+def _key_attributes(record: LayerRecord) -> str:
+    a = record.attrs
+    if record.op in ("conv2d", "depthwise_conv2d"):
+        kh, kw = a["kernel"]
+        stride = a.get("strides", (1, 1))[0]
+        text = f"{kh}x{kw}" + (f"/{stride}" if stride != 1 else "")
+        if record.op == "conv2d":
+            text += f", {a['filters']}"
+        if a.get("groups", 1) != 1:
+            text += f", groups {a['groups']}"
+        return text
+    if record.op in ("max_pool2d", "avg_pool2d"):
+        ph, pw = a["pool"]
+        return f"{ph}x{pw}/{a.get('strides', a['pool'])[0]}"
+    if record.op == "dense":
+        return f"{a['units']} units" + (f", {a['activation']}" if a.get("activation") else "")
+    if record.op == "activation":
+        return str(a.get("fn", ""))
+    if record.op == "pad_shortcut":
+        return "option A: zero padding"
+    if record.op == "dropout":
+        return f"rate {a.get('rate', 0)}"
+    return ""
+
+
+def _label(title: str, subtitle: str, lines: Iterable[str], fill: str, border: str) -> str:
+    rows = [f'<TR><TD><B>{html.escape(title)}</B></TD></TR>']
+    if subtitle:
+        rows.append(f'<TR><TD><FONT POINT-SIZE="10">{html.escape(subtitle)}</FONT></TD></TR>')
+    for line in lines:
+        if line:
+            rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="#333333">{html.escape(line)}</FONT></TD></TR>')
+    return (f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" BGCOLOR="{fill}" '
+            f'COLOR="{border}" STYLE="ROUNDED">{"".join(rows)}</TABLE>>')
+
+
+def _numbers(params: int, macs: int, options: DiagramOptions) -> list[str]:
+    lines = [f"{human(params)} params" if params else ""]
+    if options.macs and macs:
+        lines.append(f"{human(macs)} MACs")
+    return lines
+
+
+class _Builder:
+    def __init__(self, summary: Summary, options: DiagramOptions) -> None:
+        import graphviz
+
+        self.summary = summary
+        self.options = options
+        self.level = resolve_depth(options.depth, summary.max_depth)
+        self.dot = graphviz.Digraph(name=summary.name, graph_attr={
+            "rankdir": options.rankdir, "fontname": "Helvetica", "fontsize": "11", "nodesep": "0.25",
+            "ranksep": "0.3", "labelloc": "t", "label": f"{summary.name}  ({human(summary.params)} params, "
+                                                          f"{human(summary.macs)} MACs)",
+        }, node_attr={"shape": "plain", "fontname": "Helvetica"}, edge_attr={"color": "#555555",
+                                                                              "arrowsize": "0.6"})
+        self.families: list[str] = []
+
+    def node(self, graph: Any, name: str, label: str, family: str, tooltip: str) -> None:
+        if family not in self.families:
+            self.families.append(family)
+        attrs = {"label": label, "tooltip": tooltip, "id": f"node-{anchor(name)}"}
+        if self.options.links:
+            attrs["href"] = f"#row-{anchor(name)}"
+        graph.node(dot_id(name), **attrs)
+
+    # ---- one node per stage or block ----------------------------------
+    def grouped(self) -> None:
+        rows = self.summary.rows(self.level)
+        rows = _collapse_runs(rows) if self.options.collapse else [(row, [row]) for row in rows]
+        group_of = {}
+        for record in self.summary.records:
+            group_of[record.name] = ".".join(record.path[: self.level])
+        representative = {}
+        for row, members in rows:
+            for member in members:
+                representative[member.name] = row.name
+            family = self._row_family(row)
+            fill, border = FAMILY_COLORS[family]
+            title = row.name if len(members) == 1 else f"{members[0].name} … {members[-1].name.split('.')[-1]}"
+            subtitle = row.op + (f"  ×{len(members)}" if len(members) > 1 else "")
+            lines = [shape_text(row.output_shape), *_numbers(sum(m.params for m in members),
+                                                              sum(m.macs for m in members), self.options)]
+            self.node(self.dot, row.name, _label(title, subtitle, lines, fill, border), family,
+                      f"{title}: {row.layers} layers")
+        seen = set()
+        for record in self.summary.records:
+            for source in record.inputs:
+                a = representative.get(group_of.get(source, source))
+                b = representative.get(group_of[record.name])
+                if a and b and a != b and (a, b) not in seen:
+                    seen.add((a, b))
+                    self.dot.edge(dot_id(a), dot_id(b))
+
+    def _row_family(self, row: Row) -> str:
+        if row.layers == 1:
+            record = next(r for r in self.summary.records if r.name == row.name)
+            return record.family
+        return "group"
+
+    # ---- every layer, clusters for blocks and stages ------------------
+    def layers(self) -> None:
+        records = self.summary.records
+        clusters: dict[tuple[str, ...], Any] = {}
+        import graphviz
+
+        def cluster_for(path: tuple[str, ...]) -> Any:
+            return clusters[path]
+
+        # open clusters for every group prefix (stage, block), in order
+        order: list[tuple[str, ...]] = []
+        for record in records:
+            for size in range(1, len(record.path)):
+                prefix = record.path[:size]
+                if prefix not in clusters:
+                    name = ".".join(prefix)
+                    kind = self.summary.groups.get(name, "")
+                    clusters[prefix] = graphviz.Digraph(name=f"cluster_{dot_id(name)}", graph_attr={
+                        "label": f"{name}" + (f"  ({kind})" if kind and kind != "group" else ""),
+                        "style": "rounded,filled", "fillcolor": "#fafafa" if size == 1 else "#ffffff",
+                        "color": "#bbbbbb", "fontsize": "10", "labeljust": "l"})
+                    order.append(prefix)
+        block_of = {r.name: ".".join(r.path[:2]) if len(r.path) > 2 else None for r in records}
+        op_of = {r.name: r.op for r in records}
+        shortcut_labels = {"conv2d": " projection", "batch_norm": " projection", "pad_shortcut": " zero-pad (A)",
+                           "max_pool2d": " subsample"}
+        for record in records:
+            fill, border = FAMILY_COLORS.get(record.family, FAMILY_COLORS["unknown"])
+            title = record.path[-1] if len(record.path) > 1 else record.name
+            subtitle = record.op + (f"  {_key_attributes(record)}" if _key_attributes(record) else "")
+            lines = [shape_text(record.output_shape), *_numbers(record.params, record.macs, self.options)]
+            if not record.counted:
+                lines.append("FLOPs not counted")
+            target = clusters[record.path[:-1]] if len(record.path) > 1 else self.dot
+            self.node(target, record.name, _label(title, subtitle, lines, fill, border), record.family,
+                      record.name)
+        # nest clusters, deepest first
+        for prefix in sorted(order, key=len, reverse=True):
+            parent = clusters[prefix[:-1]] if len(prefix) > 1 else self.dot
+            parent.subgraph(clusters[prefix])
+        for record in records:
+            for source in record.inputs:
+                attrs = {}
+                if record.op == "add" and block_of.get(source) != block_of[record.name]:
+                    attrs = {"style": "dashed", "color": SHORTCUT_COLOR, "label": " identity", "fontsize": "9",
+                             "fontcolor": SHORTCUT_COLOR, "constraint": "false"}
+                elif source.endswith((".shortcut", ".shortcut_bn")) and record.op == "add":
+                    attrs = {"style": "bold", "color": SHORTCUT_COLOR, "fontsize": "9", "fontcolor": SHORTCUT_COLOR,
+                             "label": shortcut_labels.get(op_of[source], " shortcut")}
+                self.dot.edge(dot_id(source), dot_id(record.name), **attrs)
+
+    def legend(self) -> None:
+        import graphviz
+
+        legend = graphviz.Digraph(name="cluster_legend", graph_attr={"label": "legend", "fontsize": "10",
+                                                                     "style": "rounded", "color": "#cccccc"})
+        for family in self.families:
+            fill, border = FAMILY_COLORS[family]
+            legend.node(f"legend_{family}", label=_label(FAMILY_NAMES[family], "", [], fill, border))
+        self.dot.subgraph(legend)
+
+
+def _signature(row: Row) -> tuple:
+    return row.name.rsplit(".", 1)[0], row.op, row.output_shape, row.params, row.macs, row.layers
+
+
+def _collapse_runs(rows: list[Row]) -> list[tuple[Row, list[Row]]]:
+    """Fold runs of identical consecutive blocks (same parent, kind, shape, params and MACs)."""
+    result: list[tuple[Row, list[Row]]] = []
+    for row in rows:
+        if result and "." in row.name and _signature(result[-1][1][-1]) == _signature(row):
+            result[-1][1].append(row)
+        else:
+            result.append((row, [row]))
+    return result
+
+
+def build_dot(summary: Summary, options: DiagramOptions | None = None) -> Any:
+    """The ``graphviz.Digraph`` of a summary."""
+    options = options or DiagramOptions()
+    if options.rankdir not in ("TB", "LR", "BT", "RL"):
+        raise UsageError(f"rankdir must be TB or LR (or BT, RL); got {options.rankdir!r}")
+    builder = _Builder(summary, options)
+    if builder.level >= summary.max_depth and summary.max_depth > 1 and not options.collapse:
+        builder.layers()
+    else:
+        builder.grouped()
+    if options.legend:
+        builder.legend()
+    return builder.dot
+
+
+def dot_source(summary: Summary, options: DiagramOptions | None = None) -> str:
+    return build_dot(summary, options).source
+
+
+def render(summary: Summary, fmt: str, options: DiagramOptions | None = None) -> bytes:
+    """The diagram as bytes in ``fmt`` (svg, png, pdf or dot)."""
+    dot = build_dot(summary, options)
+    if fmt == "dot":
+        return dot.source.encode("utf-8")
+    import graphviz
+
+    try:
+        return dot.pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        raise RuntimeFailure("drawing needs Graphviz's dot program: install the Debian package graphviz "
+                             "(apt-get install graphviz), or write .dot") from None
+    except graphviz.CalledProcessError as error:
+        message = (error.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+        raise RuntimeFailure(f"dot failed: {message[-1] if message else error}") from None

@@ -262,6 +262,41 @@ def diagram(model: str, depth: str, output: str, fmt: str | None, rankdir: str, 
 @cli.command()
 @click.argument("model")
 @model_options
+@keras_file_options
+@analysis_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The HTML file to write.")
+def report(model: str, output: str, batch_size: int, dtype: str, unsafe: bool, custom_objects: str | None,
+           **params: Any) -> None:
+    """A self-contained HTML report of MODEL: totals with their conventions, the diagram at
+    every depth (click a node to find its row), the layer table as a tree, per-stage budget
+    charts, and the basic-block-versus-bottleneck arithmetic at the model's own widths.
+    No external file, font or script: it works offline and as an attachment.
+
+    \b
+    Examples:
+      archviz report resnet50 -o resnet50.html
+      archviz report resnet20 --shortcut B -o resnet20.html
+      archviz report my_model.keras -o my_model.html
+    """
+    from pathlib import Path
+
+    from archviz.errors import UsageError
+    from archviz.fileio import check_writable, write_atomic
+    from archviz.models import analyze
+    from archviz.render.report import render_report
+
+    if Path(output).suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"cannot write a report to {output!r}: the file name must end in .html")
+    check_writable(output)
+    result = analyze(model, batch_size=batch_size, dtype=dtype, unsafe=unsafe, custom_objects=custom_objects,
+                     **_config_options(params))
+    write_atomic(output, render_report(result))
+    click.echo(f"wrote {output}", err=True)
+
+
+@cli.command()
+@click.argument("model")
+@model_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="The Keras file to write: .keras (or .h5, the legacy format).")
 def export(model: str, output: str, **params: Any) -> None:

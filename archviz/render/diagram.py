@@ -48,8 +48,8 @@ SHORTCUT_COLOR = "#b33a3a"
 
 def anchor(name: str) -> str:
     """A stable, HTML-safe id for a layer or group name (used by the diagram and the report)."""
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)[:60]
-    return f"{safe}-{hashlib.sha1(name.encode('utf-8')).hexdigest()[:6]}"
+    safe = "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in name)[:60]
+    return f"{safe}_{hashlib.sha1(name.encode('utf-8')).hexdigest()[:6]}"
 
 
 def dot_id(name: str) -> str:
@@ -140,9 +140,9 @@ class _Builder:
     def node(self, graph: Any, name: str, label: str, family: str, tooltip: str) -> None:
         if family not in self.families:
             self.families.append(family)
-        attrs = {"label": label, "tooltip": tooltip, "id": f"node-{anchor(name)}"}
+        attrs = {"label": label, "tooltip": tooltip, "id": f"node_{anchor(name)}"}
         if self.options.links:
-            attrs["href"] = f"#row-{anchor(name)}"
+            attrs["href"] = f"#row_{anchor(name)}"
         graph.node(dot_id(name), **attrs)
 
     # ---- one node per stage or block ----------------------------------

@@ -9,7 +9,7 @@ Building happens in two steps: :func:`plan` resolves the config into one
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from archviz.errors import SpecError
 from archviz.graph import Graph
@@ -279,10 +279,9 @@ def build(config: ResNetConfig) -> Graph:
     return graph
 
 
-def with_overrides(config: ResNetConfig, **changes) -> ResNetConfig:
-    """``config.replace`` that also accepts a stem field via ``stem_<field>``."""
-    stem_changes = {key[5:]: value for key, value in changes.items() if key.startswith("stem_")}
-    rest = {key: value for key, value in changes.items() if not key.startswith("stem_")}
-    if stem_changes:
-        rest["stem"] = replace(config.stem, **stem_changes)
-    return config.replace(**rest)
+def block_graph(config: ResNetConfig, block: BlockPlan, spatial: int) -> Graph:
+    """One residual block alone, on a ``spatial`` x ``spatial`` input: for comparing block designs."""
+    graph = Graph(f"{config.name}-block", meta={"config": config})
+    x = graph.add("input", "input", shape=(spatial, spatial, block.in_channels))
+    _block(_Emitter(graph, config), block, x)
+    return graph

@@ -1,0 +1,130 @@
+"""Block designs compared at the same width: the paper's bottleneck arithmetic, and more.
+
+A basic block (two 3x3 convs, C -> C) against a bottleneck (1x1 C -> C/4, 3x3, 1x1 C/4 -> C)
+at the same input and output width, plus the ResNeXt grouped bottleneck and the
+pre-activation blocks. Each block is built by the zoo's builder and counted by the rule
+table, so the numbers are the ones ``archviz summary`` gives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archviz.analysis import analyze_graph
+from archviz.errors import SpecError
+from archviz.summary import LayerRecord
+from archviz.zoo import BlockPlan, ResNetConfig
+from archviz.zoo.builder import block_graph
+
+
+@dataclass(frozen=True)
+class Conv:
+    name: str
+    kernel: tuple[int, int]
+    in_channels: int
+    out_channels: int
+    groups: int
+    weights: int
+    macs: int
+
+    @property
+    def formula(self) -> str:
+        """``3x3x256x256 = 589,824`` (grouped: ``3x3x(128/32)x128``)."""
+        cin = f"({self.in_channels}/{self.groups})" if self.groups > 1 else str(self.in_channels)
+        return f"{self.kernel[0]}x{self.kernel[1]}x{cin}x{self.out_channels}"
+
+
+@dataclass(frozen=True)
+class BlockCost:
+    name: str
+    description: str
+    channels: int
+    spatial: int
+    convs: list[Conv] = field(default_factory=list)
+    params_with_bn_and_bias: int = 0
+    params_with_bn: int = 0
+    macs: int = 0
+    flops: int = 0
+
+    @property
+    def weights(self) -> int:
+        """Convolution weights only: the paper's convention (no BN, no bias)."""
+        return sum(conv.weights for conv in self.convs)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "description": self.description, "channels": self.channels,
+                "spatial": self.spatial, "weights": self.weights, "params_with_bn": self.params_with_bn,
+                "params_with_bn_and_bias": self.params_with_bn_and_bias, "macs": self.macs, "flops": self.flops,
+                "convs": [{"name": c.name, "formula": c.formula, "weights": c.weights, "macs": c.macs}
+                          for c in self.convs]}
+
+
+def _cost(name: str, description: str, config: ResNetConfig, plan: BlockPlan, spatial: int) -> BlockCost:
+    graph = block_graph(config, plan, spatial)
+    with_bias = block_graph(config.replace(conv_bias="all"), plan, spatial)
+    summary, biased = analyze_graph(graph), analyze_graph(with_bias)
+    shapes = {r.name: r.output_shape for r in summary.records}
+    convs = [_conv(r, shapes) for r in summary.records if r.op == "conv2d"]
+    return BlockCost(name, description, plan.out_channels, spatial, convs, params_with_bn_and_bias=biased.params,
+                     params_with_bn=summary.params, macs=summary.macs, flops=summary.flops)
+
+
+def _conv(record: LayerRecord, shapes: dict) -> Conv:
+    kernel = tuple(record.attrs["kernel"])
+    groups = record.attrs.get("groups", 1)
+    in_channels = shapes[record.inputs[0]][-1]
+    return Conv(record.name.split(".", 1)[-1], kernel, in_channels, record.attrs["filters"], groups,
+                record.trainable_params, record.macs)
+
+
+def compare(channels: int = 256, bottleneck_channels: int | None = None, spatial: int = 56, *,
+            groups: int = 32, width_per_group: int = 4) -> list[BlockCost]:
+    """Basic block, bottleneck, ResNeXt bottleneck and pre-activation blocks at ``channels`` wide."""
+    for label, value in (("channels", channels), ("spatial", spatial), ("groups", groups),
+                         ("width per group", width_per_group)):
+        if value < 1:
+            raise SpecError(f"{label} must be a positive integer, got {value}")
+    inner = bottleneck_channels if bottleneck_channels is not None else channels // 4
+    if inner < 1:
+        raise SpecError(f"bottleneck channels must be a positive integer, got {inner}")
+    grouped = int(inner * width_per_group / 64) * groups  # torchvision's width for ResNeXt
+    if grouped < groups:
+        raise SpecError(f"a grouped bottleneck at {inner} channels with {width_per_group} per group is empty")
+    basic = ResNetConfig(name="basic", block="basic", conv_bias="none")
+    bottleneck = ResNetConfig(name="bottleneck", block="bottleneck", conv_bias="none")
+    resnext = ResNetConfig(name="resnext", block="bottleneck", conv_bias="none", groups=groups,
+                           width_per_group=width_per_group)
+
+    def plan(mid: int) -> BlockPlan:
+        return BlockPlan(1, 1, channels, mid, channels, 1, "identity")
+
+    return [
+        _cost("basic", f"basic block: two 3x3 convs, {channels} -> {channels}", basic, plan(channels), spatial),
+        _cost("bottleneck", f"bottleneck: 1x1 {channels} -> {inner}, 3x3 {inner} -> {inner}, 1x1 {inner} -> "
+              f"{channels}", bottleneck, plan(inner), spatial),
+        _cost("resnext", f"ResNeXt bottleneck: 1x1 {channels} -> {grouped}, 3x3 in {groups} groups, "
+              f"1x1 {grouped} -> {channels}", resnext, plan(grouped), spatial),
+        _cost("preact-basic", "pre-activation basic block: BN-ReLU-conv twice (no BN after the last conv)",
+              basic.replace(name="preact-basic", preact=True), plan(channels), spatial),
+        _cost("preact-bottleneck", "pre-activation bottleneck: BN-ReLU before each conv",
+              bottleneck.replace(name="preact-bottleneck", preact=True), plan(inner), spatial),
+    ]
+
+
+def stage_comparison(summary) -> list[dict]:
+    """For each residual stage of a model: a basic block and a bottleneck at that stage's width
+    and resolution (for the report)."""
+    rows = []
+    for stage in summary.stage_rows():
+        shape = stage.output_shape
+        if len(shape) != 3:
+            continue
+        height, width, channels = shape
+        if channels < 4:
+            continue
+        basic, bottleneck = compare(channels, spatial=height)[:2]
+        rows.append({"stage": stage.name, "channels": channels, "spatial": f"{height}x{width}",
+                     "basic_weights": basic.weights, "bottleneck_weights": bottleneck.weights,
+                     "basic_macs": basic.macs, "bottleneck_macs": bottleneck.macs,
+                     "ratio": basic.weights / bottleneck.weights})
+    return rows

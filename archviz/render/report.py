@@ -1,0 +1,119 @@
+"""The self-contained HTML report: jinja2 with autoescape, templates shipped in the package.
+
+Everything is inline (styles, script, the diagrams as SVG, the charts as SVG), so the file
+works offline and as an attachment. Names from a model are escaped by jinja2; the SVG comes
+from Graphviz, which escapes its text itself.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from markupsafe import Markup
+
+from archviz import __version__
+from archviz.blocks import stage_comparison
+from archviz.render.diagram import DiagramOptions, anchor, render
+from archviz.render.text import shape_text
+from archviz.summary import Summary
+from archviz.units import exact, human, human_bytes
+
+CONVENTIONS = [
+    ("Params", "Keras's accounting: BatchNormalization has gamma and beta (trainable) and a moving mean and "
+               "variance (non-trainable) per channel, so trainable params equal torchvision's num_params."),
+    ("MACs", "Multiply-accumulates of convolutions (grouped and depthwise included) and dense layers: what the "
+             "ResNet paper calls FLOPs (multiply-adds)."),
+    ("FLOPs", "Floating-point operations of the inference graph, as tf.compat.v1.profiler counts them on the "
+              "frozen Keras model: 2 per MAC, bias adds, batch norm (2 per element, 6 per channel), pooling, "
+              "residual adds, softmax; ReLU is free."),
+    ("Memory", "Parameter memory is params times bytes per value; activation memory is the bytes of every "
+               "layer's output for the batch."),
+]
+DEPTH_LABELS = {1: "Stages", 2: "Blocks", 3: "Layers"}
+
+
+def _environment() -> Any:
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.PackageLoader("archviz.templates", "."),
+                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+
+
+def _svg(summary: Summary, level: int) -> Markup:
+    text = render(summary, "svg", DiagramOptions(depth=level, links=True, legend=True)).decode("utf-8")
+    text = re.sub(r"^<\?xml[^>]*>\s*<!DOCTYPE[^>]*>\s*", "", text, flags=re.S)
+    return Markup(text)  # produced by dot from escaped labels
+
+
+def _tree_rows(summary: Summary) -> list[dict]:
+    deepest = summary.max_depth
+    groups = {row.name: row for level in range(1, deepest) for row in summary.rows(level)}
+    layers = {row.name: row for row in summary.rows(deepest)}
+    emitted: set[str] = set()
+    rows = []
+    for record in summary.records:
+        path = record.path
+        for size in range(1, len(path) + 1):
+            name = ".".join(path[:size])
+            if name in emitted:
+                continue
+            emitted.add(name)
+            row = layers[name] if size == len(path) else groups[name]
+            rows.append({
+                "id": f"row_{anchor(name)}", "name": path[size - 1] if size > 1 else name, "level": size,
+                "group": size < len(path), "op": row.op, "shape": shape_text(row.output_shape),
+                "params": row.params, "macs": row.macs, "flops": row.flops, "counted": row.counted,
+                "ancestors": [f"row_{anchor('.'.join(path[:k]))}" for k in range(1, size)],
+            })
+    return rows
+
+
+def _charts(summary: Summary) -> tuple[list, list]:
+    stages = summary.stage_rows()
+    charts = []
+    for key, title, value in (("params", "Parameters", lambda r: r.params), ("macs", "MACs", lambda r: r.macs)):
+        largest = max((value(r) for r in stages), default=0) or 1
+        total = (summary.params if key == "params" else summary.macs) or 1
+        bars = [{"name": r.name, "width": round(320 * value(r) / largest, 1),
+                 "text": f"{human(value(r))} ({value(r) / total:.0%})", "exact": f"{value(r):,}"} for r in stages]
+        charts.append({"key": key, "title": f"{title} per stage", "bars": bars})
+    return stages, charts
+
+
+def _options(summary: Summary) -> list[tuple[str, str]]:
+    shown = []
+    for key, value in summary.options.items():
+        if key in ("name", "description", "source", "overrides", "head", "stem") or value in (None, "", [], ()):
+            continue
+        if isinstance(value, list):
+            value = "x".join(map(str, value)) if key == "input_shape" else ", ".join(map(str, value))
+        shown.append((key.replace("_", " "), str(value)))
+    shown.append(("batch size", str(summary.batch_size)))
+    return shown
+
+
+def render_report(summary: Summary) -> str:
+    levels = sorted({min(level, summary.max_depth) for level in (1, 2, 3)})
+    diagrams = [{"key": str(level), "label": DEPTH_LABELS.get(level, f"Depth {level}") if level < summary.max_depth
+                 or summary.max_depth == 3 else "Layers", "svg": _svg(summary, level)} for level in levels]
+    stages, charts = _charts(summary)
+    cards = [
+        {"label": "Parameters", "value": human(summary.params), "exact": exact(summary.params),
+         "detail": f"{exact(summary.trainable_params)} trainable · {exact(summary.non_trainable_params)} non-trainable"},
+        {"label": "MACs", "value": human(summary.macs), "exact": exact(summary.macs), "detail": exact(summary.macs)},
+        {"label": "FLOPs" + ("" if summary.complete else " (lower bound)"), "value": human(summary.flops),
+         "exact": exact(summary.flops), "detail": exact(summary.flops)},
+        {"label": "Parameter memory", "value": human_bytes(summary.param_bytes), "exact": exact(summary.param_bytes),
+         "detail": f"{summary.dtype}"},
+        {"label": "Activation memory", "value": human_bytes(summary.activation_bytes),
+         "exact": exact(summary.activation_bytes), "detail": f"batch {summary.batch_size}, {summary.dtype}"},
+    ]
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        version=__version__, summary=summary, description=summary.options.get("description", ""),
+        options=_options(summary), cards=cards, conventions=CONVENTIONS, diagrams=diagrams, stages=stages,
+        charts=charts, blocks=stage_comparison(summary) if stages else [], rows=_tree_rows(summary),
+        uncounted=sorted(summary.uncounted.items()), human=human,
+    )

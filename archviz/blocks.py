@@ -77,6 +77,22 @@ def _conv(record: LayerRecord, shapes: dict) -> Conv:
                 record.trainable_params, record.macs)
 
 
+_BASIC = ResNetConfig(name="basic", block="basic", conv_bias="none")
+_BOTTLENECK = ResNetConfig(name="bottleneck", block="bottleneck", conv_bias="none")
+
+
+def _identity(channels: int, mid: int) -> BlockPlan:
+    return BlockPlan(1, 1, channels, mid, channels, 1, "identity")
+
+
+def basic_and_bottleneck(channels: int, inner: int, spatial: int) -> tuple[BlockCost, BlockCost]:
+    """The paper's comparison: two 3x3 convs C -> C against 1x1 C -> inner, 3x3, 1x1 inner -> C."""
+    return (_cost("basic", f"basic block: two 3x3 convs, {channels} -> {channels}", _BASIC,
+                  _identity(channels, channels), spatial),
+            _cost("bottleneck", f"bottleneck: 1x1 {channels} -> {inner}, 3x3 {inner} -> {inner}, 1x1 {inner} -> "
+                  f"{channels}", _BOTTLENECK, _identity(channels, inner), spatial))
+
+
 def compare(channels: int = 256, bottleneck_channels: int | None = None, spatial: int = 56, *,
             groups: int = 32, width_per_group: int = 4) -> list[BlockCost]:
     """Basic block, bottleneck, ResNeXt bottleneck and pre-activation blocks at ``channels`` wide."""
@@ -90,24 +106,15 @@ def compare(channels: int = 256, bottleneck_channels: int | None = None, spatial
     grouped = int(inner * width_per_group / 64) * groups  # torchvision's width for ResNeXt
     if grouped < groups:
         raise SpecError(f"a grouped bottleneck at {inner} channels with {width_per_group} per group is empty")
-    basic = ResNetConfig(name="basic", block="basic", conv_bias="none")
-    bottleneck = ResNetConfig(name="bottleneck", block="bottleneck", conv_bias="none")
-    resnext = ResNetConfig(name="resnext", block="bottleneck", conv_bias="none", groups=groups,
-                           width_per_group=width_per_group)
-
-    def plan(mid: int) -> BlockPlan:
-        return BlockPlan(1, 1, channels, mid, channels, 1, "identity")
-
+    resnext = _BOTTLENECK.replace(name="resnext", groups=groups, width_per_group=width_per_group)
     return [
-        _cost("basic", f"basic block: two 3x3 convs, {channels} -> {channels}", basic, plan(channels), spatial),
-        _cost("bottleneck", f"bottleneck: 1x1 {channels} -> {inner}, 3x3 {inner} -> {inner}, 1x1 {inner} -> "
-              f"{channels}", bottleneck, plan(inner), spatial),
+        *basic_and_bottleneck(channels, inner, spatial),
         _cost("resnext", f"ResNeXt bottleneck: 1x1 {channels} -> {grouped}, 3x3 in {groups} groups, "
-              f"1x1 {grouped} -> {channels}", resnext, plan(grouped), spatial),
+              f"1x1 {grouped} -> {channels}", resnext, _identity(channels, grouped), spatial),
         _cost("preact-basic", "pre-activation basic block: BN-ReLU-conv twice (no BN after the last conv)",
-              basic.replace(name="preact-basic", preact=True), plan(channels), spatial),
+              _BASIC.replace(name="preact-basic", preact=True), _identity(channels, channels), spatial),
         _cost("preact-bottleneck", "pre-activation bottleneck: BN-ReLU before each conv",
-              bottleneck.replace(name="preact-bottleneck", preact=True), plan(inner), spatial),
+              _BOTTLENECK.replace(name="preact-bottleneck", preact=True), _identity(channels, inner), spatial),
     ]
 
 
@@ -122,7 +129,7 @@ def stage_comparison(summary) -> list[dict]:
         height, width, channels = shape
         if channels < 4:
             continue
-        basic, bottleneck = compare(channels, spatial=height)[:2]
+        basic, bottleneck = basic_and_bottleneck(channels, channels // 4, height)
         rows.append({"stage": stage.name, "channels": channels, "spatial": f"{height}x{width}",
                      "basic_weights": basic.weights, "bottleneck_weights": bottleneck.weights,
                      "basic_macs": basic.macs, "bottleneck_macs": bottleneck.macs,

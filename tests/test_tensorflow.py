@@ -425,3 +425,33 @@ def variants(draw):
 @given(variants())
 def test_random_variants_agree_with_keras(config):
     assert_export_matches(config)
+
+
+def test_keras_layer_names_that_break_markup(tmp_path):
+    """Quotes, braces, angle brackets, backslashes and non-ASCII in Keras layer names: the DOT parses,
+    dot renders it, the SVG and the report show the names as text."""
+    import html
+
+    import pydot
+
+    from archviz.render.diagram import DiagramOptions, dot_source, render
+    from archviz.render.report import render_report
+
+    names = ['in "quoted"', "braces {x}", "<img src=x onerror=alert(1)>", "back\\slash\\", "ünïcödé 残差", "a:b"]
+    inputs = keras.Input((8, 8, 3), name=names[0])
+    x = keras.layers.Conv2D(4, 3, padding="same", name=names[1])(inputs)
+    x = keras.layers.BatchNormalization(name=names[2])(x)
+    x = keras.layers.Activation("relu", name=names[3])(x)
+    x = keras.layers.GlobalAveragePooling2D(name=names[4])(x)
+    model = keras.Model(inputs, keras.layers.Dense(2, name=names[5])(x))
+    summary = archviz.analyze(model)
+    assert [r.name for r in summary.records] == names
+    for depth in ("layers", "stages"):
+        (parsed,) = pydot.graph_from_dot_data(dot_source(summary, DiagramOptions(depth=depth)))
+        assert len(parsed.get_edges()) == 5
+    svg = render(summary, "svg", DiagramOptions(depth="layers")).decode("utf-8")
+    page = render_report(summary)
+    for name in names:
+        assert name in html.unescape(svg)
+        assert name in html.unescape(page)
+    assert "<img" not in svg and "<img" not in page  # Keras forbids "/" in names, so no </script> here

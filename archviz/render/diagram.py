@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -52,9 +53,14 @@ def anchor(name: str) -> str:
     return f"{safe}_{hashlib.sha1(name.encode('utf-8')).hexdigest()[:6]}"
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+
+
 def dot_id(name: str) -> str:
-    """A DOT node id from a name: backslashes doubled so no name can escape its quotes."""
-    return name.replace("\\", "\\\\")
+    """The DOT id of a node: its hierarchical name when that is plain (letters, digits, ``_ . -``),
+    else its anchor. The graphviz package reads ``<...>`` as an HTML string and ``a:b`` as a
+    port, so a model's arbitrary names never become ids; labels always show them as written."""
+    return name if _PLAIN.fullmatch(name) else f"id_{anchor(name)}"
 
 
 def format_for(path: str, fmt: str | None) -> str:

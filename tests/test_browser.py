@@ -1,0 +1,143 @@
+"""The report in a real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright)."""
+
+import io
+import os
+import shutil
+
+import pytest
+
+import archviz
+from archviz.render.report import render_report
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+if not os.path.exists(CHROMIUM):
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must run the browser tests: install Debian's chromium (make test does)")
+    pytest.skip("Debian's chromium is not installed (make test installs it)", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reports")
+    paths = {}
+    for name, options in (("resnet50", {}), ("resnet20", {}), ("resnet152", {})):
+        path = root / f"{name}.html"
+        path.write_text(render_report(archviz.analyze(name, **options)), encoding="utf-8")
+        paths[name] = path
+    return paths
+
+
+@pytest.fixture
+def open_report(browser, reports):
+    pages = []
+
+    def open_(name, width=1280):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.errors = []
+        page.on("console", lambda message: page.errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        page.on("request", lambda request: page.errors.append(f"request {request.url}")
+                if not request.url.startswith(("file:", "data:", "about:")) else None)
+        page.goto(reports[name].as_uri())
+        pages.append(page)
+        return page
+
+    yield open_
+    for page in pages:
+        page.close()
+
+
+@pytest.mark.parametrize("name", ["resnet50", "resnet20", "resnet152"])
+def test_no_console_errors_and_no_network(open_report, name):
+    page = open_report(name)
+    page.wait_for_load_state("load")
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("width", [1280, 420, 1920])
+def test_screenshot_is_not_blank(open_report, width):
+    from PIL import Image, ImageStat
+
+    page = open_report("resnet50", width=width)
+    image = Image.open(io.BytesIO(page.screenshot(full_page=False))).convert("L")
+    assert ImageStat.Stat(image).stddev[0] > 20
+    assert len(image.resize((64, 64)).getcolors(maxcolors=4096)) > 20
+    # nothing overflows the page sideways on a phone or a wide screen
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def visible_diagram(page):
+    return page.locator(".diagram:not([hidden])")
+
+
+def test_clicking_a_node_highlights_its_row(open_report):
+    page = open_report("resnet50")
+    page.click("[data-show-depth='3']")
+    node = visible_diagram(page).locator("g.node", has_text="conv2").nth(3)
+    node_id = node.get_attribute("id")
+    node.click()
+    row = page.locator("#layer-table tr.highlight")
+    assert row.count() == 1
+    assert row.get_attribute("id") == node_id.replace("node_", "row_", 1)
+    assert row.is_visible()  # its folded block was unfolded
+
+
+def test_clicking_a_stage_node_highlights_the_stage_row(open_report):
+    page = open_report("resnet50")
+    visible_diagram(page).locator("g.node", has_text="layer3").first.click()
+    assert page.locator("#layer-table tr.highlight td.name").inner_text().strip() == "layer3"
+
+
+def test_depth_switch_changes_the_diagram(open_report):
+    page = open_report("resnet50")
+    counts = []
+    for depth in ("1", "2", "3"):
+        page.click(f"[data-show-depth='{depth}']")
+        assert visible_diagram(page).count() == 1
+        assert visible_diagram(page).get_attribute("data-depth") == depth
+        counts.append(visible_diagram(page).locator("g.node").count())
+        assert page.locator(f"[data-show-depth='{depth}']").get_attribute("aria-pressed") == "true"
+    assert counts[0] < counts[1] < counts[2]
+
+
+def test_collapsing_a_stage_hides_its_rows(open_report):
+    page = open_report("resnet20")
+    page.click("[data-expand='true']")
+    block_rows = page.locator("#layer-table tr[data-ancestors*='row_layer2_']")
+    total = block_rows.count()
+    assert total > 10 and all(block_rows.nth(i).is_visible() for i in range(total))
+    stage = page.locator("#layer-table tr.level-1", has_text="layer2")
+    stage.locator("button.toggle").click()
+    assert not any(block_rows.nth(i).is_visible() for i in range(total))
+    assert stage.is_visible() and stage.locator("button.toggle").get_attribute("aria-expanded") == "false"
+    other = page.locator("#layer-table tr[data-ancestors*='row_layer3_']").first
+    assert other.is_visible()
+    stage.locator("button.toggle").click()
+    assert all(block_rows.nth(i).is_visible() for i in range(total))
+
+
+def test_long_tables_start_with_blocks_folded(open_report):
+    page = open_report("resnet152")
+    assert page.locator("#layer-table tr.level-2.group").first.is_visible()
+    assert not page.locator("#layer-table tr.level-3").first.is_visible()
+    page.click("[data-expand='true']")
+    assert page.locator("#layer-table tr.level-3").first.is_visible()
+
+
+def test_printable(open_report, tmp_path):
+    page = open_report("resnet20")
+    pdf = page.pdf()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000

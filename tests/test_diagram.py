@@ -1,0 +1,193 @@
+"""Diagrams: golden DOT text, structure (parsed with pydot), escaping, formats, errors."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pydot
+import pytest
+
+import archviz
+from archviz.analysis import analyze_graph
+from archviz.graph import Graph
+from archviz.render.diagram import DiagramOptions, anchor, dot_source, render
+
+from conftest import GOLDEN, SPECS
+
+GOLDEN_CASES = {
+    "resnet18_stages.dot": ("resnet18", {}, DiagramOptions(depth="stages")),
+    "resnet20_layers.dot": ("resnet20", {}, DiagramOptions(depth="layers")),
+    "resnet50_blocks_collapse_macs.dot": ("resnet50", {}, DiagramOptions(depth="blocks", collapse=True, macs=True)),
+    "resnet50v2_layers_lr.dot": ("resnet50v2", {"input_shape": (64, 64, 3)},
+                                  DiagramOptions(depth="layers", rankdir="LR")),
+    "seed004_layers.dot": (str(SPECS / "seed004_mini_resnet.toml"), {}, DiagramOptions(depth="layers")),
+}
+
+
+@pytest.mark.parametrize("golden", sorted(GOLDEN_CASES))
+def test_golden_dot(golden, update_golden):
+    model, options, diagram = GOLDEN_CASES[golden]
+    text = dot_source(archviz.analyze(model, **options), diagram)
+    path = GOLDEN / golden
+    if update_golden:
+        path.write_text(text)
+    assert path.exists(), f"no golden file {golden}: run pytest --update-golden"
+    assert text == path.read_text(), f"{golden} changed: review it, then run pytest --update-golden"
+
+
+def test_dot_is_deterministic():
+    first = dot_source(archviz.analyze("resnet34"), DiagramOptions(depth="layers"))
+    second = dot_source(archviz.analyze("resnet34"), DiagramOptions(depth="layers"))
+    assert first == second
+
+
+def parse(summary, options):
+    (graph,) = pydot.graph_from_dot_data(dot_source(summary, options))
+    return graph
+
+
+def all_nodes(graph):
+    nodes = [n for n in graph.get_nodes() if n.get_name() not in ("node", "edge", "graph")]
+    for sub in graph.get_subgraphs():
+        nodes += all_nodes(sub)
+    return nodes
+
+
+def all_subgraphs(graph):
+    result = []
+    for sub in graph.get_subgraphs():
+        result += [sub, *all_subgraphs(sub)]
+    return result
+
+
+@pytest.mark.parametrize("depth, level", [("stages", 1), ("blocks", 2), ("layers", 3)])
+def test_one_node_per_row_at_each_depth(depth, level):
+    summary = archviz.analyze("resnet34")
+    graph = parse(summary, DiagramOptions(depth=depth, legend=False))
+    names = sorted(n.get_name().strip('"') for n in all_nodes(graph))
+    assert names == sorted(row.name for row in summary.rows(level))
+
+
+def test_layer_depth_clusters_blocks_inside_stages():
+    graph = parse(archviz.analyze("resnet18"), DiagramOptions(depth="layers", legend=False))
+    clusters = {s.get_name().strip('"') for s in all_subgraphs(graph)}
+    assert {"cluster_layer1", "cluster_layer1.block1", "cluster_layer4.block2", "cluster_stem"} <= clusters
+    stage = next(s for s in graph.get_subgraphs() if s.get_name().strip('"') == "cluster_layer2")
+    assert {s.get_name().strip('"') for s in stage.get_subgraphs()} == {"cluster_layer2.block1",
+                                                                        "cluster_layer2.block2"}
+
+
+def test_shortcuts_are_drawn():
+    edges = parse(archviz.analyze("resnet20"), DiagramOptions(depth="layers")).get_edges()
+    labels = {(e.get_source().strip('"'), e.get_destination().strip('"')): (e.get("label") or "").strip('" ')
+              for e in edges}
+    assert labels[("stem.relu1", "layer1.block1.add")] == "identity"
+    assert labels[("layer2.block1.shortcut", "layer2.block1.add")] == "zero-pad (A)"
+    node = next(n for n in all_nodes(parse(archviz.analyze("resnet20"), DiagramOptions(depth="layers")))
+                if n.get_name().strip('"') == "layer2.block1.shortcut")
+    assert "option A: zero padding" in node.get("label")
+    projection = {(e.get_source().strip('"'), e.get_destination().strip('"')): (e.get("label") or "")
+                  for e in parse(archviz.analyze("resnet18"), DiagramOptions(depth="layers")).get_edges()}
+    assert "projection" in projection[("layer2.block1.shortcut_bn", "layer2.block1.add")]
+
+
+def test_collapse_folds_identical_blocks():
+    graph = parse(archviz.analyze("resnet152"), DiagramOptions(depth="blocks", collapse=True, legend=False))
+    names = [n.get_name().strip('"') for n in all_nodes(graph)]
+    assert "layer3.block2" in names and "layer3.block3" not in names
+    label = next(n.get("label") for n in all_nodes(graph) if n.get_name().strip('"') == "layer3.block2")
+    assert "×35" in label
+    assert len(names) < 20
+
+
+def test_labels_show_attributes_shape_params_and_macs():
+    graph = parse(archviz.analyze("resnet50"), DiagramOptions(depth="layers", macs=True))
+    label = next(n.get("label") for n in all_nodes(graph) if n.get_name().strip('"') == "layer2.block1.conv1")
+    assert "conv2d  1x1/2, 128" in label and "28x28x128" in label and "32.8 k params" in label
+    assert "25.7 M MACs" in label
+
+
+def tricky_graph():
+    graph = Graph("tricky \"model\"")
+    names = ['in "quoted"', "braces {x}", "<script>alert(1)</script>", "back\\slash\\", "ünïcödé 残差"]
+    x = graph.add(names[0], "input", shape=(8, 8, 3))
+    x = graph.add(names[1], "conv2d", x, filters=4, kernel=(3, 3), padding="same", use_bias=False)
+    x = graph.add(names[2], "batch_norm", x)
+    x = graph.add(names[3], "activation", x, fn="relu")
+    graph.add(names[4], "global_avg_pool2d", x)
+    return graph, names
+
+
+def test_tricky_names_survive_dot_and_svg():
+    graph, names = tricky_graph()
+    summary = analyze_graph(graph)
+    for depth in ("layers", "stages"):
+        (parsed,) = pydot.graph_from_dot_data(dot_source(summary, DiagramOptions(depth=depth)))
+        assert len([n for n in all_nodes(parsed) if not n.get_name().strip('"').startswith("legend_")]) == 5
+    svg = render(summary, "svg", DiagramOptions(depth="layers")).decode("utf-8")
+    import html
+    import xml.dom.minidom
+
+    xml.dom.minidom.parseString(svg.encode("utf-8"))  # well-formed
+    text = html.unescape(svg)
+    for name in names:
+        assert name in text
+    assert "<script>" not in svg
+
+
+@pytest.mark.parametrize("suffix, magic", [(".svg", b"<?xml"), (".png", b"\x89PNG"), (".pdf", b"%PDF"),
+                                           (".dot", b"digraph"), (".gv", b"digraph")])
+def test_formats_follow_the_extension(run_cli, tmp_path, suffix, magic):
+    target = tmp_path / f"net{suffix}"
+    code, _, err = run_cli("diagram", "resnet18", "-o", target)
+    assert code == 0, err
+    assert target.read_bytes().startswith(magic)
+
+
+def test_format_option_overrides(run_cli, tmp_path):
+    target = tmp_path / "net.txt"
+    assert run_cli("diagram", "resnet18", "--format", "dot", "-o", target)[0] == 0
+    assert target.read_text().startswith("digraph")
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["diagram", "resnet18", "-o", "net.jpeg"], 2, "cannot tell the diagram format"),
+    (["diagram", "resnet18", "--depth", "5", "-o", "net.svg"], 2, "beyond the model's 3 levels"),
+    (["diagram", "resnet18", "-o", "missing/net.svg"], 1, "does not exist"),
+    (["diagram", "resnt18", "-o", "net.svg"], 2, "unknown model"),
+    (["diagram", "resnet18", "--rankdir", "XY", "-o", "net.svg"], 2, "--rankdir"),
+])
+def test_diagram_errors(run_cli, tmp_path, monkeypatch, args, code, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "net.svg").write_text("keep me")
+    exit_code, out, err = run_cli(*args)
+    assert exit_code == code
+    assert err.count("\n") == 1 and message in err
+    assert (tmp_path / "net.svg").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.svg"]
+
+
+def test_without_dot(tmp_path):
+    """Only .dot output works without Graphviz; other formats exit 1 naming the package."""
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    env = {**os.environ, "PATH": str(empty)}
+    script = "from archviz.cli import main; main()"
+    ok = subprocess.run([sys.executable, "-c", script, "diagram", "resnet18", "-o", "net.dot"],
+                        cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "net.dot").read_text().startswith("digraph")
+    failed = subprocess.run([sys.executable, "-c", script, "diagram", "resnet18", "-o", "net.svg"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("archviz: error: drawing needs Graphviz's dot program: install the Debian "
+                                    "package graphviz")
+    assert "Traceback" not in failed.stderr and not (tmp_path / "net.svg").exists()
+    assert shutil.which("dot"), "the rest of the suite needs Graphviz's dot (make test installs it)"
+
+
+def test_anchor_is_stable_and_safe():
+    assert anchor("layer1.block1.conv1") == anchor("layer1.block1.conv1")
+    assert anchor("a.b") != anchor("a_b")
+    assert all(ch.isalnum() or ch == "_" for ch in anchor("<script>\"ü\\"))

@@ -1,0 +1,107 @@
+"""The HTML report: self-contained, escaped, complete; and installable from a wheel."""
+
+import html
+import re
+import subprocess
+import sys
+
+import pytest
+
+import archviz
+from archviz.analysis import analyze_graph
+from archviz.render.report import render_report
+
+from test_diagram import tricky_graph
+
+
+@pytest.fixture(scope="module")
+def resnet50_html():
+    return render_report(archviz.analyze("resnet50"))
+
+
+def test_self_contained(resnet50_html):
+    urls = set(re.findall(r"""(?:https?:)?//[^\s"'<>)]+""", resnet50_html))
+    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}  # XML namespaces, never fetched
+    assert not re.search(r"<(link|img|iframe)\b", resnet50_html)
+    assert not re.search(r"<script[^>]*\bsrc=", resnet50_html)
+    assert "@import" not in resnet50_html and "url(" not in resnet50_html
+
+
+def test_contents(resnet50_html):
+    text = html.unescape(re.sub(r"<[^>]+>", " ", resnet50_html))
+    for expected in ("25,557,032 trainable", "53,120 non-trainable", "3,857,973,248", "7,744,707,176",
+                     "97.7 MiB", "137.8 MiB", "Keras's accounting", "Multiply-accumulates", "tf.compat.v1.profiler",
+                     "stride on", "Parameters per stage", "MACs per stage", "1,179,648", "69,632"):
+        assert expected in text, expected
+    assert resnet50_html.count('class="diagram"') == 3
+    for depth in ("1", "2", "3"):
+        assert f'data-show-depth="{depth}"' in resnet50_html
+    summary = archviz.analyze("resnet50")
+    rows = re.findall(r'<tr id="(row_[^"]+)"', resnet50_html)
+    groups = {r.name for level in (1, 2) for r in summary.rows(level)}
+    assert len(rows) == len(set(rows)) == len(summary.records) + len(groups - {r.name for r in summary.records})
+
+
+def test_every_diagram_node_links_to_a_row(resnet50_html):
+    rows = set(re.findall(r'<tr id="(row_[^"]+)"', resnet50_html))
+    nodes = re.findall(r'<g id="node_([^"]+)" class="node"', html.unescape(resnet50_html))
+    assert len(nodes) > 200
+    assert {f"row_{n}" for n in nodes} <= rows
+
+
+def test_names_are_escaped():
+    graph, names = tricky_graph()
+    page = render_report(analyze_graph(graph))
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count("<script>") == 1  # archviz's own
+    for name in names:
+        assert name.rsplit(".", 1)[-1] in html.unescape(page)
+
+
+def test_uncounted_layers_are_listed():
+    graph = archviz.load_graph("resnet20")
+    graph.meta["source"] = "keras"  # as an imported model: an unknown layer keeps its Keras numbers
+    from archviz.graph import Graph
+
+    imported = Graph("imported", meta={"source": "keras"})
+    x = imported.add("input", "input", shape=(8, 8, 3), output_shape=(8, 8, 3))
+    imported.add("norm", "LayerNormalization", x, output_shape=(8, 8, 3), keras_class="LayerNormalization",
+                 keras_params=(6, 0))
+    page = render_report(analyze_graph(imported))
+    assert "Not counted" in page and "<code>LayerNormalization</code>: 1 layer(s): norm" in page
+    assert "FLOPs (lower bound)" in page
+
+
+def test_report_command_errors(run_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("report", "resnet18", "-o", "r.pdf")[0] == 2
+    assert run_cli("report", "resnet18", "-o", "nowhere/r.html")[0] == 1
+    (tmp_path / "r.html").write_text("old")
+    code, _, err = run_cli("report", "resnet18", "--input-shape", "0", "-o", "r.html")
+    assert code == 2 and (tmp_path / "r.html").read_text() == "old"
+    code, _, err = run_cli("report", "resnet18", "-o", "r.html")
+    assert code == 0 and "wrote r.html" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
+
+
+@pytest.mark.slow
+def test_installed_package_ships_its_templates(tmp_path):
+    """A non-editable install into a fresh virtual environment writes a report from any directory."""
+    from conftest import ROOT
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, str(ROOT)], check=True, capture_output=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run([str(venv / "bin" / "archviz"), "report", "resnet20", "-o", "r.html"], cwd=elsewhere,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    page = (elsewhere / "r.html").read_text()
+    assert "resnet20" in page and "<style>" in page and "Parameters per stage" in page
+    site = subprocess.run([str(venv / "bin" / "python"), "-c",
+                           "import archviz.templates, os; print(os.path.dirname(archviz.templates.__file__))"],
+                          cwd=elsewhere, capture_output=True, text=True, check=True).stdout.strip()
+    assert "site-packages" in site

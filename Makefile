@@ -6,26 +6,36 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := graphviz
+APT_PACKAGES      := graphviz
+APT_TEST_PACKAGES := graphviz chromium
 OUT    ?= out
 
-.PHONY: help setup system-deps demo test test-fast bench clean
+.PHONY: help setup setup-test system-deps test-deps demo test test-fast bench samples clean
 
 help:
 	@echo "make demo       install, then run archviz on a few models (outputs in $(OUT)/)"
 	@echo "make test       install, then run the whole test suite"
 	@echo "make test-fast  the suite without the slow TensorFlow tests"
-	@echo "make bench      speed benchmarks against Keras (prints ratios)"
+	@echo "make bench      speed benchmarks against Keras, tf.profiler and plot_model (prints ratios)"
+	@echo "make samples    regenerate examples/output (diagrams and a report)"
 
 setup: system-deps $(STAMP)
+setup-test: test-deps $(STAMP)
 
-# Debian packages the project needs (dot for diagrams), installed only when missing.
-system-deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Debian packages, installed only when missing: dot for diagrams; chromium for the browser tests.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+system-deps:
+	$(call apt_install,$(APT_PACKAGES))
+
+test-deps:
+	$(call apt_install,$(APT_TEST_PACKAGES))
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,15 +50,28 @@ demo: setup
 	$(BIN)/archviz summary resnet50 --depth stages
 	$(BIN)/archviz summary examples/specs/seed004_mini_resnet.toml --depth stages
 	$(BIN)/archviz summary resnet152 --format json -o $(OUT)/resnet152.json
+	$(BIN)/archviz diagram resnet50 --collapse --macs -o $(OUT)/resnet50.svg
+	$(BIN)/archviz diagram resnet20 --depth layers -o $(OUT)/resnet20.pdf
+	$(BIN)/archviz report resnet50 -o $(OUT)/resnet50.html
+	@echo "outputs in $(OUT)/: open $(OUT)/resnet50.html in a browser"
 
-test: setup
+test: setup-test
 	$(BIN)/python -m pytest
 
-test-fast: setup
+test-fast: setup-test
 	$(BIN)/python -m pytest -m "not slow"
 
 bench: setup
 	$(BIN)/python benchmarks/bench_summary.py
+	$(BIN)/python benchmarks/bench_pictures.py
+	$(BIN)/python benchmarks/bench_keras.py
+
+samples: setup
+	@mkdir -p examples/output
+	$(BIN)/archviz diagram resnet50 --collapse --macs -o examples/output/resnet50_blocks.svg
+	$(BIN)/archviz diagram resnet34 --depth stages --rankdir LR -o examples/output/resnet34_stages.svg
+	$(BIN)/archviz diagram resnet20 --depth layers -o examples/output/resnet20_layers.svg
+	$(BIN)/archviz report resnet50 -o examples/output/resnet50_report.html
 
 clean:
 	rm -rf $(VENV) $(OUT) build *.egg-info .pytest_cache

@@ -1,0 +1,60 @@
+"""archviz diagram and report timings, whole processes, against keras.utils.plot_model, in one run.
+
+Targets (issue 4): a layer-depth SVG of resnet152 in at most 3 s; the report of resnet152 in
+at most 5 s; ResNet-1202 at block depth in at most 15 s (each the whole process).
+
+    python benchmarks/bench_pictures.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ARCHVIZ = str(Path(sys.executable).with_name("archviz"))
+PLOT_MODEL = """
+import os, sys
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import keras
+keras.utils.plot_model(keras.applications.ResNet152(weights=None), to_file=sys.argv[1], show_shapes=True)
+"""
+
+
+def wall(command: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as out:
+        layers = wall([ARCHVIZ, "diagram", "resnet152", "--depth", "layers", "-o", f"{out}/r152.svg"], args.repeat)
+        report = wall([ARCHVIZ, "report", "resnet152", "-o", f"{out}/r152.html"], args.repeat)
+        deep = wall([ARCHVIZ, "diagram", "resnet1202", "--depth", "blocks", "-o", f"{out}/r1202.svg"], args.repeat)
+        keras = wall([sys.executable, "-c", PLOT_MODEL, f"{out}/keras152.svg"], 1)
+    checks = [
+        ("archviz diagram resnet152 --depth layers (SVG)", layers, 3.0),
+        ("archviz report resnet152", report, 5.0),
+        ("archviz diagram resnet1202 --depth blocks (SVG)", deep, 15.0),
+        ("keras.utils.plot_model(ResNet152) (SVG, build included)", keras, None),
+    ]
+    for label, seconds, target in checks:
+        verdict = "" if target is None else ("ok" if seconds <= target else "MISSED")
+        print(f"{label:<58} {seconds:7.2f} s  {'<= %.0f s' % target if target else '':<8} {verdict}")
+    print(f"{'ratio plot_model / archviz diagram (layer depth)':<58} {keras / layers:7.1f}x")
+    return 0 if all(target is None or seconds <= target for _, seconds, target in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

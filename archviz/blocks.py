@@ -73,7 +73,7 @@ def _conv(record: LayerRecord, shapes: dict) -> Conv:
     kernel = tuple(record.attrs["kernel"])
     groups = record.attrs.get("groups", 1)
     in_channels = shapes[record.inputs[0]][-1]
-    return Conv(record.name.split(".", 1)[-1], kernel, in_channels, record.attrs["filters"], groups,
+    return Conv(record.name.rsplit(".", 1)[-1], kernel, in_channels, record.attrs["filters"], groups,
                 record.trainable_params, record.macs)
 
 
@@ -135,3 +135,42 @@ def stage_comparison(summary) -> list[dict]:
                      "basic_macs": basic.macs, "bottleneck_macs": bottleneck.macs,
                      "ratio": basic.weights / bottleneck.weights})
     return rows
+
+
+def render_blocks(costs: list[BlockCost], fmt: str = "table") -> str:
+    """The comparison as text (one line per conv with its formula) or JSON."""
+    basic, bottleneck = costs[0], costs[1]
+    ratio = {"weights": basic.weights / bottleneck.weights, "macs": basic.macs / bottleneck.macs}
+    if fmt == "json":
+        import json
+
+        return json.dumps({"channels": basic.channels, "bottleneck_channels": bottleneck.convs[0].out_channels,
+                           "spatial": basic.spatial, "blocks": [c.to_dict() for c in costs],
+                           "basic_over_bottleneck": ratio}, indent=2) + "\n"
+    from archviz.units import human
+
+    lines = [f"Blocks at {basic.channels} channels in and out, on a {basic.spatial}x{basic.spatial} input, stride 1",
+             ""]
+    for cost in costs:
+        lines.append(cost.description)
+        width = max(len(c.formula) for c in cost.convs)
+        for conv in cost.convs:
+            lines.append(f"  {conv.name:<6} {conv.formula:<{width}} = {conv.weights:>11,} weights  "
+                         f"{human(conv.macs):>7} MACs")
+        lines.append(f"  {'total':<6} {'':<{width}}   {cost.weights:>11,} weights  {human(cost.macs):>7} MACs")
+        lines.append(f"  {'':<6} {'':<{width}}   {cost.params_with_bn:>11,} params with BN, "
+                     f"{cost.params_with_bn_and_bias:,} with BN and conv bias")
+        lines.append("")
+    lines += [
+        f"The bottleneck has {ratio['weights']:.1f}x fewer weights than the basic block "
+        f"({bottleneck.weights:,} vs {basic.weights:,}) and {ratio['macs']:.1f}x fewer MACs "
+        f"({human(bottleneck.macs)} vs {human(basic.macs)}).",
+        "",
+        "weights: conv kernels only, the paper's count (3x3x256x256 + 3x3x256x256 = 1,179,648).",
+        "params with BN: plus 4 per channel for each BatchNormalization (gamma, beta trainable; moving mean",
+        "  and variance non-trainable), as Keras counts them.",
+        "with BN and conv bias: plus a bias per output channel of every conv, as keras.applications' v1 has.",
+        f"MACs: multiply-accumulates at {basic.spatial}x{basic.spatial}; FLOPs as tf.profiler counts them are "
+        "in --format json.",
+    ]
+    return "\n".join(lines) + "\n"

@@ -58,9 +58,24 @@ def _shape(ctx: click.Context, param: click.Parameter, value: str | None) -> tup
         raise click.BadParameter(str(error)) from None
 
 
+def _layers(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    try:
+        layers = tuple(int(part) for part in value.replace("x", ",").split(",") if part.strip())
+    except ValueError:
+        raise click.BadParameter(f"blocks per stage must be integers like 3,4,6,3; got {value!r}") from None
+    if not layers or any(n < 1 for n in layers):
+        raise click.BadParameter(f"blocks per stage must be positive integers like 3,4,6,3; got {value!r}")
+    return layers
+
+
 def model_options(command: Callable) -> Callable:
     """Options that change a zoo model or spec, shared by every command that takes MODEL."""
     options = [
+        click.option("--layers", callback=_layers, metavar="N,N,...",
+                     help="Blocks per stage, e.g. 3,4,6,3 (the stage count must stay the same)."),
+        click.option("--block", type=click.Choice(["basic", "bottleneck"]), help="Residual block type."),
         click.option("--input-shape", callback=_shape, metavar="H,W,C",
                      help="Input size, e.g. 32,32,3 (or 224 for 224,224,3)."),
         click.option("--classes", type=click.IntRange(min=1), help="Number of output classes."),
@@ -196,6 +211,135 @@ def summary(model: str, depth: str, fmt: str, output: str | None, batch_size: in
                      **_config_options(params))
     _check_depth(result, depth)
     _emit(render_summary(result, fmt, depth), output)
+
+
+@cli.command()
+@click.argument("models", nargs=-1, required=True, metavar="MODEL...")
+@model_options
+@keras_file_options
+@analysis_options
+@click.option("--baseline", metavar="MODEL", help="Add ratios of params, MACs and FLOPs against this model.")
+@click.option("--sort", type=click.Choice(["name", "weighted_layers", "params", "trainable_params", "macs", "flops",
+                                           "param_bytes", "activation_bytes"]), help="Order the rows by a column.")
+@format_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write a chart (.svg) or a comparison report (.html) instead of the table, or the table "
+                   "in --format to any other file.")
+@click.option("--by-stage", is_flag=True, help="With -o chart.svg: one bar per stage.")
+def compare(models: tuple[str, ...], batch_size: int, dtype: str, baseline: str | None, sort: str | None, fmt: str,
+            output: str | None, by_stage: bool, unsafe: bool, custom_objects: str | None, **params: Any) -> None:
+    """Parameter and compute budgets of several models side by side: weighted layers, params,
+    MACs, FLOPs, memory, and params and MACs per stage. Options apply to every model.
+
+    \b
+    Examples:
+      archviz compare resnet18 resnet34 resnet50 resnet101 resnet152
+      archviz compare resnet50 resnet50-torchvision resnext50_32x4d --baseline resnet50
+      archviz compare resnet20 resnet56 resnet110 plain-56 --sort params --format markdown
+      archviz compare resnet18 resnet34 resnet50 -o budgets.svg --by-stage
+      archviz compare resnet50 wide_resnet50_2 -o compare.html
+    """
+    from pathlib import Path
+
+    from archviz.compare import compare as compare_models
+    from archviz.fileio import check_writable, write_atomic
+    from archviz.models import analyze
+    from archviz.render.compare import render_chart, render_comparison, render_comparison_html
+
+    if output is not None:
+        check_writable(output)
+    options = _config_options(params)
+    entries = compare_models(list(models), baseline=baseline, sort=sort, analyze=lambda model: analyze(
+        model, batch_size=batch_size, dtype=dtype, unsafe=unsafe, custom_objects=custom_objects, **options))
+    suffix = Path(output).suffix.lower() if output else ""
+    if suffix == ".svg":
+        text = render_chart(entries, by_stage=by_stage)
+    elif suffix in (".html", ".htm"):
+        text = render_comparison_html(entries, batch_size=batch_size, dtype=dtype, baseline=baseline,
+                                      by_stage=by_stage)
+    else:
+        text = render_comparison(entries, fmt)
+    if any(entry.ok for entry in entries):
+        _emit(text, output)
+    failures = [entry for entry in entries if not entry.ok]
+    for entry in failures:
+        click.echo(f"archviz: error: {entry.label}: {entry.error}", err=True)
+    if failures:
+        sys.exit(max(entry.error.exit_code for entry in failures))
+
+
+@cli.command()
+@click.option("--channels", type=click.IntRange(min=4), default=256, show_default=True,
+              help="Input and output width C of every block.")
+@click.option("--bottleneck-channels", type=click.IntRange(min=1), default=None,
+              help="Inner width of the bottleneck [default: C/4].")
+@click.option("--spatial", type=click.IntRange(min=1), default=56, show_default=True,
+              help="Height and width of the input, for MACs.")
+@click.option("--groups", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Groups of the ResNeXt bottleneck's 3x3 conv.")
+@click.option("--width-per-group", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Width per group of the ResNeXt bottleneck (per 64 inner channels).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def blocks(channels: int, bottleneck_channels: int | None, spatial: int, groups: int, width_per_group: int,
+           fmt: str) -> None:
+    """Why a bottleneck is cheap: a basic block (two 3x3 convs, C to C) against a bottleneck
+    (1x1 C to C/4, 3x3, 1x1 C/4 to C) at the same width, conv by conv, with the ResNeXt
+    grouped bottleneck and the pre-activation blocks: 1,179,648 against 69,632 weights at 256.
+
+    \b
+    Examples:
+      archviz blocks
+      archviz blocks --channels 512 --spatial 28
+      archviz blocks --channels 1024 --bottleneck-channels 128 --format json
+    """
+    from archviz.blocks import compare as compare_blocks
+    from archviz.blocks import render_blocks
+
+    costs = compare_blocks(channels, bottleneck_channels, spatial, groups=groups, width_per_group=width_per_group)
+    click.echo(render_blocks(costs, fmt), nl=False)
+
+
+def _budget(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    from archviz.units import parse_count
+
+    try:
+        return parse_count(value, param.opts[0])
+    except ArchvizError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+@cli.command()
+@click.option("--max-params", required=True, callback=_budget, metavar="N",
+              help="Parameter budget: 5M, 2.5e6, 800k, 11689512.")
+@click.option("--max-macs", callback=_budget, metavar="N", help="MAC budget: 1G, 500M, ...")
+@click.option("--family", type=click.Choice(["resnet", "cifar", "resnext", "wide"]), default="resnet",
+              show_default=True, help="The design space: ImageNet ResNets, CIFAR ResNets, ResNeXt, or wide ResNets.")
+@click.option("--input-shape", callback=_shape, metavar="H,W,C", help="Input size [default: the family's].")
+@click.option("--classes", type=click.IntRange(min=1), help="Output classes [default: the family's].")
+@click.option("--limit", type=click.IntRange(min=0), default=15, show_default=True,
+              help="Show this many variants of the front, the largest first (0: all).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def fit(max_params: int, max_macs: int | None, family: str, input_shape: Any, classes: int | None, limit: int,
+        fmt: str) -> None:
+    """The ResNet variants that fit a budget: the design space of a family (blocks per stage,
+    width multiplier, block type, groups) searched without building any model, and the Pareto
+    front within budget listed with the command that builds each.
+
+    \b
+    Examples:
+      archviz fit --max-params 5M
+      archviz fit --max-params 1M --max-macs 150M --family cifar
+      archviz fit --max-params 25M --max-macs 4G --family resnext --format json
+      archviz fit --max-params 2M --family cifar --input-shape 64,64,3 --classes 200
+    """
+    from archviz.fit import fit as search
+    from archviz.fit import render_fit
+
+    result = search(max_params=max_params, max_macs=max_macs, family=family, input_shape=input_shape,
+                    classes=classes)
+    click.echo(render_fit(result, fmt, limit=limit, max_params=max_params, max_macs=max_macs), nl=False)
 
 
 @cli.command(name="list")

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from archviz import __version__
 from archviz.blocks import stage_comparison
 from archviz.render.diagram import DiagramOptions, anchor, render
+from archviz.render.templating import render_template
 from archviz.render.text import shape_text
 from archviz.summary import Summary
 from archviz.units import exact, human, human_bytes
@@ -31,14 +32,6 @@ CONVENTIONS = [
                "layer's output for the batch."),
 ]
 DEPTH_LABELS = {1: "Stages", 2: "Blocks", 3: "Layers"}
-
-
-def _environment() -> Any:
-    import jinja2
-
-    return jinja2.Environment(loader=jinja2.PackageLoader("archviz.templates", "."),
-                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 
 
 def _svg(summary: Summary, level: int) -> Markup:
@@ -110,10 +103,10 @@ def render_report(summary: Summary) -> str:
         {"label": "Activation memory", "value": human_bytes(summary.activation_bytes),
          "exact": exact(summary.activation_bytes), "detail": f"batch {summary.batch_size}, {summary.dtype}"},
     ]
-    template = _environment().get_template("report.html.j2")
-    return template.render(
+    return render_template(
+        "report.html.j2",
         version=__version__, summary=summary, description=summary.options.get("description", ""),
         options=_options(summary), cards=cards, conventions=CONVENTIONS, diagrams=diagrams, stages=stages,
         charts=charts, blocks=stage_comparison(summary) if stages else [], rows=_tree_rows(summary),
-        uncounted=sorted(summary.uncounted.items()), human=human,
+        uncounted=sorted(summary.uncounted.items()),
     )

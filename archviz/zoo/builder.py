@@ -279,9 +279,29 @@ def build(config: ResNetConfig) -> Graph:
     return graph
 
 
-def block_graph(config: ResNetConfig, block: BlockPlan, spatial: int) -> Graph:
+def stem_graph(config: ResNetConfig) -> Graph:
+    """The input and the stem alone."""
+    graph = Graph(f"{config.name}-stem", meta={"config": config})
+    _stem(_Emitter(graph, config), graph.add("input", "input", shape=tuple(config.input_shape)))
+    return graph
+
+
+def tail_graph(config: ResNetConfig, shape: tuple[int, ...]) -> Graph:
+    """What follows the last block (final norm, head) on an input of ``shape``, without the input's cost."""
+    graph = Graph(f"{config.name}-tail", meta={"config": config})
+    x = graph.add("input", "input", shape=shape)
+    if config.has_final_norm:
+        emit = _Emitter(graph, config)
+        x = emit.relu("post.relu", emit.bn("post.bn", x))
+    if config.include_top:
+        _head(_Emitter(graph, config), x)
+    return graph
+
+
+def block_graph(config: ResNetConfig, block: BlockPlan, spatial: int | tuple[int, int]) -> Graph:
     """One residual block alone, on a ``spatial`` x ``spatial`` input: for comparing block designs."""
+    height, width = (spatial, spatial) if isinstance(spatial, int) else spatial
     graph = Graph(f"{config.name}-block", meta={"config": config})
-    x = graph.add("input", "input", shape=(spatial, spatial, block.in_channels))
+    x = graph.add("input", "input", shape=(height, width, block.in_channels))
     _block(_Emitter(graph, config), block, x)
     return graph

@@ -1,0 +1,77 @@
+"""Parameter and compute budgets of several models, side by side.
+
+Each model is summarized exactly as ``archviz summary`` would; a model that fails is kept as a
+failure naming it, never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from archviz.errors import ArchvizError, UsageError
+from archviz.summary import Summary
+
+#: Columns of the comparison, each with how to read it from a summary (for --sort and --baseline).
+COLUMNS: dict[str, Callable[[Summary], int]] = {
+    "weighted_layers": lambda s: s.weighted_layers,
+    "params": lambda s: s.params,
+    "trainable_params": lambda s: s.trainable_params,
+    "macs": lambda s: s.macs,
+    "flops": lambda s: s.flops,
+    "param_bytes": lambda s: s.param_bytes,
+    "activation_bytes": lambda s: s.activation_bytes,
+}
+
+
+@dataclass
+class Entry:
+    """One model of a comparison: its summary, or the error that stopped it."""
+
+    label: str
+    summary: Summary | None = None
+    error: ArchvizError | None = None
+    ratios: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.summary is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.summary is None:
+            return {"name": self.label, "error": str(self.error)}
+        record: dict[str, Any] = {"name": self.label, **self.summary.totals()}
+        record["stages"] = [{"name": row.name, "params": row.params, "macs": row.macs}
+                            for row in self.summary.stage_rows()]
+        if self.ratios:
+            record["ratios"] = dict(self.ratios)
+        return record
+
+
+def compare(models: list[str], *, baseline: str | None = None, sort: str | None = None,
+            analyze: Callable[[str], Summary]) -> list[Entry]:
+    """Summarize each model with ``analyze``; add ratios to the baseline; sort by a column."""
+    if not models:
+        raise UsageError("give at least one model to compare")
+    if sort is not None and sort not in COLUMNS and sort != "name":
+        raise UsageError(f"cannot sort by {sort!r}; choose from name, {', '.join(COLUMNS)}")
+    entries = []
+    for model in models:
+        try:
+            entries.append(Entry(model, summary=analyze(model)))
+        except ArchvizError as error:
+            entries.append(Entry(model, error=error))
+    if baseline is not None:
+        base = next((e for e in entries if e.label == baseline or (e.summary and e.summary.name == baseline)), None)
+        if base is None:
+            raise UsageError(f"baseline {baseline!r} is not one of the compared models")
+        if base.summary is not None:
+            for entry in entries:
+                if entry.summary is not None:
+                    entry.ratios = {column: (read(entry.summary) / read(base.summary) if read(base.summary) else 0.0)
+                                    for column, read in COLUMNS.items()}
+    if sort == "name":
+        entries.sort(key=lambda e: e.label)
+    elif sort is not None:
+        entries.sort(key=lambda e: (e.summary is None, COLUMNS[sort](e.summary) if e.summary else 0))
+    return entries

@@ -1,0 +1,199 @@
+"""``archviz fit``: the ResNet variants that fit a parameter and compute budget.
+
+The design space of a family (blocks per stage from a grid, width multiplier, block type,
+groups) is enumerated and each candidate costed by parts: its stem, each of its blocks and its
+head are small graphs counted by the same rule table as ``archviz summary``, cached, and summed
+(:func:`cost_by_parts`; the tests check it equals the full build for every preset). No Keras model
+is built. The result is the Pareto front of the candidates within budget: no listed variant has
+both fewer parameters and more MACs than another one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from archviz.analysis import analyze_graph
+from archviz.errors import ArchvizError, UsageError
+from archviz.zoo import REGISTRY, ResNetConfig, plan
+from archviz.zoo.builder import block_graph, stem_graph, tail_graph
+
+#: family -> (base preset, grids of the design space)
+FAMILIES: dict[str, tuple[str, dict[str, tuple]]] = {
+    "cifar": ("resnet20", {"blocks": (1, 2, 3, 5, 7, 9, 12, 18), "width_multiplier": (0.5, 0.75, 1, 1.5, 2, 3, 4),
+                           "block": ("basic", "bottleneck")}),
+    "resnet": ("resnet18", {"blocks": (1, 2, 3, 4, 6, 8), "width_multiplier": (0.25, 0.5, 0.75, 1, 1.5),
+                            "block": ("basic", "bottleneck")}),
+    "resnext": ("resnext50_32x4d", {"blocks": (1, 2, 3, 4, 6), "width_multiplier": (0.5, 0.75, 1),
+                                    "groups": ((8, 4), (16, 4), (32, 4), (32, 8), (64, 4))}),
+    "wide": ("wrn-28-10", {"blocks": (1, 2, 3, 4, 6), "width_multiplier": (0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2)}),
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    family: str
+    base: str
+    options: dict[str, Any] = field(hash=False)
+    params: int = 0
+    macs: int = 0
+    weighted_layers: int = 0
+
+    @property
+    def command(self) -> str:
+        parts = ["archviz", "summary", self.base]
+        for key, value in self.options.items():
+            flag = "--" + key.replace("_", "-")
+            if isinstance(value, tuple):
+                value = ",".join(str(v) for v in value)
+            parts += [flag, str(value)]
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        options = {k: list(v) if isinstance(v, tuple) else v for k, v in self.options.items()}
+        return {"family": self.family, "base": self.base, "params": self.params, "macs": self.macs,
+                "weighted_layers": self.weighted_layers, "options": options, "command": self.command}
+
+
+# ---- costing by parts ---------------------------------------------------------------
+
+_BLOCK_FIELDS = ("block", "preact", "expansion", "groups", "width_per_group", "stride_on", "projection_bn",
+                 "conv_bias", "bn_epsilon", "padding", "dropout", "subsample", "shortcut")
+
+
+_PARTS: dict[tuple, tuple[int, int, tuple[int, ...]]] = {}
+
+
+def _part(key: tuple, build: Any) -> tuple[int, int, tuple[int, ...]]:
+    """(params, MACs, output shape) of one part, counted once per distinct ``key``."""
+    if key not in _PARTS:
+        summary = analyze_graph(build())
+        _PARTS[key] = summary.params, summary.macs, summary.records[-1].output_shape
+    return _PARTS[key]
+
+
+def cost_by_parts(config: ResNetConfig) -> tuple[int, int, int]:
+    """(params, MACs, weighted layers) of a config, summed from cached per-part counts."""
+    stem_key = ("stem", config.stem, config.width_multiplier, config.input_shape, config.padding,
+                config.conv_bias, config.bn_epsilon)
+    params, macs, shape = _part(stem_key, lambda: stem_graph(config))
+    weighted = len(config.stem.widths)
+    block_key = tuple(getattr(config, name) for name in _BLOCK_FIELDS)
+    for stage in plan(config):
+        for block in stage:
+            key = ("block", block_key, block.in_channels, block.mid_width, block.out_channels, block.stride,
+                   block.shortcut, shape[:2])
+            block_params, block_macs, shape = _part(key, lambda b=block, s=shape: block_graph(config, b, s[:2]))
+            params += block_params
+            macs += block_macs
+            weighted += (3 if config.block == "bottleneck" else 2) + (block.shortcut == "projection")
+    tail_key = ("tail", shape, config.has_final_norm, config.include_top, config.head, config.classes,
+                config.classifier_activation, config.bn_epsilon)
+    tail_params, tail_macs, _ = _part(tail_key, lambda: tail_graph(config, shape))
+    weighted += sum(1 for layer in config.head if layer.op == "dense") if config.include_top else 0
+    return params + tail_params, macs + tail_macs, weighted
+
+
+# ---- the search ---------------------------------------------------------------------
+
+
+def candidates(family: str, **fixed: Any) -> Iterator[tuple[dict[str, Any], ResNetConfig]]:
+    """Every (options, config) of a family's design space, with the fixed options applied."""
+    base_name, grid = FAMILIES[family]
+    base = REGISTRY.get(base_name)
+    if fixed:
+        from archviz.models import load_config
+
+        base = load_config(base, **fixed)
+    stages = len(base.layers)
+    groups = grid.get("groups", (None,))
+    for layers in itertools.product(grid["blocks"], repeat=stages):
+        for multiplier in grid["width_multiplier"]:
+            for block in grid.get("block", (None,)):
+                for group in groups:
+                    options: dict[str, Any] = {"layers": layers}
+                    if block is not None and block != base.block:
+                        options["block"] = block
+                    if multiplier != 1:
+                        options["width_multiplier"] = multiplier
+                    if group is not None and group != (base.groups, base.width_per_group):
+                        options["groups"], options["width_per_group"] = group
+                    changes = {k: v for k, v in options.items()}
+                    try:
+                        yield options, base.replace(name=f"{base_name}-variant", **changes)
+                    except ArchvizError:
+                        continue
+
+
+@dataclass
+class FitResult:
+    front: list[Variant]
+    evaluated: int
+    within_budget: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.evaluated / self.seconds if self.seconds else float("inf")
+
+
+def pareto(variants: list[Variant]) -> list[Variant]:
+    """Variants not dominated: none other has at least as many params with fewer MACs, or more
+    params with no more MACs. Sorted by params, largest first."""
+    ordered = sorted(variants, key=lambda v: (v.macs, -v.params, v.weighted_layers))
+    front, best = [], -1
+    for variant in ordered:
+        if variant.params > best:
+            front.append(variant)
+            best = variant.params
+    return sorted(front, key=lambda v: (-v.params, v.macs))
+
+
+def fit(*, max_params: int, max_macs: int | None = None, family: str = "cifar", **fixed: Any) -> FitResult:
+    if family not in FAMILIES:
+        raise UsageError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
+    fixed = {k: v for k, v in fixed.items() if v is not None}
+    start = time.perf_counter()
+    base = FAMILIES[family][0]
+    within, evaluated = [], 0
+    for options, config in candidates(family, **fixed):
+        evaluated += 1
+        try:
+            params, macs, weighted = cost_by_parts(config)
+        except ArchvizError:
+            continue  # an input too small for this variant, say
+        if params <= max_params and (max_macs is None or macs <= max_macs):
+            within.append(Variant(family, base, {**_fixed_for_command(fixed), **options}, params, macs, weighted))
+    return FitResult(pareto(within), evaluated, len(within), time.perf_counter() - start)
+
+
+def _fixed_for_command(fixed: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fixed.items() if k in ("input_shape", "classes")}
+
+
+def render_fit(result: FitResult, fmt: str = "table", *, limit: int = 15, max_params: int | None = None,
+               max_macs: int | None = None) -> str:
+    shown = result.front if limit == 0 else result.front[:limit]
+    if fmt == "json":
+        import json
+
+        return json.dumps({"evaluated": result.evaluated, "within_budget": result.within_budget,
+                           "front": [v.to_dict() for v in shown], "front_size": len(result.front)}, indent=2) + "\n"
+    from archviz.render.tables import text_table
+    from archviz.units import human
+
+    budget = f"at most {human(max_params)} params" + (f" and {human(max_macs)} MACs" if max_macs else "")
+    lines = [f"{result.evaluated:,} variants evaluated in {result.seconds:.2f} s ({result.rate:,.0f}/s); "
+             f"{result.within_budget:,} fit {budget}; {len(result.front)} on the Pareto front "
+             "(none has both fewer params and more MACs than another)."]
+    if not shown:
+        return "\n".join(lines + ["No variant fits: raise the budget or try another --family."]) + "\n"
+    header = ["#", "Params", "MACs", "Weighted layers", "Command"]
+    body = [[str(i), human(v.params), human(v.macs), str(v.weighted_layers), v.command]
+            for i, v in enumerate(shown, 1)]
+    lines += text_table(header, body, {0, 1, 2, 3})
+    if len(shown) < len(result.front):
+        lines.append(f"{len(result.front) - len(shown)} more on the front: --limit 0 shows them all.")
+    return "\n".join(lines) + "\n"

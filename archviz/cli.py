@@ -133,9 +133,13 @@ def depth_option(command: Callable | None = None, *, default: str = "layers") ->
 
 
 def _config_options(params: dict[str, Any]) -> dict[str, Any]:
+    """The model options among a command's parameters; every parameter must be one."""
     from archviz.models import CONFIG_OPTIONS
 
-    return {key: params.pop(key) for key in CONFIG_OPTIONS if key in params}
+    options = {key: params.pop(key) for key in CONFIG_OPTIONS if key in params}
+    if params:  # a shared option that no code reads would be silently ignored: a bug, not a user error
+        raise AssertionError(f"options not passed on: {sorted(params)}")
+    return options
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -466,9 +470,10 @@ def export(model: str, output: str, **params: Any) -> None:
     from archviz.models import build_keras, load_config
 
     require()
-    load_config(model, **_config_options(dict(params)))  # a usage error before the slow part
+    options = _config_options(params)
+    load_config(model, **options)  # a usage error before the slow part
     click.echo(f"building {model} in Keras (loading TensorFlow)...", err=True)
-    keras_model = build_keras(model, **_config_options(params))
+    keras_model = build_keras(model, **options)
     from archviz.backend import recursion_limit
 
     with atomic_path(output) as temporary, recursion_limit():

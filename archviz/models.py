@@ -25,8 +25,8 @@ SPEC_SUFFIXES = (".toml",)
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 #: Options every command accepts for a zoo model or spec, mapped to config fields.
-CONFIG_OPTIONS = ("input_shape", "classes", "include_top", "width_multiplier", "groups", "width_per_group",
-                  "shortcut", "stride_on", "conv_bias", "stem", "bn_epsilon")
+CONFIG_OPTIONS = ("input_shape", "classes", "include_top", "layers", "block", "width_multiplier", "groups",
+                  "width_per_group", "shortcut", "stride_on", "conv_bias", "stem", "bn_epsilon")
 ANALYSIS_OPTIONS = ("batch_size", "dtype")
 
 
@@ -62,6 +62,11 @@ def _apply(config: ResNetConfig, options: dict[str, Any]) -> ResNetConfig:
         changes["input_shape"] = parse_shape(changes["input_shape"])
     if "input_shape" in changes:
         changes["input_shape"] = tuple(int(v) for v in changes["input_shape"])
+    if "layers" in changes:
+        changes["layers"] = tuple(int(v) for v in changes["layers"])
+        if len(changes["layers"]) != len(config.layers):
+            raise SpecError(f"--layers needs {len(config.layers)} stages for {config.name}, "
+                            f"got {len(changes['layers'])}")
     if "stem" in changes:
         name = changes["stem"]
         if name not in STEMS:

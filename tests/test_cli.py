@@ -188,3 +188,14 @@ def test_everything_else_works_without_tensorflow(tmp_path):
                             capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["totals"]["params"] == 25_610_152
+
+
+def test_layers_and_block_options(run_cli):
+    code, out, _ = run_cli("summary", "resnet18", "--layers", "3,4,6,3", "--format", "json")
+    assert json.loads(out)["totals"]["params"] == 21_814_696  # resnet34
+    code, out, _ = run_cli("summary", "resnet34", "--block", "bottleneck", "--format", "json")
+    assert json.loads(out)["totals"]["params"] == 25_610_152  # resnet50
+    code, _, err = run_cli("summary", "resnet18", "--layers", "2,2")
+    assert code == 2 and "--layers needs 4 stages for resnet18, got 2" in err
+    code, _, err = run_cli("summary", "resnet18", "--layers", "2,0,2,2")
+    assert code == 2 and "--layers" in err

@@ -39,8 +39,8 @@ class Entry:
 
     def to_dict(self) -> dict[str, Any]:
         if self.summary is None:
-            return {"name": self.label, "error": str(self.error)}
-        record: dict[str, Any] = {"name": self.label, **self.summary.totals()}
+            return {"name": self.label, "model": self.label, "error": str(self.error)}
+        record: dict[str, Any] = {"name": self.summary.name, "model": self.label, **self.summary.totals()}
         record["stages"] = [{"name": row.name, "params": row.params, "macs": row.macs}
                             for row in self.summary.stage_rows()]
         if self.ratios:

@@ -137,6 +137,24 @@ def test_long_tables_start_with_blocks_folded(open_report):
     assert page.locator("#layer-table tr.level-3").first.is_visible()
 
 
+def test_comparison_report_in_the_browser(browser, tmp_path):
+    from archviz.compare import compare
+    from archviz.render.compare import render_comparison_html
+
+    path = tmp_path / "compare.html"
+    entries = compare(["resnet18", "resnet50", "resnext50_32x4d"], baseline="resnet18", analyze=archviz.analyze)
+    path.write_text(render_comparison_html(entries, batch_size=1, dtype="float32", baseline="resnet18"))
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(path.as_uri())
+    assert errors == []
+    assert page.locator("#chart svg rect").count() > 6
+    assert page.locator("#totals tbody tr").count() == 3
+    page.close()
+
+
 def test_printable(open_report, tmp_path):
     page = open_report("resnet20")
     pdf = page.pdf()

@@ -4,6 +4,7 @@ Big Keras models are built once per session; the slowest tests are marked ``slow
 """
 
 import gc
+import json
 import re
 
 import pytest
@@ -455,3 +456,12 @@ def test_keras_layer_names_that_break_markup(tmp_path):
         assert name in html.unescape(svg)
         assert name in html.unescape(page)
     assert "<img" not in svg and "<img" not in page  # Keras forbids "/" in names, so no </script> here
+
+
+def test_compare_mixes_presets_specs_and_keras_files(run_cli, files):
+    code, out, err = run_cli("compare", "resnet20", files / "resnet20.keras",
+                             str(SPECS / "seed004_mini_resnet.toml"), "--format", "json")
+    assert code == 0, err
+    records = json.loads(out)
+    assert [r["name"] for r in records] == ["resnet20", "resnet20", "seed004-mini-resnet"]
+    assert records[0]["params"] == records[1]["params"] and records[0]["macs"] == records[1]["macs"]

@@ -53,6 +53,9 @@ demo: setup
 	$(BIN)/archviz diagram resnet50 --collapse --macs -o $(OUT)/resnet50.svg
 	$(BIN)/archviz diagram resnet20 --depth layers -o $(OUT)/resnet20.pdf
 	$(BIN)/archviz report resnet50 -o $(OUT)/resnet50.html
+	$(BIN)/archviz compare resnet18 resnet34 resnet50 resnet101 resnet152
+	$(BIN)/archviz blocks
+	$(BIN)/archviz fit --max-params 1M --max-macs 150M --family cifar --limit 5
 	@echo "outputs in $(OUT)/: open $(OUT)/resnet50.html in a browser"
 
 test: setup-test
@@ -65,6 +68,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_summary.py
 	$(BIN)/python benchmarks/bench_pictures.py
 	$(BIN)/python benchmarks/bench_keras.py
+	$(BIN)/python benchmarks/bench_fit.py
 
 samples: setup
 	@mkdir -p examples/output
@@ -72,6 +76,9 @@ samples: setup
 	$(BIN)/archviz diagram resnet34 --depth stages --rankdir LR -o examples/output/resnet34_stages.svg
 	$(BIN)/archviz diagram resnet20 --depth layers -o examples/output/resnet20_layers.svg
 	$(BIN)/archviz report resnet50 -o examples/output/resnet50_report.html
+	$(BIN)/archviz compare resnet18 resnet34 resnet50 resnet101 resnet152 --by-stage -o examples/output/table1_by_stage.svg
+	$(BIN)/archviz compare resnet50 resnet50-torchvision resnext50_32x4d wide_resnet50_2 --baseline resnet50 \
+	  -o examples/output/resnet50_variants.html
 
 clean:
 	rm -rf $(VENV) $(OUT) build *.egg-info .pytest_cache

@@ -178,14 +178,20 @@ def cli() -> None:
     Examples:
       archviz list 'resnet*'
       archviz summary resnet34 --depth blocks
-      archviz summary resnet20 --shortcut B --format json
-      archviz summary examples/specs/seed004_mini_resnet.toml
+      archviz summary examples/specs/seed004_mini_resnet.toml --format json
+      archviz diagram resnet50 -o resnet50.svg
+      archviz report resnet50 -o resnet50.html
+      archviz compare resnet18 resnet34 resnet50 resnet101 resnet152
+      archviz blocks
+      archviz fit --max-params 5M --family cifar
       archviz export resnet50-keras -o resnet50.keras
       archviz summary resnet50.keras
+
+    Run 'archviz COMMAND --help' for a command's options and examples.
     """
 
 
-@cli.command()
+@cli.command(short_help="Layer-by-layer shapes, params, MACs and FLOPs, with exact totals.")
 @click.argument("model")
 @model_options
 @keras_file_options
@@ -217,7 +223,7 @@ def summary(model: str, depth: str, fmt: str, output: str | None, batch_size: in
     _emit(render_summary(result, fmt, depth), output)
 
 
-@cli.command()
+@cli.command(short_help="Budgets of several models side by side (table, chart, HTML).")
 @click.argument("models", nargs=-1, required=True, metavar="MODEL...")
 @model_options
 @keras_file_options
@@ -272,7 +278,7 @@ def compare(models: tuple[str, ...], batch_size: int, dtype: str, baseline: str 
         sys.exit(max(entry.error.exit_code for entry in failures))
 
 
-@cli.command()
+@cli.command(short_help="Basic block versus bottleneck, conv by conv.")
 @click.option("--channels", type=click.IntRange(min=4), default=256, show_default=True,
               help="Input and output width C of every block.")
 @click.option("--bottleneck-channels", type=click.IntRange(min=1), default=None,
@@ -314,7 +320,7 @@ def _budget(ctx: click.Context, param: click.Parameter, value: str | None) -> in
         raise click.BadParameter(str(error)) from None
 
 
-@cli.command()
+@cli.command(short_help="Variants that fit a params / MACs budget (Pareto front).")
 @click.option("--max-params", required=True, callback=_budget, metavar="N",
               help="Parameter budget: 5M, 2.5e6, 800k, 11689512.")
 @click.option("--max-macs", callback=_budget, metavar="N", help="MAC budget: 1G, 500M, ...")
@@ -346,7 +352,7 @@ def fit(max_params: int, max_macs: int | None, family: str, input_shape: Any, cl
     click.echo(render_fit(result, fmt, limit=limit, max_params=max_params, max_macs=max_macs), nl=False)
 
 
-@cli.command(name="list")
+@cli.command(name="list", short_help="The presets, with family, params and MACs.")
 @click.argument("pattern", default="*")
 @format_option
 def list_(pattern: str, fmt: str) -> None:
@@ -368,7 +374,7 @@ def list_(pattern: str, fmt: str) -> None:
     click.echo(render_catalog(entries, fmt), nl=False)
 
 
-@cli.command()
+@cli.command(short_help="Draw a model with Graphviz (SVG, PNG, PDF, DOT).")
 @click.argument("model")
 @model_options
 @keras_file_options
@@ -407,7 +413,7 @@ def diagram(model: str, depth: str, output: str, fmt: str | None, rankdir: str, 
     click.echo(f"wrote {output}", err=True)
 
 
-@cli.command()
+@cli.command(short_help="Write a self-contained HTML report of a model.")
 @click.argument("model")
 @model_options
 @keras_file_options
@@ -442,7 +448,7 @@ def report(model: str, output: str, batch_size: int, dtype: str, unsafe: bool, c
     click.echo(f"wrote {output}", err=True)
 
 
-@cli.command()
+@cli.command(short_help="Write a model as a trainable Keras model (.keras).")
 @click.argument("model")
 @model_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
@@ -481,7 +487,7 @@ def export(model: str, output: str, **params: Any) -> None:
     click.echo(f"wrote {output}: {keras_model.count_params():,} params, {len(keras_model.layers)} layers", err=True)
 
 
-@cli.command()
+@cli.command(short_help="Time a model's forward pass in TensorFlow.")
 @click.argument("model")
 @model_options
 @keras_file_options

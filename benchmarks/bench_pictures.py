@@ -9,12 +9,11 @@ at most 5 s; ResNet-1202 at block depth in at most 15 s (each the whole process)
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import wall
 
 ARCHVIZ = str(Path(sys.executable).with_name("archviz"))
 PLOT_MODEL = """
@@ -24,14 +23,6 @@ import keras
 keras.utils.plot_model(keras.applications.ResNet152(weights=None), to_file=sys.argv[1], show_shapes=True)
 """
 
-
-def wall(command: list[str], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> int:

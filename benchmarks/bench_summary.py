@@ -10,11 +10,10 @@ model.summary(); ``archviz summary resnet1202`` under 1 s.
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from timing import wall
 
 ARCHVIZ = str(Path(sys.executable).with_name("archviz"))
 KERAS_SCRIPT = """
@@ -24,16 +23,6 @@ import keras
 model = keras.applications.ResNet152(weights=None)
 model.summary(print_fn=lambda *a, **k: None)
 """
-
-
-def wall(command: list[str], repeat: int) -> float:
-    """Median wall time of a whole process."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> int:

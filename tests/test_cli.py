@@ -199,3 +199,11 @@ def test_layers_and_block_options(run_cli):
     assert code == 2 and "--layers needs 4 stages for resnet18, got 2" in err
     code, _, err = run_cli("summary", "resnet18", "--layers", "2,0,2,2")
     assert code == 2 and "--layers" in err
+
+
+@pytest.mark.parametrize("command", ["summary", "list", "diagram", "report", "export", "bench", "compare", "blocks",
+                                     "fit"])
+def test_every_command_has_help_with_examples(run_cli, command):
+    code, out, _ = run_cli(command, "--help")
+    assert code == 0
+    assert "Examples:" in out and f"archviz {command}" in out

@@ -120,9 +120,8 @@ def candidates(family: str, **fixed: Any) -> Iterator[tuple[dict[str, Any], ResN
                         options["width_multiplier"] = multiplier
                     if group is not None and group != (base.groups, base.width_per_group):
                         options["groups"], options["width_per_group"] = group
-                    changes = {k: v for k, v in options.items()}
                     try:
-                        yield options, base.replace(name=f"{base_name}-variant", **changes)
+                        yield options, base.replace(name=f"{base_name}-variant", **options)
                     except ArchvizError:
                         continue
 

@@ -27,7 +27,6 @@ KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 #: Options every command accepts for a zoo model or spec, mapped to config fields.
 CONFIG_OPTIONS = ("input_shape", "classes", "include_top", "layers", "block", "width_multiplier", "groups",
                   "width_per_group", "shortcut", "stride_on", "conv_bias", "stem", "bn_epsilon")
-ANALYSIS_OPTIONS = ("batch_size", "dtype")
 
 
 def load_config(model: str | Path | ResNetConfig, **options: Any) -> ResNetConfig:
@@ -75,8 +74,8 @@ def _apply(config: ResNetConfig, options: dict[str, Any]) -> ResNetConfig:
         changes["stem"] = dataclasses.replace(STEMS[name], padding=config.stem.padding, norm=config.stem.norm)
     if "conv_bias" in changes and isinstance(changes["conv_bias"], bool):
         changes["conv_bias"] = "all" if changes["conv_bias"] else "none"
-    if changes.get("shortcut") is not None:
-        changes["shortcut"] = str(changes["shortcut"]).upper() if len(str(changes["shortcut"])) == 1 else changes["shortcut"]
+    if changes.get("shortcut") in ("a", "b", "c"):  # the Python API takes a, b, c as well
+        changes["shortcut"] = changes["shortcut"].upper()
     return config.replace(**changes) if changes else config
 
 
@@ -125,9 +124,8 @@ def analyze(model: Any, *, batch_size: int = 1, dtype: str = "float32", unsafe: 
     """Summarize MODEL: a preset name, a spec path, a :class:`ResNetConfig`, a graph, a Keras
     model object (``keras.Model``, any kind) or a Keras file (``.keras``, ``.h5``).
 
-    Options are those of the command line: ``input_shape``, ``classes``, ``include_top``,
-    ``width_multiplier``, ``groups``, ``width_per_group``, ``shortcut``, ``stride_on``,
-    ``conv_bias``, ``stem``, ``bn_epsilon``; plus ``batch_size`` and ``dtype`` for the
+    Options are those of the command line (:data:`CONFIG_OPTIONS`: ``input_shape``, ``classes``,
+    ``layers``, ``block``, ``width_multiplier``, ...), plus ``batch_size`` and ``dtype`` for the
     memory and compute totals. Keras models take only ``input_shape``.
     """
     if isinstance(model, Graph) or is_keras_file(model) or is_keras_model(model):

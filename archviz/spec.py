@@ -58,7 +58,7 @@ class _Locator:
 
 def _type_check(locator: _Locator, key: str, value: Any, table: str | None = None) -> Any:
     """Convert TOML values to the config's types, rejecting the wrong kind with the key's name."""
-    if key in _TUPLE_FIELDS or key == "widths" and table == "stem":
+    if key in _TUPLE_FIELDS:
         if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
             raise locator.error(f"{key} must be a list of integers, got {value!r}", key, table)
         return tuple(value)

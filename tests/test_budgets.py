@@ -242,3 +242,12 @@ def test_fit_never_imports_tensorflow():
     probe = ("import sys\nfrom archviz.fit import fit\nfit(max_params=5_000_000, family='resnet')\n"
              "assert not [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')]\n")
     subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+def test_chart_keeps_models_that_share_a_name():
+    from archviz.compare import compare
+    from archviz.render.compare import render_chart
+
+    entries = compare(["resnet20", "resnet20"], analyze=archviz.analyze)
+    document = xml.dom.minidom.parseString(render_chart(entries))
+    assert len(document.getElementsByTagName("rect")) == 1 + 2 * 2  # background, then both models in both panels

@@ -191,3 +191,12 @@ def test_anchor_is_stable_and_safe():
     assert anchor("layer1.block1.conv1") == anchor("layer1.block1.conv1")
     assert anchor("a.b") != anchor("a_b")
     assert all(ch.isalnum() or ch == "_" for ch in anchor("<script>\"ü\\"))
+
+
+def test_a_group_of_one_layer_with_another_name():
+    """A nested model holding one layer: its group row has one layer but not the layer's name."""
+    graph = Graph("nested")
+    x = graph.add("input", "input", shape=(8, 8, 3))
+    graph.add("base.conv", "conv2d", x, filters=4, kernel=(3, 3), padding="same", use_bias=False)
+    parsed = parse(analyze_graph(graph), DiagramOptions(depth="stages", legend=False))
+    assert sorted(n.get_name().strip('"') for n in all_nodes(parsed)) == ["base", "input"]

@@ -102,25 +102,24 @@ def render_chart(entries: list[Entry], by_stage: bool = False) -> str:
     panel_width = max(240, len(ok) * (group_width + gap))
     panels = []
     for index, (metric, title) in enumerate((("params", "Parameters"), ("macs", "MACs"))):
-        values = {}
+        values = []
         for e in ok:
             if by_stage:
                 stages = {row.name: getattr(row, metric) for row in e.summary.stage_rows()}
-                values[display_name(e)] = [(name, stages.get(name, 0)) for name in stage_names]
+                values.append((e, [(name, stages.get(name, 0)) for name in stage_names]))
             else:
-                values[display_name(e)] = [("", getattr(e.summary, metric))]
-        largest = max((v for bars in values.values() for _, v in bars), default=0) or 1
+                values.append((e, [("", getattr(e.summary, metric))]))
+        largest = max((v for _, bars in values for _, v in bars), default=0) or 1
         groups = []
-        for position, (name, bars) in enumerate(values.items()):
+        for position, (e, bars) in enumerate(values):
             bar_width = group_width / max(1, len(bars))
             drawn = [{"x": round(i * bar_width, 1), "width": round(bar_width - 2, 1),
                       "height": round(plot_height * value / largest, 1), "name": stage, "exact": f"{value:,}",
                       "color": STAGE_COLORS[i % len(STAGE_COLORS)] if by_stage else METRIC_COLORS[metric]}
                      for i, (stage, value) in enumerate(bars)]
-            total = sum(v for _, v in bars) if not by_stage else getattr(
-                next(e for e in ok if display_name(e) == name).summary, metric)
-            groups.append({"x": position * (group_width + gap) + gap / 2, "width": group_width, "name": name,
-                           "bars": drawn, "value": human(total), "top": max(b["height"] for b in drawn)})
+            groups.append({"x": position * (group_width + gap) + gap / 2, "width": group_width,
+                           "name": display_name(e), "bars": drawn, "value": human(getattr(e.summary, metric)),
+                           "top": max(b["height"] for b in drawn)})
         panels.append({"x": 20 + index * (panel_width + 40), "width": panel_width,
                        "title": title + (" per stage" if by_stage else ""), "groups": groups})
     legend = [{"name": name, "color": STAGE_COLORS[i % len(STAGE_COLORS)]} for i, name in enumerate(stage_names)]

@@ -155,14 +155,13 @@ class _Builder:
     def grouped(self) -> None:
         rows = self.summary.rows(self.level)
         rows = _collapse_runs(rows) if self.options.collapse else [(row, [row]) for row in rows]
-        group_of = {}
-        for record in self.summary.records:
-            group_of[record.name] = ".".join(record.path[: self.level])
+        group_of = {record.name: ".".join(record.path[: self.level]) for record in self.summary.records}
+        family_of = {record.name: record.family for record in self.summary.records}
         representative = {}
         for row, members in rows:
             for member in members:
                 representative[member.name] = row.name
-            family = self._row_family(row)
+            family = family_of.get(row.name, "group")  # a single layer keeps its colour; a group has its own
             fill, border = FAMILY_COLORS[family]
             title = row.name if len(members) == 1 else f"{members[0].name} … {members[-1].name.split('.')[-1]}"
             subtitle = row.op + (f"  ×{len(members)}" if len(members) > 1 else "")
@@ -179,20 +178,11 @@ class _Builder:
                     seen.add((a, b))
                     self.dot.edge(dot_id(a), dot_id(b))
 
-    def _row_family(self, row: Row) -> str:
-        if row.layers == 1:
-            record = next(r for r in self.summary.records if r.name == row.name)
-            return record.family
-        return "group"
-
     # ---- every layer, clusters for blocks and stages ------------------
     def layers(self) -> None:
         records = self.summary.records
         clusters: dict[tuple[str, ...], Any] = {}
         import graphviz
-
-        def cluster_for(path: tuple[str, ...]) -> Any:
-            return clusters[path]
 
         # open clusters for every group prefix (stage, block), in order
         order: list[tuple[str, ...]] = []

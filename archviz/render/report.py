@@ -89,8 +89,8 @@ def _options(summary: Summary) -> list[tuple[str, str]]:
 
 def render_report(summary: Summary) -> str:
     levels = sorted({min(level, summary.max_depth) for level in (1, 2, 3)})
-    diagrams = [{"key": str(level), "label": DEPTH_LABELS.get(level, f"Depth {level}") if level < summary.max_depth
-                 or summary.max_depth == 3 else "Layers", "svg": _svg(summary, level)} for level in levels]
+    diagrams = [{"key": str(level), "label": "Layers" if level == summary.max_depth else DEPTH_LABELS[level],
+                 "svg": _svg(summary, level)} for level in levels]
     stages, charts = _charts(summary)
     cards = [
         {"label": "Parameters", "value": human(summary.params), "exact": exact(summary.params),

@@ -11,10 +11,19 @@ Nothing here imports TensorFlow.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
 from archviz.errors import ModelError
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(name: str) -> str:
+    """``name`` with any lone surrogate (a JSON file's ``"\\ud800"``, which no encoder can write)
+    spelled out as its escape, so every name can be printed, hashed and drawn."""
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", name)
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,7 @@ class Graph:
     """Nodes in topological order (a node's inputs are always added before it)."""
 
     def __init__(self, name: str, *, meta: Mapping[str, Any] | None = None) -> None:
-        self.name = name
+        self.name = valid_text(name)
         self.meta: dict[str, Any] = dict(meta or {})
         self._nodes: dict[str, Node] = {}
 
@@ -48,6 +57,8 @@ class Graph:
         """Add a node and return its name, so builders can chain calls."""
         if isinstance(inputs, str):
             inputs = (inputs,)
+        name = valid_text(name)
+        inputs = tuple(valid_text(source) for source in inputs)
         if name in self._nodes:
             raise ModelError(f"duplicate layer name {name!r} in graph {self.name!r}")
         for source in inputs:

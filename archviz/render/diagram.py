@@ -1,9 +1,10 @@
 """Graphviz diagrams of a summary: one node per stage, per block or per layer.
 
-Built with the ``graphviz`` package (which quotes every id and attribute) and rendered by
-Graphviz's ``dot``. Labels are HTML-like labels whose text goes through :func:`html.escape`,
-so layer names with quotes, braces, angle brackets, backslashes or any Unicode render as
-written. Node ids are the hierarchical names, so the same summary gives byte-identical DOT.
+Built with the ``graphviz`` package and rendered by Graphviz's ``dot``. Every id, attribute and
+label reaches the package through :mod:`archviz.render.dot_text`, so layer names with quotes,
+braces, angle brackets, backslashes, control characters or any Unicode render as written and
+can never add DOT of their own. Node ids are the hierarchical names (or a stable hash where a
+name is not plain), so the same summary gives byte-identical DOT.
 
 At layer depth, blocks and stages are clusters around their layers, and shortcuts are drawn
 so a reader sees them at once: an identity shortcut is a dashed skip edge into the add, a
@@ -14,12 +15,12 @@ labelled node. Nothing here computes a number: every figure comes from the summa
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from archviz.errors import RuntimeFailure, UsageError
+from archviz.render.dot_text import attribute, attributes, html_label
 from archviz.render.text import shape_text
 from archviz.summary import LayerRecord, Row, Summary, resolve_depth
 from archviz.units import human
@@ -110,17 +111,6 @@ def _key_attributes(record: LayerRecord) -> str:
     return ""
 
 
-def _label(title: str, subtitle: str, lines: Iterable[str], fill: str, border: str) -> str:
-    rows = [f'<TR><TD><B>{html.escape(title)}</B></TD></TR>']
-    if subtitle:
-        rows.append(f'<TR><TD><FONT POINT-SIZE="10">{html.escape(subtitle)}</FONT></TD></TR>')
-    for line in lines:
-        if line:
-            rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="#333333">{html.escape(line)}</FONT></TD></TR>')
-    return (f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" BGCOLOR="{fill}" '
-            f'COLOR="{border}" STYLE="ROUNDED">{"".join(rows)}</TABLE>>')
-
-
 def _numbers(params: int, macs: int, options: DiagramOptions) -> list[str]:
     lines = [f"{human(params)} params" if params else ""]
     if options.macs and macs:
@@ -135,12 +125,11 @@ class _Builder:
         self.summary = summary
         self.options = options
         self.level = resolve_depth(options.depth, summary.max_depth)
-        self.dot = graphviz.Digraph(name=summary.name, graph_attr={
-            "rankdir": options.rankdir, "fontname": "Helvetica", "fontsize": "11", "nodesep": "0.25",
-            "ranksep": "0.3", "labelloc": "t", "label": f"{summary.name}  ({human(summary.params)} params, "
-                                                          f"{human(summary.macs)} MACs)",
-        }, node_attr={"shape": "plain", "fontname": "Helvetica"}, edge_attr={"color": "#555555",
-                                                                              "arrowsize": "0.6"})
+        self.dot = graphviz.Digraph(name=attribute(dot_id(summary.name)), graph_attr=attributes(
+            rankdir=options.rankdir, fontname="Helvetica", fontsize="11", nodesep="0.25", ranksep="0.3",
+            labelloc="t", label=f"{summary.name}  ({human(summary.params)} params, {human(summary.macs)} MACs)",
+        ), node_attr=attributes(shape="plain", fontname="Helvetica"), edge_attr=attributes(color="#555555",
+                                                                                            arrowsize="0.6"))
         self.families: list[str] = []
 
     def node(self, graph: Any, name: str, label: str, family: str, tooltip: str) -> None:
@@ -149,7 +138,10 @@ class _Builder:
         attrs = {"label": label, "tooltip": tooltip, "id": f"node_{anchor(name)}"}
         if self.options.links:
             attrs["href"] = f"#row_{anchor(name)}"
-        graph.node(dot_id(name), **attrs)
+        graph.node(attribute(dot_id(name)), **attributes(**attrs))
+
+    def edge(self, source: str, target: str, **attrs: str) -> None:
+        self.dot.edge(attribute(dot_id(source)), attribute(dot_id(target)), **attributes(**attrs))
 
     # ---- one node per stage or block ----------------------------------
     def grouped(self) -> None:
@@ -167,7 +159,7 @@ class _Builder:
             subtitle = row.op + (f"  ×{len(members)}" if len(members) > 1 else "")
             lines = [shape_text(row.output_shape), *_numbers(sum(m.params for m in members),
                                                               sum(m.macs for m in members), self.options)]
-            self.node(self.dot, row.name, _label(title, subtitle, lines, fill, border), family,
+            self.node(self.dot, row.name, html_label(title, subtitle, lines, fill, border), family,
                       f"{title}: {row.layers} layers")
         seen = set()
         for record in self.summary.records:
@@ -176,7 +168,7 @@ class _Builder:
                 b = representative.get(group_of[record.name])
                 if a and b and a != b and (a, b) not in seen:
                     seen.add((a, b))
-                    self.dot.edge(dot_id(a), dot_id(b))
+                    self.edge(a, b)
 
     # ---- every layer, clusters for blocks and stages ------------------
     def layers(self) -> None:
@@ -192,10 +184,11 @@ class _Builder:
                 if prefix not in clusters:
                     name = ".".join(prefix)
                     kind = self.summary.groups.get(name, "")
-                    clusters[prefix] = graphviz.Digraph(name=f"cluster_{dot_id(name)}", graph_attr={
-                        "label": f"{name}" + (f"  ({kind})" if kind and kind != "group" else ""),
-                        "style": "rounded,filled", "fillcolor": "#fafafa" if size == 1 else "#ffffff",
-                        "color": "#bbbbbb", "fontsize": "10", "labeljust": "l"})
+                    clusters[prefix] = graphviz.Digraph(
+                        name=attribute(f"cluster_{dot_id(name)}"), graph_attr=attributes(
+                        label=f"{name}" + (f"  ({kind})" if kind and kind != "group" else ""),
+                        style="rounded,filled", fillcolor="#fafafa" if size == 1 else "#ffffff",
+                        color="#bbbbbb", fontsize="10", labeljust="l"))
                     order.append(prefix)
         block_of = {r.name: ".".join(r.path[:2]) if len(r.path) > 2 else None for r in records}
         op_of = {r.name: r.op for r in records}
@@ -209,7 +202,7 @@ class _Builder:
             if not record.counted:
                 lines.append("FLOPs not counted")
             target = clusters[record.path[:-1]] if len(record.path) > 1 else self.dot
-            self.node(target, record.name, _label(title, subtitle, lines, fill, border), record.family,
+            self.node(target, record.name, html_label(title, subtitle, lines, fill, border), record.family,
                       record.name)
         # nest clusters, deepest first
         for prefix in sorted(order, key=len, reverse=True):
@@ -224,16 +217,17 @@ class _Builder:
                 elif source.endswith((".shortcut", ".shortcut_bn")) and record.op == "add":
                     attrs = {"style": "bold", "color": SHORTCUT_COLOR, "fontsize": "9", "fontcolor": SHORTCUT_COLOR,
                              "label": shortcut_labels.get(op_of[source], " shortcut")}
-                self.dot.edge(dot_id(source), dot_id(record.name), **attrs)
+                self.edge(source, record.name, **attrs)
 
     def legend(self) -> None:
         import graphviz
 
-        legend = graphviz.Digraph(name="cluster_legend", graph_attr={"label": "legend", "fontsize": "10",
-                                                                     "style": "rounded", "color": "#cccccc"})
+        legend = graphviz.Digraph(name=attribute("cluster_legend"), graph_attr=attributes(
+            label="legend", fontsize="10", style="rounded", color="#cccccc"))
         for family in self.families:
             fill, border = FAMILY_COLORS[family]
-            legend.node(f"legend_{family}", label=_label(FAMILY_NAMES[family], "", [], fill, border))
+            legend.node(attribute(f"legend_{family}"),
+                        label=html_label(FAMILY_NAMES[family], "", [], fill, border))
         self.dot.subgraph(legend)
 
 
@@ -279,7 +273,7 @@ def render(summary: Summary, fmt: str, options: DiagramOptions | None = None) ->
     import graphviz
 
     try:
-        return dot.pipe(format=fmt)
+        return dot.pipe(format=fmt, quiet=True)
     except graphviz.ExecutableNotFound:
         raise RuntimeFailure("drawing needs Graphviz's dot program: install the Debian package graphviz "
                              "(apt-get install graphviz), or write .dot") from None

@@ -1,0 +1,71 @@
+"""The one way text reaches DOT.
+
+The ``graphviz`` package writes any string that looks like ``<...>`` unquoted, as an
+HTML-like label, so a model or layer name such as ``<a>{URL="javascript:..."} digraph <b>``
+handed to it raw would add its own DOT statements to the diagram. Every string archviz gives
+the graphviz package therefore goes through :func:`attribute` (or :func:`node_id`), which can
+only return one of two things:
+
+* a :class:`HtmlLabel`, built by :func:`html_label` from pieces that are each XML-escaped;
+* a ``graphviz.escape``-d string, which the package always writes as a quoted DOT string
+  (backslashes doubled, never read as HTML).
+
+Characters dot cannot take (NUL and the other control characters, lone surrogates,
+non-characters) are drawn as visible escapes (``\\x00``), so any name is drawn, never refused.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+import graphviz
+
+_MARKUP = frozenset('&<>"\'[]')
+_COLOR = re.compile("#[0-9a-fA-F]{6}")
+_UNDRAWABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+class HtmlLabel(str):
+    """An HTML-like label whose text was escaped by :func:`html_label` (the only producer)."""
+
+
+def printable(value: str) -> str:
+    """``value`` with every character dot or XML cannot carry written as an escape."""
+    return _UNDRAWABLE.sub(lambda match: f"\\x{ord(match.group()):02x}" if ord(match.group()) < 256
+                           else f"\\u{ord(match.group()):04x}", str(value))
+
+
+def markup_text(value: str) -> str:
+    """Text for the inside of an HTML-like label: drawable, with markup characters and brackets
+    written as character references (Graphviz's HTML lexer also trips on a lone ``]``)."""
+    return "".join(f"&#{ord(ch)};" if ch in _MARKUP else ch for ch in printable(value))
+
+
+def attribute(value: object) -> str:
+    """Any attribute value or id for the graphviz package: an :class:`HtmlLabel` as it is,
+    anything else as an escaped, always-quoted string."""
+    if isinstance(value, HtmlLabel):
+        return value
+    return graphviz.escape(printable(str(value)))
+
+
+def html_label(title: str, subtitle: str, lines: Iterable[str], fill: str, border: str) -> HtmlLabel:
+    """A node's label: a rounded table with a bold title, a subtitle and small lines of text.
+    ``fill`` and ``border`` are archviz's own colours (``#rrggbb``), never text from a model."""
+    if not (_COLOR.fullmatch(fill) and _COLOR.fullmatch(border)):
+        raise ValueError(f"not a colour: {fill!r}, {border!r}")
+    rows = [f'<TR><TD><B>{markup_text(title) or "&#160;"}</B></TD></TR>']
+    if subtitle:
+        rows.append(f'<TR><TD><FONT POINT-SIZE="10">{markup_text(subtitle)}</FONT></TD></TR>')
+    for line in lines:
+        if line:
+            rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="#333333">{markup_text(line)}</FONT></TD></TR>')
+    return HtmlLabel(f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" '
+                     f'BGCOLOR="{fill}" COLOR="{border}" STYLE="ROUNDED">'
+                     f'{"".join(rows)}</TABLE>>')
+
+
+def attributes(**values: object) -> dict[str, str]:
+    """Every value through :func:`attribute`: the only way attributes reach the graphviz package."""
+    return {key: attribute(value) for key, value in values.items()}

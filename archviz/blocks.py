@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from archviz.analysis import analyze_graph
 from archviz.errors import SpecError
+from archviz.limits import check
 from archviz.summary import LayerRecord
 from archviz.zoo import BlockPlan, ResNetConfig
 from archviz.zoo.builder import block_graph
@@ -94,18 +95,30 @@ def basic_and_bottleneck(channels: int, inner: int, spatial: int) -> tuple[Block
 
 
 def compare(channels: int = 256, bottleneck_channels: int | None = None, spatial: int = 56, *,
-            groups: int = 32, width_per_group: int = 4) -> list[BlockCost]:
-    """Basic block, bottleneck, ResNeXt bottleneck and pre-activation blocks at ``channels`` wide."""
-    for label, value in (("channels", channels), ("spatial", spatial), ("groups", groups),
-                         ("width per group", width_per_group)):
-        if value < 1:
-            raise SpecError(f"{label} must be a positive integer, got {value}")
+            groups: int | None = None, width_per_group: int | None = None) -> list[BlockCost]:
+    """Basic block, bottleneck, ResNeXt bottleneck and pre-activation blocks at ``channels`` wide.
+
+    The ResNeXt block is 32x4d (32 groups, 4 channels per group per 64 inner channels) unless
+    ``groups`` or ``width_per_group`` say otherwise; where the bottleneck is too narrow for 32x4d
+    and neither is given, it keeps 32x4d's doubled inner width with fewer, wider groups."""
+    check("channels", channels)
+    check("spatial", spatial)
     inner = bottleneck_channels if bottleneck_channels is not None else channels // 4
     if inner < 1:
-        raise SpecError(f"bottleneck channels must be a positive integer, got {inner}")
+        raise SpecError(f"a bottleneck of {channels} channels has {channels} // 4 = 0 inner channels: "
+                        f"give --bottleneck-channels, or --channels 4 or more")
+    check("channels", inner, "bottleneck channels")
+    if groups is None and width_per_group is None and inner * 4 < 64:
+        groups = 32
+        while groups > 1 and (2 * inner) % groups:
+            groups //= 2
+        width_per_group = 128 // groups
+    groups = check("groups", 32 if groups is None else groups)
+    width_per_group = check("width_per_group", 4 if width_per_group is None else width_per_group)
     grouped = int(inner * width_per_group / 64) * groups  # torchvision's width for ResNeXt
     if grouped < groups:
-        raise SpecError(f"a grouped bottleneck at {inner} channels with {width_per_group} per group is empty")
+        raise SpecError(f"a grouped bottleneck at {inner} channels with {width_per_group} per group is empty: "
+                        f"raise --width-per-group or --bottleneck-channels")
     resnext = _BOTTLENECK.replace(name="resnext", groups=groups, width_per_group=width_per_group)
     return [
         *basic_and_bottleneck(channels, inner, spatial),

@@ -18,6 +18,22 @@ from archviz.errors import ArchvizError
 FORMAT_CHOICES = ("table", "markdown", "csv", "json")
 
 
+MAX_MESSAGE = 400
+
+
+def one_line(message: str) -> str:
+    """A message as one printable line of at most :data:`MAX_MESSAGE` characters, whatever names it quotes."""
+    text = " ".join("".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in part)
+                    for part in str(message).split())
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+def fail(message: str, code: int) -> None:
+    """Exit with ``archviz: error: MESSAGE`` as the one line on stderr."""
+    click.echo(f"archviz: error: {one_line(message)}", err=True)
+    sys.exit(code)
+
+
 class ArchvizGroup(click.Group):
     """A group whose errors are one line on stderr, for the entry point and CliRunner alike."""
 
@@ -29,14 +45,12 @@ class ArchvizGroup(click.Group):
             sys.exit(done.exit_code)
         except click.UsageError as error:
             hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
-            click.echo(f"archviz: error: {error.format_message()}{hint}", err=True)
-            sys.exit(2)
+            fail(error.format_message() + hint, 2)
         except click.Abort:
             click.echo("archviz: aborted", err=True)
             sys.exit(1)
         except ArchvizError as error:
-            click.echo(f"archviz: error: {error}", err=True)
-            sys.exit(error.exit_code)
+            fail(str(error), error.exit_code)
         except BrokenPipeError:
             sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
@@ -58,15 +72,36 @@ def _shape(ctx: click.Context, param: click.Parameter, value: str | None) -> tup
         raise click.BadParameter(str(error)) from None
 
 
+def ranged(kind: str) -> dict[str, Any]:
+    """The ``type`` and ``callback`` of an option whose range is :data:`archviz.limits.RANGES` ``[kind]``,
+    the same check a spec file's field gets."""
+    from archviz.limits import RANGES
+
+    limits = RANGES[kind]
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        problem = None if value is None else limits.problem(value)
+        if problem:
+            raise click.BadParameter(problem)
+        return value
+
+    return {"type": float if limits.real else int, "callback": callback}
+
+
 def _layers(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
     if value is None:
         return None
+    from archviz.limits import RANGES, short
+
     try:
         layers = tuple(int(part) for part in value.replace("x", ",").split(",") if part.strip())
     except ValueError:
-        raise click.BadParameter(f"blocks per stage must be integers like 3,4,6,3; got {value!r}") from None
-    if not layers or any(n < 1 for n in layers):
-        raise click.BadParameter(f"blocks per stage must be positive integers like 3,4,6,3; got {value!r}")
+        raise click.BadParameter(f"blocks per stage must be integers like 3,4,6,3; got {short(value)}") from None
+    if not layers:
+        raise click.BadParameter(f"blocks per stage must be integers like 3,4,6,3; got {short(value)}")
+    problem = next(filter(None, (RANGES["blocks"].problem(n) for n in layers)), None)
+    if problem:
+        raise click.BadParameter(f"blocks per stage {problem}")
     return layers
 
 
@@ -78,12 +113,13 @@ def model_options(command: Callable) -> Callable:
         click.option("--block", type=click.Choice(["basic", "bottleneck"]), help="Residual block type."),
         click.option("--input-shape", callback=_shape, metavar="H,W,C",
                      help="Input size, e.g. 32,32,3 (or 224 for 224,224,3)."),
-        click.option("--classes", type=click.IntRange(min=1), help="Number of output classes."),
+        click.option("--classes", **ranged("classes"), help="Number of output classes."),
         click.option("--include-top/--no-top", default=None, help="Keep or drop the pooling and classifier head."),
-        click.option("--width-multiplier", type=click.FloatRange(min=0, min_open=True), metavar="X",
+        click.option("--width-multiplier", **ranged("width_multiplier"), metavar="X",
                      help="Scale every stage and stem width."),
-        click.option("--groups", type=click.IntRange(min=1), help="Groups of the 3x3 bottleneck conv (ResNeXt)."),
-        click.option("--width-per-group", type=click.IntRange(min=1), help="Width per group (64: ResNet, 128: wide)."),
+        click.option("--groups", **ranged("groups"), help="Groups of the 3x3 bottleneck conv (ResNeXt)."),
+        click.option("--width-per-group", **ranged("width_per_group"),
+                     help="Width per group (64: ResNet, 128: wide)."),
         click.option("--shortcut", type=click.Choice(["A", "B", "C", "none"], case_sensitive=False),
                      help="A: zero-padding identity; B: projection where the shape changes; C: projection on every "
                           "block; none: plain network."),
@@ -110,7 +146,7 @@ def keras_file_options(command: Callable) -> Callable:
 def analysis_options(command: Callable) -> Callable:
     command = click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "float64", "int8"]),
                            default="float32", show_default=True, help="Bytes per value for memory totals.")(command)
-    return click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
+    return click.option("--batch-size", **ranged("batch_size"), default=1, show_default=True,
                         help="Batch size for MACs, FLOPs and activation memory.")(command)
 
 
@@ -142,14 +178,14 @@ def _config_options(params: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def _emit(text: str, output: str | None) -> None:
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    from archviz.fileio import write_atomic
+def _emit(data: str | bytes, output: str | None) -> None:
+    """Write a command's result to standard output (no ``-o``, or ``-o -``) or atomically to a file."""
+    from archviz.fileio import STDOUT, is_stdout, write_output
 
-    write_atomic(output, text)
-    click.echo(f"wrote {output}", err=True)
+    target = STDOUT if output is None else output
+    write_output(target, data)
+    if not is_stdout(target):
+        click.echo(f"wrote {output}", err=True)
 
 
 def _check_depth(summary: Any, depth: str) -> None:
@@ -252,7 +288,7 @@ def compare(models: tuple[str, ...], batch_size: int, dtype: str, baseline: str 
     from pathlib import Path
 
     from archviz.compare import compare as compare_models
-    from archviz.fileio import check_writable, write_atomic
+    from archviz.fileio import check_writable
     from archviz.models import analyze
     from archviz.render.compare import render_chart, render_comparison, render_comparison_html
 
@@ -273,25 +309,28 @@ def compare(models: tuple[str, ...], batch_size: int, dtype: str, baseline: str 
         _emit(text, output)
     failures = [entry for entry in entries if not entry.ok]
     for entry in failures:
-        click.echo(f"archviz: error: {entry.label}: {entry.error}", err=True)
+        message = str(entry.error)
+        if not message.startswith(entry.label):  # spec errors already name their file
+            message = f"{entry.label}: {message}"
+        click.echo(f"archviz: error: {one_line(message)}", err=True)
     if failures:
         sys.exit(max(entry.error.exit_code for entry in failures))
 
 
 @cli.command(short_help="Basic block versus bottleneck, conv by conv.")
-@click.option("--channels", type=click.IntRange(min=4), default=256, show_default=True,
+@click.option("--channels", **ranged("channels"), default=256, show_default=True,
               help="Input and output width C of every block.")
-@click.option("--bottleneck-channels", type=click.IntRange(min=1), default=None,
+@click.option("--bottleneck-channels", **ranged("channels"), default=None,
               help="Inner width of the bottleneck [default: C/4].")
-@click.option("--spatial", type=click.IntRange(min=1), default=56, show_default=True,
+@click.option("--spatial", **ranged("spatial"), default=56, show_default=True,
               help="Height and width of the input, for MACs.")
-@click.option("--groups", type=click.IntRange(min=1), default=32, show_default=True,
-              help="Groups of the ResNeXt bottleneck's 3x3 conv.")
-@click.option("--width-per-group", type=click.IntRange(min=1), default=4, show_default=True,
-              help="Width per group of the ResNeXt bottleneck (per 64 inner channels).")
+@click.option("--groups", **ranged("groups"), default=None,
+              help="Groups of the ResNeXt bottleneck's 3x3 conv [default: 32, where the width allows].")
+@click.option("--width-per-group", **ranged("width_per_group"), default=None,
+              help="Width per group of the ResNeXt bottleneck, per 64 inner channels [default: 4].")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def blocks(channels: int, bottleneck_channels: int | None, spatial: int, groups: int, width_per_group: int,
-           fmt: str) -> None:
+def blocks(channels: int, bottleneck_channels: int | None, spatial: int, groups: int | None,
+           width_per_group: int | None, fmt: str) -> None:
     """Why a bottleneck is cheap: a basic block (two 3x3 convs, C to C) against a bottleneck
     (1x1 C to C/4, 3x3, 1x1 C/4 to C) at the same width, conv by conv, with the ResNeXt
     grouped bottleneck and the pre-activation blocks: 1,179,648 against 69,632 weights at 256.
@@ -327,8 +366,8 @@ def _budget(ctx: click.Context, param: click.Parameter, value: str | None) -> in
 @click.option("--family", type=click.Choice(["resnet", "cifar", "resnext", "wide"]), default="resnet",
               show_default=True, help="The design space: ImageNet ResNets, CIFAR ResNets, ResNeXt, or wide ResNets.")
 @click.option("--input-shape", callback=_shape, metavar="H,W,C", help="Input size [default: the family's].")
-@click.option("--classes", type=click.IntRange(min=1), help="Output classes [default: the family's].")
-@click.option("--limit", type=click.IntRange(min=0), default=15, show_default=True,
+@click.option("--classes", **ranged("classes"), help="Output classes [default: the family's].")
+@click.option("--limit", **ranged("limit"), default=15, show_default=True,
               help="Show this many variants of the front, the largest first (0: all).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def fit(max_params: int, max_macs: int | None, family: str, input_shape: Any, classes: int | None, limit: int,
@@ -400,7 +439,7 @@ def diagram(model: str, depth: str, output: str, fmt: str | None, rankdir: str, 
       archviz diagram resnet152 --collapse --rankdir LR -o resnet152.png
       archviz diagram resnet20 --depth layers -o resnet20.dot
     """
-    from archviz.fileio import check_writable, write_atomic
+    from archviz.fileio import check_writable
     from archviz.models import analyze
     from archviz.render.diagram import DiagramOptions, format_for, render
 
@@ -409,8 +448,7 @@ def diagram(model: str, depth: str, output: str, fmt: str | None, rankdir: str, 
     result = analyze(model, unsafe=unsafe, custom_objects=custom_objects, **_config_options(params))
     _check_depth(result, depth)
     options = DiagramOptions(depth=depth, rankdir=rankdir, macs=macs, collapse=collapse, legend=legend)
-    write_atomic(output, render(result, kind, options))
-    click.echo(f"wrote {output}", err=True)
+    _emit(render(result, kind, options), output)
 
 
 @cli.command(short_help="Write a self-contained HTML report of a model.")
@@ -435,17 +473,16 @@ def report(model: str, output: str, batch_size: int, dtype: str, unsafe: bool, c
     from pathlib import Path
 
     from archviz.errors import UsageError
-    from archviz.fileio import check_writable, write_atomic
+    from archviz.fileio import check_writable, is_stdout
     from archviz.models import analyze
     from archviz.render.report import render_report
 
-    if Path(output).suffix.lower() not in (".html", ".htm"):
+    if not is_stdout(output) and Path(output).suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"cannot write a report to {output!r}: the file name must end in .html")
     check_writable(output)
     result = analyze(model, batch_size=batch_size, dtype=dtype, unsafe=unsafe, custom_objects=custom_objects,
                      **_config_options(params))
-    write_atomic(output, render_report(result))
-    click.echo(f"wrote {output}", err=True)
+    _emit(render_report(result), output)
 
 
 @cli.command(short_help="Write a model as a trainable Keras model (.keras).")
@@ -466,10 +503,10 @@ def export(model: str, output: str, **params: Any) -> None:
     from pathlib import Path
 
     from archviz.errors import UsageError
-    from archviz.fileio import atomic_path, check_writable
+    from archviz.fileio import atomic_path, check_writable, is_stdout
 
     suffix = Path(output).suffix.lower()
-    if suffix not in (".keras", ".h5"):
+    if not is_stdout(output) and suffix not in (".keras", ".h5"):
         raise UsageError(f"cannot export to {output!r}: the file name must end in .keras or .h5")
     check_writable(output)
     from archviz.backend import require
@@ -482,7 +519,7 @@ def export(model: str, output: str, **params: Any) -> None:
     keras_model = build_keras(model, **options)
     from archviz.backend import recursion_limit
 
-    with atomic_path(output) as temporary, recursion_limit():
+    with atomic_path(output, suffix=".keras") as temporary, recursion_limit():
         keras_model.save(temporary)
     click.echo(f"wrote {output}: {keras_model.count_params():,} params, {len(keras_model.layers)} layers", err=True)
 
@@ -491,9 +528,9 @@ def export(model: str, output: str, **params: Any) -> None:
 @click.argument("model")
 @model_options
 @keras_file_options
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Images per batch.")
-@click.option("--steps", type=click.IntRange(min=1), default=20, show_default=True, help="Timed forward passes.")
-@click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True,
+@click.option("--batch-size", **ranged("batch_size"), default=32, show_default=True, help="Images per batch.")
+@click.option("--steps", **ranged("steps"), default=20, show_default=True, help="Timed forward passes.")
+@click.option("--warmup", **ranged("warmup"), default=3, show_default=True,
               help="Untimed forward passes first (graph tracing, caches).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def bench(model: str, batch_size: int, steps: int, warmup: int, fmt: str, unsafe: bool, custom_objects: str | None,

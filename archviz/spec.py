@@ -11,12 +11,15 @@ See ``examples/specs/`` for one spec per seed model.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from archviz.errors import RuntimeFailure, SpecError
+from archviz.limits import clip
 from archviz.zoo.config import HEAD_OPS, BlockOverride, HeadLayer, ResNetConfig, Stem
 from archviz.zoo.registry import REGISTRY
 
@@ -27,6 +30,7 @@ _HEAD_KEYS = {f.name for f in dataclasses.fields(HeadLayer)}
 _STAGE_KEYS = {"blocks", "width", "stride", "mid_width", "out_width", "shortcut", "block"}
 _BLOCK_KEYS = {"mid_width", "out_width", "stride", "shortcut"}
 _TUPLE_FIELDS = {"layers", "widths", "strides", "input_shape"}
+MAX_SPEC_BYTES = 1024 * 1024
 
 
 class _Locator:
@@ -70,17 +74,31 @@ def _type_check(locator: _Locator, key: str, value: Any, table: str | None = Non
 def load_spec(path: str | Path) -> ResNetConfig:
     """Read a spec file into a config. Errors name the file, the line and the key."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise RuntimeFailure(f"cannot read spec {path}: {error.strerror or error}") from None
-    except UnicodeDecodeError:
-        raise SpecError(f"{path}: not a text file") from None
+    text = _read_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"{path}: invalid TOML: {error}") from None
+    except RecursionError:
+        raise SpecError(f"{path}: invalid spec: tables or arrays nested too deeply") from None
     return config_from_dict(data, _Locator(path, text), default_name=path.stem)
+
+
+def _read_text(path: Path) -> str:
+    """The spec's text: a regular file of at most :data:`MAX_SPEC_BYTES`, UTF-8 (a byte-order mark is fine)."""
+    try:
+        with open(path, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise RuntimeFailure(f"cannot read spec {clip(path)}: not a regular file")
+            data = handle.read(MAX_SPEC_BYTES + 1)
+    except OSError as error:
+        raise RuntimeFailure(f"cannot read spec {clip(path)}: {error.strerror or error}") from None
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError(f"{path}: a spec file is at most {MAX_SPEC_BYTES // 1024} KiB; this one is larger")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not a UTF-8 text file") from None
 
 
 def config_from_dict(data: dict[str, Any], locator: _Locator | None = None, *,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from archviz.errors import SpecError
+from archviz.limits import MAX_BUDGET, RANGES, short
 
 _SUFFIXES = [(10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")]
 _PARSE = {"": 1, "k": 10**3, "K": 10**3, "m": 10**6, "M": 10**6, "g": 10**9, "G": 10**9, "t": 10**12, "T": 10**12}
@@ -42,11 +44,13 @@ def parse_count(text: str, what: str = "value") -> int:
     """``5M``, ``2.5e6``, ``1G``, ``800k`` -> an integer; anything else is an error naming ``what``."""
     match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMgGtT]?)\s*", str(text))
     if not match:
-        raise SpecError(f"{what} must be a number with an optional k, M, G or T suffix (like 5M or 2.5e6); got {text!r}")
+        raise SpecError(f"{what} must be a number with an optional k, M, G or T suffix (like 5M or 2.5e6); "
+                        f"got {short(text)}")
     value = float(match.group(1)) * _PARSE[match.group(2)]
-    if value <= 0:
-        raise SpecError(f"{what} must be positive; got {text!r}")
-    return int(round(value))
+    count = round(value) if math.isfinite(value) else None
+    if RANGES["budget"].problem(count):
+        raise SpecError(f"{what} must be a count from 1 to {human(MAX_BUDGET)} (like 5M or 2.5e6); got {short(text)}")
+    return count
 
 
 def parse_shape(text: str) -> tuple[int, int, int]:
@@ -55,13 +59,16 @@ def parse_shape(text: str) -> tuple[int, int, int]:
     try:
         values = [int(p) for p in parts]
     except ValueError:
-        raise SpecError(f"input shape must be integers like 224,224,3; got {text!r}") from None
+        raise SpecError(f"input shape must be integers like 224,224,3; got {short(text)}") from None
     if len(values) == 1:
         values = [values[0], values[0], 3]
     elif len(values) == 2:
         values = [values[0], values[1], 3]
     if len(values) != 3:
-        raise SpecError(f"input shape must be HEIGHT,WIDTH,CHANNELS; got {text!r}")
-    if any(v < 1 for v in values):
-        raise SpecError(f"input shape must be positive; got {text!r}")
+        raise SpecError(f"input shape must be HEIGHT,WIDTH,CHANNELS; got {short(text)}")
+    for kind, value, what in (("spatial", values[0], "height"), ("spatial", values[1], "width"),
+                              ("channels", values[2], "channels")):
+        problem = RANGES[kind].problem(value)
+        if problem:
+            raise SpecError(f"input shape {what} {problem}")
     return values[0], values[1], values[2]

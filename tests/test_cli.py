@@ -96,7 +96,7 @@ def test_list(run_cli):
     (["summary", "resnet50", "--classes", "0"], 2, "--classes"),
     (["summary", "resnet50", "--classes", "many"], 2, "--classes"),
     (["summary", "resnet50", "--batch-size", "-4"], 2, "--batch-size"),
-    (["summary", "resnet50", "--input-shape", "224,0,3"], 2, "input shape must be positive"),
+    (["summary", "resnet50", "--input-shape", "224,0,3"], 2, "input shape width must be an integer >= 1"),
     (["summary", "resnet50", "--input-shape", "abc"], 2, "input shape must be integers"),
     (["summary", "resnet50", "--width-multiplier", "0"], 2, "--width-multiplier"),
     (["summary", "resnet50", "--depth", "7"], 2, "beyond the model's 3 levels"),

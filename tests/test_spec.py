@@ -42,7 +42,7 @@ def test_stage_tables_change_blocks_widths_and_strides(tmp_path):
     ('layers = "two"\n', r"model.toml:1: layers must be a list of integers"),
     ('shortcut = "D"\n', r"model.toml:1: shortcut must be one of A, B, C, none; got 'D'"),
     ('base = "resnet99"\n', r"model.toml:1: unknown base 'resnet99'.*did you mean"),
-    ('classes = 0\n', r"model.toml:1: classes must be a positive integer"),
+    ('classes = 0\n', r"model.toml:1: classes must be an integer >= 1 and <= 1,000,000; got 0"),
     ('layers = [2, 2\n', r"invalid TOML"),
     ('[[head]]\nop = "attention"\n', r"head op must be one of"),
 ])

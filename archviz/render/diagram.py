@@ -47,6 +47,14 @@ FAMILY_NAMES = {"io": "input", "conv": "convolution", "norm": "normalization", "
                 "regularization": "dropout", "unknown": "not counted", "group": "stage / block"}
 SHORTCUT_COLOR = "#b33a3a"
 
+#: Nodes one diagram may have: dot's layout time grows faster than the node count, and
+#: ResNet-1202 drawn layer by layer has about 4,200.
+MAX_DRAWN_NODES = 5_000
+
+
+class DiagramTooLarge(UsageError):
+    """A diagram with more nodes than :data:`MAX_DRAWN_NODES`."""
+
 
 def anchor(name: str) -> str:
     """A stable, HTML-safe id for a layer or group name (used by the diagram and the report)."""
@@ -131,8 +139,20 @@ class _Builder:
         ), node_attr=attributes(shape="plain", fontname="Helvetica"), edge_attr=attributes(color="#555555",
                                                                                             arrowsize="0.6"))
         self.families: list[str] = []
+        self.count = 0
+
+    def node_total(self) -> int:
+        if self.level >= self.summary.max_depth and not self.options.collapse:
+            return len(self.summary.records)
+        rows = self.summary.rows(self.level)
+        return len(_collapse_runs(rows)) if self.options.collapse else len(rows)
 
     def node(self, graph: Any, name: str, label: str, family: str, tooltip: str) -> None:
+        self.count += 1
+        if self.count > MAX_DRAWN_NODES:
+            raise DiagramTooLarge(
+                f"{self.node_total():,} nodes at this depth; archviz draws at most {MAX_DRAWN_NODES:,} "
+                f"(dot would take minutes): use a smaller --depth or --collapse")
         if family not in self.families:
             self.families.append(family)
         attrs = {"label": label, "tooltip": tooltip, "id": f"node_{anchor(name)}"}

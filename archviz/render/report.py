@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from archviz import __version__
 from archviz.blocks import stage_comparison
-from archviz.render.diagram import DiagramOptions, anchor, render
+from archviz.render.diagram import DiagramOptions, DiagramTooLarge, anchor, render
 from archviz.render.templating import render_template
 from archviz.render.text import shape_text
 from archviz.summary import Summary
@@ -35,7 +35,10 @@ DEPTH_LABELS = {1: "Stages", 2: "Blocks", 3: "Layers"}
 
 
 def _svg(summary: Summary, level: int) -> Markup:
-    text = render(summary, "svg", DiagramOptions(depth=level, links=True, legend=True)).decode("utf-8")
+    try:
+        text = render(summary, "svg", DiagramOptions(depth=level, links=True, legend=True)).decode("utf-8")
+    except DiagramTooLarge as error:
+        return Markup('<p class="note">') + f"Not drawn: {error}." + Markup("</p>")
     text = re.sub(r"^<\?xml[^>]*>\s*<!DOCTYPE[^>]*>\s*", "", text, flags=re.S)
     return Markup(text)  # produced by dot from escaped labels
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from archviz.errors import SpecError
 from archviz.graph import Graph
+from archviz.limits import check
 from archviz.zoo.config import HeadLayer, ResNetConfig
 
 
@@ -57,6 +58,8 @@ def _shortcut_kind(config: ResNetConfig, option: str, in_channels: int, out_chan
 def plan(config: ResNetConfig) -> list[list[BlockPlan]]:
     """Resolve a config into its blocks, stage by stage, applying the overrides."""
     stages: list[list[BlockPlan]] = []
+    for width in config.stem.widths:
+        check("channels", scaled(width, config.width_multiplier), "stem width")
     channels = scaled(config.stem.widths[-1], config.width_multiplier)
     for stage_number, (count, width, stage_stride) in enumerate(zip(config.layers, config.widths, config.strides), 1):
         planes = scaled(width, config.width_multiplier)
@@ -76,6 +79,8 @@ def plan(config: ResNetConfig) -> list[list[BlockPlan]]:
             if config.block == "bottleneck" and fields["mid_width"] % config.groups:
                 raise SpecError(f"layer{stage_number}.block{index}: bottleneck width {fields['mid_width']} "
                                 f"is not divisible by groups={config.groups}")
+            for key in ("mid_width", "out_width"):
+                check("channels", fields[key], f"layer{stage_number}.block{index} {key.replace('_', ' ')}")
             kind = _shortcut_kind(config, fields["shortcut"], channels, fields["out_width"], fields["stride"])
             blocks.append(BlockPlan(stage_number, index, channels, fields["mid_width"], fields["out_width"],
                                     fields["stride"], kind))

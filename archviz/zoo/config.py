@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from archviz.errors import SpecError
+from archviz.limits import MAX_BLOCKS, check, check_bool, check_text, short
 
 BlockType = Literal["basic", "bottleneck"]
 Padding = Literal["explicit", "same", "zeropad"]
@@ -164,76 +165,103 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SpecError(f"{name} must be a positive integer, got {value!r}")
-
-
 def _choice(name: str, value: Any, choices: tuple) -> None:
-    if value not in choices:
+    if not isinstance(value, (str, type(None))) or value not in choices:
         shown = ", ".join(str(c) for c in choices if c is not None)
-        raise SpecError(f"{name} must be one of {shown}; got {value!r}")
+        raise SpecError(f"{name} must be one of {shown}; got {short(value)}")
 
 
 def validate(config: ResNetConfig) -> None:
-    """Reject a config that cannot describe a network, naming the offending field."""
-    if not config.name:
-        raise SpecError("name must not be empty")
+    """Reject a config that cannot describe a network, naming the offending field. Every number
+    is checked against its range in :mod:`archviz.limits`, every boolean is a boolean."""
+    check_text("name", config.name)
+    check_text("description", config.description, empty=True)
+    check_text("source", config.source, empty=True)
+    check_text("family", config.family)
     _choice("block", config.block, BLOCK_TYPES)
     _choice("shortcut", config.shortcut, SHORTCUTS)
     _choice("conv_bias", config.conv_bias, CONV_BIAS)
     _choice("padding", config.padding, PADDINGS)
-    _choice("stem.padding", config.stem.padding, PADDINGS)
     _choice("stride_on", config.stride_on, STRIDE_ON)
     _choice("downsample_at", config.downsample_at, DOWNSAMPLE_AT)
     _choice("subsample", config.subsample, SUBSAMPLE)
     _choice("classifier_activation", config.classifier_activation, ACTIVATIONS)
+    for name in ("preact", "projection_bn", "include_top"):
+        check_bool(name, getattr(config, name))
+    check_bool("final_norm", config.final_norm, optional=True)
+    for label in ("layers", "widths", "strides", "input_shape"):
+        if not isinstance(getattr(config, label), tuple):
+            raise SpecError(f"{label} must be a list of integers; got {short(getattr(config, label))}")
     if not config.layers:
         raise SpecError("layers must list at least one stage")
     for index, count in enumerate(config.layers, 1):
-        _positive(f"layers[{index}] (blocks in stage {index})", count)
-    for label, values in (("widths", config.widths), ("strides", config.strides)):
+        check("blocks", count, f"layers[{index}] (blocks in stage {index})")
+    if sum(config.layers) > MAX_BLOCKS:
+        raise SpecError(f"the network has {sum(config.layers):,} residual blocks; archviz draws and counts at most "
+                        f"{MAX_BLOCKS:,} (ResNet-1202 has 600)")
+    for label, kind, values in (("widths", "width", config.widths), ("strides", "stride", config.strides)):
         if len(values) != len(config.layers):
             raise SpecError(f"{label} has {len(values)} entries but layers has {len(config.layers)} stages")
         for index, value in enumerate(values, 1):
-            _positive(f"{label}[{index}]", value)
+            check(kind, value, f"{label}[{index}]")
     if config.expansion is not None:
-        _positive("expansion", config.expansion)
-    _positive("groups", config.groups)
-    _positive("width_per_group", config.width_per_group)
-    if isinstance(config.width_multiplier, bool) or not isinstance(config.width_multiplier, (int, float)) or config.width_multiplier <= 0:
-        raise SpecError(f"width_multiplier must be a positive number, got {config.width_multiplier!r}")
+        check("expansion", config.expansion)
+    check("groups", config.groups)
+    check("width_per_group", config.width_per_group)
+    check("width_multiplier", config.width_multiplier)
     if config.block == "basic" and (config.groups != 1 or config.width_per_group != 64):
         raise SpecError("groups and width_per_group apply to bottleneck blocks only")
-    if not isinstance(config.bn_epsilon, (int, float)) or isinstance(config.bn_epsilon, bool) or config.bn_epsilon <= 0:
-        raise SpecError(f"bn_epsilon must be a positive number, got {config.bn_epsilon!r}")
-    if not isinstance(config.dropout, (int, float)) or not 0 <= config.dropout < 1:
-        raise SpecError(f"dropout must be in [0, 1), got {config.dropout!r}")
+    check("bn_epsilon", config.bn_epsilon)
+    check("dropout", config.dropout)
     if len(config.input_shape) != 3:
-        raise SpecError(f"input_shape must be height, width, channels; got {config.input_shape!r}")
-    for value in config.input_shape:
-        _positive("input_shape", value)
-    _positive("classes", config.classes)
-    if not config.stem.widths:
-        raise SpecError("stem.widths must list at least one convolution")
-    for value in (*config.stem.widths, config.stem.kernel, config.stem.stride):
-        _positive("stem", value)
+        raise SpecError(f"input_shape must be height, width, channels; got {short(config.input_shape)}")
+    check("spatial", config.input_shape[0], "input_shape height")
+    check("spatial", config.input_shape[1], "input_shape width")
+    check("channels", config.input_shape[2], "input_shape channels")
+    check("classes", config.classes)
+    _validate_stem(config.stem)
+    if not isinstance(config.head, tuple):
+        raise SpecError(f"head must be a list of layers; got {short(config.head)}")
     for layer in config.head:
-        _choice("head op", layer.op, HEAD_OPS)
-        if layer.op == "dense" and layer.units is not None:
-            _positive("head units", layer.units)
-        if layer.activation is not None:
-            _choice("head activation", layer.activation, ACTIVATIONS)
+        _validate_head_layer(layer)
     for override in config.overrides:
-        if not 1 <= override.stage <= len(config.layers):
-            raise SpecError(f"stage {override.stage} does not exist (the network has {len(config.layers)} stages)")
-        if override.block is not None and not 1 <= override.block <= config.layers[override.stage - 1]:
-            raise SpecError(
-                f"stage {override.stage} has {config.layers[override.stage - 1]} blocks, there is no block {override.block}"
-            )
-        for key in ("mid_width", "out_width", "stride"):
-            value = getattr(override, key)
-            if value is not None:
-                _positive(key, value)
-        if override.shortcut is not None:
-            _choice("shortcut", override.shortcut, SHORTCUTS)
+        _validate_override(config, override)
+
+
+def _validate_stem(stem: Stem) -> None:
+    if not isinstance(stem.widths, tuple) or not stem.widths:
+        raise SpecError("stem.widths must list at least one convolution")
+    for value in stem.widths:
+        check("width", value, "stem.widths")
+    check("kernel", stem.kernel, "stem.kernel")
+    check("stride", stem.stride, "stem.stride")
+    for name in ("pool", "pool_padding", "norm"):
+        check_bool(f"stem.{name}", getattr(stem, name))
+    _choice("stem.padding", stem.padding, PADDINGS)
+
+
+def _validate_head_layer(layer: HeadLayer) -> None:
+    _choice("head op", layer.op, HEAD_OPS)
+    if layer.units is not None:
+        check("units", layer.units, "head units")
+    if layer.activation is not None:
+        _choice("head activation", layer.activation, ACTIVATIONS)
+    check("pool", layer.pool, "head pool")
+    check("rate", layer.rate, "head rate")
+
+
+def _validate_override(config: ResNetConfig, override: BlockOverride) -> None:
+    check("blocks", override.stage, "stage number")
+    if override.stage > len(config.layers):
+        raise SpecError(f"stage {override.stage} does not exist (the network has {len(config.layers)} stages)")
+    if override.block is not None:
+        check("blocks", override.block, "block number")
+        if override.block > config.layers[override.stage - 1]:
+            raise SpecError(f"stage {override.stage} has {config.layers[override.stage - 1]} blocks, "
+                            f"there is no block {override.block}")
+    for key, kind in (("mid_width", "width"), ("out_width", "width"), ("stride", "stride")):
+        value = getattr(override, key)
+        if value is not None:
+            check(kind, value, key)
+    if override.shortcut is not None:
+        _choice("shortcut", override.shortcut, SHORTCUTS)

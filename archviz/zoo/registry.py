@@ -7,6 +7,7 @@ import fnmatch
 from typing import Iterator
 
 from archviz.errors import SpecError, UnknownModelError
+from archviz.limits import short
 from archviz.zoo.config import ResNetConfig
 
 
@@ -47,6 +48,8 @@ class Registry:
         return [c for c in self if fnmatch.fnmatchcase(c.name.lower(), pattern) or fnmatch.fnmatchcase(c.family, pattern)]
 
     def suggestions(self, name: str, limit: int = 3) -> list[str]:
+        if len(name) > 100:  # no preset name is anywhere near that long
+            return []
         lowered = {n.lower(): n for n in self.names()}
         close = difflib.get_close_matches(name.lower(), list(lowered), n=limit, cutoff=0.6)
         return [lowered[c] for c in close]
@@ -54,7 +57,7 @@ class Registry:
     def unknown_message(self, name: str) -> str:
         close = self.suggestions(name)
         hint = f"; did you mean {', '.join(close)}?" if close else "; run 'archviz list' to see the presets"
-        return f"unknown model {name!r}: not a preset, a spec file (.toml) or a Keras file (.keras, .h5){hint}"
+        return f"unknown model {short(name)}: not a preset, a spec file (.toml) or a Keras file (.keras, .h5){hint}"
 
 
 REGISTRY = Registry()

@@ -1,0 +1,117 @@
+"""The range of every number a user can give, in one place.
+
+The command line's option callbacks, spec files and the Python API all check their numbers
+here, so ``--width-multiplier nan`` and ``width_multiplier = nan`` in a spec fail with the same
+line. Numbers are refused when they are not finite, when an integer is expected and the value
+is not one, when a boolean stands where a number goes, and outside the stated range. The
+limits keep every command linear and quick: a network has at most :data:`MAX_BLOCKS` residual
+blocks (ResNet-1202 has 600) and at most :data:`MAX_CHANNELS` channels in any layer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from archviz.errors import SpecError
+
+MAX_BLOCKS = 10_000
+MAX_CHANNELS = 65_536
+MAX_SPATIAL = 65_536
+MAX_BATCH = 1_000_000
+MAX_BUDGET = 10**15
+MAX_NAME = 1_000  # characters of a name shown in a message
+
+
+@dataclass(frozen=True)
+class Range:
+    """Numbers from ``low`` to ``high`` (each end open or closed); integers unless ``real``."""
+
+    low: float
+    high: float
+    real: bool = False
+    low_open: bool = False
+    high_open: bool = False
+
+    def describe(self) -> str:
+        number = "{:g}" if self.real else "{:,}"
+        low = f"{'>' if self.low_open else '>='} {number.format(self.low)}"
+        high = f"{'<' if self.high_open else '<='} {number.format(self.high)}"
+        return f"{'a number' if self.real else 'an integer'} {low} and {high}"
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with ``value`` (``must be ...; got ...``), or None."""
+        ok = isinstance(value, (int, float) if self.real else int) and not isinstance(value, bool)
+        if ok:
+            ok = math.isfinite(value) and (value > self.low if self.low_open else value >= self.low) and \
+                (value < self.high if self.high_open else value <= self.high)
+        return None if ok else f"must be {self.describe()}; got {short(value)}"
+
+    def check(self, what: str, value: Any) -> Any:
+        """``value`` if it is in range, else a :class:`SpecError` naming ``what`` and the range."""
+        problem = self.problem(value)
+        if problem:
+            raise SpecError(f"{what} {problem}")
+        return value
+
+
+#: Every user-given number, by the name a spec file or the Python API gives it.
+RANGES: dict[str, Range] = {
+    "classes": Range(1, 1_000_000),
+    "groups": Range(1, 4_096),
+    "width_per_group": Range(1, MAX_CHANNELS),
+    "width_multiplier": Range(0, 64, real=True, low_open=True),
+    "bn_epsilon": Range(0, 1, real=True, low_open=True),
+    "dropout": Range(0, 1, real=True, high_open=True),
+    "rate": Range(0, 1, real=True, high_open=True),
+    "blocks": Range(1, MAX_BLOCKS),
+    "width": Range(1, MAX_CHANNELS),
+    "channels": Range(1, MAX_CHANNELS),
+    "units": Range(1, 10_000_000),
+    "expansion": Range(1, 64),
+    "stride": Range(1, 64),
+    "kernel": Range(1, 64),
+    "pool": Range(1, 1_024),
+    "spatial": Range(1, MAX_SPATIAL),
+    "batch_size": Range(1, MAX_BATCH),
+    "steps": Range(1, 1_000_000),
+    "warmup": Range(0, 1_000_000),
+    "limit": Range(0, 1_000_000),
+    "budget": Range(1, MAX_BUDGET),
+}
+
+
+def check(kind: str, value: Any, what: str | None = None) -> Any:
+    """``value`` checked against :data:`RANGES` ``[kind]``; the message names ``what`` (or ``kind``)."""
+    return RANGES[kind].check(what or kind, value)
+
+
+def check_bool(what: str, value: Any, *, optional: bool = False) -> Any:
+    """Booleans only as booleans: a spec's ``include_top = "no"`` is an error, not true."""
+    if isinstance(value, bool) or (optional and value is None):
+        return value
+    raise SpecError(f"{what} must be true or false; got {short(value)}")
+
+
+def check_text(what: str, value: Any, *, empty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise SpecError(f"{what} must be a string; got {short(value)}")
+    if not empty and not value.strip():
+        raise SpecError(f"{what} must not be empty")
+    return value
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters, for messages about what a user gave."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """``text`` (a path, say) cut in the middle to at most ``limit`` characters."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    half = (limit - 1) // 2
+    return text[:half] + "…" + text[-half:]

@@ -156,3 +156,27 @@ def test_hostile_spec_name_through_the_commands(run_cli, tmp_path, suffix):
         check_svg(text.encode(), nodes=text.count('class="node"'), edges=text.count('class="edge"'))
     else:
         check_html(text)
+
+
+@pytest.mark.tf
+def test_hostile_keras_layer_and_file_names(run_cli, tmp_path):
+    """Keras layer names (at layer depth: tooltips; their prefixes: cluster labels) and the file's own
+    name reach the diagram and the report escaped."""
+    keras = pytest.importorskip("keras")
+    evil = '<a>{URL="javascript:alert(1)"; x -> y [URL="javascript:alert(1)"]} digraph <b>'
+    inputs = keras.Input((8, 8, 3), name="in")
+    x = keras.layers.Conv2D(3, 3, padding="same", name=f"{evil}.conv")(inputs)
+    y = keras.layers.Conv2D(3, 3, padding="same", name=f"{evil}.<script>alert(1)<\\script>")(x)
+    outputs = keras.layers.Add(name="trail.")([x, y])
+    path = tmp_path / f"{evil}.keras"
+    keras.Model(inputs, outputs).save(path)
+    for output, args in (("x.svg", ["--depth", "layers"]), ("y.svg", []), ("z.html", [])):
+        command = "report" if output.endswith(".html") else "diagram"
+        code, _, err = run_cli(command, path, "-o", tmp_path / output, *args)
+        assert code == 0, err
+        text = (tmp_path / output).read_text()
+        if output.endswith(".svg"):
+            check_svg(text.encode(), nodes=text.count('class="node"'), edges=text.count('class="edge"'))
+            assert 'href="javascript' not in text
+        else:
+            check_html(text)

@@ -6,30 +6,24 @@ totals. Renderers read the summary and never recompute a number.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
-
 from archviz.errors import ModelError, UnsupportedOpError
-from archviz.graph import Graph
+from archviz.graph import Graph, Node
+from archviz.limits import check
 from archviz.ops import ACTIVATION_FLOPS, Cost, ShapeError, numel, rule_for
 from archviz.summary import LayerRecord, Summary
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 
 
-def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32",
-                  options: Mapping[str, Any] | None = None, strict: bool | None = None) -> Summary:
+def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") -> Summary:
     """Count every layer of ``graph``.
 
-    ``strict`` (the default for built graphs) makes an op without a rule an error naming
-    it. Imported graphs are not strict: their nodes carry Keras's own ``output_shape``,
-    ``input_shapes`` and ``keras_params``, which win over the rules' (the rules still give
-    MACs and FLOPs); a layer no rule can count keeps its Keras numbers, is marked not
-    counted, and is listed in ``summary.uncounted``.
+    A node the rule table cannot count is an error naming it, unless the node carries a
+    :class:`~archviz.graph.Declared` (an imported layer): then its declared shape and params
+    are kept, it is marked not counted and listed in ``summary.uncounted`` with the reason.
+    Declared shapes and params win over the rules' (the rules still give MACs and FLOPs).
     """
-    if strict is None:
-        strict = graph.meta.get("source") != "keras"
-    if batch_size < 1:
-        raise ModelError(f"batch size must be a positive integer, got {batch_size}")
+    check("batch_size", batch_size, "batch size")
     if dtype not in DTYPE_BYTES:
         raise ModelError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPE_BYTES)}")
     shapes: dict[str, tuple[int, ...]] = {}
@@ -37,33 +31,30 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32",
     uncounted: dict[str, list[str]] = {}
     warnings: list[str] = []
     for node in graph:
-        in_shapes = [tuple(s) for s in node.attrs.get("input_shapes", [shapes[source] for source in node.inputs])]
-        declared = node.attrs.get("output_shape")
-        declared = tuple(declared) if declared is not None else None
+        declared = node.declared
+        if declared is not None and declared.input_shapes is not None:
+            in_shapes = [tuple(s) for s in declared.input_shapes]
+        else:
+            in_shapes = [shapes[source] for source in node.inputs]
+        declared_shape = declared.output_shape if declared is not None else None
         try:
             rule = rule_for(node.op)
             out = rule.shape(node.attrs, in_shapes)
             cost = rule.cost(node.attrs, in_shapes, out)
             family, counted = rule.family, True
         except (UnsupportedOpError, ShapeError) as error:
-            if strict or declared is None:
+            if declared_shape is None:
                 if isinstance(error, ShapeError):
                     raise ModelError(f"layer {node.name!r} ({node.op}): {error}") from None
                 raise UnsupportedOpError(f"layer {node.name!r}: {error}") from None
-            label = node.attrs.get("keras_class", node.op)
-            if node.op == "activation":
-                label = f"Activation({node.attrs.get('fn')})"
-            elif node.attrs.get("activation") not in (None, *ACTIVATION_FLOPS):
-                label = f"{label}(activation={node.attrs['activation']})"
-            uncounted.setdefault(label, []).append(node.name)
-            out, cost, family, counted = declared, Cost(), "unknown", False
-        if declared is not None and declared != out:
-            if strict:
-                raise ModelError(f"layer {node.name!r}: computed output shape {out} differs from declared {declared}")
-            warnings.append(f"layer {node.name!r}: archviz's shape rule gives {out}, Keras {declared}; using Keras's")
-            out = declared
-        if "keras_params" in node.attrs:
-            trainable, non_trainable = node.attrs["keras_params"]
+            uncounted.setdefault(_uncounted_label(node), []).append(node.name)
+            out, cost, family, counted = declared_shape, Cost(), "unknown", False
+        if declared_shape is not None and declared_shape != out:
+            warnings.append(f"layer {node.name!r}: archviz's shape rule gives {out}, the model declares "
+                            f"{declared_shape}; using the declared shape")
+            out = declared_shape
+        if declared is not None and declared.params is not None:
+            trainable, non_trainable = declared.params
         else:
             trainable, non_trainable = cost.trainable, cost.non_trainable
         shapes[node.name] = out
@@ -76,6 +67,16 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32",
         ))
     return Summary(
         name=graph.name, records=records, batch_size=batch_size, dtype=dtype,
-        bytes_per_param=DTYPE_BYTES[dtype], options=dict(options or {}),
-        groups=dict(graph.meta.get("groups", {})), uncounted=uncounted, warnings=warnings,
+        bytes_per_param=DTYPE_BYTES[dtype], options=dict(graph.options),
+        groups=dict(graph.groups), uncounted=uncounted, warnings=warnings,
     )
+
+
+def _uncounted_label(node: Node) -> str:
+    """How a not-counted layer is listed: its declared kind, with the activation no rule knows."""
+    label = node.declared.kind if node.declared is not None else node.op
+    if node.op == "activation":
+        return f"Activation({node.attrs.get('fn')})"
+    if node.attrs.get("activation") not in (None, *ACTIVATION_FLOPS):
+        return f"{label}(activation={node.attrs['activation']})"
+    return label

@@ -26,6 +26,25 @@ def valid_text(name: str) -> str:
     return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", name)
 
 
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What an importer knows of a layer from its framework, handed to the core as data.
+
+    The analysis treats any declaration alike, whatever framework made it: a declared output
+    shape wins over the rule's (a disagreement is a warning), declared params win over the
+    rule's, and a layer no rule can count keeps its declared numbers and is reported as not
+    counted. ``kind`` is the framework's name of the layer class, for those reports.
+    """
+
+    kind: str
+    output_shape: Shape | None = None
+    input_shapes: tuple[Shape, ...] | None = None
+    params: tuple[int, int] | None = None  # (trainable, non-trainable)
+
+
 @dataclass(frozen=True)
 class Node:
     """One layer: an op applied to the outputs of other nodes."""
@@ -34,6 +53,7 @@ class Node:
     op: str
     inputs: tuple[str, ...] = ()
     attrs: Mapping[str, Any] = field(default_factory=dict)
+    declared: Declared | None = None
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -46,14 +66,22 @@ class Node:
 
 
 class Graph:
-    """Nodes in topological order (a node's inputs are always added before it)."""
+    """Nodes in topological order (a node's inputs are always added before it).
 
-    def __init__(self, name: str, *, meta: Mapping[str, Any] | None = None) -> None:
+    ``groups`` names the kind of each group of the hierarchy (``layer2`` is a ``stage``,
+    ``layer2.block1`` a ``bottleneck``); ``options`` are the model's options as plain data (a
+    preset's resolved config, an imported model's input shape), carried into its summary.
+    """
+
+    def __init__(self, name: str, *, groups: Mapping[str, str] | None = None,
+                 options: Mapping[str, Any] | None = None) -> None:
         self.name = valid_text(name)
-        self.meta: dict[str, Any] = dict(meta or {})
+        self.groups: dict[str, str] = dict(groups or {})
+        self.options: dict[str, Any] = dict(options or {})
         self._nodes: dict[str, Node] = {}
 
-    def add(self, name: str, op: str, inputs: tuple[str, ...] | list[str] | str = (), **attrs: Any) -> str:
+    def add(self, name: str, op: str, inputs: tuple[str, ...] | list[str] | str = (), *,
+            declared: Declared | None = None, **attrs: Any) -> str:
         """Add a node and return its name, so builders can chain calls."""
         if isinstance(inputs, str):
             inputs = (inputs,)
@@ -64,7 +92,7 @@ class Graph:
         for source in inputs:
             if source not in self._nodes:
                 raise ModelError(f"layer {name!r} takes input {source!r}, which is not defined before it")
-        self._nodes[name] = Node(name=name, op=op, inputs=tuple(inputs), attrs=dict(attrs))
+        self._nodes[name] = Node(name=name, op=op, inputs=tuple(inputs), attrs=dict(attrs), declared=declared)
         return name
 
     def __iter__(self) -> Iterator[Node]:

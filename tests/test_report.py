@@ -60,14 +60,11 @@ def test_names_are_escaped():
 
 
 def test_uncounted_layers_are_listed():
-    graph = archviz.load_graph("resnet20")
-    graph.meta["source"] = "keras"  # as an imported model: an unknown layer keeps its Keras numbers
-    from archviz.graph import Graph
+    from archviz.graph import Declared, Graph
 
-    imported = Graph("imported", meta={"source": "keras"})
-    x = imported.add("input", "input", shape=(8, 8, 3), output_shape=(8, 8, 3))
-    imported.add("norm", "LayerNormalization", x, output_shape=(8, 8, 3), keras_class="LayerNormalization",
-                 keras_params=(6, 0))
+    imported = Graph("imported")  # as an importer hands it over: an unknown layer keeps its declared numbers
+    x = imported.add("input", "input", shape=(8, 8, 3), declared=Declared("InputLayer", (8, 8, 3)))
+    imported.add("norm", "LayerNormalization", x, declared=Declared("LayerNormalization", (8, 8, 3), params=(6, 0)))
     page = render_report(analyze_graph(imported))
     assert "Not counted" in page and "<code>LayerNormalization</code>: 1 layer(s): norm" in page
     assert "FLOPs (lower bound)" in page

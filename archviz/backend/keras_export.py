@@ -18,7 +18,7 @@ from archviz.backend import keras as _keras
 from archviz.backend import recursion_limit
 from archviz.errors import UnsupportedOpError
 from archviz.graph import Graph, Node
-from archviz.models import analyze
+from archviz.analysis import analyze_graph
 
 KERAS_ACTIVATIONS = {"swish": "silu"}
 
@@ -123,7 +123,7 @@ LAYERS: dict[str, Callable] = {
 def to_keras(graph: Graph) -> Any:
     """A functional ``keras.Model`` (untrained weights) with the graph's layers and names."""
     keras = _keras()
-    summary = analyze(graph)  # shapes, and an error naming any op without a rule
+    summary = analyze_graph(graph)  # shapes, and an error naming any op without a rule
     shapes = {record.name: record.output_shape for record in summary.records}
     tensors: dict[str, Any] = {}
     inputs = []

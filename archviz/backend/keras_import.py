@@ -26,7 +26,7 @@ from typing import Any, Callable
 from archviz.backend import keras as _keras
 from archviz.backend import recursion_limit
 from archviz.errors import RuntimeFailure, UsageError
-from archviz.graph import Graph
+from archviz.graph import Declared, Graph
 
 KERAS_ACTIVATION_NAMES = {"silu": "swish", "swish": "swish"}
 
@@ -148,11 +148,11 @@ class _Importer:
         # Keras counts a shared layer's weights once: only its first call carries them
         trainable, non_trainable = (0, 0) if id(layer) in self.counted_layers else _weights(layer)
         self.counted_layers.add(id(layer))
-        attrs.update(output_shape=_shape(out_tensors[0]), input_shapes=[_shape(t) for t in in_tensors],
-                     keras_params=(trainable, non_trainable), keras_class=kind)
         if len(out_tensors) > 1:
             attrs["extra_outputs"] = len(out_tensors) - 1
-        return self.graph.add(self.unique(name), op, inputs, **attrs)
+        declared = Declared(kind, output_shape=_shape(out_tensors[0]),
+                            input_shapes=tuple(_shape(t) for t in in_tensors), params=(trainable, non_trainable))
+        return self.graph.add(self.unique(name), op, inputs, declared=declared, **attrs)
 
     def unique(self, name: str) -> str:
         if name not in self.graph:
@@ -179,7 +179,8 @@ class _Importer:
                 if isinstance(operation, keras.layers.InputLayer):
                     if input_names is None:
                         names[id(outs[0])] = self.graph.add(self.unique(prefix + operation.name), "input",
-                                                            shape=_shape(outs[0]), output_shape=_shape(outs[0]))
+                                                            shape=_shape(outs[0]),
+                                                            declared=Declared("InputLayer", _shape(outs[0])))
                     continue
                 ins = list(node.input_tensors)
                 sources = [names[id(t)] for t in ins]
@@ -295,7 +296,7 @@ def graph_from_keras(model: Any, *, input_shape: tuple[int, ...] | None = None, 
     keras = _keras()
     if not isinstance(model, keras.layers.Layer):
         raise UsageError(f"not a Keras model: {type(model).__name__}")
-    graph = Graph(name or model.name, meta={"source": "keras", "options": {"keras_class": type(model).__name__}})
+    graph = Graph(name or model.name, options={"keras_class": type(model).__name__})
     importer = _Importer(graph)
     if _is_functional(keras, model):
         importer.functional(model, "", None)
@@ -303,10 +304,10 @@ def graph_from_keras(model: Any, *, input_shape: tuple[int, ...] | None = None, 
         shape = tuple(input_shape) if input_shape is not None else _built_input_shape(model)
         if shape is None:
             raise UsageError(f"{model.name}: a subclassed model has no static input shape; give input_shape=(H, W, C)")
-        graph.add("input", "input", shape=shape, output_shape=shape)
+        graph.add("input", "input", shape=shape, declared=Declared("InputLayer", shape))
         probe = keras.ops.zeros((1, *shape))
         importer.trace(model, "", ["input"], [probe])
-    graph.meta["options"]["input_shape"] = list(next(iter(graph)).attrs["shape"])
+    graph.options["input_shape"] = list(next(iter(graph)).attrs["shape"])
     return graph
 
 

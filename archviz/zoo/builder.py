@@ -269,8 +269,7 @@ def _group_kinds(config: ResNetConfig, stages: list[list[BlockPlan]]) -> dict[st
 def build(config: ResNetConfig) -> Graph:
     """Build the layer graph of a config."""
     stages = plan(config)
-    graph = Graph(config.name, meta={"config": config, "groups": _group_kinds(config, stages),
-                                     "family": config.family})
+    graph = Graph(config.name, groups=_group_kinds(config, stages), options=config.options())
     emit = _Emitter(graph, config)
     x = graph.add("input", "input", shape=tuple(config.input_shape))
     x = _stem(emit, x)
@@ -286,14 +285,14 @@ def build(config: ResNetConfig) -> Graph:
 
 def stem_graph(config: ResNetConfig) -> Graph:
     """The input and the stem alone."""
-    graph = Graph(f"{config.name}-stem", meta={"config": config})
+    graph = Graph(f"{config.name}-stem")
     _stem(_Emitter(graph, config), graph.add("input", "input", shape=tuple(config.input_shape)))
     return graph
 
 
 def tail_graph(config: ResNetConfig, shape: tuple[int, ...]) -> Graph:
     """What follows the last block (final norm, head) on an input of ``shape``, without the input's cost."""
-    graph = Graph(f"{config.name}-tail", meta={"config": config})
+    graph = Graph(f"{config.name}-tail")
     x = graph.add("input", "input", shape=shape)
     if config.has_final_norm:
         emit = _Emitter(graph, config)
@@ -306,7 +305,7 @@ def tail_graph(config: ResNetConfig, shape: tuple[int, ...]) -> Graph:
 def block_graph(config: ResNetConfig, block: BlockPlan, spatial: int | tuple[int, int]) -> Graph:
     """One residual block alone, on a ``spatial`` x ``spatial`` input: for comparing block designs."""
     height, width = (spatial, spatial) if isinstance(spatial, int) else spatial
-    graph = Graph(f"{config.name}-block", meta={"config": config})
+    graph = Graph(f"{config.name}-block")
     x = graph.add("input", "input", shape=(height, width, block.in_channels))
     _block(_Emitter(graph, config), block, x)
     return graph

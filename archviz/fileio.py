@@ -1,64 +1,150 @@
-"""Atomic output: a failed run leaves no partial file and never clobbers an existing one."""
+"""Atomic output: a failed run leaves no partial file and never clobbers an existing one.
+
+``-`` names standard output. A symbolic link is written through: its target is
+replaced atomically and the link stays a link.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import signal
+import stat
+import sys
 import tempfile
+import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from archviz.errors import RuntimeFailure
 
+#: The output name that means standard output.
+STDOUT = "-"
+
+
+def is_stdout(path: str | Path | None) -> bool:
+    return str(path) == STDOUT
+
 
 def check_writable(path: str | Path) -> Path:
-    """Fail early, in one line, when ``path``'s directory is missing or not writable."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise RuntimeFailure(f"cannot write {path}: directory {directory} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise RuntimeFailure(f"cannot write {path}: directory {directory} is not writable")
-    if path.is_dir():
-        raise RuntimeFailure(f"cannot write {path}: it is a directory")
-    return path
+    """The file a write to ``path`` replaces (a link's target); fail early, in one line, when its
+    directory is missing or not writable or the name cannot be a file."""
+    if is_stdout(path):
+        return Path(STDOUT)
+    try:
+        target = Path(path)
+        if target.is_symlink():
+            target = Path(os.path.realpath(target))
+        directory = target.parent
+        if not directory.is_dir():
+            raise RuntimeFailure(f"cannot write {path}: directory {directory} does not exist")
+        if not os.access(directory, os.W_OK):
+            raise RuntimeFailure(f"cannot write {path}: directory {directory} is not writable")
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_ISDIR(os.stat(target).st_mode):
+                raise RuntimeFailure(f"cannot write {path}: it is a directory")
+    except OSError as error:  # a name too long, a loop of links, ...
+        raise RuntimeFailure(f"cannot write {path}: {error.strerror or error}") from None
+    return target
+
+
+def write_output(path: str | Path, data: str | bytes) -> None:
+    """Write ``data`` to standard output when ``path`` is ``-``, else atomically to the file."""
+    if not is_stdout(path):
+        write_atomic(path, data)
+        return
+    sys.stdout.flush()
+    if isinstance(data, str):
+        sys.stdout.write(data)
+        sys.stdout.flush()
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> Path:
     """Write to a temporary file beside ``path``, then rename it into place."""
-    path = check_writable(path)
+    target = check_writable(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException as error:
+    with _cleanup_on_sigterm():
+        descriptor, temporary = _temporary(path, target, ".tmp")
         try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        if isinstance(error, OSError):
-            raise RuntimeFailure(f"cannot write {path}: {error.strerror or error}") from None
-        raise
-    return path
+            with _as_runtime_failure(path):
+                with os.fdopen(descriptor, "wb") as handle:
+                    handle.write(payload)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.chmod(temporary, 0o644)
+                os.replace(temporary, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+    return target
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` (same suffix) for tools that write files themselves;
-    renamed into place when the block succeeds, removed when it fails."""
-    path = check_writable(path)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent or ".")
-    os.close(descriptor)
-    os.unlink(temporary)  # some writers refuse to overwrite; they create it
+def atomic_path(path: str | Path, *, suffix: str = "") -> Iterator[Path]:
+    """A temporary path beside ``path`` (same suffix, else ``suffix``) for tools that write files
+    themselves; renamed into place when the block succeeds, removed when it fails. For ``-``, a
+    path in a temporary directory whose bytes are copied to standard output."""
+    target = check_writable(path)
+    suffix = target.suffix or suffix
+    with _cleanup_on_sigterm():
+        if is_stdout(path):
+            with tempfile.TemporaryDirectory(prefix="archviz-") as directory:
+                temporary = Path(directory, f"output{suffix}")
+                with _as_runtime_failure(path):
+                    yield temporary
+                with temporary.open("rb") as handle:
+                    sys.stdout.flush()
+                    shutil.copyfileobj(handle, sys.stdout.buffer)
+                    sys.stdout.buffer.flush()
+            return
+        descriptor, temporary = _temporary(path, target, suffix)
+        try:
+            os.close(descriptor)
+            os.unlink(temporary)  # some writers refuse to overwrite; they create it
+            with _as_runtime_failure(path):
+                yield Path(temporary)
+                os.chmod(temporary, 0o644)
+                os.replace(temporary, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+
+
+def _temporary(path: str | Path, target: Path, suffix: str) -> tuple[int, str]:
+    """Create a temporary file beside ``target``. Its name stays short (a target name near the
+    255-byte limit must not push it over), and starts with the target's for a human to see."""
     try:
-        yield Path(temporary)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
+        return tempfile.mkstemp(prefix=f".{target.stem[:32]}.", suffix=suffix, dir=target.parent)
+    except OSError as error:
+        raise RuntimeFailure(f"cannot write {path}: cannot create a temporary file in {target.parent}: "
+                             f"{error.strerror or error}") from None
+
+
+@contextlib.contextmanager
+def _as_runtime_failure(path: str | Path) -> Iterator[None]:
+    """An OSError of a tool writing ``path`` (a full disk) as one line."""
+    try:
+        yield
+    except OSError as error:
+        raise RuntimeFailure(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise SystemExit("archviz: terminated")  # Python prints the message and exits 1, after every ``finally``
+
+
+@contextlib.contextmanager
+def _cleanup_on_sigterm() -> Iterator[None]:
+    """While a temporary file exists, make SIGTERM an exception, so that it is removed on the way out."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread handles signals
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)

@@ -17,6 +17,7 @@ from typing import Any
 from archviz.analysis import analyze_graph
 from archviz.errors import SpecError, UnknownModelError, UsageError
 from archviz.graph import Graph
+from archviz.limits import short
 from archviz.summary import Summary
 from archviz.units import parse_shape
 from archviz.zoo import REGISTRY, STEMS, ResNetConfig, build
@@ -48,11 +49,19 @@ def load_config(model: str | Path | ResNetConfig, **options: Any) -> ResNetConfi
             raise UsageError(f"{text} is a Keras model file: it has no zoo config (use archviz.analyze or load_graph)")
         elif text in REGISTRY:
             config = REGISTRY.get(text)
-        elif path.exists():
-            raise UnknownModelError(f"{text}: a file, but not a spec (.toml) or a Keras model (.keras, .h5)")
+        elif _exists(path):
+            raise UnknownModelError(f"{short(text)}: a file, but not a spec (.toml) or a Keras model (.keras, .h5)")
         else:
             raise UnknownModelError(REGISTRY.unknown_message(text))
     return _apply(config, options)
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` names something on disk; a name the system cannot even look up does not."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # a name too long for the filesystem, a NUL byte
+        return False
 
 
 def _apply(config: ResNetConfig, options: dict[str, Any]) -> ResNetConfig:
@@ -106,6 +115,10 @@ def load_graph(model: Any, *, unsafe: bool = False, custom_objects: str | dict |
         from archviz.backend import require
 
         require()
+        if is_keras_file(model):
+            from archviz.keras_file import read_config
+
+            read_config(model)  # a missing, foreign or hostile file fails here, before TensorFlow loads
         from archviz.backend.keras_import import graph_from_keras, load_custom_objects, load_keras_file
 
         shape = options.get("input_shape")
@@ -130,10 +143,10 @@ def analyze(model: Any, *, batch_size: int = 1, dtype: str = "float32", unsafe: 
     """
     if isinstance(model, Graph) or is_keras_file(model) or is_keras_model(model):
         graph = load_graph(model, unsafe=unsafe, custom_objects=custom_objects, **options)
-        return analyze_graph(graph, batch_size=batch_size, dtype=dtype, options=dict(graph.meta.get("options", {})))
+        return analyze_graph(graph, batch_size=batch_size, dtype=dtype)
     config = load_config(model, **options)
     graph = build(config)
-    return analyze_graph(graph, batch_size=batch_size, dtype=dtype, options=config.options())
+    return analyze_graph(graph, batch_size=batch_size, dtype=dtype)
 
 
 def build_keras(model: Any, **options: Any) -> Any:

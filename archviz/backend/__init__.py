@@ -36,15 +36,41 @@ def require() -> None:
 
 
 def keras() -> ModuleType:
-    """Import Keras (with the TensorFlow backend), or fail in one line saying how to install it."""
+    """Import Keras (with the TensorFlow backend), or fail in one line saying how to install it.
+
+    TensorFlow's C++ logging writes lines to stderr on import whatever ``TF_CPP_MIN_LOG_LEVEL``
+    says (absl's "before InitializeLog" notice, oneDNN's), so the first import runs with file
+    descriptor 2 on /dev/null; after it, the usual variables and absl's verbosity apply.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    first = "tensorflow" not in sys.modules
     try:
-        import keras as keras_module
-        import tensorflow  # noqa: F401  (the backend archviz's FLOP rules and export are checked against)
+        with _stderr_to_devnull() if first else contextlib.nullcontext():
+            import keras as keras_module
+            import tensorflow  # noqa: F401  (the backend archviz's FLOP rules and export are checked against)
     except ImportError:
         raise RuntimeFailure(f"this command needs TensorFlow, which is not installed: {INSTALL_HINT}") from None
+    if first:
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)  # Python-side warnings (saving .h5, retracing)
     return keras_module
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull() -> Iterator[None]:
+    """Point file descriptor 2 (where C++ libraries write) at /dev/null, and back."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def tensorflow() -> ModuleType:

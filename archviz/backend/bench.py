@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from archviz.backend import tensorflow as _tensorflow
+from archviz.errors import RuntimeFailure
 from archviz.units import human
 
 
@@ -32,7 +33,25 @@ def _keras_model_and_summary(model: Any, batch_size: int, unsafe: bool, custom_o
 
 def run_benchmark(model: Any, *, batch_size: int = 32, steps: int = 20, warmup: int = 3, unsafe: bool = False,
                   custom_objects: Any = None, progress: bool = False, **options: Any) -> dict[str, Any]:
+    """Time ``steps`` forward passes after ``warmup`` untimed ones. TensorFlow's failures (a batch
+    that does not fit in memory) are one line: :class:`RuntimeFailure`."""
+    from archviz.keras_file import read_config
+    from archviz.models import is_keras_file
+
+    if is_keras_file(model):
+        read_config(model)  # a missing, foreign or hostile file fails here, before TensorFlow loads
     tf = _tensorflow()
+    try:
+        return _run(tf, model, batch_size, steps, warmup, unsafe, custom_objects, progress, options)
+    except (tf.errors.ResourceExhaustedError, MemoryError):
+        raise RuntimeFailure(f"ran out of memory at batch size {batch_size:,}: try a smaller --batch-size") from None
+    except tf.errors.OpError as error:
+        first_line = error.message.strip().split("\n", 1)[0]
+        raise RuntimeFailure(f"TensorFlow failed at batch size {batch_size:,}: {first_line}") from None
+
+
+def _run(tf: Any, model: Any, batch_size: int, steps: int, warmup: int, unsafe: bool, custom_objects: Any,
+         progress: bool, options: dict) -> dict[str, Any]:
     keras_model, summary = _keras_model_and_summary(model, batch_size, unsafe, custom_objects, options)
     input_shape = tuple(int(d) for d in keras_model.inputs[0].shape[1:])
     images = tf.random.normal((batch_size, *input_shape), seed=0)

@@ -1,0 +1,153 @@
+"""A Keras model file's config, read and checked without TensorFlow, before Keras sees the file.
+
+Keras loads a file with Python's recursion limit raised (deep models need it), trusts the
+names inside a ``.keras`` zip archive and decompresses what it reads. So a file is refused,
+in one line, when it is missing or not a regular file, when it is neither a zip archive
+(``.keras``) nor HDF5 (``.h5``), when an archive member would land outside the archive
+(``..``, an absolute path), when the config is larger than :data:`MAX_CONFIG_BYTES`
+uncompressed, not a JSON object, or nested deeper than :data:`MAX_CONFIG_DEPTH`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import zipfile
+import zlib
+from pathlib import Path, PureWindowsPath
+from typing import Any
+
+from archviz.errors import RuntimeFailure
+
+#: The largest config archviz hands to Keras: ResNet-1202's is a few MB.
+MAX_CONFIG_BYTES = 64 * 2**20
+#: The deepest nesting of lists and objects in a config: a Keras model nests about 10 levels
+#: per level of nested model.
+MAX_CONFIG_DEPTH = 500
+
+ZIP_CONFIG = "config.json"
+HDF5_CONFIG = "model_config"
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_FORMATS = {"zip": "a zip archive (.keras)", "hdf5": "HDF5 (.h5)"}
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """The model config (a JSON object) of a ``.keras`` or ``.h5`` file, checked as the module says."""
+    path = Path(path)
+    try:
+        kind = _kind(path)
+        data = _zip_config(path) if kind == "zip" else _hdf5_config(path)
+    except FileNotFoundError:
+        raise RuntimeFailure(f"cannot read {path}: no such file") from None
+    except OSError as error:
+        raise RuntimeFailure(f"cannot read {path}: {error.strerror or error}") from None
+    return _parse(path, data, ZIP_CONFIG if kind == "zip" else f"the {HDF5_CONFIG} attribute")
+
+
+def nesting_depth(value: Any) -> int:
+    """How deeply lists and dicts nest in ``value`` (a scalar: 0), measured without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def _kind(path: Path) -> str:
+    """``zip`` or ``hdf5``, from the content; it must agree with the suffix, as Keras requires."""
+    mode = os.stat(path).st_mode
+    if stat.S_ISDIR(mode):
+        raise RuntimeFailure(f"cannot read {path}: it is a directory")
+    if not stat.S_ISREG(mode):  # a FIFO would block, a device never end
+        raise RuntimeFailure(f"cannot read {path}: not a regular file")
+    kind = "zip" if zipfile.is_zipfile(path) else "hdf5" if _is_hdf5(path) else None
+    if kind is None:
+        raise RuntimeFailure(f"{path}: not a Keras model file: neither a zip archive (.keras) nor HDF5 (.h5)")
+    expected = "zip" if path.suffix.lower() == ".keras" else "hdf5"
+    if kind != expected:
+        raise RuntimeFailure(f"{path}: a {path.suffix} model file must be {_FORMATS[expected]}, "
+                             f"but this is {_FORMATS[kind]}")
+    return kind
+
+
+def _is_hdf5(path: Path) -> bool:
+    """The HDF5 signature at offset 0, 512, 1024, 2048, ... (a user block may come first)."""
+    size = path.stat().st_size
+    offset = 0
+    with path.open("rb") as handle:
+        while offset + len(HDF5_SIGNATURE) <= size:
+            handle.seek(offset)
+            if handle.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE:
+                return True
+            offset = max(512, offset * 2)
+    return False
+
+
+def _zip_config(path: Path) -> bytes:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                member = PureWindowsPath(name)  # parses / and \\ alike
+                if member.drive or member.root or ".." in member.parts:
+                    raise RuntimeFailure(f"{path}: refused: archive member {name!r} points outside the archive")
+            try:
+                info = archive.getinfo(ZIP_CONFIG)
+            except KeyError:
+                raise RuntimeFailure(f"{path}: not a Keras model archive: it has no {ZIP_CONFIG}") from None
+            _check_size(path, ZIP_CONFIG, info.file_size)
+            with archive.open(info) as handle:
+                data = handle.read(MAX_CONFIG_BYTES + 1)  # the declared size may lie
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
+        raise RuntimeFailure(f"{path}: a damaged or unsupported zip archive: {error}") from None
+    _check_size(path, ZIP_CONFIG, len(data))
+    return data
+
+
+def _hdf5_config(path: Path) -> bytes:
+    try:
+        import h5py
+    except ImportError:
+        from archviz.backend import INSTALL_HINT
+
+        raise RuntimeFailure(f"reading {path} needs h5py, which comes with TensorFlow: {INSTALL_HINT}") from None
+    with h5py.File(path, "r") as handle:  # HDF5 attributes are never compressed: reading costs the file's size
+        try:
+            value = handle.attrs.get(HDF5_CONFIG)
+        except (TypeError, ValueError) as error:
+            raise RuntimeFailure(f"{path}: cannot read the {HDF5_CONFIG} attribute: {error}") from None
+    if value is None:
+        raise RuntimeFailure(f"{path}: an HDF5 file without a Keras model (no {HDF5_CONFIG} attribute; "
+                             f"weights only?)")
+    if not isinstance(value, (str, bytes)):
+        raise RuntimeFailure(f"{path}: the {HDF5_CONFIG} attribute is not a string")
+    data = value.encode("utf-8") if isinstance(value, str) else value
+    _check_size(path, f"the {HDF5_CONFIG} attribute", len(data))
+    return data
+
+
+def _check_size(path: Path, what: str, size: int) -> None:
+    if size > MAX_CONFIG_BYTES:
+        raise RuntimeFailure(f"{path}: refused: {what} is {size:,} bytes uncompressed, "
+                             f"over the limit of {MAX_CONFIG_BYTES:,}")
+
+
+def _parse(path: Path, data: bytes, what: str) -> dict[str, Any]:
+    """Parse under the normal recursion limit, which stops an absurd depth with RecursionError."""
+    too_deep = f"{path}: refused: {what} nests more than {MAX_CONFIG_DEPTH} levels deep"
+    try:
+        config = json.loads(data)
+    except RecursionError:
+        raise RuntimeFailure(too_deep) from None
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, an over-long integer
+        raise RuntimeFailure(f"{path}: {what} is not valid JSON: {error}") from None
+    if not isinstance(config, dict):
+        raise RuntimeFailure(f"{path}: {what} is not a JSON object")
+    if nesting_depth(config) > MAX_CONFIG_DEPTH:
+        raise RuntimeFailure(too_deep)
+    return config

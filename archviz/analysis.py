@@ -9,7 +9,7 @@ from __future__ import annotations
 from archviz.errors import ModelError, UnsupportedOpError
 from archviz.graph import Graph, Node
 from archviz.limits import check
-from archviz.ops import ACTIVATION_FLOPS, Cost, ShapeError, numel, rule_for
+from archviz.ops import ACTIVATIONS, Cost, Family, ShapeError, numel, op_for
 from archviz.summary import LayerRecord, Summary
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
@@ -38,7 +38,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             in_shapes = [shapes[source] for source in node.inputs]
         declared_shape = declared.output_shape if declared is not None else None
         try:
-            rule = rule_for(node.op)
+            rule = op_for(node.op)
             out = rule.shape(node.attrs, in_shapes)
             cost = rule.cost(node.attrs, in_shapes, out)
             family, counted = rule.family, True
@@ -48,7 +48,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
                     raise ModelError(f"layer {node.name!r} ({node.op}): {error}") from None
                 raise UnsupportedOpError(f"layer {node.name!r}: {error}") from None
             uncounted.setdefault(_uncounted_label(node), []).append(node.name)
-            out, cost, family, counted = declared_shape, Cost(), "unknown", False
+            out, cost, family, counted = declared_shape, Cost(), Family.UNKNOWN, False
         if declared_shape is not None and declared_shape != out:
             warnings.append(f"layer {node.name!r}: archviz's shape rule gives {out}, the model declares "
                             f"{declared_shape}; using the declared shape")
@@ -77,6 +77,6 @@ def _uncounted_label(node: Node) -> str:
     label = node.declared.kind if node.declared is not None else node.op
     if node.op == "activation":
         return f"Activation({node.attrs.get('fn')})"
-    if node.attrs.get("activation") not in (None, *ACTIVATION_FLOPS):
+    if node.attrs.get("activation") not in (None, *ACTIVATIONS):
         return f"{label}(activation={node.attrs['activation']})"
     return label

@@ -5,7 +5,7 @@ import pytest
 from archviz.analysis import analyze_graph
 from archviz.errors import ModelError, UnsupportedOpError
 from archviz.graph import Graph
-from archviz.ops import RULES
+from archviz.ops import OPS
 
 
 def one_layer(op, input_shape=(9, 11, 6), inputs=1, **attrs):
@@ -185,7 +185,7 @@ def test_every_rule_has_a_test_here():
     import inspect, sys
 
     source = inspect.getsource(sys.modules[__name__])
-    untested = [op for op in RULES if f'"{op}"' not in source]
+    untested = [op for op in OPS if f'"{op}"' not in source]
     assert not untested, f"ops without a test: {untested}"
 
 

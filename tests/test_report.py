@@ -30,7 +30,7 @@ def test_self_contained(resnet50_html):
 def test_contents(resnet50_html):
     text = html.unescape(re.sub(r"<[^>]+>", " ", resnet50_html))
     for expected in ("25,557,032 trainable", "53,120 non-trainable", "3,857,973,248", "7,744,707,176",
-                     "97.7 MiB", "137.8 MiB", "Keras's accounting", "Multiply-accumulates", "tf.compat.v1.profiler",
+                     "97.7 MiB", "137.8 MiB", "Keras's accounting", "multiply-accumulates", "tf.compat.v1.profiler",
                      "stride on", "Parameters per stage", "MACs per stage", "1,179,648", "69,632"):
         assert expected in text, expected
     assert resnet50_html.count('class="diagram"') == 3

@@ -1,8 +1,9 @@
 """From any Keras model to the layer graph.
 
 Params and output shapes come from Keras itself, so they are exact for every layer; MACs
-and FLOPs come from archviz's rule table. Keras layer classes map to graph ops through one
-table (:data:`LAYER_OPS`), keyed by the exact class name. A layer of any other class is
+and FLOPs come from archviz's rule table. Keras layer classes map to graph ops through the op
+table (:data:`archviz.ops.KERAS_CLASSES`), keyed by the exact class name, and each op reads its
+attributes from the layer's config. A layer of any other class is
 kept with its Keras params and shape and reported as not counted, unless it contains
 other layers, in which case it is expanded:
 
@@ -27,90 +28,19 @@ from archviz.backend import keras as _keras
 from archviz.backend import recursion_limit
 from archviz.errors import RuntimeFailure, UsageError
 from archviz.graph import Declared, Graph
+from archviz.ops import KERAS_CLASSES
 
-KERAS_ACTIVATION_NAMES = {"silu": "swish", "swish": "swish"}
-
-
-def _activation_name(fn: Any) -> str | None:
-    name = getattr(fn, "__name__", None) or str(fn)
-    name = KERAS_ACTIVATION_NAMES.get(name, name)
-    return None if name == "linear" else name
-
-
-def _pair(value: Any) -> tuple[int, int]:
-    if isinstance(value, int):
-        return value, value
-    return tuple(int(v) for v in value)  # type: ignore[return-value]
-
-
-def _conv(layer: Any) -> dict:
-    attrs = {"filters": layer.filters, "kernel": _pair(layer.kernel_size), "strides": _pair(layer.strides),
-             "padding": layer.padding, "dilation": _pair(layer.dilation_rate), "use_bias": layer.use_bias}
-    if getattr(layer, "groups", 1) != 1:
-        attrs["groups"] = layer.groups
-    activation = _activation_name(layer.activation)
-    if activation:
-        attrs["activation"] = activation
-    return attrs
-
-
-def _depthwise(layer: Any) -> dict:
-    attrs = {"kernel": _pair(layer.kernel_size), "strides": _pair(layer.strides), "padding": layer.padding,
-             "dilation": _pair(layer.dilation_rate), "depth_multiplier": layer.depth_multiplier,
-             "use_bias": layer.use_bias}
-    activation = _activation_name(layer.activation)
-    if activation:
-        attrs["activation"] = activation
-    return attrs
-
-
-def _dense(layer: Any) -> dict:
-    attrs = {"units": layer.units, "use_bias": layer.use_bias}
-    activation = _activation_name(layer.activation)
-    if activation:
-        attrs["activation"] = activation
-    return attrs
-
-
-def _relu_layer(layer: Any) -> dict:
-    if float(layer.negative_slope or 0) != 0 or float(layer.threshold or 0) != 0:
-        return {"fn": "leaky_relu"}
-    if layer.max_value is None:
-        return {"fn": "relu"}
-    return {"fn": "relu6" if float(layer.max_value) == 6.0 else f"relu_max{layer.max_value}"}
-
-
-def _pool(layer: Any) -> dict:
-    return {"pool": _pair(layer.pool_size), "strides": _pair(layer.strides), "padding": layer.padding}
-
-
-def _zero_pad(layer: Any) -> dict:
-    return {"padding": tuple(tuple(int(v) for v in pair) for pair in layer.padding)}
-
-
-#: Keras class name -> (graph op, attribute extractor). Exact class names, never substrings.
-LAYER_OPS: dict[str, tuple[str, Callable[[Any], dict]]] = {
-    "Conv2D": ("conv2d", _conv),
-    "DepthwiseConv2D": ("depthwise_conv2d", _depthwise),
-    "BatchNormalization": ("batch_norm", lambda l: {"epsilon": l.epsilon, "center": l.center, "scale": l.scale}),
-    "Activation": ("activation", lambda l: {"fn": _activation_name(l.activation) or "linear"}),
-    "ReLU": ("activation", _relu_layer),
-    "Softmax": ("activation", lambda l: {"fn": "softmax"}),
-    "ZeroPadding2D": ("zero_pad2d", _zero_pad),
-    "MaxPooling2D": ("max_pool2d", _pool),
-    "AveragePooling2D": ("avg_pool2d", _pool),
-    "GlobalAveragePooling2D": ("global_avg_pool2d", lambda l: {"keepdims": bool(l.keepdims)}),
-    "GlobalMaxPooling2D": ("global_max_pool2d", lambda l: {"keepdims": bool(l.keepdims)}),
-    "Flatten": ("flatten", lambda l: {}),
-    "Reshape": ("reshape", lambda l: {"target_shape": tuple(int(d) for d in l.target_shape)}),
-    "ZeroPadding3D": ("zero_pad3d", _zero_pad),
-    "Dense": ("dense", _dense),
-    "Add": ("add", lambda l: {}),
-    "Multiply": ("multiply", lambda l: {}),
-    "Concatenate": ("concat", lambda l: {}),
-    "Dropout": ("dropout", lambda l: {"rate": float(l.rate)}),
-    "SpatialDropout2D": ("dropout", lambda l: {"rate": float(l.rate)}),
-}
+def _op_and_attrs(layer: Any) -> tuple[str, dict]:
+    """The op a Keras layer is imported as, with its attributes read from the layer's config by the
+    op table's reader for that class; a class (or a variant) archviz cannot read keeps its class name."""
+    kind = type(layer).__name__
+    op = KERAS_CLASSES.get(kind)
+    if op is None:
+        return kind, {}
+    try:
+        return op.name, op.keras[kind](layer.get_config())
+    except (KeyError, TypeError, ValueError, NotImplementedError):
+        return kind, {}
 
 
 def _shape(tensor: Any) -> tuple[int, ...]:
@@ -138,13 +68,7 @@ class _Importer:
     # ---- one leaf layer ------------------------------------------------
     def leaf(self, layer: Any, name: str, inputs: list[str], in_tensors: list, out_tensors: list) -> str:
         kind = type(layer).__name__
-        op, extract = LAYER_OPS.get(kind, (kind, None))
-        attrs: dict[str, Any] = {}
-        if extract is not None:
-            try:
-                attrs = extract(layer)
-            except (AttributeError, TypeError, ValueError):
-                op = kind  # a variant archviz cannot read: keep it, uncounted
+        op, attrs = _op_and_attrs(layer)
         # Keras counts a shared layer's weights once: only its first call carries them
         trainable, non_trainable = (0, 0) if id(layer) in self.counted_layers else _weights(layer)
         self.counted_layers.add(id(layer))
@@ -193,9 +117,9 @@ class _Importer:
     def layer(self, layer: Any, name: str, sources: list[str], ins: list, outs: list) -> list[str]:
         keras = _keras()
         kind = type(layer).__name__
-        if kind not in LAYER_OPS and _is_functional(keras, layer):
+        if kind not in KERAS_CLASSES and _is_functional(keras, layer):
             return self.functional(layer, name + ".", sources)
-        if kind not in LAYER_OPS and _sublayers(layer):
+        if kind not in KERAS_CLASSES and _sublayers(layer):
             return self.trace(layer, name + ".", sources, ins)
         return [self.leaf(layer, name, sources, ins, outs)] * max(1, len(outs))
 
@@ -231,7 +155,7 @@ class _Importer:
                 return original(layer, *args, **kwargs)  # Keras building a sublayer symbolically: not the real call
             label = scope[-1] + _attribute_name(parents[-1], layer)
             kind = type(layer).__name__
-            if kind not in LAYER_OPS and _sublayers(layer):
+            if kind not in KERAS_CLASSES and _sublayers(layer):
                 scope.append(label + ".")
                 parents.append(layer)
                 try:

@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from archviz import __version__
 from archviz.compare import Entry
-from archviz.render.report import CONVENTIONS
+from archviz.conventions import CONVENTIONS
 from archviz.render.tables import csv_table, markdown_table, text_table
 from archviz.render.templating import render_template
 from archviz.units import human, human_bytes

@@ -20,31 +20,31 @@ from dataclasses import dataclass
 from typing import Any
 
 from archviz.errors import RuntimeFailure, UsageError
+from archviz.ops import OPS, Family
 from archviz.render.dot_text import attribute, attributes, html_label
 from archviz.render.text import shape_text
 from archviz.summary import LayerRecord, Row, Summary, resolve_depth
 from archviz.units import human
 
 FORMATS = ("svg", "png", "pdf", "dot")
+GROUP = "group"  # the style of a node that stands for a stage or a block
 EXTENSIONS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 
 #: Fill and border of each op family (colour-blind-safe hues, light fills).
-FAMILY_COLORS: dict[str, tuple[str, str]] = {
-    "io": ("#eeeeee", "#777777"),
-    "conv": ("#dbe8f6", "#2f6aa3"),
-    "norm": ("#fde7cf", "#c46a00"),
-    "activation": ("#e1f2dc", "#3c8a2e"),
-    "pool": ("#ece1f0", "#7d4e91"),
-    "merge": ("#fbdcdc", "#b33a3a"),
-    "dense": ("#d8f0ee", "#287c76"),
-    "reshape": ("#f3f3e6", "#8a8a55"),
-    "regularization": ("#f0f0f0", "#999999"),
-    "unknown": ("#ffffff", "#000000"),
-    "group": ("#f7f7fb", "#4a4a6a"),
+#: Fill, border and legend name of each op family (colour-blind-safe hues, light fills), and of groups.
+FAMILY_STYLE: dict[str, tuple[str, str, str]] = {
+    Family.IO: ("#eeeeee", "#777777", "input"),
+    Family.CONV: ("#dbe8f6", "#2f6aa3", "convolution"),
+    Family.NORM: ("#fde7cf", "#c46a00", "normalization"),
+    Family.ACTIVATION: ("#e1f2dc", "#3c8a2e", "activation"),
+    Family.POOL: ("#ece1f0", "#7d4e91", "pooling"),
+    Family.MERGE: ("#fbdcdc", "#b33a3a", "add / concat"),
+    Family.DENSE: ("#d8f0ee", "#287c76", "dense"),
+    Family.RESHAPE: ("#f3f3e6", "#8a8a55", "padding / reshape"),
+    Family.REGULARIZATION: ("#f0f0f0", "#999999", "dropout"),
+    Family.UNKNOWN: ("#ffffff", "#000000", "not counted"),
+    GROUP: ("#f7f7fb", "#4a4a6a", "stage / block"),
 }
-FAMILY_NAMES = {"io": "input", "conv": "convolution", "norm": "normalization", "activation": "activation",
-                "pool": "pooling", "merge": "add / concat", "dense": "dense", "reshape": "padding / reshape",
-                "regularization": "dropout", "unknown": "not counted", "group": "stage / block"}
 SHORTCUT_COLOR = "#b33a3a"
 
 #: Nodes one diagram may have: dot's layout time grows faster than the node count, and
@@ -95,28 +95,9 @@ class DiagramOptions:
 
 
 def _key_attributes(record: LayerRecord) -> str:
-    a = record.attrs
-    if record.op in ("conv2d", "depthwise_conv2d"):
-        kh, kw = a["kernel"]
-        stride = a.get("strides", (1, 1))[0]
-        text = f"{kh}x{kw}" + (f"/{stride}" if stride != 1 else "")
-        if record.op == "conv2d":
-            text += f", {a['filters']}"
-        if a.get("groups", 1) != 1:
-            text += f", groups {a['groups']}"
-        return text
-    if record.op in ("max_pool2d", "avg_pool2d"):
-        ph, pw = a["pool"]
-        return f"{ph}x{pw}/{a.get('strides', a['pool'])[0]}"
-    if record.op == "dense":
-        return f"{a['units']} units" + (f", {a['activation']}" if a.get("activation") else "")
-    if record.op == "activation":
-        return str(a.get("fn", ""))
-    if record.op == "pad_shortcut":
-        return "option A: zero padding"
-    if record.op == "dropout":
-        return f"rate {a.get('rate', 0)}"
-    return ""
+    """The op's own label of its key attributes (``3x3/2, 128``), from the op table."""
+    op = OPS.get(record.op)
+    return op.label(record.attrs) if op is not None else ""
 
 
 def _numbers(params: int, macs: int, options: DiagramOptions) -> list[str]:
@@ -173,8 +154,8 @@ class _Builder:
         for row, members in rows:
             for member in members:
                 representative[member.name] = row.name
-            family = family_of.get(row.name, "group")  # a single layer keeps its colour; a group has its own
-            fill, border = FAMILY_COLORS[family]
+            family = family_of.get(row.name, GROUP)  # a single layer keeps its colour; a group has its own
+            fill, border, _ = FAMILY_STYLE[family]
             title = row.name if len(members) == 1 else f"{members[0].name} … {members[-1].name.split('.')[-1]}"
             subtitle = row.op + (f"  ×{len(members)}" if len(members) > 1 else "")
             lines = [shape_text(row.output_shape), *_numbers(sum(m.params for m in members),
@@ -215,7 +196,7 @@ class _Builder:
         shortcut_labels = {"conv2d": " projection", "batch_norm": " projection", "pad_shortcut": " zero-pad (A)",
                            "max_pool2d": " subsample"}
         for record in records:
-            fill, border = FAMILY_COLORS.get(record.family, FAMILY_COLORS["unknown"])
+            fill, border, _ = FAMILY_STYLE[record.family]
             title = record.path[-1] if len(record.path) > 1 else record.name
             subtitle = record.op + (f"  {_key_attributes(record)}" if _key_attributes(record) else "")
             lines = [shape_text(record.output_shape), *_numbers(record.params, record.macs, self.options)]
@@ -245,9 +226,8 @@ class _Builder:
         legend = graphviz.Digraph(name=attribute("cluster_legend"), graph_attr=attributes(
             label="legend", fontsize="10", style="rounded", color="#cccccc"))
         for family in self.families:
-            fill, border = FAMILY_COLORS[family]
-            legend.node(attribute(f"legend_{family}"),
-                        label=html_label(FAMILY_NAMES[family], "", [], fill, border))
+            fill, border, name = FAMILY_STYLE[family]
+            legend.node(attribute(f"legend_{family}"), label=html_label(name, "", [], fill, border))
         self.dot.subgraph(legend)
 
 

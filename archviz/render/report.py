@@ -13,6 +13,7 @@ from typing import Any
 from markupsafe import Markup
 
 from archviz import __version__
+from archviz.conventions import CONVENTIONS
 from archviz.blocks import stage_comparison
 from archviz.render.diagram import DiagramOptions, DiagramTooLarge, anchor, render
 from archviz.render.templating import render_template
@@ -20,17 +21,6 @@ from archviz.render.text import shape_text
 from archviz.summary import Summary
 from archviz.units import exact, human, human_bytes
 
-CONVENTIONS = [
-    ("Params", "Keras's accounting: BatchNormalization has gamma and beta (trainable) and a moving mean and "
-               "variance (non-trainable) per channel, so trainable params equal torchvision's num_params."),
-    ("MACs", "Multiply-accumulates of convolutions (grouped and depthwise included) and dense layers: what the "
-             "ResNet paper calls FLOPs (multiply-adds)."),
-    ("FLOPs", "Floating-point operations of the inference graph, as tf.compat.v1.profiler counts them on the "
-              "frozen Keras model: 2 per MAC, bias adds, batch norm (2 per element, 6 per channel), pooling, "
-              "residual adds, softmax; ReLU is free."),
-    ("Memory", "Parameter memory is params times bytes per value; activation memory is the bytes of every "
-               "layer's output for the batch."),
-]
 DEPTH_LABELS = {1: "Stages", 2: "Blocks", 3: "Layers"}
 
 

@@ -4,9 +4,19 @@
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from archviz.units import human, human_bytes
+
+
+def inline_markdown(text: str) -> Any:
+    """``**bold**`` and ```code``` of archviz's own Markdown sentences as HTML, everything else escaped."""
+    from markupsafe import Markup, escape
+
+    html = str(escape(text))
+    html = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html)
+    return Markup(re.sub(r"`(.+?)`", r"<code>\1</code>", html))
 
 
 @functools.lru_cache(maxsize=1)
@@ -18,6 +28,7 @@ def environment() -> Any:
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.globals.update(human=human, human_bytes=human_bytes)
     env.filters["exact"] = lambda value: "n/c" if value is None else f"{value:,}"
+    env.filters["inline_markdown"] = inline_markdown
     return env
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from archviz.errors import SpecError
+from archviz.ops.base import ACTIVATIONS as OP_ACTIVATIONS
 from archviz.limits import MAX_BLOCKS, check, check_bool, check_text, short
 
 BlockType = Literal["basic", "bottleneck"]
@@ -29,7 +30,7 @@ CONV_BIAS = ("none", "all", "unnormalized")
 STRIDE_ON = ("first", "middle")
 DOWNSAMPLE_AT = ("first", "last")
 SUBSAMPLE = ("projection", "max_pool")
-ACTIVATIONS = (None, "linear", "relu", "relu6", "sigmoid", "tanh", "softmax", "swish")
+ACTIVATIONS = (None, *OP_ACTIVATIONS)
 HEAD_OPS = ("global_avg_pool", "global_max_pool", "avg_pool", "max_pool", "flatten", "dense", "dropout")
 
 

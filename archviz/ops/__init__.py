@@ -1,0 +1,39 @@
+"""The op table: every op archviz knows, each declared once (:class:`~archviz.ops.base.Op`).
+
+An op's entry holds its shape and cost rule, its family, its diagram label and the Keras
+classes it is imported from and exported to. Adding an op is one entry in
+:mod:`~archviz.ops.layers` or :mod:`~archviz.ops.structure` plus its tests; the analysis, the
+Keras importer and exporter, and the diagrams all read this table. An op missing from it is
+reported by name, never counted as zero (see :func:`op_for`).
+
+The counting conventions these rules implement are written once, in :mod:`archviz.conventions`.
+"""
+
+from __future__ import annotations
+
+from archviz.errors import UnsupportedOpError
+from archviz.ops import layers, structure
+from archviz.ops.base import (ACTIVATIONS, Activation, Cost, Family, Op, Shape, ShapeError, activation_flops,
+                              numel)
+
+#: Every op by name.
+OPS: dict[str, Op] = {op.name: op for op in (*layers.OPS, *structure.OPS)}
+
+#: The op each Keras class is imported as.
+KERAS_CLASSES: dict[str, Op] = {}
+for _op in OPS.values():
+    for _class in _op.keras:
+        if _class in KERAS_CLASSES:  # pragma: no cover (a table error, caught by the tests at once)
+            raise ValueError(f"Keras class {_class} is claimed by {KERAS_CLASSES[_class].name} and {_op.name}")
+        KERAS_CLASSES[_class] = _op
+
+
+def op_for(name: str) -> Op:
+    try:
+        return OPS[name]
+    except KeyError:
+        raise UnsupportedOpError(f"op {name!r} has no counting rule") from None
+
+
+__all__ = ["ACTIVATIONS", "Activation", "Cost", "Family", "KERAS_CLASSES", "OPS", "Op", "Shape", "ShapeError",
+           "activation_flops", "numel", "op_for"]

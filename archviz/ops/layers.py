@@ -1,0 +1,194 @@
+"""Ops that compute: convolutions, dense layers, batch norm and activations.
+
+FLOPs follow ``tf.compat.v1.profiler`` on the frozen inference graph: 2 per MAC, 1 per bias
+add, the activation's own cost (see :data:`~archviz.ops.base.ACTIVATIONS`), and for a batch
+norm 2 per element plus 6 per channel (5 without gamma) to fold its statistics, once per call.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from archviz.ops.base import (Attrs, Cost, Family, Op, Shape, ShapeError, activation_flops, activation_from_keras,
+                              activation_to_keras, feature_map, keras_padded, nested_ints, numel, pair, same_shape,
+                              single, window_shape)
+
+
+def _with_activation(attrs: dict, config: Mapping[str, Any]) -> dict:
+    activation = activation_from_keras(config.get("activation"))
+    if activation:
+        attrs["activation"] = activation
+    return attrs
+
+
+def _window_label(attrs: Attrs) -> str:
+    kh, kw = pair(attrs["kernel"])
+    stride = pair(attrs.get("strides", 1))[0]
+    return f"{kh}x{kw}" + (f"/{stride}" if stride != 1 else "")
+
+
+# ---- conv2d -----------------------------------------------------------------------
+
+
+def _conv_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    shape = feature_map(shapes, "conv2d")
+    groups = attrs.get("groups", 1)
+    filters = attrs["filters"]
+    if shape[2] % groups or filters % groups:
+        raise ShapeError(f"conv2d with {groups} groups needs input ({shape[2]}) and output ({filters}) channels "
+                         f"divisible by it")
+    return window_shape(attrs, shape, filters, "conv2d")
+
+
+def _conv_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
+    kh, kw = pair(attrs["kernel"])
+    fan_in = kh * kw * (shapes[0][2] // attrs.get("groups", 1))
+    bias = out[2] if attrs.get("use_bias", True) else 0
+    macs = numel(out) * fan_in
+    flops = 2 * macs + (numel(out) if bias else 0) + activation_flops(attrs.get("activation"), numel(out))
+    return Cost(trainable=fan_in * out[2] + bias, macs=macs, flops=flops)
+
+
+def _conv_label(attrs: Attrs) -> str:
+    text = f"{_window_label(attrs)}, {attrs['filters']}"
+    return text + (f", groups {attrs['groups']}" if attrs.get("groups", 1) != 1 else "")
+
+
+def _conv_read(config: Mapping[str, Any]) -> dict:
+    attrs = {"filters": int(config["filters"]), "kernel": pair(nested_ints(config["kernel_size"])),
+             "strides": pair(nested_ints(config["strides"])), "padding": config["padding"],
+             "dilation": pair(nested_ints(config.get("dilation_rate", 1))), "use_bias": bool(config["use_bias"])}
+    if int(config.get("groups", 1)) != 1:
+        attrs["groups"] = int(config["groups"])
+    return _with_activation(attrs, config)
+
+
+def _conv_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
+    x, mode = keras_padded(keras, name, inputs[0], attrs.get("padding", "valid"))
+    return keras.layers.Conv2D(attrs["filters"], tuple(attrs["kernel"]), strides=tuple(attrs.get("strides", (1, 1))),
+                               padding=mode, dilation_rate=tuple(attrs.get("dilation", (1, 1))),
+                               groups=attrs.get("groups", 1), use_bias=attrs.get("use_bias", True),
+                               activation=activation_to_keras(attrs.get("activation")), name=name)(x)
+
+
+# ---- depthwise_conv2d ---------------------------------------------------------------
+
+
+def _depthwise_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    shape = feature_map(shapes, "depthwise_conv2d")
+    return window_shape(attrs, shape, shape[2] * attrs.get("depth_multiplier", 1), "depthwise_conv2d")
+
+
+def _depthwise_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
+    kh, kw = pair(attrs["kernel"])
+    bias = out[2] if attrs.get("use_bias", True) else 0
+    macs = numel(out) * kh * kw
+    flops = 2 * macs + (numel(out) if bias else 0) + activation_flops(attrs.get("activation"), numel(out))
+    return Cost(trainable=kh * kw * out[2] + bias, macs=macs, flops=flops)
+
+
+def _depthwise_read(config: Mapping[str, Any]) -> dict:
+    attrs = {"kernel": pair(nested_ints(config["kernel_size"])), "strides": pair(nested_ints(config["strides"])),
+             "padding": config["padding"], "dilation": pair(nested_ints(config.get("dilation_rate", 1))),
+             "depth_multiplier": int(config.get("depth_multiplier", 1)), "use_bias": bool(config["use_bias"])}
+    return _with_activation(attrs, config)
+
+
+def _depthwise_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
+    x, mode = keras_padded(keras, name, inputs[0], attrs.get("padding", "valid"))
+    return keras.layers.DepthwiseConv2D(tuple(attrs["kernel"]), strides=tuple(attrs.get("strides", (1, 1))),
+                                        padding=mode, depth_multiplier=attrs.get("depth_multiplier", 1),
+                                        dilation_rate=tuple(attrs.get("dilation", (1, 1))),
+                                        use_bias=attrs.get("use_bias", True),
+                                        activation=activation_to_keras(attrs.get("activation")), name=name)(x)
+
+
+# ---- batch_norm -------------------------------------------------------------------
+
+
+def _batch_norm_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
+    """Inference BN is x * inv + (beta - mean * inv) with inv = gamma * rsqrt(var + eps):
+    2 FLOPs per element, and per channel 6 (5 without gamma) to fold the statistics."""
+    channels = out[-1]
+    scale = bool(attrs.get("scale", True))
+    trainable = channels * (int(scale) + int(attrs.get("center", True)))
+    return Cost(trainable=trainable, non_trainable=2 * channels, flops=2 * numel(out),
+                fixed_flops=(6 if scale else 5) * channels)
+
+
+def _batch_norm_read(config: Mapping[str, Any]) -> dict:
+    return {"epsilon": float(config["epsilon"]), "center": bool(config.get("center", True)),
+            "scale": bool(config.get("scale", True))}
+
+
+def _batch_norm_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
+    return keras.layers.BatchNormalization(epsilon=attrs.get("epsilon", 1e-3), center=attrs.get("center", True),
+                                           scale=attrs.get("scale", True), name=name)(inputs[0])
+
+
+# ---- activation -------------------------------------------------------------------
+
+
+def _activation_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
+    return Cost(flops=activation_flops(attrs["fn"], numel(out)))
+
+
+def _relu_read(config: Mapping[str, Any]) -> dict:
+    if float(config.get("negative_slope") or 0) != 0 or float(config.get("threshold") or 0) != 0:
+        return {"fn": "leaky_relu"}
+    limit = config.get("max_value")
+    if limit is None:
+        return {"fn": "relu"}
+    return {"fn": "relu6" if float(limit) == 6.0 else f"relu_max{limit}"}
+
+
+def _activation_read(config: Mapping[str, Any]) -> dict:
+    return {"fn": activation_from_keras(config["activation"]) or "linear"}
+
+
+def _activation_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
+    return keras.layers.Activation(activation_to_keras(attrs["fn"]) or "linear", name=name)(inputs[0])
+
+
+# ---- dense ------------------------------------------------------------------------
+
+
+def _dense_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    return (*single(shapes, "dense")[:-1], attrs["units"])
+
+
+def _dense_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
+    fan_in, units = shapes[0][-1], attrs["units"]
+    bias = units if attrs.get("use_bias", True) else 0
+    rows = numel(out) // units
+    macs = rows * fan_in * units
+    flops = 2 * macs + rows * bias + activation_flops(attrs.get("activation"), numel(out))
+    return Cost(trainable=fan_in * units + bias, macs=macs, flops=flops)
+
+
+def _dense_label(attrs: Attrs) -> str:
+    return f"{attrs['units']} units" + (f", {attrs['activation']}" if attrs.get("activation") else "")
+
+
+def _dense_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
+    return keras.layers.Dense(attrs["units"], use_bias=attrs.get("use_bias", True),
+                              activation=activation_to_keras(attrs.get("activation")), name=name)(inputs[0])
+
+
+def _dense_read(config: Mapping[str, Any]) -> dict:
+    return _with_activation({"units": int(config["units"]), "use_bias": bool(config["use_bias"])}, config)
+
+
+OPS = (
+    Op("conv2d", Family.CONV, _conv_shape, _conv_cost, weighted=True, label=_conv_label,
+       keras={"Conv2D": _conv_read}, write=_conv_write),
+    Op("depthwise_conv2d", Family.CONV, _depthwise_shape, _depthwise_cost, weighted=True, label=_window_label,
+       keras={"DepthwiseConv2D": _depthwise_read}, write=_depthwise_write),
+    Op("batch_norm", Family.NORM, same_shape, _batch_norm_cost,
+       keras={"BatchNormalization": _batch_norm_read}, write=_batch_norm_write),
+    Op("activation", Family.ACTIVATION, same_shape, _activation_cost, label=lambda attrs: str(attrs.get("fn", "")),
+       keras={"Activation": _activation_read, "ReLU": _relu_read, "Softmax": lambda config: {"fn": "softmax"}},
+       write=_activation_write),
+    Op("dense", Family.DENSE, _dense_shape, _dense_cost, weighted=True, label=_dense_label,
+       keras={"Dense": _dense_read}, write=_dense_write),
+)

@@ -1,0 +1,198 @@
+"""Ops that move, pick or merge values: inputs, padding, pooling, reshapes, merges, dropout.
+
+FLOPs follow ``tf.compat.v1.profiler``: k*k per output element of a k x k pooling window, 1 per
+input element of a global average pool (a global max pool is free), n - 1 per element of an
+n-way add or multiply; padding, reshapes, concatenation and dropout are free.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping, Sequence
+
+from archviz.ops.base import (Attrs, Cost, Family, Op, Shape, ShapeError, feature_map, keras_padded, keras_padding,
+                              nested_ints, numel, pair, padding_pairs, same_shape, single, window_shape)
+
+
+def _input_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    shape = tuple(int(x) for x in attrs["shape"])
+    if any(x < 1 for x in shape):
+        raise ShapeError(f"input shape {shape} must be positive")
+    return shape
+
+
+# ---- padding and reshapes ---------------------------------------------------------------
+
+
+def _zero_pad_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    shape = feature_map(shapes, "zero_pad2d")
+    (top, bottom), (left, right) = padding_pairs(attrs["padding"])
+    return (shape[0] + top + bottom, shape[1] + left + right, shape[2])
+
+
+def _zero_pad3d_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    shape = single(shapes, "zero_pad3d")
+    if len(shape) != 4:
+        raise ShapeError(f"zero_pad3d needs a volume (D1, D2, D3, C), got shape {shape}")
+    pads = [pair(p) for p in attrs["padding"]]
+    return (*(shape[i] + sum(pads[i]) for i in range(3)), shape[3])
+
+
+def _reshape_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    shape = single(shapes, "reshape")
+    target = list(attrs["target_shape"])
+    if target.count(-1) > 1:
+        raise ShapeError(f"reshape target {tuple(target)} has more than one unknown dimension")
+    if -1 in target:
+        known = math.prod(d for d in target if d != -1)
+        target[target.index(-1)] = numel(shape) // known if known else 0
+    if numel(tuple(target)) != numel(shape):
+        raise ShapeError(f"cannot reshape {shape} ({numel(shape)} values) to {tuple(target)}")
+    return tuple(target)
+
+
+def _flatten_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    return (numel(single(shapes, "flatten")),)
+
+
+def _pad_shortcut_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    """Option A: subsample by the stride and zero-pad the channels (no parameters)."""
+    shape = feature_map(shapes, "pad_shortcut")
+    stride = attrs.get("strides", 1)
+    channels = attrs["channels"]
+    if channels < shape[2]:
+        raise ShapeError(f"a zero-padding shortcut cannot reduce channels from {shape[2]} to {channels}")
+    return (-(-shape[0] // stride), -(-shape[1] // stride), channels)
+
+
+def _pad_shortcut_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
+    """A 1x1 ``MaxPooling2D`` with the stride (``<name>_subsample``), then ``Reshape``/``ZeroPadding3D``/
+    ``Reshape`` padding the channels: option A in built-in layers only."""
+    x = inputs[0]
+    stride = attrs.get("strides", 1)
+    if stride != 1:
+        x = keras.layers.MaxPooling2D(pool_size=1, strides=stride, name=f"{name}_subsample")(x)
+    height, width, channels = out
+    before = (channels - x.shape[-1]) // 2
+    after = channels - x.shape[-1] - before
+    x = keras.layers.Reshape((height, width, x.shape[-1], 1), name=f"{name}_expand")(x)
+    x = keras.layers.ZeroPadding3D(((0, 0), (0, 0), (before, after)), name=f"{name}_zeros")(x)
+    return keras.layers.Reshape((height, width, channels), name=name)(x)
+
+
+# ---- pooling ------------------------------------------------------------------------------
+
+
+def _pool_op(name: str, keras_class: str) -> Op:
+    """Max and average pooling: one FLOP per element of each output's window."""
+
+    def shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+        fmap = feature_map(shapes, "pool")
+        return window_shape({**attrs, "kernel": attrs["pool"]}, fmap, fmap[2], "pooling")
+
+    def cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
+        ph, pw = pair(attrs["pool"])
+        return Cost(flops=ph * pw * numel(out))
+
+    def label(attrs: Attrs) -> str:
+        ph, pw = pair(attrs["pool"])
+        return f"{ph}x{pw}/{pair(attrs.get('strides', attrs['pool']))[0]}"
+
+    def read(config: Mapping[str, Any]) -> dict:
+        pool = pair(nested_ints(config["pool_size"]))
+        strides = config.get("strides")
+        return {"pool": pool, "strides": pair(nested_ints(strides)) if strides is not None else pool,
+                "padding": config["padding"]}
+
+    def write(keras: Any, layer: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
+        x, mode = keras_padded(keras, layer, inputs[0], attrs.get("padding", "valid"))
+        return getattr(keras.layers, keras_class)(pool_size=tuple(attrs["pool"]),
+                                                  strides=tuple(attrs.get("strides", attrs["pool"])), padding=mode,
+                                                  name=layer)(x)
+
+    return Op(name, Family.POOL, shape, cost, label=label, keras={keras_class: read}, write=write)
+
+
+def _global_pool_op(name: str, keras_class: str, flops_per_input_element: int) -> Op:
+    def shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+        fmap = feature_map(shapes, "global pooling")
+        return (1, 1, fmap[2]) if attrs.get("keepdims", False) else (fmap[2],)
+
+    def cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
+        return Cost(flops=flops_per_input_element * numel(shapes[0]))
+
+    def write(keras: Any, layer: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
+        return getattr(keras.layers, keras_class)(keepdims=attrs.get("keepdims", False), name=layer)(inputs[0])
+
+    return Op(name, Family.POOL, shape, cost, keras={keras_class: lambda c: {"keepdims": bool(c.get("keepdims"))}},
+              write=write)
+
+
+# ---- merges -------------------------------------------------------------------------------
+
+
+def _elementwise_op(name: str, keras_class: str) -> Op:
+    """Add, multiply: n inputs of one shape; n - 1 operations per element."""
+
+    def shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+        if len(shapes) < 2:
+            raise ShapeError(f"a merge needs at least two inputs, got {len(shapes)}")
+        if len(set(shapes)) != 1:
+            raise ShapeError("cannot merge inputs of shapes " + ", ".join(str(s) for s in shapes))
+        return shapes[0]
+
+    def cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
+        return Cost(flops=(len(shapes) - 1) * numel(out))
+
+    return Op(name, Family.MERGE, shape, cost, keras={keras_class: lambda config: {}},
+              write=_simple(lambda keras, layer, attrs: getattr(keras.layers, keras_class)(name=layer), many=True))
+
+
+def _concat_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    if len(shapes) < 2:
+        raise ShapeError(f"concatenate needs at least two inputs, got {len(shapes)}")
+    if len({s[:-1] for s in shapes}) != 1:
+        raise ShapeError("cannot concatenate inputs of shapes " + ", ".join(str(s) for s in shapes))
+    return (*shapes[0][:-1], sum(s[-1] for s in shapes))
+
+
+def _simple(factory: Callable[[Any, str, Attrs], Any], many: bool = False) -> Callable:
+    """A writer that calls one Keras layer on the input (or on all inputs)."""
+
+    def write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
+        return factory(keras, name, attrs)(inputs if many else inputs[0])
+
+    return write
+
+
+def _dropout_read(config: Mapping[str, Any]) -> dict:
+    return {"rate": float(config["rate"])}
+
+
+OPS = (
+    Op("input", Family.IO, _input_shape),
+    Op("zero_pad2d", Family.RESHAPE, _zero_pad_shape,
+       keras={"ZeroPadding2D": lambda config: {"padding": nested_ints(config["padding"])}},
+       write=_simple(lambda k, name, a: k.layers.ZeroPadding2D(keras_padding(a["padding"])[1], name=name))),
+    Op("zero_pad3d", Family.RESHAPE, _zero_pad3d_shape,
+       keras={"ZeroPadding3D": lambda config: {"padding": nested_ints(config["padding"])}},
+       write=_simple(lambda k, name, a: k.layers.ZeroPadding3D(nested_ints(a["padding"]), name=name))),
+    Op("reshape", Family.RESHAPE, _reshape_shape,
+       keras={"Reshape": lambda config: {"target_shape": nested_ints(config["target_shape"])}},
+       write=_simple(lambda k, name, a: k.layers.Reshape(tuple(a["target_shape"]), name=name))),
+    _pool_op("max_pool2d", "MaxPooling2D"),
+    _pool_op("avg_pool2d", "AveragePooling2D"),
+    _global_pool_op("global_avg_pool2d", "GlobalAveragePooling2D", 1),
+    _global_pool_op("global_max_pool2d", "GlobalMaxPooling2D", 0),
+    Op("flatten", Family.RESHAPE, _flatten_shape, keras={"Flatten": lambda config: {}},
+       write=_simple(lambda k, name, a: k.layers.Flatten(name=name))),
+    _elementwise_op("add", "Add"),
+    _elementwise_op("multiply", "Multiply"),
+    Op("concat", Family.MERGE, _concat_shape, keras={"Concatenate": lambda config: {}},
+       write=_simple(lambda k, name, a: k.layers.Concatenate(name=name), many=True)),
+    Op("dropout", Family.REGULARIZATION, same_shape, label=lambda attrs: f"rate {attrs.get('rate', 0)}",
+       keras={"Dropout": _dropout_read, "SpatialDropout2D": _dropout_read},
+       write=_simple(lambda k, name, a: k.layers.Dropout(a.get("rate", 0.0), name=name))),
+    Op("pad_shortcut", Family.RESHAPE, _pad_shortcut_shape, label=lambda attrs: "option A: zero padding",
+       write=_pad_shortcut_write),
+)

@@ -1,0 +1,165 @@
+"""The design's promises, checked: one definition per op and per word, no import cycle."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from archviz.conventions import CONVENTIONS
+from archviz.ops import KERAS_CLASSES, OPS, Family
+from archviz.render.diagram import FAMILY_STYLE
+
+from conftest import ROOT
+
+PACKAGE = ROOT / "archviz"
+
+
+# ---- one op, one definition ----------------------------------------------------------------
+
+
+def test_every_family_can_be_drawn():
+    assert set(Family) <= set(FAMILY_STYLE)
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_every_op_can_be_counted_drawn_and_exported(name):
+    op = OPS[name]
+    assert op.name == name and isinstance(op.family, Family) and op.family is not Family.UNKNOWN
+    assert callable(op.shape) and callable(op.cost) and callable(op.label)
+    if name != "input":  # an input is a keras.Input, not a layer
+        assert op.write is not None, f"{name} can be built but not exported to Keras"
+
+
+def test_every_imported_keras_class_maps_to_an_exportable_op():
+    assert KERAS_CLASSES
+    for keras_class, op in KERAS_CLASSES.items():
+        assert op.write is not None, f"{keras_class} is imported as {op.name}, which cannot be exported"
+
+
+def test_the_builder_uses_only_ops_of_the_table():
+    source = (PACKAGE / "zoo" / "builder.py").read_text()
+    used = set(re.findall(r'graph\.add\([^,]+, "([a-z0-9_]+)"', source))
+    assert used and used <= set(OPS)
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("name", sorted({op.name for op in KERAS_CLASSES.values()}))
+def test_keras_round_trip_of_each_op(name):
+    """Export an op to its Keras layer, read the layer's config back: the same attributes."""
+    keras = pytest.importorskip("keras")
+    from archviz.analysis import analyze_graph
+    from archviz.backend.keras_export import to_keras
+    from archviz.backend.keras_import import graph_from_keras
+    from archviz.graph import Graph
+
+    examples = {
+        "conv2d": {"filters": 4, "kernel": (3, 3), "strides": (2, 2), "padding": "same", "dilation": (1, 1),
+                   "use_bias": False, "activation": "relu"},
+        "depthwise_conv2d": {"kernel": (3, 3), "strides": (1, 1), "padding": "valid", "dilation": (1, 1),
+                             "depth_multiplier": 2, "use_bias": True},
+        "batch_norm": {"epsilon": 1.001e-05, "center": True, "scale": False},
+        "activation": {"fn": "swish"},
+        "dense": {"units": 5, "use_bias": True, "activation": "softmax"},
+        "zero_pad2d": {"padding": ((1, 2), (3, 0))},
+        "zero_pad3d": {"padding": ((0, 0), (0, 0), (1, 1))},
+        "reshape": {"target_shape": (4, 16, 3)},
+        "max_pool2d": {"pool": (3, 3), "strides": (2, 2), "padding": "same"},
+        "avg_pool2d": {"pool": (2, 2), "strides": (2, 2), "padding": "valid"},
+        "global_avg_pool2d": {"keepdims": True},
+        "global_max_pool2d": {"keepdims": False},
+        "flatten": {}, "add": {}, "multiply": {}, "concat": {}, "dropout": {"rate": 0.25},
+    }
+    graph = Graph("round-trip")
+    x = graph.add("input", "input", shape=(8, 8, 3))
+    inputs = (x, x) if OPS[name].family == Family.MERGE else x
+    if name == "zero_pad3d":
+        inputs = graph.add("volume", "reshape", x, target_shape=(8, 8, 3, 1))
+    graph.add("layer", name, inputs, **examples[name])
+    model = to_keras(graph)
+    imported = graph_from_keras(model)
+    layer = imported["layer"]
+    assert layer.op == name
+    assert dict(layer.attrs) == examples[name]
+    assert analyze_graph(imported).records[-1].output_shape == analyze_graph(graph).records[-1].output_shape
+
+
+# ---- the counting conventions are written once -----------------------------------------------
+
+
+def test_readme_quotes_the_conventions():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Counting conventions", 1)[1].split("\n## ", 1)[0]
+    bullets = [" ".join(item.split()) for item in section.split("\n- ")[1:]]
+    assert bullets == [text for _, text in CONVENTIONS]
+
+
+# ---- no import cycle -------------------------------------------------------------------------
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every archviz module and the archviz modules it imports (at the top or inside a function)."""
+    modules = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + [base])
+                targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+            for target in targets:
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target and target != name:
+                    graph[name].add(target)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for target in sorted(graph[node]):
+            if state.get(target) == 1:
+                return stack[stack.index(target):] + [target]
+            if target not in state:
+                found = visit(target)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def test_no_import_cycle_in_the_package():
+    graph = import_graph()
+    assert "archviz.analysis" in graph and "archviz.ops" in graph["archviz.analysis"]
+    cycle = find_cycle(graph)
+    assert cycle is None, " -> ".join(cycle)
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None

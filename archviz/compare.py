@@ -22,6 +22,8 @@ COLUMNS: dict[str, Callable[[Summary], int]] = {
     "param_bytes": lambda s: s.param_bytes,
     "activation_bytes": lambda s: s.activation_bytes,
 }
+#: What ``--sort`` takes.
+SORT_KEYS = ("name", *COLUMNS)
 
 
 @dataclass
@@ -48,13 +50,34 @@ class Entry:
         return record
 
 
+@dataclass
+class Comparison:
+    """Several models' budgets side by side: one entry per model, in the order asked for (or sorted)."""
+
+    entries: list[Entry]
+    baseline: str | None = None
+    batch_size: int = 1
+    dtype: str = "float32"
+
+    @property
+    def ok(self) -> list[Entry]:
+        return [entry for entry in self.entries if entry.ok]
+
+    @property
+    def failures(self) -> list[Entry]:
+        return [entry for entry in self.entries if not entry.ok]
+
+    def to_dict(self, by_stage: bool = False) -> list[dict[str, Any]]:
+        return [entry.to_dict() for entry in self.entries]
+
+
 def compare(models: list[str], *, baseline: str | None = None, sort: str | None = None,
-            analyze: Callable[[str], Summary]) -> list[Entry]:
+            analyze: Callable[[str], Summary], batch_size: int = 1, dtype: str = "float32") -> Comparison:
     """Summarize each model with ``analyze``; add ratios to the baseline; sort by a column."""
     if not models:
         raise UsageError("give at least one model to compare")
-    if sort is not None and sort not in COLUMNS and sort != "name":
-        raise UsageError(f"cannot sort by {sort!r}; choose from name, {', '.join(COLUMNS)}")
+    if sort is not None and sort not in SORT_KEYS:
+        raise UsageError(f"cannot sort by {sort!r}; choose from {', '.join(SORT_KEYS)}")
     entries = []
     for model in models:
         try:
@@ -74,4 +97,4 @@ def compare(models: list[str], *, baseline: str | None = None, sort: str | None 
         entries.sort(key=lambda e: e.label)
     elif sort is not None:
         entries.sort(key=lambda e: (e.summary is None, COLUMNS[sort](e.summary) if e.summary else 0))
-    return entries
+    return Comparison(entries, baseline=baseline, batch_size=batch_size, dtype=dtype)

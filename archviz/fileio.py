@@ -27,6 +27,16 @@ def is_stdout(path: str | Path | None) -> bool:
     return str(path) == STDOUT
 
 
+def check_suffix(path: str | Path, suffixes: tuple[str, ...], what: str) -> None:
+    """A usage error unless ``path`` is standard output or ends in one of ``suffixes``."""
+    if not is_stdout(path) and Path(path).suffix.lower() not in suffixes:
+        from archviz.errors import UsageError
+        from archviz.limits import clip
+
+        raise UsageError(f"cannot write {what} to {clip(str(path))}: the file name must end in "
+                         f"{' or '.join(suffixes)}")
+
+
 def check_writable(path: str | Path) -> Path:
     """The file a write to ``path`` replaces (a link's target); fail early, in one line, when its
     directory is missing or not writable or the name cannot be a file."""

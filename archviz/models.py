@@ -11,8 +11,9 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from archviz.analysis import analyze_graph
 from archviz.errors import SpecError, UnknownModelError, UsageError
@@ -21,13 +22,52 @@ from archviz.limits import short
 from archviz.summary import Summary
 from archviz.units import parse_shape
 from archviz.zoo import REGISTRY, STEMS, ResNetConfig, build
+from archviz.zoo.config import BLOCK_TYPES, SHORTCUTS, STRIDE_ON
 
 SPEC_SUFFIXES = (".toml",)
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
-#: Options every command accepts for a zoo model or spec, mapped to config fields.
-CONFIG_OPTIONS = ("input_shape", "classes", "include_top", "layers", "block", "width_multiplier", "groups",
-                  "width_per_group", "shortcut", "stride_on", "conv_bias", "stem", "bn_epsilon")
+
+
+@dataclass(frozen=True)
+class ModelOption:
+    """An option that changes a zoo model or spec: a config field, with how a user writes it.
+
+    The command line derives its options from :data:`MODEL_OPTIONS` (``--width-multiplier``,
+    ``--include-top/--no-top``), the Python API takes the same names as keywords.
+    """
+
+    name: str
+    help: str
+    choices: tuple[str, ...] = ()  # the allowed words, from the module that defines them
+    range: str | None = None  # a number checked by archviz.limits.RANGES[range]
+    parse: str | None = None  # text parsed by archviz.units: "shape" or "layers"
+    negative: str | None = None  # a boolean's negative flag, e.g. "no-top"
+    metavar: str | None = None
+
+
+MODEL_OPTIONS: tuple[ModelOption, ...] = (
+    ModelOption("layers", "Blocks per stage, e.g. 3,4,6,3 (the stage count must stay the same).", parse="layers",
+                metavar="N,N,..."),
+    ModelOption("block", "Residual block type.", choices=BLOCK_TYPES),
+    ModelOption("input_shape", "Input size, e.g. 32,32,3 (or 224 for 224,224,3).", parse="shape", metavar="H,W,C"),
+    ModelOption("classes", "Number of output classes.", range="classes"),
+    ModelOption("include_top", "Keep or drop the pooling and classifier head.", negative="no-top"),
+    ModelOption("width_multiplier", "Scale every stage and stem width.", range="width_multiplier", metavar="X"),
+    ModelOption("groups", "Groups of the 3x3 bottleneck conv (ResNeXt).", range="groups"),
+    ModelOption("width_per_group", "Width per group (64: ResNet, 128: wide).", range="width_per_group"),
+    ModelOption("shortcut", "A: zero-padding identity; B: projection where the shape changes; C: projection on "
+                            "every block; none: plain network.", choices=SHORTCUTS),
+    ModelOption("stride_on", "Which bottleneck conv carries the stride: the first 1x1 (paper) or the 3x3 (v1.5).",
+                choices=STRIDE_ON),
+    ModelOption("conv_bias", "A bias on every conv, or none.", negative="no-conv-bias"),
+    ModelOption("stem", "imagenet: 7x7/2 + max-pool; cifar: 3x3/1; deep: three 3x3 convs + max-pool.",
+                choices=tuple(STEMS)),
+    ModelOption("bn_epsilon", "The epsilon of every batch norm.", range="bn_epsilon", metavar="EPS"),
+)
+
+#: The names of the model options, as the Python API takes them.
+CONFIG_OPTIONS: tuple[str, ...] = tuple(option.name for option in MODEL_OPTIONS)
 
 
 def load_config(model: str | Path | ResNetConfig, **options: Any) -> ResNetConfig:
@@ -97,56 +137,69 @@ def is_keras_file(model: Any) -> bool:
     return isinstance(model, (str, Path)) and Path(str(model)).suffix.lower() in KERAS_SUFFIXES
 
 
-def load_graph(model: Any, *, unsafe: bool = False, custom_objects: str | dict | None = None,
-               **options: Any) -> Graph:
-    """The layer graph of MODEL: a preset, a spec, a config, a Keras model object or a Keras file.
+@dataclass(frozen=True)
+class Resolved:
+    """MODEL resolved: its layer graph, and the Keras model object where one was asked for."""
 
-    For Keras models only ``input_shape`` applies (for a subclassed model that was never
-    built); files load with Keras's safe mode on unless ``unsafe``; ``custom_objects`` is a
-    dict, or the path of a Python file defining the custom layers (it is executed: an
-    explicit choice of the caller).
+    graph: Graph
+    keras_model: Any = None
+
+
+def resolve(model: Any, *, unsafe: bool = False, custom_objects: str | dict | None = None,
+            keras_model: bool = False, **options: Any) -> Resolved:
+    """What MODEL means, for every command: a preset name, a spec path, a :class:`ResNetConfig`, a
+    graph, a Keras model object (any kind) or a Keras file (``.keras``, ``.h5``).
+
+    Zoo models and specs take the :data:`MODEL_OPTIONS`; Keras models take only ``input_shape``
+    (for a subclassed model that was never built). Files load with Keras's safe mode on unless
+    ``unsafe``; ``custom_objects`` is a dict, or the path of a Python file defining the custom
+    layers (it is executed: an explicit choice of the caller). With ``keras_model`` the result
+    also holds a Keras model (a zoo model is exported to one).
     """
     if isinstance(model, Graph):
-        return model
-    if is_keras_file(model) or is_keras_model(model):
-        extra = sorted(k for k, v in options.items() if v is not None and k != "input_shape")
-        if extra:
-            raise UsageError(f"option {extra[0]!r} applies to zoo models and spec files, not to Keras models")
-        from archviz.backend import require
+        return Resolved(model, _exported(model) if keras_model else None)
+    if not (is_keras_file(model) or is_keras_model(model)):
+        graph = build(load_config(model, **options))
+        return Resolved(graph, _exported(graph) if keras_model else None)
+    extra = sorted(k for k, v in options.items() if v is not None and k != "input_shape")
+    if extra:
+        raise UsageError(f"option {extra[0]!r} applies to zoo models and spec files, not to Keras models")
+    from archviz.backend import require
 
-        require()
-        if is_keras_file(model):
-            from archviz.keras_file import read_config
+    require()
+    if is_keras_file(model):
+        from archviz.keras_file import read_config
 
-            read_config(model)  # a missing, foreign or hostile file fails here, before TensorFlow loads
-        from archviz.backend.keras_import import graph_from_keras, load_custom_objects, load_keras_file
+        read_config(model)  # a missing, foreign or hostile file fails here, before TensorFlow loads
+    from archviz.backend.keras_import import graph_from_keras, load_custom_objects, load_keras_file
 
-        shape = options.get("input_shape")
-        if isinstance(shape, str):
-            shape = parse_shape(shape)
-        if is_keras_file(model):
-            objects = load_custom_objects(custom_objects) if isinstance(custom_objects, (str, Path)) else custom_objects
-            keras_model = load_keras_file(model, unsafe=unsafe, custom_objects=objects)
-            return graph_from_keras(keras_model, input_shape=shape, name=Path(str(model)).stem)
-        return graph_from_keras(model, input_shape=shape)
-    return build(load_config(model, **options))
+    shape = options.get("input_shape")
+    if isinstance(shape, str):
+        shape = parse_shape(shape)
+    name = None
+    if is_keras_file(model):
+        objects = load_custom_objects(custom_objects) if isinstance(custom_objects, (str, Path)) else custom_objects
+        name = Path(str(model)).stem
+        model = load_keras_file(model, unsafe=unsafe, custom_objects=objects)
+    return Resolved(graph_from_keras(model, input_shape=shape, name=name), model if keras_model else None)
 
 
-def analyze(model: Any, *, batch_size: int = 1, dtype: str = "float32", unsafe: bool = False,
-            custom_objects: str | dict | None = None, **options: Any) -> Summary:
-    """Summarize MODEL: a preset name, a spec path, a :class:`ResNetConfig`, a graph, a Keras
-    model object (``keras.Model``, any kind) or a Keras file (``.keras``, ``.h5``).
+def _exported(graph: Graph) -> Any:
+    from archviz.backend.keras_export import to_keras
 
-    Options are those of the command line (:data:`CONFIG_OPTIONS`: ``input_shape``, ``classes``,
-    ``layers``, ``block``, ``width_multiplier``, ...), plus ``batch_size`` and ``dtype`` for the
-    memory and compute totals. Keras models take only ``input_shape``.
-    """
-    if isinstance(model, Graph) or is_keras_file(model) or is_keras_model(model):
-        graph = load_graph(model, unsafe=unsafe, custom_objects=custom_objects, **options)
-        return analyze_graph(graph, batch_size=batch_size, dtype=dtype)
-    config = load_config(model, **options)
-    graph = build(config)
-    return analyze_graph(graph, batch_size=batch_size, dtype=dtype)
+    return to_keras(graph)
+
+
+def load_graph(model: Any, **options: Any) -> Graph:
+    """The layer graph of MODEL (see :func:`resolve` for what MODEL and the options may be)."""
+    return resolve(model, **options).graph
+
+
+def analyze(model: Any, *, batch_size: int = 1, dtype: str = "float32", **options: Any) -> Summary:
+    """Summarize MODEL (see :func:`resolve`): the options of the command line (:data:`CONFIG_OPTIONS`:
+    ``input_shape``, ``classes``, ``layers``, ``block``, ``width_multiplier``, ...), plus ``batch_size``
+    and ``dtype`` for the memory and compute totals."""
+    return analyze_graph(load_graph(model, **options), batch_size=batch_size, dtype=dtype)
 
 
 def build_keras(model: Any, **options: Any) -> Any:
@@ -155,6 +208,25 @@ def build_keras(model: Any, **options: Any) -> Any:
     >>> model = archviz.build_keras("examples/specs/seed004_mini_resnet.toml")  # doctest: +SKIP
     >>> base = archviz.build_keras("resnet50-keras", include_top=False, input_shape=(160, 160, 3))  # doctest: +SKIP
     """
-    from archviz.backend.keras_export import to_keras
+    return _exported(build(load_config(model, **options)))
 
-    return to_keras(build(load_config(model, **options)))
+
+def export(model: Any, output: str | Path, *, announce: Callable[[str], None] | None = None,
+           **options: Any) -> Any:
+    """Write MODEL (a preset, spec or config, with the model options) as a trainable ``.keras`` or
+    legacy ``.h5`` file, atomically (``-`` is standard output); returns the ``keras.Model``.
+    ``announce`` hears about the slow part before it starts."""
+    from archviz.fileio import atomic_path, check_suffix, check_writable
+
+    check_suffix(output, (".keras", ".h5"), "a Keras model")
+    check_writable(output)
+    from archviz.backend import recursion_limit, require
+
+    require()
+    config = load_config(model, **options)  # a usage error before the slow part
+    if announce is not None:
+        announce(f"building {config.name} in Keras (loading TensorFlow)...")
+    keras_model = _exported(build(config))
+    with atomic_path(output, suffix=".keras") as temporary, recursion_limit():
+        keras_model.save(temporary)
+    return keras_model

@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 import archviz
+from archviz.blocks import stage_comparison
 from archviz.render.report import render_report
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -35,7 +36,8 @@ def reports(tmp_path_factory):
     paths = {}
     for name, options in (("resnet50", {}), ("resnet20", {}), ("resnet152", {})):
         path = root / f"{name}.html"
-        path.write_text(render_report(archviz.analyze(name, **options)), encoding="utf-8")
+        summary = archviz.analyze(name, **options)
+        path.write_text(render_report(summary, stage_comparison(summary)), encoding="utf-8")
         paths[name] = path
     return paths
 

@@ -9,6 +9,7 @@ import pytest
 
 import archviz
 from archviz.analysis import analyze_graph
+from archviz.blocks import stage_comparison
 from archviz.render.report import render_report
 
 from test_diagram import tricky_graph
@@ -16,7 +17,8 @@ from test_diagram import tricky_graph
 
 @pytest.fixture(scope="module")
 def resnet50_html():
-    return render_report(archviz.analyze("resnet50"))
+    summary = archviz.analyze("resnet50")
+    return render_report(summary, stage_comparison(summary))
 
 
 def test_self_contained(resnet50_html):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from markupsafe import Markup
 
 from archviz import __version__
-from archviz.compare import Entry
+from archviz.compare import Comparison, Entry
 from archviz.conventions import CONVENTIONS
 from archviz.render.tables import csv_table, markdown_table, text_table
 from archviz.render.templating import render_template
@@ -67,17 +66,26 @@ def _stage_table(entries: list[Entry], readable: bool) -> tuple[list[str], list[
     return header, body
 
 
-def render_comparison(entries: list[Entry], fmt: str = "table") -> str:
-    if fmt == "json":
-        return json.dumps([e.to_dict() for e in entries], indent=2) + "\n"
-    readable = fmt != "csv"
-    header, body = _main_table(entries, readable)
-    stage_header, stage_body = _stage_table(entries, readable)
-    if fmt == "csv":
-        if stage_header:
-            header = header + stage_header[1:]
-            body = [row + stage_row[1:] for row, stage_row in zip(body, stage_body)]
-        return csv_table(header, body)
+def render_csv(comparison: Comparison, by_stage: bool = False) -> str:
+    header, body = _main_table(comparison.entries, readable=False)
+    stage_header, stage_body = _stage_table(comparison.entries, readable=False)
+    if stage_header:
+        header = header + stage_header[1:]
+        body = [row + stage_row[1:] for row, stage_row in zip(body, stage_body)]
+    return csv_table(header, body)
+
+
+def render_table(comparison: Comparison, by_stage: bool = False) -> str:
+    return _render_text(comparison.entries, "table")
+
+
+def render_markdown(comparison: Comparison, by_stage: bool = False) -> str:
+    return _render_text(comparison.entries, "markdown")
+
+
+def _render_text(entries: list[Entry], fmt: str) -> str:
+    header, body = _main_table(entries, readable=True)
+    stage_header, stage_body = _stage_table(entries, readable=True)
     table = markdown_table if fmt == "markdown" else text_table
     right = set(range(1, len(header)))
     lines = [*table(header, [[str(c) for c in row] for row in body], right)]
@@ -89,9 +97,9 @@ def render_comparison(entries: list[Entry], fmt: str = "table") -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_chart(entries: list[Entry], by_stage: bool = False) -> str:
+def render_chart(comparison: Comparison, by_stage: bool = False) -> str:
     """A grouped bar chart of params and MACs per model (per stage with ``by_stage``), as SVG."""
-    ok = [e for e in entries if e.ok]
+    ok = comparison.ok
     stage_names: list[str] = []
     if by_stage:
         for e in ok:
@@ -130,15 +138,14 @@ def render_chart(entries: list[Entry], by_stage: bool = False) -> str:
                            plot_height=plot_height, title=title)
 
 
-def render_comparison_html(entries: list[Entry], *, batch_size: int, dtype: str, baseline: str | None,
-                           by_stage: bool = False) -> str:
+def render_html(comparison: Comparison, by_stage: bool = False) -> str:
+    entries, ok = comparison.entries, comparison.ok
     header, body = _main_table(entries, readable=True)
     stage_header, stage_body = _stage_table(entries, readable=True)
-    chart = render_chart(entries, by_stage=by_stage)
-    ok = [e for e in entries if e.ok]
+    chart = render_chart(comparison, by_stage=by_stage)
     return render_template(
         "compare.html.j2", version=__version__, title=" vs ".join(display_name(e) for e in ok) or "comparison",
-        baseline=baseline, batch_size=batch_size, dtype=dtype, header=header, body=body, stage_header=stage_header,
+        baseline=comparison.baseline, batch_size=comparison.batch_size, dtype=comparison.dtype, header=header, body=body, stage_header=stage_header,
         stage_body=stage_body, chart=Markup(chart), conventions=CONVENTIONS,
-        failures=[{"name": e.label, "error": str(e.error)} for e in entries if not e.ok],
+        failures=[{"name": e.label, "error": str(e.error)} for e in comparison.failures],
     )

@@ -27,6 +27,7 @@ from archviz.summary import LayerRecord, Row, Summary, resolve_depth
 from archviz.units import human
 
 FORMATS = ("svg", "png", "pdf", "dot")
+RANKDIRS = ("TB", "LR", "BT", "RL")
 GROUP = "group"  # the style of a node that stands for a stage or a block
 EXTENSIONS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 
@@ -249,7 +250,7 @@ def _collapse_runs(rows: list[Row]) -> list[tuple[Row, list[Row]]]:
 def build_dot(summary: Summary, options: DiagramOptions | None = None) -> Any:
     """The ``graphviz.Digraph`` of a summary."""
     options = options or DiagramOptions()
-    if options.rankdir not in ("TB", "LR", "BT", "RL"):
+    if options.rankdir not in RANKDIRS:
         raise UsageError(f"rankdir must be TB or LR (or BT, RL); got {options.rankdir!r}")
     builder = _Builder(summary, options)
     if builder.level >= summary.max_depth and summary.max_depth > 1 and not options.collapse:

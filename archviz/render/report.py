@@ -14,7 +14,6 @@ from markupsafe import Markup
 
 from archviz import __version__
 from archviz.conventions import CONVENTIONS
-from archviz.blocks import stage_comparison
 from archviz.render.diagram import DiagramOptions, DiagramTooLarge, anchor, render
 from archviz.render.templating import render_template
 from archviz.render.text import shape_text
@@ -80,7 +79,9 @@ def _options(summary: Summary) -> list[tuple[str, str]]:
     return shown
 
 
-def render_report(summary: Summary) -> str:
+def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> str:
+    """The report of ``summary``; ``stage_blocks`` is the basic-block-versus-bottleneck arithmetic at each
+    stage's width (:func:`archviz.blocks.stage_comparison`), computed by the caller."""
     levels = sorted({min(level, summary.max_depth) for level in (1, 2, 3)})
     diagrams = [{"key": str(level), "label": "Layers" if level == summary.max_depth else DEPTH_LABELS[level],
                  "svg": _svg(summary, level)} for level in levels]
@@ -100,6 +101,6 @@ def render_report(summary: Summary) -> str:
         "report.html.j2",
         version=__version__, summary=summary, description=summary.options.get("description", ""),
         options=_options(summary), cards=cards, conventions=CONVENTIONS, diagrams=diagrams, stages=stages,
-        charts=charts, blocks=stage_comparison(summary) if stages else [], rows=_tree_rows(summary),
+        charts=charts, blocks=stage_blocks or [], rows=_tree_rows(summary),
         uncounted=sorted(summary.uncounted.items()),
     )

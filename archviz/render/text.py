@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Sequence
 
 from archviz.render.tables import csv_table, markdown_table, text_table
 from archviz.summary import Row, Summary
 from archviz.units import exact, human, human_bytes
 
-FORMATS = ("table", "markdown", "csv", "json")
 _NUMERIC = {3, 4, 5}
 
 
@@ -85,19 +83,3 @@ def render_csv(summary: Summary, depth: Any = None) -> str:
              row.non_trainable_params, row.macs, "" if row.flops is None else row.flops, row.activation_bytes]
             for row in summary.rows(depth)]
     return csv_table(header, body)
-
-
-def render_json(data: Any) -> str:
-    return json.dumps(data, indent=2) + "\n"
-
-
-def render_summary(summary: Summary, fmt: str = "table", depth: Any = None) -> str:
-    if fmt == "table":
-        return render_table(summary, depth)
-    if fmt == "markdown":
-        return render_markdown(summary, depth)
-    if fmt == "csv":
-        return render_csv(summary, depth)
-    if fmt == "json":
-        return render_json(summary.to_dict(depth))
-    raise ValueError(f"unknown format {fmt!r}")

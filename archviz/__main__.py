@@ -1,0 +1,5 @@
+"""``python -m archviz``: the command line."""
+
+from archviz.cli import main
+
+main()

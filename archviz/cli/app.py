@@ -1,0 +1,73 @@
+"""The ``archviz`` group and its error contract: every failure is one line on stderr."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from archviz import __version__
+from archviz.errors import ArchvizError
+
+MAX_MESSAGE = 400
+
+
+def one_line(message: str) -> str:
+    """A message as one printable line of at most :data:`MAX_MESSAGE` characters, whatever names it quotes."""
+    text = " ".join("".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in part)
+                    for part in str(message).split())
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+def fail(message: str, code: int) -> None:
+    """Exit with ``archviz: error: MESSAGE`` as the one line on stderr."""
+    click.echo(f"archviz: error: {one_line(message)}", err=True)
+    sys.exit(code)
+
+
+class ArchvizGroup(click.Group):
+    """A group whose errors are one line on stderr, for the entry point and CliRunner alike."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
+        extra.pop("standalone_mode", None)
+        try:
+            result = super().main(args=args, prog_name=prog_name or "archviz", standalone_mode=False, **extra)
+        except click.exceptions.Exit as done:
+            sys.exit(done.exit_code)
+        except click.UsageError as error:
+            hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
+            fail(error.format_message() + hint, 2)
+        except click.Abort:
+            click.echo("archviz: aborted", err=True)
+            sys.exit(1)
+        except ArchvizError as error:
+            fail(str(error), error.exit_code)
+        except BrokenPipeError:
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=ArchvizGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="archviz")
+def cli() -> None:
+    """Understand convolutional networks: where the parameters and compute go.
+
+    MODEL is a preset name (see 'archviz list'), a spec file (.toml), or a Keras
+    model file (.keras, .h5; reading one needs TensorFlow).
+
+    \b
+    Examples:
+      archviz list 'resnet*'
+      archviz summary resnet34 --depth blocks
+      archviz summary examples/specs/seed004_mini_resnet.toml --format json
+      archviz diagram resnet50 -o resnet50.svg
+      archviz report resnet50 -o resnet50.html
+      archviz compare resnet18 resnet34 resnet50 resnet101 resnet152
+      archviz blocks
+      archviz fit --max-params 5M --family cifar
+      archviz export resnet50-keras -o resnet50.keras
+      archviz summary resnet50.keras
+
+    Run 'archviz COMMAND --help' for a command's options and examples.
+    """

@@ -1,0 +1,174 @@
+"""Commands on one model: summary, diagram, report, export and bench."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from archviz.cli.app import cli
+from archviz.cli.options import (analysis_options, check_depth, depth_option, emit, format_option,
+                                 keras_file_options, model_options, model_params, output_option, ranged)
+from archviz.render.diagram import FORMATS as DIAGRAM_FORMATS
+from archviz.render.diagram import RANKDIRS
+from archviz.backend.bench import Benchmark
+from archviz.summary import Summary
+
+
+@cli.command(short_help="Layer-by-layer shapes, params, MACs and FLOPs, with exact totals.")
+@click.argument("model")
+@depth_option()
+@format_option(Summary)
+@output_option()
+@analysis_options
+@model_options
+@keras_file_options
+def summary(model: str, depth: str, fmt: str | None, output: str | None, batch_size: int, dtype: str,
+            **params: Any) -> None:
+    """Every layer's output shape, parameters, MACs and FLOPs, with exact totals.
+
+    For a Keras file, params and shapes come from Keras itself; a layer type with no
+    FLOP rule is listed as not counted and the FLOP total is then a lower bound.
+
+    \b
+    Examples:
+      archviz summary resnet34
+      archviz summary resnet50 --depth stages
+      archviz summary resnet50-torchvision --input-shape 160,160,3 --format json
+      archviz summary resnet20 --shortcut B --batch-size 128
+      archviz summary my_model.keras --format json
+    """
+    from archviz.models import analyze
+    from archviz.render.formats import pick_format, render
+
+    fmt = pick_format(Summary, fmt, output)
+    result = analyze(model, batch_size=batch_size, dtype=dtype, **params)
+    check_depth(result, depth)
+    emit(render(result, fmt, depth=depth), output)
+
+
+@cli.command(short_help="Draw a model with Graphviz (SVG, PNG, PDF, DOT).")
+@click.argument("model")
+@output_option(required=True, help="The file to write; its extension picks the format: .svg, .png, .pdf, .dot "
+                                   "or .gv (- is standard output, with --format).")
+@click.option("--format", "fmt", type=click.Choice(DIAGRAM_FORMATS, case_sensitive=False), default=None,
+              help="Override the format the extension implies.")
+@depth_option(default="blocks")
+@click.option("--rankdir", type=click.Choice(RANKDIRS, case_sensitive=False), default="TB", show_default=True,
+              help="Top to bottom, or left to right.")
+@click.option("--macs", is_flag=True, help="Show each node's MACs too.")
+@click.option("--collapse", is_flag=True, help="Fold runs of identical blocks into one node marked xN.")
+@click.option("--legend/--no-legend", default=True, show_default=True, help="The colour legend of op families.")
+@model_options
+@keras_file_options
+def diagram(model: str, output: str, fmt: str | None, depth: str, rankdir: str, macs: bool, collapse: bool,
+            legend: bool, **params: Any) -> None:
+    """Draw MODEL with Graphviz: one node per stage, per block, or per layer (with blocks and
+    stages as clusters), each with its op, key attributes, output shape and params.
+
+    \b
+    Examples:
+      archviz diagram resnet50 -o resnet50.svg
+      archviz diagram resnet34 --depth layers --macs -o resnet34.pdf
+      archviz diagram resnet152 --collapse --rankdir LR -o resnet152.png
+      archviz diagram resnet20 --depth layers -o resnet20.dot
+    """
+    from archviz.fileio import check_writable
+    from archviz.models import analyze
+    from archviz.render.diagram import DiagramOptions, format_for, render
+
+    kind = format_for(output, fmt)
+    check_writable(output)
+    result = analyze(model, **params)
+    check_depth(result, depth)
+    options = DiagramOptions(depth=depth, rankdir=rankdir.upper(), macs=macs, collapse=collapse, legend=legend)
+    emit(render(result, kind, options), output)
+
+
+@cli.command(short_help="Write a self-contained HTML report of a model.")
+@click.argument("model")
+@output_option(required=True, help="The HTML file to write (- is standard output).")
+@analysis_options
+@model_options
+@keras_file_options
+def report(model: str, output: str, batch_size: int, dtype: str, **params: Any) -> None:
+    """A self-contained HTML report of MODEL: totals with their conventions, the diagram at
+    every depth (click a node to find its row), the layer table as a tree, per-stage budget
+    charts, and the basic-block-versus-bottleneck arithmetic at the model's own widths.
+    No external file, font or script: it works offline and as an attachment.
+
+    \b
+    Examples:
+      archviz report resnet50 -o resnet50.html
+      archviz report resnet20 --shortcut B -o resnet20.html
+      archviz report my_model.keras -o my_model.html
+    """
+    from archviz.blocks import stage_comparison
+    from archviz.fileio import check_suffix, check_writable
+    from archviz.models import analyze
+    from archviz.render.report import render_report
+
+    check_suffix(output, (".html", ".htm"), "a report")
+    check_writable(output)
+    result = analyze(model, batch_size=batch_size, dtype=dtype, **params)
+    emit(render_report(result, stage_comparison(result)), output)
+
+
+@cli.command(short_help="Write a model as a trainable Keras model (.keras).")
+@click.argument("model")
+@output_option(required=True, help="The Keras file to write: .keras (or .h5, the legacy format); - is standard "
+                                   "output (.keras).")
+@model_options
+def export(model: str, output: str, **params: Any) -> None:
+    """Write MODEL as a trainable Keras model (untrained weights) whose layer names are
+    archviz's hierarchical names.
+
+    \b
+    Examples:
+      archviz export resnet50 -o resnet50.keras
+      archviz export resnet20 --shortcut B --classes 100 -o resnet20_cifar100.keras
+      archviz export examples/specs/seed004_mini_resnet.toml -o mini_resnet.keras
+    """
+    from archviz.models import export as export_model
+
+    keras_model = export_model(model, output, announce=lambda text: click.echo(text, err=True),
+                               **model_params(params))
+    click.echo(f"wrote {output}: {keras_model.count_params():,} params, {len(keras_model.layers)} layers", err=True)
+
+
+@cli.command(short_help="Time a model's forward pass in TensorFlow.")
+@click.argument("model")
+@format_option(Benchmark)
+@click.option("--batch-size", **ranged("batch_size"), default=32, show_default=True, help="Images per batch.")
+@click.option("--steps", **ranged("steps"), default=20, show_default=True, help="Timed forward passes.")
+@click.option("--warmup", **ranged("warmup"), default=3, show_default=True,
+              help="Untimed forward passes first (graph tracing, caches).")
+@model_options
+@keras_file_options
+def bench(model: str, fmt: str | None, batch_size: int, steps: int, warmup: int, **params: Any) -> None:
+    """Time MODEL's forward pass in TensorFlow: seconds per batch, images per second, and
+    the GFLOP/s achieved against archviz's own FLOP count. Runs on a GPU where TensorFlow
+    sees one, else on the CPU.
+
+    \b
+    Examples:
+      archviz bench resnet50-keras
+      archviz bench resnet20 --batch-size 128 --steps 50
+      archviz bench my_model.keras --format json
+    """
+    import sys
+
+    from archviz.backend import require
+    from archviz.backend.bench import run_benchmark
+    from archviz.render.formats import render
+
+    require()
+    click.echo(f"building {model} in Keras (loading TensorFlow)...", err=True)
+    bar = click.progressbar(length=warmup + steps, label=f"{warmup} warm-up + {steps} timed passes",
+                            file=sys.stderr, show_pos=True)  # shown from the first pass on
+    try:
+        result = run_benchmark(model, batch_size=batch_size, steps=steps, warmup=warmup,
+                               progress=lambda: bar.update(1), **params)
+    finally:
+        bar.render_finish()
+    click.echo(render(result, fmt or "table"), nl=False)

@@ -1,0 +1,144 @@
+"""Options shared by the commands, each declared once and derived from the library's own words:
+model options from :data:`archviz.models.MODEL_OPTIONS`, number ranges from
+:data:`archviz.limits.RANGES`, formats from :func:`archviz.render.formats.formats`, dtypes from
+:data:`archviz.analysis.DTYPE_BYTES`, depths from :data:`archviz.summary.DEPTHS`."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import click
+
+from archviz.analysis import DTYPE_BYTES
+from archviz.errors import ArchvizError
+from archviz.limits import RANGES, short
+from archviz.models import CONFIG_OPTIONS, MODEL_OPTIONS, ModelOption
+from archviz.summary import DEPTHS
+
+Decorator = Callable[[Callable], Callable]
+
+
+def ranged(kind: str) -> dict[str, Any]:
+    """The ``type`` and ``callback`` of an option whose range is :data:`archviz.limits.RANGES` ``[kind]``,
+    the same check a spec file's field gets."""
+    limits = RANGES[kind]
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        problem = None if value is None else limits.problem(value)
+        if problem:
+            raise click.BadParameter(problem)
+        return value
+
+    return {"type": float if limits.real else int, "callback": callback}
+
+
+def _parsed(parse: Callable[[str], Any]) -> Callable:
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        try:
+            return None if value is None else parse(value)
+        except ArchvizError as error:
+            raise click.BadParameter(str(error)) from None
+
+    return callback
+
+
+def parse_layers(value: str) -> tuple[int, ...]:
+    from archviz.errors import SpecError
+
+    try:
+        layers = tuple(int(part) for part in value.replace("x", ",").split(",") if part.strip())
+    except ValueError:
+        layers = ()
+    if not layers:
+        raise SpecError(f"blocks per stage must be integers like 3,4,6,3; got {short(value)}")
+    problem = next(filter(None, (RANGES["blocks"].problem(n) for n in layers)), None)
+    if problem:
+        raise SpecError(f"blocks per stage {problem}")
+    return layers
+
+
+def parse_shape(value: str) -> tuple[int, int, int]:
+    from archviz.units import parse_shape as parse
+
+    return parse(value)
+
+
+def _model_option(option: ModelOption) -> Decorator:
+    flag = "--" + option.name.replace("_", "-")
+    settings: dict[str, Any] = {"help": option.help}
+    if option.metavar:
+        settings["metavar"] = option.metavar
+    if option.negative:
+        return click.option(f"{flag}/--{option.negative}", option.name, default=None, **settings)
+    if option.choices:
+        return click.option(flag, option.name, type=click.Choice(option.choices, case_sensitive=False), **settings)
+    if option.range:
+        return click.option(flag, option.name, **ranged(option.range), **settings)
+    parse = {"layers": parse_layers, "shape": parse_shape}[option.parse or ""]
+    return click.option(flag, option.name, callback=_parsed(parse), **settings)
+
+
+def model_options(command: Callable) -> Callable:
+    """The options that change a zoo model or spec, one per :data:`~archviz.models.MODEL_OPTIONS` entry."""
+    for option in reversed(MODEL_OPTIONS):
+        command = _model_option(option)(command)
+    return command
+
+
+def model_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The model options among a command's parameters (``None``: not given)."""
+    return {key: params.pop(key) for key in CONFIG_OPTIONS if key in params}
+
+
+def keras_file_options(command: Callable) -> Callable:
+    """How a Keras model file is loaded: safe mode stays on unless the user says otherwise."""
+    command = click.option("--custom-objects", type=click.Path(dir_okay=False), default=None, metavar="FILE.py",
+                           help="A Python file defining the custom layers a Keras file uses (it is executed).")(command)
+    return click.option("--unsafe", is_flag=True, default=False,
+                        help="Let Keras run code stored in a model file (Lambda layers). Only for files you trust.")(
+        command)
+
+
+def analysis_options(command: Callable) -> Callable:
+    command = click.option("--dtype", type=click.Choice(tuple(DTYPE_BYTES)), default="float32", show_default=True,
+                           help="Bytes per value for memory totals.")(command)
+    return click.option("--batch-size", **ranged("batch_size"), default=1, show_default=True,
+                        help="Batch size for MACs, FLOPs and activation memory.")(command)
+
+
+def format_option(result_type: type, help: str = "Readable table or another format; with -o, the file's "
+                                                 "extension picks it.") -> Decorator:
+    from archviz.render.formats import formats
+
+    return click.option("--format", "fmt", type=click.Choice(formats(result_type), case_sensitive=False),
+                        default=None, help=help + f" [default: table]")
+
+
+def output_option(*, required: bool = False, help: str = "Write to this file (atomically) instead of standard "
+                                                          "output; - is standard output.") -> Decorator:
+    return click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, required=required,
+                        help=help)
+
+
+def depth_option(default: str = "layers") -> Decorator:
+    return click.option("--depth", default=default, show_default=True, metavar="N|" + "|".join(DEPTHS),
+                        help="1 or stages, 2 or blocks, 3 or layers.")
+
+
+def emit(data: str | bytes, output: str | None) -> None:
+    """Write a command's result to standard output (no ``-o``, or ``-o -``) or atomically to a file."""
+    from archviz.fileio import STDOUT, is_stdout, write_output
+
+    target = STDOUT if output is None else output
+    write_output(target, data)
+    if not is_stdout(target):
+        click.echo(f"wrote {output}", err=True)
+
+
+def check_depth(summary: Any, depth: str) -> None:
+    from archviz.summary import resolve_depth
+
+    try:
+        resolve_depth(depth, summary.max_depth)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--depth'") from None

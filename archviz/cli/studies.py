@@ -1,0 +1,153 @@
+"""Commands that study budgets: compare, blocks, fit and list."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from archviz.catalog import Catalog
+from archviz.cli.app import cli, one_line
+from archviz.cli.options import (_parsed, analysis_options, emit, format_option, keras_file_options,
+                                 model_options, output_option, parse_shape, ranged)
+from archviz.compare import SORT_KEYS, Comparison
+from archviz.fit import FAMILIES
+
+
+@cli.command(short_help="Budgets of several models side by side (table, chart, HTML).")
+@click.argument("models", nargs=-1, required=True, metavar="MODEL...")
+@format_option(Comparison, help="Table, Markdown, CSV, JSON, an SVG chart or an HTML page; with -o, the file's "
+                                "extension picks it.")
+@output_option()
+@click.option("--baseline", metavar="MODEL", help="Add ratios of params, MACs and FLOPs against this model.")
+@click.option("--sort", type=click.Choice(SORT_KEYS, case_sensitive=False), help="Order the rows by a column.")
+@click.option("--by-stage", is_flag=True, help="In the chart: one bar per stage.")
+@analysis_options
+@model_options
+@keras_file_options
+def compare(models: tuple[str, ...], fmt: str | None, output: str | None, baseline: str | None, sort: str | None,
+            by_stage: bool, batch_size: int, dtype: str, **params: Any) -> None:
+    """Parameter and compute budgets of several models side by side: weighted layers, params,
+    MACs, FLOPs, memory, and params and MACs per stage. Options apply to every model; a model
+    that fails is named on stderr and the others are still compared.
+
+    \b
+    Examples:
+      archviz compare resnet18 resnet34 resnet50 resnet101 resnet152
+      archviz compare resnet50 resnet50-torchvision resnext50_32x4d --baseline resnet50
+      archviz compare resnet20 resnet56 resnet110 plain-56 --sort params --format markdown
+      archviz compare resnet18 resnet34 resnet50 -o budgets.svg --by-stage
+      archviz compare resnet50 wide_resnet50_2 -o compare.html
+    """
+    from archviz.compare import compare as compare_models
+    from archviz.fileio import check_writable
+    from archviz.models import analyze
+    from archviz.render.formats import pick_format, render
+
+    fmt = pick_format(Comparison, fmt, output)
+    if output is not None:
+        check_writable(output)
+    comparison = compare_models(list(models), baseline=baseline, sort=sort, batch_size=batch_size, dtype=dtype,
+                                analyze=lambda model: analyze(model, batch_size=batch_size, dtype=dtype, **params))
+    if comparison.ok:
+        emit(render(comparison, fmt, by_stage=by_stage), output)
+    for entry in comparison.failures:
+        message = str(entry.error)
+        if not message.startswith(entry.label):  # spec errors already name their file
+            message = f"{entry.label}: {message}"
+        click.echo(f"archviz: error: {one_line(message)}", err=True)
+    if comparison.failures:
+        sys.exit(max(entry.error.exit_code for entry in comparison.failures))
+
+
+@cli.command(short_help="Basic block versus bottleneck, conv by conv.")
+@click.option("--format", "fmt", type=click.Choice(("table", "json"), case_sensitive=False), default="table",
+              show_default=True)
+@click.option("--channels", **ranged("channels"), default=256, show_default=True,
+              help="Input and output width C of every block.")
+@click.option("--bottleneck-channels", **ranged("channels"), default=None,
+              help="Inner width of the bottleneck [default: C/4].")
+@click.option("--spatial", **ranged("spatial"), default=56, show_default=True,
+              help="Height and width of the input, for MACs.")
+@click.option("--groups", **ranged("groups"), default=None,
+              help="Groups of the ResNeXt bottleneck's 3x3 conv [default: 32, where the width allows].")
+@click.option("--width-per-group", **ranged("width_per_group"), default=None,
+              help="Width per group of the ResNeXt bottleneck, per 64 inner channels [default: 4].")
+def blocks(fmt: str, channels: int, bottleneck_channels: int | None, spatial: int, groups: int | None,
+           width_per_group: int | None) -> None:
+    """Why a bottleneck is cheap: a basic block (two 3x3 convs, C to C) against a bottleneck
+    (1x1 C to C/4, 3x3, 1x1 C/4 to C) at the same width, conv by conv, with the ResNeXt
+    grouped bottleneck and the pre-activation blocks: 1,179,648 against 69,632 weights at 256.
+
+    \b
+    Examples:
+      archviz blocks
+      archviz blocks --channels 512 --spatial 28
+      archviz blocks --channels 1024 --bottleneck-channels 128 --format json
+    """
+    from archviz.blocks import compare as compare_blocks
+    from archviz.blocks import render_blocks
+
+    costs = compare_blocks(channels, bottleneck_channels, spatial, groups=groups, width_per_group=width_per_group)
+    click.echo(render_blocks(costs, fmt.lower()), nl=False)
+
+
+def _budget(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    from archviz.units import parse_count
+
+    return _parsed(lambda text: parse_count(text, param.opts[0]))(ctx, param, value)
+
+
+@cli.command(short_help="Variants that fit a params / MACs budget (Pareto front).")
+@click.option("--max-params", required=True, callback=_budget, metavar="N",
+              help="Parameter budget: 5M, 2.5e6, 800k, 11689512.")
+@click.option("--max-macs", callback=_budget, metavar="N", help="MAC budget: 1G, 500M, ...")
+@click.option("--family", type=click.Choice(tuple(FAMILIES), case_sensitive=False), default="resnet",
+              show_default=True, help="The design space: ImageNet ResNets, CIFAR ResNets, ResNeXt, or wide ResNets.")
+@click.option("--input-shape", callback=_parsed(parse_shape), metavar="H,W,C",
+              help="Input size [default: the family's].")
+@click.option("--classes", **ranged("classes"), help="Output classes [default: the family's].")
+@click.option("--limit", **ranged("limit"), default=15, show_default=True,
+              help="Show this many variants of the front, the largest first (0: all).")
+@click.option("--format", "fmt", type=click.Choice(("table", "json"), case_sensitive=False), default="table",
+              show_default=True)
+def fit(max_params: int, max_macs: int | None, family: str, input_shape: Any, classes: int | None, limit: int,
+        fmt: str) -> None:
+    """The ResNet variants that fit a budget: the design space of a family (blocks per stage,
+    width multiplier, block type, groups) searched without building any model, and the Pareto
+    front within budget listed with the command that builds each.
+
+    \b
+    Examples:
+      archviz fit --max-params 5M
+      archviz fit --max-params 1M --max-macs 150M --family cifar
+      archviz fit --max-params 25M --max-macs 4G --family resnext --format json
+      archviz fit --max-params 2M --family cifar --input-shape 64,64,3 --classes 200
+    """
+    from archviz.fit import fit as search
+    from archviz.fit import render_fit
+
+    result = search(max_params=max_params, max_macs=max_macs, family=family, input_shape=input_shape,
+                    classes=classes)
+    click.echo(render_fit(result, fmt.lower(), limit=limit, max_params=max_params, max_macs=max_macs), nl=False)
+
+
+@cli.command(name="list", short_help="The presets, with family, params and MACs.")
+@click.argument("pattern", default="*")
+@format_option(Catalog)
+@output_option()
+def list_(pattern: str, fmt: str | None, output: str | None) -> None:
+    """The presets, with family, parameters and MACs. PATTERN is a glob on names or families.
+
+    \b
+    Examples:
+      archviz list
+      archviz list 'resnet*-keras'
+      archviz list cifar --format json
+    """
+    from archviz.catalog import catalog
+    from archviz.render.formats import pick_format, render
+
+    fmt = pick_format(Catalog, fmt, output)
+    emit(render(catalog(pattern), fmt), output)

@@ -1,0 +1,75 @@
+"""One dispatch from a result object and a format name to text.
+
+Every study returns a result object with ``to_dict()``; JSON is that record, for every result
+alike. The other formats are looked up here, by the result's type. ``view`` options (a
+summary's ``depth``, fit's ``limit``) reach both the record and the renderer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+
+def _renderers() -> dict[type, dict[str, Callable[..., str]]]:
+    from archviz.backend.bench import Benchmark
+    from archviz.catalog import Catalog
+    from archviz.compare import Comparison
+    from archviz.render import bench, catalog, compare, text
+    from archviz.summary import Summary
+
+    return {
+        Summary: {"table": text.render_table, "markdown": text.render_markdown, "csv": text.render_csv},
+        Comparison: {"table": compare.render_table, "markdown": compare.render_markdown,
+                     "csv": compare.render_csv, "svg": compare.render_chart, "html": compare.render_html},
+        Catalog: {"table": catalog.render_table, "markdown": catalog.render_markdown, "csv": catalog.render_csv},
+        Benchmark: {"table": bench.render_table},
+    }
+
+
+def json_text(data: Any) -> str:
+    """JSON as archviz writes it: indented, and never ``NaN`` or ``Infinity``."""
+    return json.dumps(data, indent=2, allow_nan=False) + "\n"
+
+
+def formats(result_type: type) -> tuple[str, ...]:
+    """The formats a result of this type can be written in, ``table`` first, ``json`` last."""
+    return (*_renderers()[result_type], "json")
+
+
+def render(result: Any, fmt: str = "table", **view: Any) -> str:
+    """``result`` as text in ``fmt``."""
+    if fmt == "json":
+        return json_text(result.to_dict(**view))
+    renderers = _renderers()[type(result)]
+    if fmt not in renderers:
+        from archviz.errors import UsageError
+
+        raise UsageError(f"cannot write this as {fmt!r}; choose from {', '.join(formats(type(result)))}")
+    return renderers[fmt](result, **view)
+
+
+#: What an output file's extension asks for.
+OUTPUT_FORMATS = {".txt": "table", ".md": "markdown", ".csv": "csv", ".json": "json", ".svg": "svg",
+                  ".html": "html", ".htm": "html"}
+
+
+def pick_format(result_type: type, fmt: str | None, output: str | None) -> str:
+    """The format to write: ``fmt`` if given, else what the output file's extension says, else a table."""
+    from pathlib import Path
+
+    from archviz.errors import UsageError
+    from archviz.fileio import is_stdout
+    from archviz.limits import clip
+
+    if fmt:
+        return fmt.lower()
+    if output is None or is_stdout(output):
+        return "table"
+    chosen = OUTPUT_FORMATS.get(Path(output).suffix.lower())
+    allowed = formats(result_type)
+    if chosen not in allowed:
+        extensions = ", ".join(ext for ext, name in OUTPUT_FORMATS.items() if name in allowed)
+        raise UsageError(f"cannot tell what to write to {clip(output)}: use a name ending in {extensions}, "
+                         f"or --format")
+    return chosen

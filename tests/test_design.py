@@ -163,3 +163,60 @@ def test_no_import_cycle_in_the_package():
 def test_the_cycle_finder_finds_cycles():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+# ---- each word defined once: the command line's choices come from the library -----------------
+
+
+def _choices(command_name: str) -> dict[str, tuple]:
+    import click
+
+    from archviz.cli import cli
+
+    command = cli.commands[command_name]
+    return {param.name: tuple(param.type.choices) for param in command.params
+            if isinstance(param.type, click.Choice)}
+
+
+def test_command_line_choices_come_from_the_library():
+    from archviz.analysis import DTYPE_BYTES
+    from archviz.backend.bench import Benchmark
+    from archviz.catalog import Catalog
+    from archviz.compare import SORT_KEYS, Comparison
+    from archviz.fit import FAMILIES
+    from archviz.render import diagram
+    from archviz.render.formats import formats
+    from archviz.summary import Summary
+    from archviz.zoo.config import BLOCK_TYPES, SHORTCUTS, STEMS, STRIDE_ON
+
+    model = {"block": BLOCK_TYPES, "shortcut": SHORTCUTS, "stem": tuple(STEMS), "stride_on": STRIDE_ON}
+    expected = {
+        "summary": {**model, "dtype": tuple(DTYPE_BYTES), "fmt": formats(Summary)},
+        "compare": {**model, "dtype": tuple(DTYPE_BYTES), "fmt": formats(Comparison), "sort": SORT_KEYS},
+        "diagram": {**model, "fmt": diagram.FORMATS, "rankdir": diagram.RANKDIRS},
+        "report": {**model, "dtype": tuple(DTYPE_BYTES)},
+        "export": model,
+        "bench": {**model, "fmt": formats(Benchmark)},
+        "list": {"fmt": formats(Catalog)},
+        "fit": {"family": tuple(FAMILIES), "fmt": ("table", "json")},
+    }
+    for command, choices in expected.items():
+        assert _choices(command) == {key: tuple(value) for key, value in choices.items()}, command
+
+
+def test_every_model_command_takes_every_model_option():
+    from archviz.cli import cli
+    from archviz.models import CONFIG_OPTIONS
+
+    for name in ("summary", "compare", "diagram", "report", "export", "bench"):
+        params = {param.name for param in cli.commands[name].params}
+        assert set(CONFIG_OPTIONS) <= params, name
+        assert (name == "export") != ({"unsafe", "custom_objects"} <= params), name
+
+
+def test_common_options_come_first_in_help():
+    from archviz.cli import cli
+
+    for name in ("summary", "diagram", "report", "compare"):
+        order = [param.name for param in cli.commands[name].params]
+        assert order.index("output") < order.index("layers"), name

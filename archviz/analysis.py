@@ -29,27 +29,32 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
     shapes: dict[str, tuple[int, ...]] = {}
     records: list[LayerRecord] = []
     uncounted: dict[str, list[str]] = {}
+    reasons: dict[str, str] = {}
     warnings: list[str] = []
     for node in graph:
         declared = node.declared
-        if declared is not None and declared.input_shapes is not None:
+        if declared is not None and declared.input_shapes is not None and all(map(known, declared.input_shapes)):
             in_shapes = [tuple(s) for s in declared.input_shapes]
         else:
             in_shapes = [shapes[source] for source in node.inputs]
         declared_shape = declared.output_shape if declared is not None else None
         try:
             rule = op_for(node.op)
+            if not all(map(known, in_shapes)):
+                raise _UnknownSize()
             out = rule.shape(node.attrs, in_shapes)
             cost = rule.cost(node.attrs, in_shapes, out)
             family, counted = rule.family, True
-        except (UnsupportedOpError, ShapeError) as error:
+        except (UnsupportedOpError, ShapeError, _UnknownSize) as error:
             if declared_shape is None:
                 if isinstance(error, ShapeError):
                     raise ModelError(f"layer {node.name!r} ({node.op}): {error}") from None
                 raise UnsupportedOpError(f"layer {node.name!r}: {error}") from None
-            uncounted.setdefault(_uncounted_label(node), []).append(node.name)
+            label = _uncounted_label(node)
+            uncounted.setdefault(label, []).append(node.name)
+            reasons.setdefault(label, _reason(label, error))
             out, cost, family, counted = declared_shape, Cost(), Family.UNKNOWN, False
-        if declared_shape is not None and declared_shape != out:
+        if declared_shape is not None and known(declared_shape) and declared_shape != out:
             warnings.append(f"layer {node.name!r}: archviz's shape rule gives {out}, the model declares "
                             f"{declared_shape}; using the declared shape")
             out = declared_shape
@@ -62,14 +67,41 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             name=node.name, op=node.op, family=family, inputs=node.inputs, attrs=dict(node.attrs),
             output_shape=out, trainable_params=trainable, non_trainable_params=non_trainable,
             macs=cost.macs * batch_size, flops=cost.flops * batch_size + cost.fixed_flops if counted else None,
-            activation_bytes=max(numel(out), 0) * batch_size * DTYPE_BYTES[dtype],
-            weighted=bool(counted and rule.weighted), counted=counted,
+            activation_bytes=max(numel(out), 0) * batch_size * DTYPE_BYTES[dtype] if known(out) else 0,
+            weighted=bool(counted and rule.weighted),
+            counted=counted, computes=counted and rule.weighted or not counted and _may_compute(node, trainable),
         ))
     return Summary(
         name=graph.name, records=records, batch_size=batch_size, dtype=dtype,
         bytes_per_param=DTYPE_BYTES[dtype], options=dict(graph.options),
-        groups=dict(graph.groups), uncounted=uncounted, warnings=warnings,
+        groups=dict(graph.groups), uncounted=uncounted, reasons=reasons, warnings=warnings,
     )
+
+
+class _UnknownSize(Exception):
+    """An input of a layer has a dimension the model leaves open (``None``)."""
+
+
+def known(shape: tuple[int, ...] | None) -> bool:
+    """A shape whose every dimension is known (an imported model marks an open one as -1)."""
+    return shape is not None and all(d >= 0 for d in shape)
+
+
+def _reason(label: str, error: Exception) -> str:
+    if isinstance(error, _UnknownSize):
+        return "input size unknown: pass --input-shape"
+    if isinstance(error, UnsupportedOpError):
+        return f"no rule for {label}"
+    return f"archviz's shape rule failed: {error}"
+
+
+def _may_compute(node: Node, trainable: int) -> bool:
+    """Whether a layer archviz could not count would have MACs: a weighted op, or any layer with
+    weights (a custom layer's kernels)."""
+    try:
+        return op_for(node.op).weighted
+    except UnsupportedOpError:
+        return trainable > 0
 
 
 def _uncounted_label(node: Node) -> str:

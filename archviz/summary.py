@@ -29,6 +29,7 @@ class LayerRecord:
     attrs: Mapping[str, Any] = field(default_factory=dict)
     weighted: bool = False
     counted: bool = True
+    computes: bool = False  # a weight layer: it has MACs (or would have, where not counted)
 
     @property
     def params(self) -> int:
@@ -101,7 +102,8 @@ class Summary:
     bytes_per_param: int = 4
     options: dict[str, Any] = field(default_factory=dict)
     groups: dict[str, str] = field(default_factory=dict)
-    uncounted: dict[str, list[str]] = field(default_factory=dict)
+    uncounted: dict[str, list[str]] = field(default_factory=dict)  # label -> layer names
+    reasons: dict[str, str] = field(default_factory=dict)  # label -> why those layers are not counted
     warnings: list[str] = field(default_factory=list)
 
     # ---- totals -------------------------------------------------------
@@ -128,7 +130,13 @@ class Summary:
 
     @property
     def complete(self) -> bool:
+        """Whether every layer's FLOPs are counted (else :attr:`flops` is a lower bound)."""
         return not self.uncounted
+
+    @property
+    def macs_complete(self) -> bool:
+        """Whether no layer that would have MACs is uncounted (else :attr:`macs` is a lower bound)."""
+        return not any(r.computes and not r.counted for r in self.records)
 
     @property
     def param_bytes(self) -> int:
@@ -153,6 +161,7 @@ class Summary:
             "non_trainable_params": self.non_trainable_params,
             "macs": self.macs,
             "flops": self.flops,
+            "macs_complete": self.macs_complete,
             "flops_complete": self.complete,
             "param_bytes": self.param_bytes,
             "activation_bytes": self.activation_bytes,
@@ -200,5 +209,6 @@ class Summary:
             "totals": self.totals(),
             "layers": [row.to_dict() for row in self.rows(depth)],
             "uncounted": {op: list(names) for op, names in self.uncounted.items()},
+            "reasons": dict(self.reasons),
             "warnings": list(self.warnings),
         }

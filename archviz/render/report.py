@@ -89,7 +89,7 @@ def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> s
     cards = [
         {"label": "Parameters", "value": human(summary.params), "exact": exact(summary.params),
          "detail": f"{exact(summary.trainable_params)} trainable · {exact(summary.non_trainable_params)} non-trainable"},
-        {"label": "MACs", "value": human(summary.macs), "exact": exact(summary.macs), "detail": exact(summary.macs)},
+        {"label": "MACs" + ("" if summary.macs_complete else " (lower bound)"), "value": human(summary.macs), "exact": exact(summary.macs), "detail": exact(summary.macs)},
         {"label": "FLOPs" + ("" if summary.complete else " (lower bound)"), "value": human(summary.flops),
          "exact": exact(summary.flops), "detail": exact(summary.flops)},
         {"label": "Parameter memory", "value": human_bytes(summary.param_bytes), "exact": exact(summary.param_bytes),
@@ -102,5 +102,5 @@ def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> s
         version=__version__, summary=summary, description=summary.options.get("description", ""),
         options=_options(summary), cards=cards, conventions=CONVENTIONS, diagrams=diagrams, stages=stages,
         charts=charts, blocks=stage_blocks or [], rows=_tree_rows(summary),
-        uncounted=sorted(summary.uncounted.items()),
+        uncounted=[(op, names, summary.reasons.get(op, "")) for op, names in sorted(summary.uncounted.items())],
     )

@@ -32,7 +32,8 @@ def totals_lines(summary: Summary) -> list[tuple[str, str]]:
     return [
         ("Params", f"{exact(summary.params)} ({human(summary.params)}): {exact(summary.trainable_params)} trainable, "
                    f"{exact(summary.non_trainable_params)} non-trainable"),
-        ("MACs", f"{exact(summary.macs)} ({human(summary.macs)}) multiply-accumulates"),
+        ("MACs", f"{exact(summary.macs)} ({human(summary.macs)}) multiply-accumulates"
+                 + ("" if summary.macs_complete else " (lower bound: some layers not counted)")),
         ("FLOPs", f"{exact(summary.flops)} ({human(summary.flops)}) floating-point operations{bound}"),
         ("Param memory", f"{human_bytes(summary.param_bytes)} ({summary.dtype})"),
         ("Activation memory", f"{human_bytes(summary.activation_bytes)} (batch {summary.batch_size}, {summary.dtype})"),
@@ -63,8 +64,9 @@ def render_table(summary: Summary, depth: Any = None) -> str:
 def _warning_lines(summary: Summary) -> list[str]:
     lines = []
     for op, names in summary.uncounted.items():
+        reason = summary.reasons.get(op, f"no rule for {op}")
         lines.append(f"Not counted: {len(names)} layer(s) of type {op} ({', '.join(names[:3])}"
-                     + (", ..." if len(names) > 3 else "") + "): no FLOP rule; params come from the model")
+                     + (", ..." if len(names) > 3 else "") + f"): {reason}; params come from the model")
     return lines
 
 

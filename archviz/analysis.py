@@ -52,7 +52,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
                 raise UnsupportedOpError(f"layer {node.name!r}: {error}") from None
             label = _uncounted_label(node)
             uncounted.setdefault(label, []).append(node.name)
-            reasons.setdefault(label, _reason(label, error))
+            reasons.setdefault(label, _reason(label, error, declared_shape))
             out, cost, family, counted = declared_shape, Cost(), Family.UNKNOWN, False
         if declared_shape is not None and known(declared_shape) and declared_shape != out:
             warnings.append(f"layer {node.name!r}: archviz's shape rule gives {out}, the model declares "
@@ -87,8 +87,8 @@ def known(shape: tuple[int, ...] | None) -> bool:
     return shape is not None and all(d >= 0 for d in shape)
 
 
-def _reason(label: str, error: Exception) -> str:
-    if isinstance(error, _UnknownSize):
+def _reason(label: str, error: Exception, declared_shape: tuple[int, ...]) -> str:
+    if isinstance(error, _UnknownSize) or not known(declared_shape):
         return "input size unknown: pass --input-shape"
     if isinstance(error, UnsupportedOpError):
         return f"no rule for {label}"

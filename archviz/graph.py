@@ -12,10 +12,10 @@ Nothing here imports TensorFlow.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Mapping
 
-from archviz.errors import ModelError
+from archviz.errors import ModelError, UsageError
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -123,6 +123,22 @@ class Graph:
             for source in node.inputs:
                 result[source].append(node.name)
         return result
+
+    def set_input_shape(self, shape: Shape) -> None:
+        """Give the input a size the model leaves open (a dimension of -1): the rules then size
+        every layer after it. A size the model fixes cannot change."""
+        inputs = [node for node in self if node.op == "input"]
+        if len(inputs) != 1:
+            raise UsageError(f"an input shape applies to a model with one input; {self.name!r} has {len(inputs)}")
+        node, shape = inputs[0], tuple(int(d) for d in shape)
+        current = tuple(node.attrs["shape"])
+        if len(current) != len(shape) or any(have >= 0 and have != want for have, want in zip(current, shape)):
+            text = "x".join("?" if d < 0 else str(d) for d in current)
+            raise UsageError(f"the model's input is {text}; an input shape of {'x'.join(map(str, shape))} does not "
+                             f"fit it (only the ? dimensions can be chosen)")
+        declared = replace(node.declared, output_shape=shape) if node.declared is not None else None
+        self._nodes[node.name] = replace(node, attrs={**node.attrs, "shape": shape}, declared=declared)
+        self.options["input_shape"] = list(shape)
 
     @property
     def max_depth(self) -> int:

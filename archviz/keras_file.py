@@ -45,6 +45,28 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return _parse(path, data, ZIP_CONFIG if kind == "zip" else f"the {HDF5_CONFIG} attribute")
 
 
+def class_names(config: Any) -> set[str]:
+    """Every ``class_name`` in a config (layers of nested models included), found without recursion."""
+    names: set[str] = set()
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("class_name"), str):
+                names.add(item["class_name"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return names
+
+
+def refuse_code(path: str | Path, config: dict[str, Any]) -> None:
+    """Refuse, in one line, a file whose loading would run code stored in it (a ``Lambda`` layer)."""
+    if "Lambda" in class_names(config):
+        raise RuntimeFailure(f"{path}: contains a Lambda layer, whose code would run on loading; Keras's safe mode "
+                             f"refuses it. Pass --unsafe only if you trust the file")
+
+
 def nesting_depth(value: Any) -> int:
     """How deeply lists and dicts nest in ``value`` (a scalar: 0), measured without recursion."""
     deepest = 0

@@ -168,9 +168,11 @@ def resolve(model: Any, *, unsafe: bool = False, custom_objects: str | dict | No
 
     require()
     if is_keras_file(model):
-        from archviz.keras_file import read_config
+        from archviz.keras_file import read_config, refuse_code
 
-        read_config(model)  # a missing, foreign or hostile file fails here, before TensorFlow loads
+        config = read_config(model)  # a missing, foreign or hostile file fails here, before TensorFlow loads
+        if not unsafe:
+            refuse_code(model, config)
     from archviz.backend.keras_import import graph_from_keras, load_custom_objects, load_keras_file
 
     shape = options.get("input_shape")

@@ -69,7 +69,7 @@ class Row:
             "params": self.params,
             "trainable_params": self.trainable_params,
             "non_trainable_params": self.non_trainable_params,
-            "macs": self.macs,
+            "macs": self.macs if self.counted else None,
             "flops": self.flops,
             "activation_bytes": self.activation_bytes,
         }
@@ -154,17 +154,25 @@ class Summary:
     def max_depth(self) -> int:
         return max((len(r.path) for r in self.records), default=1)
 
+    @property
+    def size_open(self) -> bool:
+        """Whether the model leaves its input size open (a ``?`` dimension): MACs, FLOPs and activation
+        memory are then unknown, not zero, until an input shape is given."""
+        return any(r.op == "input" and any(d < 0 for d in r.output_shape) for r in self.records)
+
     def totals(self) -> dict[str, Any]:
+        """The totals; those that depend on the input size are None while it is open."""
+        sized = not self.size_open
         return {
             "params": self.params,
             "trainable_params": self.trainable_params,
             "non_trainable_params": self.non_trainable_params,
-            "macs": self.macs,
-            "flops": self.flops,
+            "macs": self.macs if sized else None,
+            "flops": self.flops if sized else None,
             "macs_complete": self.macs_complete,
             "flops_complete": self.complete,
             "param_bytes": self.param_bytes,
-            "activation_bytes": self.activation_bytes,
+            "activation_bytes": self.activation_bytes if sized else None,
             "layers": len(self.records),
             "weighted_layers": self.weighted_layers,
         }

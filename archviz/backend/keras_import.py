@@ -215,8 +215,9 @@ def _attribute_name(parent: Any, layer: Any) -> str:
 
 
 def graph_from_keras(model: Any, *, input_shape: tuple[int, ...] | None = None, name: str | None = None) -> Graph:
-    """The layer graph of a Keras model. ``input_shape`` (without the batch) is needed only
-    where Keras cannot know it: a subclassed model that was never built."""
+    """The layer graph of a Keras model. ``input_shape`` (without the batch) sizes what Keras
+    leaves open: a functional model's ``None`` height and width, or a subclassed model that was
+    never built."""
     keras = _keras()
     if not isinstance(model, keras.layers.Layer):
         raise UsageError(f"not a Keras model: {type(model).__name__}")
@@ -224,6 +225,9 @@ def graph_from_keras(model: Any, *, input_shape: tuple[int, ...] | None = None, 
     importer = _Importer(graph)
     if _is_functional(keras, model):
         importer.functional(model, "", None)
+        graph.options["input_shape"] = list(next(iter(graph)).attrs["shape"])
+        if input_shape is not None:
+            graph.set_input_shape(tuple(input_shape))
     else:
         shape = tuple(input_shape) if input_shape is not None else _built_input_shape(model)
         if shape is None:
@@ -231,7 +235,7 @@ def graph_from_keras(model: Any, *, input_shape: tuple[int, ...] | None = None, 
         graph.add("input", "input", shape=shape, declared=Declared("InputLayer", shape))
         probe = keras.ops.zeros((1, *shape))
         importer.trace(model, "", ["input"], [probe])
-    graph.options["input_shape"] = list(next(iter(graph)).attrs["shape"])
+        graph.options["input_shape"] = list(shape)
     return graph
 
 

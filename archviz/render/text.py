@@ -12,7 +12,8 @@ _NUMERIC = {3, 4, 5}
 
 
 def shape_text(shape: Sequence[int]) -> str:
-    return "x".join(str(d) for d in shape)
+    """``56x56x256``; a dimension the model leaves open (-1) is ``?``."""
+    return "x".join("?" if d < 0 else str(d) for d in shape)
 
 
 def _columns(rows: list[Row], readable: bool) -> tuple[list[str], list[list[str]]]:
@@ -21,14 +22,23 @@ def _columns(rows: list[Row], readable: bool) -> tuple[list[str], list[list[str]
     body = []
     for row in rows:
         indent = "  " * (row.level - 1) if readable else ""
-        body.append([indent + row.name, row.op, shape_text(row.output_shape), number(row.params), number(row.macs),
-                     number(row.flops)])
+        body.append([indent + row.name, row.op, shape_text(row.output_shape), number(row.params),
+                     number(row.macs if row.counted else None), number(row.flops)])
     return header, body
 
 
 def totals_lines(summary: Summary) -> list[tuple[str, str]]:
     """The totals as (label, text) pairs, shared by the table and Markdown renderers."""
     bound = "" if summary.complete else " (lower bound: some layers not counted)"
+    if summary.size_open:
+        unknown = "unknown: the input size is open, pass --input-shape H,W,C"
+        return [
+            ("Params", f"{exact(summary.params)} ({human(summary.params)}): {exact(summary.trainable_params)} "
+                       f"trainable, {exact(summary.non_trainable_params)} non-trainable"),
+            ("MACs", unknown), ("FLOPs", unknown),
+            ("Param memory", f"{human_bytes(summary.param_bytes)} ({summary.dtype})"),
+            ("Activation memory", unknown),
+        ]
     return [
         ("Params", f"{exact(summary.params)} ({human(summary.params)}): {exact(summary.trainable_params)} trainable, "
                    f"{exact(summary.non_trainable_params)} non-trainable"),
@@ -62,6 +72,8 @@ def render_table(summary: Summary, depth: Any = None) -> str:
 
 
 def _warning_lines(summary: Summary) -> list[str]:
+    if summary.size_open:  # every size-dependent layer is uncounted for that one reason
+        return []
     lines = []
     for op, names in summary.uncounted.items():
         reason = summary.reasons.get(op, f"no rule for {op}")
@@ -82,6 +94,7 @@ def render_csv(summary: Summary, depth: Any = None) -> str:
     header = ["name", "op", "output_shape", "params", "trainable_params", "non_trainable_params", "macs", "flops",
               "activation_bytes"]
     body = [[row.name, row.op, shape_text(row.output_shape), row.params, row.trainable_params,
-             row.non_trainable_params, row.macs, "" if row.flops is None else row.flops, row.activation_bytes]
+             row.non_trainable_params, row.macs if row.counted else "", "" if row.flops is None else row.flops,
+             row.activation_bytes]
             for row in summary.rows(depth)]
     return csv_table(header, body)

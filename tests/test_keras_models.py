@@ -1,0 +1,110 @@
+"""Keras models people bring: open input sizes, layers archviz cannot count, code in files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+keras = pytest.importorskip("keras")
+pytest.importorskip("tensorflow")
+
+import archviz  # noqa: E402
+
+pytestmark = pytest.mark.tf
+
+
+@pytest.fixture(scope="module")
+def open_resnet50(tmp_path_factory):
+    """keras.applications ResNet50 without its top: the input's height and width are left open."""
+    path = tmp_path_factory.mktemp("open") / "ResNet50_notop.keras"
+    keras.applications.ResNet50(include_top=False, weights=None).save(path)
+    keras.backend.clear_session()
+    return path
+
+
+def records(summary):
+    """Every layer's numbers, without the name Keras happened to give the input."""
+    return [{k: v for k, v in layer.items() if k != "name"} for layer in summary.to_dict()["layers"]]
+
+
+def test_open_input_size_is_unknown_not_zero(open_resnet50, run_cli):
+    summary = archviz.analyze(open_resnet50)
+    totals = summary.to_dict()["totals"]
+    assert totals["params"] == 23_587_712 and totals["non_trainable_params"] == 53_120
+    assert totals["macs"] is None and totals["flops"] is None and totals["activation_bytes"] is None
+    assert not totals["macs_complete"] and set(summary.reasons.values()) == {"input size unknown: pass --input-shape"}
+    code, out, err = run_cli("summary", open_resnet50, "--depth", "stages")
+    assert code == 0, err
+    assert "MACs:              unknown: the input size is open, pass --input-shape H,W,C" in out
+    assert "?x?x2048" in out and "Not counted" not in out
+
+
+def test_input_shape_sizes_an_open_model(open_resnet50, run_cli):
+    sized = archviz.analyze(open_resnet50, input_shape=(224, 224, 3))
+    fixed = archviz.analyze(keras.applications.ResNet50(include_top=False, weights=None, input_shape=(224, 224, 3)))
+    keras.backend.clear_session()
+    assert sized.to_dict()["totals"] == fixed.to_dict()["totals"]
+    assert records(sized) == records(fixed)
+    assert sized.macs == 3_855_925_248 and sized.complete and sized.macs_complete
+    code, out, _ = run_cli("summary", open_resnet50, "--input-shape", "160", "--format", "json")
+    assert code == 0 and json.loads(out)["model"]["options"]["input_shape"] == [160, 160, 3]
+
+
+def test_input_shape_cannot_change_a_fixed_size(tmp_path, run_cli):
+    path = tmp_path / "fixed.keras"
+    inputs = keras.Input((32, 32, 3))
+    keras.Model(inputs, keras.layers.Conv2D(4, 3)(inputs)).save(path)
+    code, out, err = run_cli("summary", path, "--input-shape", "64,64,3")
+    assert code == 2 and err.count("\n") == 1
+    assert "the model's input is 32x32x3; an input shape of 64x64x3 does not fit it" in err
+
+
+class Kernel(keras.layers.Layer):
+    """A custom layer with weights: archviz has no rule for it, so its MACs are unknown."""
+
+    def build(self, shape):
+        self.kernel = self.add_weight(shape=(shape[-1], 8))
+
+    def call(self, x):
+        return keras.ops.matmul(x, self.kernel)
+
+
+def test_an_uncounted_layer_with_weights_makes_macs_a_lower_bound(run_cli):
+    inputs = keras.Input((16,))
+    model = keras.Model(inputs, keras.layers.Dense(4)(Kernel(name="custom")(inputs)))
+    summary = archviz.analyze(model)
+    assert not summary.macs_complete and not summary.complete
+    assert summary.reasons == {"Kernel": "no rule for Kernel"}
+    assert summary.to_dict()["layers"][1]["macs"] is None
+    from archviz.render.text import render_table
+
+    text = render_table(summary)
+    assert "multiply-accumulates (lower bound: some layers not counted)" in text
+    assert "Not counted: 1 layer(s) of type Kernel (custom): no rule for Kernel" in text
+
+
+def test_an_uncounted_layer_without_weights_keeps_macs_exact():
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3)(inputs)
+    model = keras.Model(inputs, keras.layers.ActivityRegularization(name="regularized")(x))
+    summary = archviz.analyze(model)
+    assert summary.macs_complete and not summary.complete
+
+
+def test_any_lambda_is_refused_in_one_line_before_keras_loads_it(tmp_path, run_cli):
+    path = tmp_path / "closure.keras"
+    inputs = keras.Input((4,))
+    scale = 3.0
+    keras.Model(inputs, keras.layers.Lambda(lambda x, k=scale: x * k)(inputs)).save(path)
+    code, out, err = run_cli("summary", path)
+    assert code == 1 and err.count("\n") == 1
+    assert "contains a Lambda layer, whose code would run on loading" in err and "--unsafe" in err
+    code, out, err = run_cli("summary", path, "--unsafe")  # Keras itself cannot rebuild this closure
+    assert code == 1 and err.count("\n") == 1 and "cannot load the Keras model" in err
+    plain = tmp_path / "plain.keras"
+    keras.Model(inputs, keras.layers.Lambda(lambda x: x * 3.0)(inputs)).save(plain)
+    assert "contains a Lambda layer" in run_cli("summary", plain)[2]
+    code, out, err = run_cli("summary", plain, "--unsafe", "--format", "json")
+    assert code == 0, err
+    assert "Lambda" in json.loads(out)["uncounted"]

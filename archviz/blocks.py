@@ -16,6 +16,7 @@ from archviz.limits import check
 from archviz.summary import LayerRecord
 from archviz.zoo import BlockPlan, ResNetConfig
 from archviz.zoo.builder import block_graph
+from archviz.zoo.plans import block_style
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,14 @@ class BlockCost:
                           for c in self.convs]}
 
 
-def _cost(name: str, description: str, config: ResNetConfig, plan: BlockPlan, spatial: int) -> BlockCost:
-    graph = block_graph(config, plan, spatial)
-    with_bias = block_graph(config.replace(conv_bias="all"), plan, spatial)
+def _cost(name: str, description: str, config: ResNetConfig, channels: int, mid: int, spatial: int) -> BlockCost:
+    """A config's block from ``channels`` through ``mid`` back to ``channels``, with an identity shortcut."""
+    graph = block_graph(_identity(config, channels, mid), spatial)
+    with_bias = block_graph(_identity(config.replace(conv_bias="all"), channels, mid), spatial)
     summary, biased = analyze_graph(graph), analyze_graph(with_bias)
     shapes = {r.name: r.output_shape for r in summary.records}
     convs = [_conv(r, shapes) for r in summary.records if r.op == "conv2d"]
-    return BlockCost(name, description, plan.out_channels, spatial, convs, params_with_bn_and_bias=biased.params,
+    return BlockCost(name, description, channels, spatial, convs, params_with_bn_and_bias=biased.params,
                      params_with_bn=summary.params, macs=summary.macs, flops=summary.flops)
 
 
@@ -82,16 +84,17 @@ _BASIC = ResNetConfig(name="basic", block="basic", conv_bias="none")
 _BOTTLENECK = ResNetConfig(name="bottleneck", block="bottleneck", conv_bias="none")
 
 
-def _identity(channels: int, mid: int) -> BlockPlan:
-    return BlockPlan(1, 1, channels, mid, channels, 1, "identity")
+def _identity(config: ResNetConfig, channels: int, mid: int) -> BlockPlan:
+    return BlockPlan(in_channels=channels, mid_width=mid, out_channels=channels, stride=1, shortcut="identity",
+                     style=block_style(config))
 
 
 def basic_and_bottleneck(channels: int, inner: int, spatial: int) -> tuple[BlockCost, BlockCost]:
     """The paper's comparison: two 3x3 convs C -> C against 1x1 C -> inner, 3x3, 1x1 inner -> C."""
     return (_cost("basic", f"basic block: two 3x3 convs, {channels} -> {channels}", _BASIC,
-                  _identity(channels, channels), spatial),
+                  channels, channels, spatial),
             _cost("bottleneck", f"bottleneck: 1x1 {channels} -> {inner}, 3x3 {inner} -> {inner}, 1x1 {inner} -> "
-                  f"{channels}", _BOTTLENECK, _identity(channels, inner), spatial))
+                  f"{channels}", _BOTTLENECK, channels, inner, spatial))
 
 
 def compare(channels: int = 256, bottleneck_channels: int | None = None, spatial: int = 56, *,
@@ -123,11 +126,11 @@ def compare(channels: int = 256, bottleneck_channels: int | None = None, spatial
     return [
         *basic_and_bottleneck(channels, inner, spatial),
         _cost("resnext", f"ResNeXt bottleneck: 1x1 {channels} -> {grouped}, 3x3 in {groups} groups, "
-              f"1x1 {grouped} -> {channels}", resnext, _identity(channels, grouped), spatial),
+              f"1x1 {grouped} -> {channels}", resnext, channels, grouped, spatial),
         _cost("preact-basic", "pre-activation basic block: BN-ReLU-conv twice (no BN after the last conv)",
-              _BASIC.replace(name="preact-basic", preact=True), _identity(channels, channels), spatial),
+              _BASIC.replace(name="preact-basic", preact=True), channels, channels, spatial),
         _cost("preact-bottleneck", "pre-activation bottleneck: BN-ReLU before each conv",
-              _BOTTLENECK.replace(name="preact-bottleneck", preact=True), _identity(channels, inner), spatial),
+              _BOTTLENECK.replace(name="preact-bottleneck", preact=True), channels, inner, spatial),
     ]
 
 

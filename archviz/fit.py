@@ -2,10 +2,11 @@
 
 The design space of a family (blocks per stage from a grid, width multiplier, block type,
 groups) is enumerated and each candidate costed by parts: its stem, each of its blocks and its
-head are small graphs counted by the same rule table as ``archviz summary``, cached, and summed
-(:func:`cost_by_parts`; the tests check it equals the full build for every preset). No Keras model
-is built. The result is the Pareto front of the candidates within budget: no listed variant has
-both fewer parameters and more MACs than another one.
+head are small graphs counted by the same rule table as ``archviz summary``, cached under their
+plans (:mod:`archviz.zoo.plans`), and summed (:func:`cost_by_parts`; the tests check it equals the
+full build for every preset and for random configs). No Keras model is built. The result is the
+Pareto front of the candidates within budget: no listed variant has both fewer parameters and
+more MACs than another one.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from archviz.analysis import analyze_graph
 from archviz.errors import ArchvizError, UsageError
-from archviz.zoo import REGISTRY, ResNetConfig, plan
+from archviz.graph import Graph
+from archviz.zoo import REGISTRY, ResNetConfig
 from archviz.zoo.builder import block_graph, stem_graph, tail_graph
+from archviz.zoo.plans import plan, stem_plan, tail_plan
 
 #: family -> (base preset, grids of the design space)
 FAMILIES: dict[str, tuple[str, dict[str, tuple]]] = {
@@ -59,41 +62,31 @@ class Variant:
 
 # ---- costing by parts ---------------------------------------------------------------
 
-_BLOCK_FIELDS = ("block", "preact", "expansion", "groups", "width_per_group", "stride_on", "projection_bn",
-                 "conv_bias", "bn_epsilon", "padding", "dropout", "subsample", "shortcut")
+#: (params, MACs, weighted layers, output shape) of each part counted so far, keyed by how it is
+#: built: the function and its arguments, a plan (the builder emits a part from its plan alone)
+#: and the shape of the part's input.
+_PARTS: dict[tuple, tuple[int, int, int, tuple[int, ...]]] = {}
 
 
-_PARTS: dict[tuple, tuple[int, int, tuple[int, ...]]] = {}
-
-
-def _part(key: tuple, build: Any) -> tuple[int, int, tuple[int, ...]]:
-    """(params, MACs, output shape) of one part, counted once per distinct ``key``."""
+def _part(build: Callable[..., Graph], *inputs: Any) -> tuple[int, int, int, tuple[int, ...]]:
+    """The counts of the graph ``build(*inputs)``, analyzed once per distinct build."""
+    key = (build, *inputs)
     if key not in _PARTS:
-        summary = analyze_graph(build())
-        _PARTS[key] = summary.params, summary.macs, summary.records[-1].output_shape
+        summary = analyze_graph(build(*inputs))
+        _PARTS[key] = summary.params, summary.macs, summary.weighted_layers, summary.records[-1].output_shape
     return _PARTS[key]
 
 
 def cost_by_parts(config: ResNetConfig) -> tuple[int, int, int]:
     """(params, MACs, weighted layers) of a config, summed from cached per-part counts."""
-    stem_key = ("stem", config.stem, config.width_multiplier, config.input_shape, config.padding,
-                config.conv_bias, config.bn_epsilon)
-    params, macs, shape = _part(stem_key, lambda: stem_graph(config))
-    weighted = len(config.stem.widths)
-    block_key = tuple(getattr(config, name) for name in _BLOCK_FIELDS)
-    for stage in plan(config):
+    stem, stages, tail = stem_plan(config), plan(config), tail_plan(config)
+    params, macs, weighted, shape = _part(stem_graph, stem)
+    for stage in stages:
         for block in stage:
-            key = ("block", block_key, block.in_channels, block.mid_width, block.out_channels, block.stride,
-                   block.shortcut, shape[:2])
-            block_params, block_macs, shape = _part(key, lambda b=block, s=shape: block_graph(config, b, s[:2]))
-            params += block_params
-            macs += block_macs
-            weighted += (3 if config.block == "bottleneck" else 2) + (block.shortcut == "projection")
-    tail_key = ("tail", shape, config.has_final_norm, config.include_top, config.head, config.classes,
-                config.classifier_activation, config.bn_epsilon)
-    tail_params, tail_macs, _ = _part(tail_key, lambda: tail_graph(config, shape))
-    weighted += sum(1 for layer in config.head if layer.op == "dense") if config.include_top else 0
-    return params + tail_params, macs + tail_macs, weighted
+            block_params, block_macs, block_weighted, shape = _part(block_graph, block, shape[:2])
+            params, macs, weighted = params + block_params, macs + block_macs, weighted + block_weighted
+    tail_params, tail_macs, tail_weighted, _ = _part(tail_graph, tail, shape)
+    return params + tail_params, macs + tail_macs, weighted + tail_weighted
 
 
 # ---- the search ---------------------------------------------------------------------

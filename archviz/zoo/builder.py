@@ -2,113 +2,40 @@
 
 Names follow torchvision's hierarchy with 1-based blocks: ``stem.conv1``,
 ``layer2.block1.conv1``, ``layer2.block1.shortcut``, ``post.bn``, ``head.fc``.
-Building happens in two steps: :func:`plan` resolves the config into one
-:class:`BlockPlan` per residual block (widths, stride, shortcut kind), then
-:func:`build` emits the layers of every block.
+Building happens in two steps: :mod:`archviz.zoo.plans` resolves the config into plans (the
+stem's, one per residual block, the tail's), then :func:`build` emits the layers of each part.
+The emitters (:func:`_stem`, :func:`_block`, :func:`_tail`) read plans only, never the config,
+so the layers of a part are a function of its plan: :func:`stem_graph`, :func:`block_graph`
+and :func:`tail_graph` build one part alone, for costing it (:mod:`archviz.fit`) or comparing
+block designs (:mod:`archviz.blocks`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from archviz.errors import SpecError
 from archviz.graph import Graph
-from archviz.limits import check
 from archviz.zoo.config import HeadLayer, ResNetConfig
-
-
-@dataclass(frozen=True)
-class BlockPlan:
-    """One residual block, resolved: what goes in, what comes out, and how the shortcut is made."""
-
-    stage: int
-    index: int
-    in_channels: int
-    mid_width: int
-    out_channels: int
-    stride: int
-    shortcut: str  # identity, projection, zero_pad, max_pool, none
-
-    @property
-    def name(self) -> str:
-        return f"layer{self.stage}.block{self.index}"
-
-
-def scaled(width: int, multiplier: float) -> int:
-    return max(1, int(round(width * multiplier)))
-
-
-def _shortcut_kind(config: ResNetConfig, option: str, in_channels: int, out_channels: int, stride: int) -> str:
-    changes_shape = in_channels != out_channels or stride != 1
-    if option == "none":
-        return "none"
-    if option == "C":
-        return "projection"
-    if not changes_shape:
-        return "identity"
-    if option == "A":
-        if out_channels < in_channels:
-            raise SpecError("shortcut option A (zero padding) cannot reduce the number of channels")
-        return "zero_pad"
-    if in_channels == out_channels and config.subsample == "max_pool":
-        return "max_pool"
-    return "projection"
-
-
-def plan(config: ResNetConfig) -> list[list[BlockPlan]]:
-    """Resolve a config into its blocks, stage by stage, applying the overrides."""
-    stages: list[list[BlockPlan]] = []
-    for width in config.stem.widths:
-        check("channels", scaled(width, config.width_multiplier), "stem width")
-    channels = scaled(config.stem.widths[-1], config.width_multiplier)
-    for stage_number, (count, width, stage_stride) in enumerate(zip(config.layers, config.widths, config.strides), 1):
-        planes = scaled(width, config.width_multiplier)
-        if config.block == "bottleneck":
-            mid = int(planes * (config.width_per_group / 64.0)) * config.groups
-        else:
-            mid = planes
-        out = planes * config.block_expansion
-        stride_block = 1 if config.downsample_at == "first" else count
-        blocks = []
-        for index in range(1, count + 1):
-            fields = {"mid_width": mid, "out_width": out, "stride": stage_stride if index == stride_block else 1,
-                      "shortcut": config.shortcut}
-            for override in config.overrides:
-                if override.stage == stage_number and override.block in (None, index):
-                    fields.update({k: getattr(override, k) for k in fields if getattr(override, k) is not None})
-            if config.block == "bottleneck" and fields["mid_width"] % config.groups:
-                raise SpecError(f"layer{stage_number}.block{index}: bottleneck width {fields['mid_width']} "
-                                f"is not divisible by groups={config.groups}")
-            for key in ("mid_width", "out_width"):
-                check("channels", fields[key], f"layer{stage_number}.block{index} {key.replace('_', ' ')}")
-            kind = _shortcut_kind(config, fields["shortcut"], channels, fields["out_width"], fields["stride"])
-            blocks.append(BlockPlan(stage_number, index, channels, fields["mid_width"], fields["out_width"],
-                                    fields["stride"], kind))
-            channels = fields["out_width"]
-        stages.append(blocks)
-    return stages
+from archviz.zoo.plans import BlockPlan, LayerStyle, StemPlan, TailPlan, plan, stem_plan, tail_plan
 
 
 class _Emitter:
-    """Adds conv / norm / activation layers to a graph, following the config's conventions."""
+    """Adds conv / norm / activation layers to a graph, following a :class:`LayerStyle`."""
 
-    def __init__(self, graph: Graph, config: ResNetConfig) -> None:
+    def __init__(self, graph: Graph, style: LayerStyle) -> None:
         self.graph = graph
-        self.config = config
+        self.style = style
 
     def bias(self, normalized: bool) -> bool:
-        mode = self.config.conv_bias
+        mode = self.style.conv_bias
         return mode == "all" or (mode == "unnormalized" and not normalized)
 
     def conv(self, name: str, x: str, filters: int, kernel: int, stride: int = 1, *, normalized: bool,
-             padding: str | None = None, groups: int = 1) -> str:
-        style = padding or self.config.padding
+             groups: int = 1) -> str:
         pad = kernel // 2
         if kernel == 1 or pad == 0:
             conv_padding: object = "valid"
-        elif style == "same":
+        elif self.style.padding == "same":
             conv_padding = "same"
-        elif style == "explicit":
+        elif self.style.padding == "explicit":
             conv_padding = ((pad, pad), (pad, pad))
         else:  # zeropad: a ZeroPadding2D layer, then a valid convolution (keras.applications)
             x = self.graph.add(f"{name}_pad", "zero_pad2d", x, padding=((pad, pad), (pad, pad)))
@@ -120,45 +47,44 @@ class _Emitter:
         return self.graph.add(name, "conv2d", x, **attrs)
 
     def bn(self, name: str, x: str) -> str:
-        return self.graph.add(name, "batch_norm", x, epsilon=self.config.bn_epsilon)
+        return self.graph.add(name, "batch_norm", x, epsilon=self.style.bn_epsilon)
 
     def relu(self, name: str, x: str) -> str:
         return self.graph.add(name, "activation", x, fn="relu")
 
     def conv_bn_relu(self, prefix: str, suffix: str, x: str, filters: int, kernel: int, stride: int = 1, *,
-                     relu: bool = True, padding: str | None = None, groups: int = 1) -> str:
-        x = self.conv(f"{prefix}.conv{suffix}", x, filters, kernel, stride, normalized=True, padding=padding,
-                      groups=groups)
+                     relu: bool = True, groups: int = 1) -> str:
+        x = self.conv(f"{prefix}.conv{suffix}", x, filters, kernel, stride, normalized=True, groups=groups)
         x = self.bn(f"{prefix}.bn{suffix}", x)
         return self.relu(f"{prefix}.relu{suffix}", x) if relu else x
 
 
-def _stem(emit: _Emitter, x: str) -> str:
-    config, stem = emit.config, emit.config.stem
-    for index, width in enumerate(stem.widths, 1):
+def _stem(graph: Graph, stem: StemPlan) -> str:
+    """The input and the stem; returns the stem's output."""
+    emit = _Emitter(graph, stem.layers)
+    x = graph.add("input", "input", shape=stem.input_shape)
+    for index, filters in enumerate(stem.widths, 1):
         stride = stem.stride if index == 1 else 1
-        filters = scaled(width, config.width_multiplier)
         if stem.norm:
-            x = emit.conv_bn_relu("stem", str(index), x, filters, stem.kernel, stride, padding=stem.padding)
+            x = emit.conv_bn_relu("stem", str(index), x, filters, stem.kernel, stride)
         else:
-            x = emit.conv(f"stem.conv{index}", x, filters, stem.kernel, stride, normalized=False, padding=stem.padding)
+            x = emit.conv(f"stem.conv{index}", x, filters, stem.kernel, stride, normalized=False)
     if stem.pool:
         pool = {"pool": (3, 3), "strides": (2, 2)}
         if not stem.pool_padding:
             pool["padding"] = "valid"
-        elif stem.padding == "same":
+        elif stem.layers.padding == "same":
             pool["padding"] = "same"
-        elif stem.padding == "explicit":
+        elif stem.layers.padding == "explicit":
             pool["padding"] = ((1, 1), (1, 1))
         else:
-            x = emit.graph.add("stem.pool_pad", "zero_pad2d", x, padding=((1, 1), (1, 1)))
+            x = graph.add("stem.pool_pad", "zero_pad2d", x, padding=((1, 1), (1, 1)))
             pool["padding"] = "valid"
-        x = emit.graph.add("stem.pool", "max_pool2d", x, **pool)
+        x = graph.add("stem.pool", "max_pool2d", x, **pool)
     return x
 
 
-def _shortcut(emit: _Emitter, block: BlockPlan, x: str, preactivated: str) -> str | None:
-    prefix = block.name
+def _shortcut(emit: _Emitter, prefix: str, block: BlockPlan, x: str, preactivated: str) -> str | None:
     if block.shortcut == "identity":
         return x
     if block.shortcut == "none":
@@ -169,43 +95,44 @@ def _shortcut(emit: _Emitter, block: BlockPlan, x: str, preactivated: str) -> st
     if block.shortcut == "max_pool":
         return emit.graph.add(f"{prefix}.shortcut", "max_pool2d", x, pool=(1, 1),
                               strides=(block.stride, block.stride), padding="valid")
-    source = preactivated if emit.config.preact else x
-    with_bn = emit.config.projection_bn and not emit.config.preact
+    source = preactivated if block.style.preact else x
+    with_bn = block.style.projection_bn and not block.style.preact
     y = emit.conv(f"{prefix}.shortcut", source, block.out_channels, 1, block.stride, normalized=with_bn)
     if with_bn:
         y = emit.bn(f"{prefix}.shortcut_bn", y)
     return y
 
 
-def _block(emit: _Emitter, block: BlockPlan, x: str) -> str:
-    config, p = emit.config, block.name
+def _block(graph: Graph, p: str, block: BlockPlan, x: str) -> str:
+    """One residual block named ``p`` (``layer2.block1``) on ``x``; returns its output."""
+    style, emit = block.style, _Emitter(graph, block.style.layers)
     preactivated = x
-    if config.preact:
+    if style.preact:
         preactivated = emit.relu(f"{p}.preact_relu", emit.bn(f"{p}.preact_bn", x))
-    shortcut = _shortcut(emit, block, x, preactivated)
+    shortcut = _shortcut(emit, p, block, x, preactivated)
     y = preactivated
-    if config.block == "basic":
+    if style.block == "basic":
         y = emit.conv_bn_relu(p, "1", y, block.mid_width, 3, block.stride)
-        if config.dropout:
-            y = emit.graph.add(f"{p}.dropout", "dropout", y, rate=config.dropout)
-        if config.preact:
+        if style.dropout:
+            y = graph.add(f"{p}.dropout", "dropout", y, rate=style.dropout)
+        if style.preact:
             y = emit.conv(f"{p}.conv2", y, block.out_channels, 3, normalized=False)
         else:
             y = emit.conv_bn_relu(p, "2", y, block.out_channels, 3, relu=False)
     else:
-        first_stride = block.stride if config.stride_on == "first" else 1
-        middle_stride = block.stride if config.stride_on == "middle" else 1
+        first_stride = block.stride if style.stride_on == "first" else 1
+        middle_stride = block.stride if style.stride_on == "middle" else 1
         y = emit.conv_bn_relu(p, "1", y, block.mid_width, 1, first_stride)
-        y = emit.conv_bn_relu(p, "2", y, block.mid_width, 3, middle_stride, groups=config.groups)
-        if config.dropout:
-            y = emit.graph.add(f"{p}.dropout", "dropout", y, rate=config.dropout)
-        if config.preact:
+        y = emit.conv_bn_relu(p, "2", y, block.mid_width, 3, middle_stride, groups=style.groups)
+        if style.dropout:
+            y = graph.add(f"{p}.dropout", "dropout", y, rate=style.dropout)
+        if style.preact:
             y = emit.conv(f"{p}.conv3", y, block.out_channels, 1, normalized=False)
         else:
             y = emit.conv_bn_relu(p, "3", y, block.out_channels, 1, relu=False)
     if shortcut is not None:
-        y = emit.graph.add(f"{p}.add", "add", (y, shortcut))
-    if not config.preact:
+        y = graph.add(f"{p}.add", "add", (y, shortcut))
+    if not style.preact:
         y = emit.relu(f"{p}.relu", y)
     return y
 
@@ -221,29 +148,27 @@ _HEAD_OPS = {
 }
 
 
-def _head(emit: _Emitter, x: str) -> str:
-    config = emit.config
+def _tail(graph: Graph, tail: TailPlan, x: str) -> None:
+    """The final norm, then the head, on the last block's output ``x``."""
+    if tail.final_norm:
+        x = graph.add("post.bn", "batch_norm", x, epsilon=tail.bn_epsilon)
+        x = graph.add("post.relu", "activation", x, fn="relu")
     counts: dict[str, int] = {}
-    for layer in config.head:
+    for layer in tail.head:
         counts[_HEAD_OPS[layer.op][0]] = counts.get(_HEAD_OPS[layer.op][0], 0) + 1
     seen: dict[str, int] = {}
-    last_dense = max((i for i, layer in enumerate(config.head) if layer.op == "dense"), default=-1)
-    for position, layer in enumerate(config.head):
+    for layer in tail.head:
         stem_name, op = _HEAD_OPS[layer.op]
         seen[stem_name] = seen.get(stem_name, 0) + 1
         name = f"head.{stem_name}" + (str(seen[stem_name]) if counts[stem_name] > 1 else "")
-        x = emit.graph.add(name, op, x, **_head_attrs(config, layer, position == last_dense))
-    return x
+        x = graph.add(name, op, x, **_head_attrs(layer))
 
 
-def _head_attrs(config: ResNetConfig, layer: HeadLayer, is_classifier: bool) -> dict:
+def _head_attrs(layer: HeadLayer) -> dict:
     if layer.op == "dense":
-        activation = layer.activation
-        if activation is None and is_classifier:
-            activation = config.classifier_activation
-        attrs = {"units": layer.units if layer.units is not None else config.classes, "use_bias": True}
-        if activation not in (None, "linear"):
-            attrs["activation"] = activation
+        attrs = {"units": layer.units, "use_bias": True}
+        if layer.activation not in (None, "linear"):
+            attrs["activation"] = layer.activation
         return attrs
     if layer.op in ("avg_pool", "max_pool"):
         return {"pool": (layer.pool, layer.pool), "strides": (layer.pool, layer.pool), "padding": "valid"}
@@ -257,10 +182,10 @@ def _group_kinds(config: ResNetConfig, stages: list[list[BlockPlan]]) -> dict[st
     if config.shortcut == "none":
         kind = "plain " + ("bottleneck" if config.block == "bottleneck" else "block")
     groups = {"input": "input", "stem": "stem"}
-    for stage in stages:
-        groups[f"layer{stage[0].stage}"] = "stage"
-        for block in stage:
-            groups[block.name] = kind
+    for stage_number, stage in enumerate(stages, 1):
+        groups[f"layer{stage_number}"] = "stage"
+        for index in range(1, len(stage) + 1):
+            groups[f"layer{stage_number}.block{index}"] = kind
     groups["post"] = "post-activation"
     groups["head"] = "head"
     return groups
@@ -268,44 +193,33 @@ def _group_kinds(config: ResNetConfig, stages: list[list[BlockPlan]]) -> dict[st
 
 def build(config: ResNetConfig) -> Graph:
     """Build the layer graph of a config."""
-    stages = plan(config)
+    stem, stages, tail = stem_plan(config), plan(config), tail_plan(config)
     graph = Graph(config.name, groups=_group_kinds(config, stages), options=config.options())
-    emit = _Emitter(graph, config)
-    x = graph.add("input", "input", shape=tuple(config.input_shape))
-    x = _stem(emit, x)
-    for stage in stages:
-        for block in stage:
-            x = _block(emit, block, x)
-    if config.has_final_norm:
-        x = emit.relu("post.relu", emit.bn("post.bn", x))
-    if config.include_top:
-        _head(emit, x)
+    x = _stem(graph, stem)
+    for stage_number, stage in enumerate(stages, 1):
+        for index, block in enumerate(stage, 1):
+            x = _block(graph, f"layer{stage_number}.block{index}", block, x)
+    _tail(graph, tail, x)
     return graph
 
 
-def stem_graph(config: ResNetConfig) -> Graph:
+def stem_graph(stem: StemPlan) -> Graph:
     """The input and the stem alone."""
-    graph = Graph(f"{config.name}-stem")
-    _stem(_Emitter(graph, config), graph.add("input", "input", shape=tuple(config.input_shape)))
+    graph = Graph("stem")
+    _stem(graph, stem)
     return graph
 
 
-def tail_graph(config: ResNetConfig, shape: tuple[int, ...]) -> Graph:
-    """What follows the last block (final norm, head) on an input of ``shape``, without the input's cost."""
-    graph = Graph(f"{config.name}-tail")
-    x = graph.add("input", "input", shape=shape)
-    if config.has_final_norm:
-        emit = _Emitter(graph, config)
-        x = emit.relu("post.relu", emit.bn("post.bn", x))
-    if config.include_top:
-        _head(_Emitter(graph, config), x)
-    return graph
-
-
-def block_graph(config: ResNetConfig, block: BlockPlan, spatial: int | tuple[int, int]) -> Graph:
-    """One residual block alone, on a ``spatial`` x ``spatial`` input: for comparing block designs."""
+def block_graph(block: BlockPlan, spatial: int | tuple[int, int]) -> Graph:
+    """One residual block alone (named ``block``), on a ``spatial`` x ``spatial`` input."""
     height, width = (spatial, spatial) if isinstance(spatial, int) else spatial
-    graph = Graph(f"{config.name}-block")
-    x = graph.add("input", "input", shape=(height, width, block.in_channels))
-    _block(_Emitter(graph, config), block, x)
+    graph = Graph("block")
+    _block(graph, "block", block, graph.add("input", "input", shape=(height, width, block.in_channels)))
+    return graph
+
+
+def tail_graph(tail: TailPlan, shape: tuple[int, ...]) -> Graph:
+    """What follows the last block (final norm, head) on an input of ``shape``, without the input's cost."""
+    graph = Graph("tail")
+    _tail(graph, tail, graph.add("input", "input", shape=shape))
     return graph

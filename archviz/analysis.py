@@ -60,6 +60,10 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             out = declared_shape
         if declared is not None and declared.params is not None:
             trainable, non_trainable = declared.params
+            if counted and (cost.trainable, cost.non_trainable) != declared.params:
+                warnings.append(f"layer {node.name!r}: archviz's rule gives {cost.trainable:,} trainable and "
+                                f"{cost.non_trainable:,} non-trainable params, the model declares {trainable:,} and "
+                                f"{non_trainable:,}; using the declared params")
         else:
             trainable, non_trainable = cost.trainable, cost.non_trainable
         shapes[node.name] = out
@@ -69,7 +73,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             macs=cost.macs * batch_size, flops=cost.flops * batch_size + cost.fixed_flops if counted else None,
             activation_bytes=max(numel(out), 0) * batch_size * DTYPE_BYTES[dtype] if known(out) else 0,
             weighted=bool(counted and rule.weighted),
-            counted=counted, computes=counted and rule.weighted or not counted and _may_compute(node, trainable),
+            counted=counted, computes=cost.macs > 0 if counted else _may_compute(node, trainable),
         ))
     return Summary(
         name=graph.name, records=records, batch_size=batch_size, dtype=dtype,
@@ -96,10 +100,10 @@ def _reason(label: str, error: Exception, declared_shape: tuple[int, ...]) -> st
 
 
 def _may_compute(node: Node, trainable: int) -> bool:
-    """Whether a layer archviz could not count would have MACs: a weighted op, or any layer with
-    weights (a custom layer's kernels)."""
+    """Whether a layer archviz could not count would have MACs: a convolution or a dense product, or
+    any layer with weights (a custom layer's kernels)."""
     try:
-        return op_for(node.op).weighted
+        return op_for(node.op).family in (Family.CONV, Family.DENSE)
     except UnsupportedOpError:
         return trainable > 0
 

@@ -29,7 +29,7 @@ class LayerRecord:
     attrs: Mapping[str, Any] = field(default_factory=dict)
     weighted: bool = False
     counted: bool = True
-    computes: bool = False  # a weight layer: it has MACs (or would have, where not counted)
+    computes: bool = False  # it has MACs (or would have, where not counted)
 
     @property
     def params(self) -> int:

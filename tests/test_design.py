@@ -46,7 +46,7 @@ def test_the_builder_uses_only_ops_of_the_table():
 
 
 @pytest.mark.tf
-@pytest.mark.parametrize("name", sorted({op.name for op in KERAS_CLASSES.values()}))
+@pytest.mark.parametrize("name", sorted({op.name for key, op in KERAS_CLASSES.items() if "." not in key}))
 def test_keras_round_trip_of_each_op(name):
     """Export an op to its Keras layer, read the layer's config back: the same attributes."""
     keras = pytest.importorskip("keras")

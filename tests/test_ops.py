@@ -138,8 +138,49 @@ def test_add_and_its_shape_check():
     a = graph.add("a", "input", shape=(4, 4, 2))
     b = graph.add("b", "input", shape=(4, 4, 3))
     graph.add("sum", "add", (a, b))
-    with pytest.raises(ModelError, match="'sum'.*cannot merge"):
+    with pytest.raises(ModelError, match="'sum'.*cannot combine inputs of shapes"):
         analyze_graph(graph)
+
+
+def test_elementwise_ops_broadcast_and_count_constants():
+    """As keras.ops and the profiler do: (H, W, C) x (1, 1, C) is one op per output element; so is x * 2.0."""
+    graph = Graph("broadcast")
+    x = graph.add("x", "input", shape=(4, 4, 8))
+    gate = graph.add("gate", "input", shape=(1, 1, 8))
+    graph.add("excite", "multiply", (x, gate))
+    graph.add("scaled", "multiply", x, constants=1)
+    graph.add("shifted", "add", x, constants=2)
+    graph.add("halved", "divide", (x, gate))
+    records = {r.name: r for r in analyze_graph(graph).records}
+    assert records["excite"].output_shape == (4, 4, 8) and records["excite"].flops == 128
+    assert records["scaled"].flops == 128 and records["shifted"].flops == 256
+    assert records["halved"].flops == 128
+    lone = Graph("lone")
+    graph_input = lone.add("x", "input", shape=(4,))
+    lone.add("alone", "add", graph_input)
+    with pytest.raises(ModelError, match="at least two operands"):
+        analyze_graph(lone)
+
+
+def test_raw_tensor_ops():
+    graph = Graph("tensor")
+    x = graph.add("x", "input", shape=(6, 6, 4))
+    graph.add("padded", "pad", x, pad_width=((1, 1), (2, 0), (0, 0)))
+    graph.add("swapped", "transpose", x, axes=(2, 0, 1))
+    graph.add("pooled", "mean", x, axis=(0, 1), keepdims=True)
+    graph.add("total", "sum", x, axis=(2,), keepdims=False)
+    graph.add("peak", "max", x, axis=None, keepdims=False)
+    m = graph.add("m", "input", shape=(5, 3))
+    n = graph.add("n", "input", shape=(3, 7))
+    graph.add("product", "matmul", (m, n))
+    records = {r.name: r for r in analyze_graph(graph).records}
+    assert records["padded"].output_shape == (8, 8, 4) and records["padded"].flops == 0
+    assert records["swapped"].output_shape == (4, 6, 6)
+    assert records["pooled"].output_shape == (1, 1, 4) and records["pooled"].flops == 144
+    assert records["total"].output_shape == (6, 6) and records["total"].flops == 144 - 36
+    assert records["peak"].output_shape == () and records["peak"].flops == 0
+    assert records["product"].output_shape == (5, 7) and records["product"].macs == 105
+    assert records["product"].flops == 210
 
 
 def test_multiply():

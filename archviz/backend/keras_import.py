@@ -28,12 +28,15 @@ from archviz.backend import keras as _keras
 from archviz.backend import recursion_limit
 from archviz.errors import RuntimeFailure, UsageError
 from archviz.graph import Declared, Graph
-from archviz.ops import KERAS_CLASSES
+from archviz.ops import KERAS_CLASSES, OPS, Family
+
+#: The modules of raw ``keras.ops`` operations (not layers) in a functional graph.
+RAW_OPS = "keras.src.ops."
 
 def _op_and_attrs(layer: Any) -> tuple[str, dict]:
     """The op a Keras layer is imported as, with its attributes read from the layer's config by the
     op table's reader for that class; a class (or a variant) archviz cannot read keeps its class name."""
-    kind = type(layer).__name__
+    kind = _class_key(layer)
     op = KERAS_CLASSES.get(kind)
     if op is None:
         return kind, {}
@@ -48,9 +51,26 @@ def _shape(tensor: Any) -> tuple[int, ...]:
 
 
 def _weights(layer: Any) -> tuple[int, int]:
-    trainable = sum(math.prod(w.shape) for w in layer.trainable_weights)
-    non_trainable = sum(math.prod(w.shape) for w in layer.non_trainable_weights)
+    """(trainable, non-trainable) weights of a layer; a raw ``keras.ops`` operation has none."""
+    trainable = sum(math.prod(w.shape) for w in getattr(layer, "trainable_weights", ()))
+    non_trainable = sum(math.prod(w.shape) for w in getattr(layer, "non_trainable_weights", ()))
     return int(trainable), int(non_trainable)
+
+
+def _class_key(operation: Any) -> str:
+    """How the op table knows a Keras class: a layer by its class name (``Add``), a raw ``keras.ops``
+    operation by its module and class (``numpy.Add``), since the two share names."""
+    cls = type(operation)
+    if cls.__module__.startswith(RAW_OPS):
+        return f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}"
+    return cls.__name__
+
+
+def _constants(node: Any) -> int:
+    """How many plain numbers a call passes as operands (``x * 2.0`` passes one)."""
+    arguments = getattr(node, "arguments", None)
+    values = list(getattr(arguments, "args", ()))
+    return sum(1 for value in values if isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
 def _flat(value: Any) -> list:
@@ -66,9 +86,12 @@ class _Importer:
     counted_layers: set[int] = field(default_factory=set)
 
     # ---- one leaf layer ------------------------------------------------
-    def leaf(self, layer: Any, name: str, inputs: list[str], in_tensors: list, out_tensors: list) -> str:
-        kind = type(layer).__name__
+    def leaf(self, layer: Any, name: str, inputs: list[str], in_tensors: list, out_tensors: list,
+             constants: int = 0) -> str:
+        kind = _class_key(layer)
         op, attrs = _op_and_attrs(layer)
+        if constants and op in OPS and OPS[op].family == Family.MERGE:
+            attrs["constants"] = constants  # x * 2.0: a scalar operand of an elementwise op
         # Keras counts a shared layer's weights once: only its first call carries them
         trainable, non_trainable = (0, 0) if id(layer) in self.counted_layers else _weights(layer)
         self.counted_layers.add(id(layer))
@@ -108,20 +131,21 @@ class _Importer:
                     continue
                 ins = list(node.input_tensors)
                 sources = [names[id(t)] for t in ins]
-                produced = self.layer(operation, prefix + operation.name, sources, ins, outs)
+                produced = self.layer(operation, prefix + operation.name, sources, ins, outs, _constants(node))
                 for tensor, name in zip(outs, produced):
                     names[id(tensor)] = name
         return [names[id(t)] for t in _flat(fn.outputs)]
 
     # ---- any layer -------------------------------------------------------
-    def layer(self, layer: Any, name: str, sources: list[str], ins: list, outs: list) -> list[str]:
+    def layer(self, layer: Any, name: str, sources: list[str], ins: list, outs: list,
+              constants: int = 0) -> list[str]:
         keras = _keras()
-        kind = type(layer).__name__
+        kind = _class_key(layer)
         if kind not in KERAS_CLASSES and _is_functional(keras, layer):
             return self.functional(layer, name + ".", sources)
         if kind not in KERAS_CLASSES and _sublayers(layer):
             return self.trace(layer, name + ".", sources, ins)
-        return [self.leaf(layer, name, sources, ins, outs)] * max(1, len(outs))
+        return [self.leaf(layer, name, sources, ins, outs, constants)] * max(1, len(outs))
 
     # ---- tracing subclassed models and custom layers ----------------------
     def trace(self, root: Any, prefix: str, sources: list[str], ins: list) -> list[str]:

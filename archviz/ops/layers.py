@@ -146,6 +146,12 @@ def _activation_read(config: Mapping[str, Any]) -> dict:
     return {"fn": activation_from_keras(config["activation"]) or "linear"}
 
 
+#: Raw ``keras.ops`` activation functions and archviz's names for them.
+_RAW_ACTIVATIONS = {"nn.Relu": "relu", "nn.Relu6": "relu6", "nn.Sigmoid": "sigmoid", "nn.Silu": "swish",
+                    "nn.Softmax": "softmax", "nn.HardSigmoid": "hard_sigmoid", "nn.HardSilu": "hard_silu",
+                    "numpy.Tanh": "tanh"}
+
+
 def _activation_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
     return keras.layers.Activation(activation_to_keras(attrs["fn"]) or "linear", name=name)(inputs[0])
 
@@ -187,7 +193,9 @@ OPS = (
     Op("batch_norm", Family.NORM, same_shape, _batch_norm_cost,
        keras={"BatchNormalization": _batch_norm_read}, write=_batch_norm_write),
     Op("activation", Family.ACTIVATION, same_shape, _activation_cost, label=lambda attrs: str(attrs.get("fn", "")),
-       keras={"Activation": _activation_read, "ReLU": _relu_read, "Softmax": lambda config: {"fn": "softmax"}},
+       keras={"Activation": _activation_read, "ReLU": _relu_read, "Softmax": lambda config: {"fn": "softmax"},
+              **{raw: (lambda fn: lambda config: {"fn": fn})(fn) for raw, fn in _RAW_ACTIVATIONS.items()},
+              "nn.Gelu": lambda config: {"fn": "gelu_approximate" if config.get("approximate", True) else "gelu"}},
        write=_activation_write),
     Op("dense", Family.DENSE, _dense_shape, _dense_cost, weighted=True, label=_dense_label,
        keras={"Dense": _dense_read}, write=_dense_write),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Mapping, Sequence
 
+from archviz.errors import UnsupportedOpError
 from archviz.ops.base import (Attrs, Cost, Family, Op, Shape, ShapeError, feature_map, keras_padded, keras_padding,
                               nested_ints, numel, pair, padding_pairs, same_shape, single, window_shape)
 
@@ -131,21 +132,43 @@ def _global_pool_op(name: str, keras_class: str, flops_per_input_element: int) -
 # ---- merges -------------------------------------------------------------------------------
 
 
-def _elementwise_op(name: str, keras_class: str) -> Op:
-    """Add, multiply: n inputs of one shape; n - 1 operations per element."""
+def broadcast(shapes: Sequence[Shape]) -> Shape:
+    """The shape of an elementwise result, NumPy's broadcasting rules (per sample: the batch is apart)."""
+    rank = max(len(shape) for shape in shapes)
+    result = []
+    for dims in zip(*((1,) * (rank - len(shape)) + tuple(shape) for shape in shapes)):
+        sizes = {d for d in dims if d != 1}
+        if len(sizes) > 1:
+            raise ShapeError("cannot combine inputs of shapes " + ", ".join(str(s) for s in shapes))
+        result.append(sizes.pop() if sizes else 1)
+    return tuple(result)
+
+
+def _elementwise_op(name: str, layer_class: str | None, raw_class: str) -> Op:
+    """Add, multiply, divide: n tensors (broadcast together) and ``constants`` scalars, one operation per
+    output element for each operand after the first. A Keras layer merges a list of tensors; the raw
+    ``keras.ops`` call (``x * 2.0``, ``x + y``) takes tensors and constants."""
 
     def shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
-        if len(shapes) < 2:
-            raise ShapeError(f"a merge needs at least two inputs, got {len(shapes)}")
-        if len(set(shapes)) != 1:
-            raise ShapeError("cannot merge inputs of shapes " + ", ".join(str(s) for s in shapes))
-        return shapes[0]
+        if len(shapes) + attrs.get("constants", 0) < 2:
+            raise ShapeError(f"{name} needs at least two operands, got {len(shapes)}")
+        return broadcast(shapes)
 
     def cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
-        return Cost(flops=(len(shapes) - 1) * numel(out))
+        return Cost(flops=(len(shapes) + attrs.get("constants", 0) - 1) * numel(out))
 
-    return Op(name, Family.MERGE, shape, cost, keras={keras_class: lambda config: {}},
-              write=_simple(lambda keras, layer, attrs: getattr(keras.layers, keras_class)(name=layer), many=True))
+    def write(keras: Any, layer: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
+        if attrs.get("constants"):  # their values are not kept
+            raise UnsupportedOpError(f"layer {layer!r}: a {name} with constant operands cannot be exported")
+        if layer_class is not None:
+            return getattr(keras.layers, layer_class)(name=layer)(inputs)
+        module, raw = raw_class.split(".")
+        return getattr(getattr(keras.src.ops, module), raw)(name=layer)(*inputs)
+
+    readers = {raw_class: lambda config: {}}
+    if layer_class is not None:
+        readers[layer_class] = lambda config: {}
+    return Op(name, Family.MERGE, shape, cost, keras=readers, write=write)
 
 
 def _concat_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -165,6 +188,13 @@ def _simple(factory: Callable[[Any, str, Attrs], Any], many: bool = False) -> Ca
     return write
 
 
+def _last_axis(config: Mapping[str, Any]) -> dict:
+    """A concatenation along the channels (the only one the rule knows)."""
+    if config.get("axis", -1) != -1:
+        raise ValueError("concatenation along another axis than the last")
+    return {}
+
+
 def _dropout_read(config: Mapping[str, Any]) -> dict:
     return {"rate": float(config["rate"])}
 
@@ -178,7 +208,8 @@ OPS = (
        keras={"ZeroPadding3D": lambda config: {"padding": nested_ints(config["padding"])}},
        write=_simple(lambda k, name, a: k.layers.ZeroPadding3D(nested_ints(a["padding"]), name=name))),
     Op("reshape", Family.RESHAPE, _reshape_shape,
-       keras={"Reshape": lambda config: {"target_shape": nested_ints(config["target_shape"])}},
+       keras={"Reshape": lambda config: {"target_shape": nested_ints(config["target_shape"])},
+              "numpy.Reshape": lambda config: {"target_shape": nested_ints(config["newshape"])[1:]}},
        write=_simple(lambda k, name, a: k.layers.Reshape(tuple(a["target_shape"]), name=name))),
     _pool_op("max_pool2d", "MaxPooling2D"),
     _pool_op("avg_pool2d", "AveragePooling2D"),
@@ -186,9 +217,10 @@ OPS = (
     _global_pool_op("global_max_pool2d", "GlobalMaxPooling2D", 0),
     Op("flatten", Family.RESHAPE, _flatten_shape, keras={"Flatten": lambda config: {}},
        write=_simple(lambda k, name, a: k.layers.Flatten(name=name))),
-    _elementwise_op("add", "Add"),
-    _elementwise_op("multiply", "Multiply"),
-    Op("concat", Family.MERGE, _concat_shape, keras={"Concatenate": lambda config: {}},
+    _elementwise_op("add", "Add", "numpy.Add"),
+    _elementwise_op("multiply", "Multiply", "numpy.Multiply"),
+    _elementwise_op("divide", None, "numpy.TrueDivide"),
+    Op("concat", Family.MERGE, _concat_shape, keras={"Concatenate": _last_axis, "numpy.Concatenate": _last_axis},
        write=_simple(lambda k, name, a: k.layers.Concatenate(name=name), many=True)),
     Op("dropout", Family.REGULARIZATION, same_shape, label=lambda attrs: f"rate {attrs.get('rate', 0)}",
        keras={"Dropout": _dropout_read, "SpatialDropout2D": _dropout_read},

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 import archviz
-from archviz.blocks import stage_comparison
+from archviz.studies.blocks import stage_comparison
 from archviz.render.report import render_report
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -140,7 +140,7 @@ def test_long_tables_start_with_blocks_folded(open_report):
 
 
 def test_comparison_report_in_the_browser(browser, tmp_path):
-    from archviz.compare import compare
+    from archviz.studies.compare import compare
     from archviz.render.compare import render_comparison_html
 
     path = tmp_path / "compare.html"

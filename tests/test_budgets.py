@@ -9,7 +9,7 @@ import xml.dom.minidom
 import pytest
 
 import archviz
-from archviz.fit import FAMILIES, candidates, cost_by_parts, fit, pareto
+from archviz.studies.fit import FAMILIES, candidates, cost_by_parts, fit, pareto
 from archviz.units import parse_count
 from archviz.zoo import REGISTRY, build
 
@@ -152,9 +152,9 @@ def test_blocks_options_and_errors(run_cli):
 
 def test_blocks_match_the_models_blocks():
     """The comparison's bottleneck is exactly ResNet-50's layer1.block2 (no bias, same widths)."""
-    from archviz.blocks import compare
+    from archviz.studies.blocks import compare
 
-    bottleneck = compare(256, 64, 56)[1]
+    bottleneck = compare(256, 64, 56).bottleneck
     block = next(r for r in archviz.analyze("resnet50").rows(2) if r.name == "layer1.block2")
     assert (bottleneck.params_with_bn, bottleneck.macs, bottleneck.flops) == (block.params, block.macs, block.flops)
 
@@ -229,7 +229,7 @@ def test_bad_budgets_are_one_line(run_cli, text):
 
 
 def test_pareto_keeps_only_undominated():
-    from archviz.fit import Variant
+    from archviz.studies.fit import Variant
 
     def v(params, macs):
         return Variant("cifar", "resnet20", {}, params, macs)
@@ -239,13 +239,13 @@ def test_pareto_keeps_only_undominated():
 
 
 def test_fit_never_imports_tensorflow():
-    probe = ("import sys\nfrom archviz.fit import fit\nfit(max_params=5_000_000, family='resnet')\n"
+    probe = ("import sys\nfrom archviz.studies.fit import fit\nfit(max_params=5_000_000, family='resnet')\n"
              "assert not [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')]\n")
     subprocess.run([sys.executable, "-c", probe], check=True)
 
 
 def test_chart_keeps_models_that_share_a_name():
-    from archviz.compare import compare
+    from archviz.studies.compare import compare
     from archviz.render.compare import render_chart
 
     entries = compare(["resnet20", "resnet20"], analyze=archviz.analyze)

@@ -181,9 +181,10 @@ def _choices(command_name: str) -> dict[str, tuple]:
 def test_command_line_choices_come_from_the_library():
     from archviz.analysis import DTYPE_BYTES
     from archviz.backend.bench import Benchmark
-    from archviz.catalog import Catalog
-    from archviz.compare import SORT_KEYS, Comparison
-    from archviz.fit import FAMILIES
+    from archviz.studies.catalog import Catalog
+    from archviz.studies.compare import SORT_KEYS, Comparison
+    from archviz.studies.blocks import BlockComparison
+    from archviz.studies.fit import FAMILIES, FitResult
     from archviz.render import diagram
     from archviz.render.formats import formats
     from archviz.summary import Summary
@@ -198,7 +199,8 @@ def test_command_line_choices_come_from_the_library():
         "export": model,
         "bench": {**model, "fmt": formats(Benchmark)},
         "list": {"fmt": formats(Catalog)},
-        "fit": {"family": tuple(FAMILIES), "fmt": ("table", "json")},
+        "fit": {"family": tuple(FAMILIES), "fmt": formats(FitResult)},
+        "blocks": {"fmt": formats(BlockComparison)},
     }
     for command, choices in expected.items():
         assert _choices(command) == {key: tuple(value) for key, value in choices.items()}, command

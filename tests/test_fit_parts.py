@@ -1,6 +1,6 @@
 """fit's costing by parts equals the full build, for any config, and its cache key is the plan.
 
-:func:`archviz.fit.cost_by_parts` counts a network as its stem, its blocks and its tail, each
+:func:`archviz.studies.fit.cost_by_parts` counts a network as its stem, its blocks and its tail, each
 cached under its plan (:mod:`archviz.zoo.plans`). Random configs (every field of
 :class:`ResNetConfig`, per-stage and per-block overrides included) are costed through one warm
 cache and compared with the full build; and for every field of every plan, two configs that
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from archviz.analysis import analyze_graph
 from archviz.errors import ArchvizError
-from archviz.fit import _PARTS, cost_by_parts
+from archviz.studies.fit import _PARTS, cost_by_parts
 from archviz.zoo import BlockOverride, HeadLayer, ResNetConfig, Stem, build
 from archviz.zoo.config import ACTIVATIONS, CONV_BIAS, PADDINGS, SHORTCUTS
 from archviz.zoo.plans import BlockPlan, StemPlan, TailPlan, plan, stem_plan, tail_plan

@@ -9,7 +9,7 @@ import pytest
 
 import archviz
 from archviz.analysis import analyze_graph
-from archviz.blocks import stage_comparison
+from archviz.studies.blocks import stage_comparison
 from archviz.render.report import render_report
 
 from test_diagram import tricky_graph

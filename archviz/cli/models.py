@@ -103,7 +103,7 @@ def report(model: str, output: str, batch_size: int, dtype: str, **params: Any) 
       archviz report resnet20 --shortcut B -o resnet20.html
       archviz report my_model.keras -o my_model.html
     """
-    from archviz.blocks import stage_comparison
+    from archviz.studies.blocks import stage_comparison
     from archviz.fileio import check_suffix, check_writable
     from archviz.models import analyze
     from archviz.render.report import render_report

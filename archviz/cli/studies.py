@@ -7,12 +7,13 @@ from typing import Any
 
 import click
 
-from archviz.catalog import Catalog
+from archviz.studies.catalog import Catalog
 from archviz.cli.app import cli, one_line
 from archviz.cli.options import (_parsed, analysis_options, emit, format_option, keras_file_options,
                                  model_options, output_option, parse_shape, ranged)
-from archviz.compare import SORT_KEYS, Comparison
-from archviz.fit import FAMILIES
+from archviz.studies.compare import SORT_KEYS, Comparison
+from archviz.studies.blocks import BlockComparison
+from archviz.studies.fit import FAMILIES, FitResult
 
 
 @cli.command(short_help="Budgets of several models side by side (table, chart, HTML).")
@@ -40,7 +41,7 @@ def compare(models: tuple[str, ...], fmt: str | None, output: str | None, baseli
       archviz compare resnet18 resnet34 resnet50 -o budgets.svg --by-stage
       archviz compare resnet50 wide_resnet50_2 -o compare.html
     """
-    from archviz.compare import compare as compare_models
+    from archviz.studies.compare import compare as compare_models
     from archviz.fileio import check_writable
     from archviz.models import analyze
     from archviz.render.formats import pick_format, render
@@ -62,8 +63,8 @@ def compare(models: tuple[str, ...], fmt: str | None, output: str | None, baseli
 
 
 @cli.command(short_help="Basic block versus bottleneck, conv by conv.")
-@click.option("--format", "fmt", type=click.Choice(("table", "json"), case_sensitive=False), default="table",
-              show_default=True)
+@format_option(BlockComparison)
+@output_option()
 @click.option("--channels", **ranged("channels"), default=256, show_default=True,
               help="Input and output width C of every block.")
 @click.option("--bottleneck-channels", **ranged("channels"), default=None,
@@ -74,7 +75,7 @@ def compare(models: tuple[str, ...], fmt: str | None, output: str | None, baseli
               help="Groups of the ResNeXt bottleneck's 3x3 conv [default: 32, where the width allows].")
 @click.option("--width-per-group", **ranged("width_per_group"), default=None,
               help="Width per group of the ResNeXt bottleneck, per 64 inner channels [default: 4].")
-def blocks(fmt: str, channels: int, bottleneck_channels: int | None, spatial: int, groups: int | None,
+def blocks(fmt: str | None, output: str | None, channels: int, bottleneck_channels: int | None, spatial: int, groups: int | None,
            width_per_group: int | None) -> None:
     """Why a bottleneck is cheap: a basic block (two 3x3 convs, C to C) against a bottleneck
     (1x1 C to C/4, 3x3, 1x1 C/4 to C) at the same width, conv by conv, with the ResNeXt
@@ -86,11 +87,12 @@ def blocks(fmt: str, channels: int, bottleneck_channels: int | None, spatial: in
       archviz blocks --channels 512 --spatial 28
       archviz blocks --channels 1024 --bottleneck-channels 128 --format json
     """
-    from archviz.blocks import compare as compare_blocks
-    from archviz.blocks import render_blocks
+    from archviz.render.formats import pick_format, render
+    from archviz.studies.blocks import compare as compare_blocks
 
-    costs = compare_blocks(channels, bottleneck_channels, spatial, groups=groups, width_per_group=width_per_group)
-    click.echo(render_blocks(costs, fmt.lower()), nl=False)
+    fmt = pick_format(BlockComparison, fmt, output)
+    comparison = compare_blocks(channels, bottleneck_channels, spatial, groups=groups, width_per_group=width_per_group)
+    emit(render(comparison, fmt), output)
 
 
 def _budget(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
@@ -110,10 +112,10 @@ def _budget(ctx: click.Context, param: click.Parameter, value: str | None) -> in
 @click.option("--classes", **ranged("classes"), help="Output classes [default: the family's].")
 @click.option("--limit", **ranged("limit"), default=15, show_default=True,
               help="Show this many variants of the front, the largest first (0: all).")
-@click.option("--format", "fmt", type=click.Choice(("table", "json"), case_sensitive=False), default="table",
-              show_default=True)
+@format_option(FitResult)
+@output_option()
 def fit(max_params: int, max_macs: int | None, family: str, input_shape: Any, classes: int | None, limit: int,
-        fmt: str) -> None:
+        fmt: str | None, output: str | None) -> None:
     """The ResNet variants that fit a budget: the design space of a family (blocks per stage,
     width multiplier, block type, groups) searched without building any model, and the Pareto
     front within budget listed with the command that builds each.
@@ -125,12 +127,13 @@ def fit(max_params: int, max_macs: int | None, family: str, input_shape: Any, cl
       archviz fit --max-params 25M --max-macs 4G --family resnext --format json
       archviz fit --max-params 2M --family cifar --input-shape 64,64,3 --classes 200
     """
-    from archviz.fit import fit as search
-    from archviz.fit import render_fit
+    from archviz.render.formats import pick_format, render
+    from archviz.studies.fit import fit as search
 
+    fmt = pick_format(FitResult, fmt, output)
     result = search(max_params=max_params, max_macs=max_macs, family=family, input_shape=input_shape,
                     classes=classes)
-    click.echo(render_fit(result, fmt.lower(), limit=limit, max_params=max_params, max_macs=max_macs), nl=False)
+    emit(render(result, fmt, limit=limit), output)
 
 
 @cli.command(name="list", short_help="The presets, with family, params and MACs.")
@@ -146,7 +149,7 @@ def list_(pattern: str, fmt: str | None, output: str | None) -> None:
       archviz list 'resnet*-keras'
       archviz list cifar --format json
     """
-    from archviz.catalog import catalog
+    from archviz.studies.catalog import catalog
     from archviz.render.formats import pick_format, render
 
     fmt = pick_format(Catalog, fmt, output)

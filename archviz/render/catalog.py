@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archviz.catalog import Catalog, Entry
+from archviz.studies.catalog import Catalog, Entry
 from archviz.render.tables import csv_table, markdown_table, text_table
 from archviz.render.text import shape_text
 from archviz.units import human

@@ -7,7 +7,7 @@ from typing import Any
 from markupsafe import Markup
 
 from archviz import __version__
-from archviz.compare import Comparison, Entry
+from archviz.studies.compare import Comparison, Entry
 from archviz.conventions import CONVENTIONS
 from archviz.render.tables import csv_table, markdown_table, text_table
 from archviz.render.templating import render_template

@@ -13,9 +13,11 @@ from typing import Any, Callable
 
 def _renderers() -> dict[type, dict[str, Callable[..., str]]]:
     from archviz.backend.bench import Benchmark
-    from archviz.catalog import Catalog
-    from archviz.compare import Comparison
-    from archviz.render import bench, catalog, compare, text
+    from archviz.render import bench, blocks, catalog, compare, fit, text
+    from archviz.studies.blocks import BlockComparison
+    from archviz.studies.catalog import Catalog
+    from archviz.studies.compare import Comparison
+    from archviz.studies.fit import FitResult
     from archviz.summary import Summary
 
     return {
@@ -24,6 +26,8 @@ def _renderers() -> dict[type, dict[str, Callable[..., str]]]:
                      "csv": compare.render_csv, "svg": compare.render_chart, "html": compare.render_html},
         Catalog: {"table": catalog.render_table, "markdown": catalog.render_markdown, "csv": catalog.render_csv},
         Benchmark: {"table": bench.render_table},
+        BlockComparison: {"table": blocks.render_table},
+        FitResult: {"table": fit.render_table},
     }
 
 

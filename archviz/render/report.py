@@ -81,7 +81,7 @@ def _options(summary: Summary) -> list[tuple[str, str]]:
 
 def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> str:
     """The report of ``summary``; ``stage_blocks`` is the basic-block-versus-bottleneck arithmetic at each
-    stage's width (:func:`archviz.blocks.stage_comparison`), computed by the caller."""
+    stage's width (:func:`archviz.studies.blocks.stage_comparison`), computed by the caller."""
     levels = sorted({min(level, summary.max_depth) for level in (1, 2, 3)})
     diagrams = [{"key": str(level), "label": "Layers" if level == summary.max_depth else DEPTH_LABELS[level],
                  "svg": _svg(summary, level)} for level in levels]

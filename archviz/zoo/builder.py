@@ -6,8 +6,8 @@ Building happens in two steps: :mod:`archviz.zoo.plans` resolves the config into
 stem's, one per residual block, the tail's), then :func:`build` emits the layers of each part.
 The emitters (:func:`_stem`, :func:`_block`, :func:`_tail`) read plans only, never the config,
 so the layers of a part are a function of its plan: :func:`stem_graph`, :func:`block_graph`
-and :func:`tail_graph` build one part alone, for costing it (:mod:`archviz.fit`) or comparing
-block designs (:mod:`archviz.blocks`).
+and :func:`tail_graph` build one part alone, for costing it (:mod:`archviz.studies.fit`) or comparing
+block designs (:mod:`archviz.studies.blocks`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ after the last one. A plan holds resolved values (scaled widths, the shortcut's 
 classifier's units), and the builder's emitters read plans only, never the config: a part's
 layers are a function of its plan and of the input it is given, so a choice a part depends on
 has to be a field of its plan. That makes the plan the cache key of a part's cost
-(:func:`archviz.fit.cost_by_parts`). A block's name comes from its place in the network
+(:func:`archviz.studies.fit.cost_by_parts`). A block's name comes from its place in the network
 (``layer2.block1``), not from its plan, so equal blocks at different places share a key.
 
 Plans are named tuples rather than frozen dataclasses because they are keys: ``fit`` looks one

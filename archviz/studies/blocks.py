@@ -97,8 +97,33 @@ def basic_and_bottleneck(channels: int, inner: int, spatial: int) -> tuple[Block
                   f"{channels}", _BOTTLENECK, channels, inner, spatial))
 
 
+@dataclass(frozen=True)
+class BlockComparison:
+    """Block designs at one width: the basic block and the bottleneck first, then the variants."""
+
+    costs: tuple[BlockCost, ...]
+
+    @property
+    def basic(self) -> BlockCost:
+        return self.costs[0]
+
+    @property
+    def bottleneck(self) -> BlockCost:
+        return self.costs[1]
+
+    @property
+    def ratio(self) -> dict[str, float]:
+        """How many times the basic block's weights and MACs the bottleneck's are."""
+        return {"weights": self.basic.weights / self.bottleneck.weights, "macs": self.basic.macs / self.bottleneck.macs}
+
+    def to_dict(self) -> dict:
+        return {"channels": self.basic.channels, "bottleneck_channels": self.bottleneck.convs[0].out_channels,
+                "spatial": self.basic.spatial, "blocks": [cost.to_dict() for cost in self.costs],
+                "basic_over_bottleneck": self.ratio}
+
+
 def compare(channels: int = 256, bottleneck_channels: int | None = None, spatial: int = 56, *,
-            groups: int | None = None, width_per_group: int | None = None) -> list[BlockCost]:
+            groups: int | None = None, width_per_group: int | None = None) -> BlockComparison:
     """Basic block, bottleneck, ResNeXt bottleneck and pre-activation blocks at ``channels`` wide.
 
     The ResNeXt block is 32x4d (32 groups, 4 channels per group per 64 inner channels) unless
@@ -123,7 +148,7 @@ def compare(channels: int = 256, bottleneck_channels: int | None = None, spatial
         raise SpecError(f"a grouped bottleneck at {inner} channels with {width_per_group} per group is empty: "
                         f"raise --width-per-group or --bottleneck-channels")
     resnext = _BOTTLENECK.replace(name="resnext", groups=groups, width_per_group=width_per_group)
-    return [
+    return BlockComparison((
         *basic_and_bottleneck(channels, inner, spatial),
         _cost("resnext", f"ResNeXt bottleneck: 1x1 {channels} -> {grouped}, 3x3 in {groups} groups, "
               f"1x1 {grouped} -> {channels}", resnext, channels, grouped, spatial),
@@ -131,7 +156,7 @@ def compare(channels: int = 256, bottleneck_channels: int | None = None, spatial
               _BASIC.replace(name="preact-basic", preact=True), channels, channels, spatial),
         _cost("preact-bottleneck", "pre-activation bottleneck: BN-ReLU before each conv",
               _BOTTLENECK.replace(name="preact-bottleneck", preact=True), channels, inner, spatial),
-    ]
+    ))
 
 
 def stage_comparison(summary) -> list[dict]:
@@ -151,42 +176,3 @@ def stage_comparison(summary) -> list[dict]:
                      "basic_macs": basic.macs, "bottleneck_macs": bottleneck.macs,
                      "ratio": basic.weights / bottleneck.weights})
     return rows
-
-
-def render_blocks(costs: list[BlockCost], fmt: str = "table") -> str:
-    """The comparison as text (one line per conv with its formula) or JSON."""
-    basic, bottleneck = costs[0], costs[1]
-    ratio = {"weights": basic.weights / bottleneck.weights, "macs": basic.macs / bottleneck.macs}
-    if fmt == "json":
-        import json
-
-        return json.dumps({"channels": basic.channels, "bottleneck_channels": bottleneck.convs[0].out_channels,
-                           "spatial": basic.spatial, "blocks": [c.to_dict() for c in costs],
-                           "basic_over_bottleneck": ratio}, indent=2) + "\n"
-    from archviz.units import human
-
-    lines = [f"Blocks at {basic.channels} channels in and out, on a {basic.spatial}x{basic.spatial} input, stride 1",
-             ""]
-    for cost in costs:
-        lines.append(cost.description)
-        width = max(len(c.formula) for c in cost.convs)
-        for conv in cost.convs:
-            lines.append(f"  {conv.name:<6} {conv.formula:<{width}} = {conv.weights:>11,} weights  "
-                         f"{human(conv.macs):>7} MACs")
-        lines.append(f"  {'total':<6} {'':<{width}}   {cost.weights:>11,} weights  {human(cost.macs):>7} MACs")
-        lines.append(f"  {'':<6} {'':<{width}}   {cost.params_with_bn:>11,} params with BN, "
-                     f"{cost.params_with_bn_and_bias:,} with BN and conv bias")
-        lines.append("")
-    lines += [
-        f"The bottleneck has {ratio['weights']:.1f}x fewer weights than the basic block "
-        f"({bottleneck.weights:,} vs {basic.weights:,}) and {ratio['macs']:.1f}x fewer MACs "
-        f"({human(bottleneck.macs)} vs {human(basic.macs)}).",
-        "",
-        "weights: conv kernels only, the paper's count (3x3x256x256 + 3x3x256x256 = 1,179,648).",
-        "params with BN: plus 4 per channel for each BatchNormalization (gamma, beta trainable; moving mean",
-        "  and variance non-trainable), as Keras counts them.",
-        "with BN and conv bias: plus a bias per output channel of every conv, as keras.applications' v1 has.",
-        f"MACs: multiply-accumulates at {basic.spatial}x{basic.spatial}; FLOPs as tf.profiler counts them are "
-        "in --format json.",
-    ]
-    return "\n".join(lines) + "\n"

@@ -125,10 +125,20 @@ class FitResult:
     evaluated: int
     within_budget: int
     seconds: float
+    max_params: int = 0
+    max_macs: int | None = None
 
     @property
     def rate(self) -> float:
         return self.evaluated / self.seconds if self.seconds else float("inf")
+
+    def shown(self, limit: int = 15) -> list[Variant]:
+        """The first ``limit`` variants of the front (0: all)."""
+        return self.front if limit == 0 else self.front[:limit]
+
+    def to_dict(self, limit: int = 15) -> dict[str, Any]:
+        return {"evaluated": self.evaluated, "within_budget": self.within_budget,
+                "front": [v.to_dict() for v in self.shown(limit)], "front_size": len(self.front)}
 
 
 def pareto(variants: list[Variant]) -> list[Variant]:
@@ -158,34 +168,9 @@ def fit(*, max_params: int, max_macs: int | None = None, family: str = "cifar", 
             continue  # an input too small for this variant, say
         if params <= max_params and (max_macs is None or macs <= max_macs):
             within.append(Variant(family, base, {**_fixed_for_command(fixed), **options}, params, macs, weighted))
-    return FitResult(pareto(within), evaluated, len(within), time.perf_counter() - start)
+    return FitResult(pareto(within), evaluated, len(within), time.perf_counter() - start, max_params=max_params,
+                     max_macs=max_macs)
 
 
 def _fixed_for_command(fixed: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fixed.items() if k in ("input_shape", "classes")}
-
-
-def render_fit(result: FitResult, fmt: str = "table", *, limit: int = 15, max_params: int | None = None,
-               max_macs: int | None = None) -> str:
-    shown = result.front if limit == 0 else result.front[:limit]
-    if fmt == "json":
-        import json
-
-        return json.dumps({"evaluated": result.evaluated, "within_budget": result.within_budget,
-                           "front": [v.to_dict() for v in shown], "front_size": len(result.front)}, indent=2) + "\n"
-    from archviz.render.tables import text_table
-    from archviz.units import human
-
-    budget = f"at most {human(max_params)} params" + (f" and {human(max_macs)} MACs" if max_macs else "")
-    lines = [f"{result.evaluated:,} variants evaluated in {result.seconds:.2f} s ({result.rate:,.0f}/s); "
-             f"{result.within_budget:,} fit {budget}; {len(result.front)} on the Pareto front "
-             "(none has both fewer params and more MACs than another)."]
-    if not shown:
-        return "\n".join(lines + ["No variant fits: raise the budget or try another --family."]) + "\n"
-    header = ["#", "Params", "MACs", "Weighted layers", "Command"]
-    body = [[str(i), human(v.params), human(v.macs), str(v.weighted_layers), v.command]
-            for i, v in enumerate(shown, 1)]
-    lines += text_table(header, body, {0, 1, 2, 3})
-    if len(shown) < len(result.front):
-        lines.append(f"{len(result.front) - len(shown)} more on the front: --limit 0 shows them all.")
-    return "\n".join(lines) + "\n"

@@ -173,7 +173,8 @@ def resolve(model: Any, *, unsafe: bool = False, custom_objects: str | dict | No
         config = read_config(model)  # a missing, foreign or hostile file fails here, before TensorFlow loads
         if not unsafe:
             refuse_code(model, config)
-    from archviz.backend.keras_import import graph_from_keras, load_custom_objects, load_keras_file
+    from archviz.backend.keras_files import load_custom_objects, load_keras_file
+    from archviz.backend.keras_import import graph_from_keras
 
     shape = options.get("input_shape")
     if isinstance(shape, str):

@@ -111,7 +111,7 @@ def format_option(result_type: type, help: str = "Readable table or another form
     from archviz.render.formats import formats
 
     return click.option("--format", "fmt", type=click.Choice(formats(result_type), case_sensitive=False),
-                        default=None, help=help + f" [default: table]")
+                        default=None, help=help + " [default: table]")
 
 
 def output_option(*, required: bool = False, help: str = "Write to this file (atomically) instead of standard "

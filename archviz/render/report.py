@@ -8,7 +8,6 @@ from Graphviz, which escapes its text itself.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from markupsafe import Markup
 

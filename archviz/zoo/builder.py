@@ -111,25 +111,20 @@ def _block(graph: Graph, p: str, block: BlockPlan, x: str) -> str:
         preactivated = emit.relu(f"{p}.preact_relu", emit.bn(f"{p}.preact_bn", x))
     shortcut = _shortcut(emit, p, block, x, preactivated)
     y = preactivated
-    if style.block == "basic":
-        y = emit.conv_bn_relu(p, "1", y, block.mid_width, 3, block.stride)
-        if style.dropout:
-            y = graph.add(f"{p}.dropout", "dropout", y, rate=style.dropout)
-        if style.preact:
-            y = emit.conv(f"{p}.conv2", y, block.out_channels, 3, normalized=False)
-        else:
-            y = emit.conv_bn_relu(p, "2", y, block.out_channels, 3, relu=False)
+    if style.block == "basic":  # 3x3, then a 3x3 that closes the block
+        inner, closing_kernel = [(3, block.stride, 1)], 3
+    else:  # 1x1, 3x3 (grouped for ResNeXt), then a 1x1 that closes the block
+        first, middle = (block.stride, 1) if style.stride_on == "first" else (1, block.stride)
+        inner, closing_kernel = [(1, first, 1), (3, middle, style.groups)], 1
+    for index, (kernel, stride, groups) in enumerate(inner, 1):
+        y = emit.conv_bn_relu(p, str(index), y, block.mid_width, kernel, stride, groups=groups)
+    if style.dropout:
+        y = graph.add(f"{p}.dropout", "dropout", y, rate=style.dropout)
+    closing = str(len(inner) + 1)
+    if style.preact:
+        y = emit.conv(f"{p}.conv{closing}", y, block.out_channels, closing_kernel, normalized=False)
     else:
-        first_stride = block.stride if style.stride_on == "first" else 1
-        middle_stride = block.stride if style.stride_on == "middle" else 1
-        y = emit.conv_bn_relu(p, "1", y, block.mid_width, 1, first_stride)
-        y = emit.conv_bn_relu(p, "2", y, block.mid_width, 3, middle_stride, groups=style.groups)
-        if style.dropout:
-            y = graph.add(f"{p}.dropout", "dropout", y, rate=style.dropout)
-        if style.preact:
-            y = emit.conv(f"{p}.conv3", y, block.out_channels, 1, normalized=False)
-        else:
-            y = emit.conv_bn_relu(p, "3", y, block.out_channels, 1, relu=False)
+        y = emit.conv_bn_relu(p, closing, y, block.out_channels, closing_kernel, relu=False)
     if shortcut is not None:
         y = graph.add(f"{p}.add", "add", (y, shortcut))
     if not style.preact:

@@ -68,7 +68,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             trainable, non_trainable = cost.trainable, cost.non_trainable
         shapes[node.name] = out
         records.append(LayerRecord(
-            name=node.name, op=node.op, family=family, inputs=node.inputs, attrs=dict(node.attrs),
+            name=node.name, op=node.op, family=family, inputs=node.inputs, attrs=dict(node.attrs), scope=node.scope,
             output_shape=out, trainable_params=trainable, non_trainable_params=non_trainable,
             macs=cost.macs * batch_size, flops=cost.flops * batch_size + cost.fixed_flops if counted else None,
             activation_bytes=max(numel(out), 0) * batch_size * DTYPE_BYTES[dtype] if known(out) else 0,

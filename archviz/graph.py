@@ -54,15 +54,12 @@ class Node:
     inputs: tuple[str, ...] = ()
     attrs: Mapping[str, Any] = field(default_factory=dict)
     declared: Declared | None = None
+    scope: tuple[str, ...] | None = None  # its groups, where its name does not say them (imported layers)
 
     @property
     def path(self) -> tuple[str, ...]:
-        """The hierarchical name split into its scopes."""
-        return tuple(self.name.split("."))
-
-    def scope(self, depth: int) -> str:
-        """The name of this node's group at ``depth`` (1 = stage, 2 = block, 3+ = layer)."""
-        return ".".join(self.path[:depth])
+        """The hierarchical name split into its scopes, or the recovered scope and the name."""
+        return tuple(self.name.split(".")) if self.scope is None else (*self.scope, self.name)
 
 
 class Graph:
@@ -123,6 +120,13 @@ class Graph:
             for source in node.inputs:
                 result[source].append(node.name)
         return result
+
+    def set_scopes(self, scopes: Mapping[str, tuple[str, ...]], groups: Mapping[str, str]) -> None:
+        """Place layers in groups their names do not spell (``conv2_block1_1_conv`` in ``conv2.block1``),
+        with the kind of each group (``stage``, ``residual block``)."""
+        for name, scope in scopes.items():
+            self._nodes[name] = replace(self._nodes[name], scope=tuple(scope))
+        self.groups.update(groups)
 
     def set_input_shape(self, shape: Shape) -> None:
         """Give the input a size the model leaves open (a dimension of -1): the rules then size

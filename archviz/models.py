@@ -19,6 +19,7 @@ from archviz.analysis import analyze_graph
 from archviz.errors import SpecError, UnknownModelError, UsageError
 from archviz.graph import Graph
 from archviz.limits import short
+from archviz.structure import recover_structure
 from archviz.summary import Summary
 from archviz.units import parse_shape
 from archviz.zoo import REGISTRY, STEMS, ResNetConfig, build
@@ -184,7 +185,9 @@ def resolve(model: Any, *, unsafe: bool = False, custom_objects: str | dict | No
         objects = load_custom_objects(custom_objects) if isinstance(custom_objects, (str, Path)) else custom_objects
         name = Path(str(model)).stem
         model = load_keras_file(model, unsafe=unsafe, custom_objects=objects)
-    return Resolved(graph_from_keras(model, input_shape=shape, name=name), model if keras_model else None)
+    graph = graph_from_keras(model, input_shape=shape, name=name)
+    recover_structure(graph)
+    return Resolved(graph, model if keras_model else None)
 
 
 def _exported(graph: Graph) -> Any:

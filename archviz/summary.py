@@ -35,9 +35,17 @@ class LayerRecord:
     def params(self) -> int:
         return self.trainable_params + self.non_trainable_params
 
+    scope: tuple[str, ...] | None = None  # the groups it belongs to, where its name does not say
+
     @property
     def path(self) -> tuple[str, ...]:
-        return tuple(self.name.split("."))
+        """Its groups and itself: a built layer's dotted name split (``layer2``, ``block1``, ``conv1``), or
+        an imported layer's recovered scope and its own name (``conv2``, ``block1``, ``conv2_block1_1_conv``)."""
+        return tuple(self.name.split(".")) if self.scope is None else (*self.scope, self.name)
+
+    def key(self, level: int) -> str:
+        """The name of its group at ``level`` (1 = stage, 2 = block), or its own name below its groups."""
+        return self.name if level >= len(self.path) else ".".join(self.path[:level])
 
 
 @dataclass(frozen=True)
@@ -183,21 +191,21 @@ class Summary:
         order: list[str] = []
         members: dict[str, list[LayerRecord]] = {}
         for record in self.records:
-            key = ".".join(record.path[:level])
+            key = record.key(level)
             if key not in members:
                 order.append(key)
                 members[key] = []
             members[key].append(record)
-        return [self._row(key, members[key]) for key in order]
+        return [self._row(key, members[key], level) for key in order]
 
-    def _row(self, key: str, records: list[LayerRecord]) -> Row:
+    def _row(self, key: str, records: list[LayerRecord], level: int) -> Row:
         if len(records) == 1 and records[0].name == key:
             op = records[0].op
         else:
             op = self.groups.get(key, "group")
         counted = all(r.counted for r in records)
         return Row(
-            name=key, op=op, level=len(key.split(".")), output_shape=records[-1].output_shape,
+            name=key, op=op, level=min(level, len(records[0].path)), output_shape=records[-1].output_shape,
             trainable_params=sum(r.trainable_params for r in records),
             non_trainable_params=sum(r.non_trainable_params for r in records),
             macs=sum(r.macs for r in records),

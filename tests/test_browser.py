@@ -140,12 +140,12 @@ def test_long_tables_start_with_blocks_folded(open_report):
 
 
 def test_comparison_report_in_the_browser(browser, tmp_path):
+    from archviz.render.compare import render_html
     from archviz.studies.compare import compare
-    from archviz.render.compare import render_comparison_html
 
     path = tmp_path / "compare.html"
-    entries = compare(["resnet18", "resnet50", "resnext50_32x4d"], baseline="resnet18", analyze=archviz.analyze)
-    path.write_text(render_comparison_html(entries, batch_size=1, dtype="float32", baseline="resnet18"))
+    comparison = compare(["resnet18", "resnet50", "resnext50_32x4d"], baseline="resnet18", analyze=archviz.analyze)
+    path.write_text(render_html(comparison))
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)

@@ -108,3 +108,50 @@ def test_any_lambda_is_refused_in_one_line_before_keras_loads_it(tmp_path, run_c
     code, out, err = run_cli("summary", plain, "--unsafe", "--format", "json")
     assert code == 0, err
     assert "Lambda" in json.loads(out)["uncounted"]
+
+
+@pytest.fixture(scope="module")
+def resnet50_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("resnet50") / "ResNet50.keras"
+    keras.applications.ResNet50(weights=None).save(path)
+    keras.backend.clear_session()
+    return path
+
+
+def test_structure_recovered_from_keras_applications_names(resnet50_file, run_cli):
+    """A keras.applications ResNet50 file has the resnet50-keras preset's stem, stages and head."""
+    imported, preset = archviz.analyze(resnet50_file), archviz.analyze("resnet50-keras")
+    assert [(r.name, r.op) for r in imported.rows("stages")][1:] == [
+        ("stem", "stem"), ("conv2", "stage"), ("conv3", "stage"), ("conv4", "stage"), ("conv5", "stage"),
+        ("head", "head")]
+    assert [r.params for r in imported.rows("stages")[1:]] == [r.params for r in preset.rows("stages")[1:]]
+    assert [r.macs for r in imported.stage_rows()] == [r.macs for r in preset.stage_rows()]
+    blocks = [r for r in imported.rows("blocks") if r.op == "block"]
+    assert len(blocks) == 16 and blocks[0].name == "conv2.block1" and blocks[-1].name == "conv5.block3"
+    code, out, _ = run_cli("compare", "resnet50-keras", resnet50_file, "--format", "json")
+    stages = [entry["stages"] for entry in json.loads(out)]
+    assert [s["params"] for s in stages[0]] == [s["params"] for s in stages[1]] and len(stages[1]) == 4
+
+
+def test_structure_recovered_from_the_graph():
+    """Residual blocks found from the graph itself: generic names, two stages by resolution."""
+    x = inputs = keras.Input((16, 16, 8))
+    for stride in (1, 1, 2, 1):
+        y = keras.layers.Conv2D(8, 3, strides=stride, padding="same")(x)
+        y = keras.layers.Conv2D(8, 3, padding="same")(keras.layers.ReLU()(y))
+        shortcut = x if stride == 1 else keras.layers.Conv2D(8, 1, strides=2)(x)
+        x = keras.layers.ReLU()(keras.layers.Add()([y, shortcut]))
+    summary = archviz.analyze(keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x)))
+    rows = summary.rows("blocks")
+    assert [r.name for r in rows if r.op == "block"] == ["stage1.block1", "stage1.block2", "stage2.block3",
+                                                          "stage2.block4"]
+    assert [r.layers for r in rows if r.op == "block"] == [5, 5, 6, 5]
+    assert [(r.name, r.op) for r in summary.rows("stages")][-1] == ("head", "head")
+
+
+def test_depth_that_finds_nothing_says_so(run_cli, tmp_path):
+    path = tmp_path / "plain.keras"
+    keras.Sequential([keras.Input((8,)), keras.layers.Dense(4), keras.layers.Dense(2)]).save(path)
+    code, out, _ = run_cli("summary", path, "--depth", "stages")
+    assert code == 0
+    assert "(--depth stages: archviz found no stages or blocks in this model, so every layer is shown)" in out

@@ -149,7 +149,7 @@ class _Builder:
     def grouped(self) -> None:
         rows = self.summary.rows(self.level)
         rows = _collapse_runs(rows) if self.options.collapse else [(row, [row]) for row in rows]
-        group_of = {record.name: ".".join(record.path[: self.level]) for record in self.summary.records}
+        group_of = {record.name: record.key(self.level) for record in self.summary.records}
         family_of = {record.name: record.family for record in self.summary.records}
         representative = {}
         for row, members in rows:

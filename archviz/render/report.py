@@ -40,7 +40,7 @@ def _tree_rows(summary: Summary) -> list[dict]:
     for record in summary.records:
         path = record.path
         for size in range(1, len(path) + 1):
-            name = ".".join(path[:size])
+            name = record.key(size)
             if name in emitted:
                 continue
             emitted.add(name)

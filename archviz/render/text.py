@@ -62,9 +62,16 @@ def _title(summary: Summary) -> str:
     return ", ".join(parts)
 
 
+def depth_note(summary: Summary, depth: Any) -> list[str]:
+    """One line when a depth was asked for that the model's structure cannot give."""
+    if summary.max_depth == 1 and str(depth) in ("stages", "blocks", "1", "2"):
+        return [f"(--depth {depth}: archviz found no stages or blocks in this model, so every layer is shown)"]
+    return []
+
+
 def render_table(summary: Summary, depth: Any = None) -> str:
     header, body = _columns(summary.rows(depth), readable=True)
-    out = [_title(summary), *text_table(header, body, _NUMERIC)]
+    out = [_title(summary), *depth_note(summary, depth), *text_table(header, body, _NUMERIC)]
     label_width = max(len(label) for label, _ in totals_lines(summary))
     out += [f"{label + ':':<{label_width + 1}} {text}" for label, text in totals_lines(summary)]
     out += _warning_lines(summary)
@@ -84,7 +91,7 @@ def _warning_lines(summary: Summary) -> list[str]:
 
 def render_markdown(summary: Summary, depth: Any = None) -> str:
     header, body = _columns(summary.rows(depth), readable=True)
-    lines = [f"**{_title(summary)}**", "", *markdown_table(header, body, _NUMERIC), ""]
+    lines = [f"**{_title(summary)}**", *depth_note(summary, depth), "", *markdown_table(header, body, _NUMERIC), ""]
     lines += markdown_table(["Total", ""], totals_lines(summary))
     lines += ["", *(f"> {line}" for line in _warning_lines(summary))] if summary.uncounted else []
     return "\n".join(lines) + "\n"

@@ -1,0 +1,187 @@
+"""Stages and blocks of an imported model, recovered from its layer names or from its graph.
+
+A built model's names spell its hierarchy (``layer2.block1.conv1``); an imported model's do not,
+so depth control, diagram clusters, the report's tree and per-stage budgets would see one flat
+list. :func:`recover_structure` gives each layer a scope (stage, block):
+
+1. **Names**: the naming schemes of keras.applications and keras-hub (``conv2_block1_1_conv``,
+   ``block2a_expand_conv``, ``block_3_expand``, ``convnext_tiny_stage_1_block_2_...``,
+   ``stack1_block2_...``), the scheme matching most layers winning. An unnamed layer
+   (``add_5``) joins the layer before it.
+2. **Graph**: otherwise, each merge that closes a residual branch makes a block, from the point
+   where the branch leaves the main path to the merge (and the activation right after it).
+3. Blocks without a stage in their names are grouped into stages where the resolution changes;
+   layers before the first block are the stem, after the last the head.
+"""
+
+from __future__ import annotations
+
+import re
+
+from archviz.graph import Graph, Node
+
+#: A scheme: (pattern, stage format, block format) for block layers, then patterns of the stem and the head.
+#: ``{s}`` and ``{b}`` are the pattern's ``stage`` and ``block`` groups.
+SCHEMES: dict[str, tuple[list[tuple[str, str | None, str]], str, str]] = {
+    "resnet": ([(r"conv(?P<s>\d+)_block(?P<b>\d+)_.+", "conv{s}", "block{b}")],
+               r"(conv1|pool1)_.+", r"post_bn|post_relu|avg_pool|max_pool|predictions"),
+    "keras-hub resnet": ([(r"stack(?P<s>\d+)_block(?P<b>\d+)_.+", "stack{s}", "block{b}")],
+                         r"conv1_.+|pool1_.+|stem_.+", r"post_.+"),
+    "efficientnet": ([(r"block(?P<s>\d+)(?P<b>[a-z])_.+", "stage{s}", "block{s}{b}")],
+                     r"stem_.+|rescaling(_\d+)?|normalization(_\d+)?", r"top_.+|avg_pool|max_pool|predictions"),
+    "mobilenet": ([(r"block_(?P<b>\d+)_.+", None, "block_{b}"),
+                   (r"expanded_conv_(?P<b>\d+)_.+", None, "block_{b}"),
+                   (r"expanded_conv_.+", None, "block_0")],
+                  r"Conv1|bn_Conv1|Conv1_relu|conv|conv_bn|rescaling",
+                  r"Conv_1|Conv_1_bn|out_relu|conv_1|conv_1_bn|conv_2|logits|flatten|dropout|predictions"),
+    "convnext": ([(r".+?_stage_(?P<s>\d+)_block_(?P<b>\d+)_.+", "stage_{s}", "block_{b}"),
+                  (r".+?_downsampling_block_(?P<d>\d+).*", "stage_{d1}", "downsample")],
+                 r".+?_(prestem|stem).*", r".+?_head_.+"),
+    "xception": ([(r"block(?P<b>\d+)_.+", None, "block{b}")], r"(?!)", r"avg_pool|max_pool|predictions"),
+}
+
+
+def recover_structure(graph: Graph) -> None:
+    """Give the layers of an imported ``graph`` stage and block scopes (see the module docstring);
+    a graph whose names already have a hierarchy of stages and blocks (a traced subclassed model's
+    ``layer1.block2.conv1``), or with no block to find, is left as it is. A nested model's layers are
+    matched by their own names (``resnet50.conv2_block1_1_conv`` by ``conv2_block1_1_conv``)."""
+    if graph.groups or graph.max_depth >= 3:
+        return
+    nodes = [node for node in graph if node.op != "input"]
+    blocks = _blocks_by_name(nodes) or _blocks_by_graph(graph, nodes)
+    if not blocks:
+        return
+    scopes, groups = _stages(nodes, blocks)
+    graph.set_scopes(scopes, groups)
+
+
+# ---- blocks from names ------------------------------------------------------------------------
+
+
+def _match(scheme: str, name: str) -> tuple[str | None, str] | str | None:
+    """(stage, block) of a block layer, "stem" or "head", or None."""
+    block_patterns, stem, head = SCHEMES[scheme]
+    for pattern, stage, block in block_patterns:
+        found = re.fullmatch(pattern, name)
+        if found:
+            values = found.groupdict()
+            if "d" in values:  # a downsampling layer opens the next stage
+                values["d1"] = str(int(values["d"]) + 1)
+            return None if stage is None else stage.format(**values), block.format(**values)
+    if re.fullmatch(stem, name):
+        return "stem"
+    if re.fullmatch(head, name):
+        return "head"
+    return None
+
+
+def _blocks_by_name(nodes: list[Node]) -> dict[str, tuple[str | None, str]] | None:
+    """Each node's (stage, block), "stem" or "head", under the scheme that matches most layers; an
+    unmatched layer takes the place of the layer before it. None when no scheme fits."""
+    best, best_count = None, 0
+    for scheme in SCHEMES:
+        count = sum(isinstance(_match(scheme, _own(node)), tuple) for node in nodes)
+        if count > best_count:
+            best, best_count = scheme, count
+    if best is None or best_count < max(3, len(nodes) // 4):
+        return None
+    places: dict[str, tuple[str | None, str] | str] = {}
+    previous: tuple[str | None, str] | str = "stem"
+    for node in nodes:
+        place = _match(best, _own(node))
+        if place is None:
+            place = previous
+        places[node.name] = previous = place
+    return places  # type: ignore[return-value]
+
+
+def _own(node: Node) -> str:
+    """A layer's own name, without the names of the models it is nested in."""
+    return node.name.rsplit(".", 1)[-1]
+
+
+# ---- blocks from the graph ----------------------------------------------------------------------
+
+
+def _ancestors(graph: Graph, name: str) -> set[str]:
+    seen, stack = set(), [name]
+    while stack:
+        current = stack.pop()
+        if current not in seen:
+            seen.add(current)
+            stack.extend(graph[current].inputs)
+    return seen
+
+
+def _blocks_by_graph(graph: Graph, nodes: list[Node]) -> dict[str, tuple[str | None, str] | str] | None:
+    """Residual blocks found from the graph: a merge of two branches closes a block that starts after
+    the last layer both branches share."""
+    order = {node.name: index for index, node in enumerate(graph)}
+    consumers = graph.consumers()
+    spans: list[tuple[int, int]] = []
+    for node in nodes:
+        if node.op != "add" or len(node.inputs) < 2:
+            continue
+        shared = set.intersection(*(_ancestors(graph, source) for source in node.inputs))
+        start = max((order[name] for name in shared), default=-1)
+        end = order[node.name]
+        after = consumers[node.name]
+        if len(after) == 1 and graph[after[0]].op == "activation":
+            end = order[after[0]]  # the activation that follows the merge belongs to the block
+        spans.append((start, end))
+    if not spans:
+        return None
+    places: dict[str, tuple[str | None, str] | str] = {}
+    names = [node.name for node in graph]
+    for number, (start, end) in enumerate(spans, 1):
+        for name in names[start + 1: end + 1]:
+            places.setdefault(name, (None, f"block{number}"))
+    last_end = spans[-1][1]
+    previous: tuple[str | None, str] | str = "stem"
+    for node in nodes:
+        if node.name not in places:
+            places[node.name] = "head" if order[node.name] > last_end else previous
+        previous = places[node.name]
+    return places
+
+
+# ---- stages -------------------------------------------------------------------------------------
+
+
+def _resolution(node: Node) -> tuple[int, ...] | None:
+    shape = node.declared.output_shape if node.declared is not None else None
+    return tuple(shape[:-1]) if shape is not None and len(shape) > 1 else None
+
+
+def _stages(nodes: list[Node], places: dict) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """Scopes and group kinds: blocks without a named stage are grouped where their output resolution
+    changes."""
+    blocks: list[tuple[str | None, str]] = []
+    resolution: dict[tuple[str | None, str], tuple[int, ...] | None] = {}
+    for node in nodes:
+        place = places[node.name]
+        if isinstance(place, tuple):
+            if place not in resolution:
+                blocks.append(place)
+            resolution[place] = _resolution(node) or resolution.get(place)
+    stage_of: dict[tuple[str | None, str], str] = {}
+    number, previous = 0, None
+    for place in blocks:
+        if place[0] is None:
+            if resolution[place] != previous or number == 0:
+                number += 1
+            previous = resolution[place]
+        stage_of[place] = place[0] or f"stage{number}"
+    scopes: dict[str, tuple[str, ...]] = {}
+    groups: dict[str, str] = {"stem": "stem", "head": "head"}
+    for node in nodes:
+        place = places[node.name]
+        if isinstance(place, tuple):
+            stage = stage_of[place]
+            scopes[node.name] = (stage, place[1])
+            groups[stage] = "stage"
+            groups[f"{stage}.{place[1]}"] = "block"
+        else:
+            scopes[node.name] = (place,)
+    return scopes, groups

@@ -12,8 +12,10 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
      "trainable, the moving mean and variance non-trainable. Trainable params therefore equal "
      "torchvision's `num_params`, which keeps the moving statistics as buffers."),
     ("MACs",
-     "**MACs** are the multiply-accumulates of convolutions (grouped and depthwise included) and dense "
-     "layers: what the ResNet paper calls \"FLOPs (multiply-adds)\" and torchvision's GFLOPS column."),
+     "**MACs** are the multiply-accumulates of convolutions (grouped and depthwise included; a separable "
+     "one's depthwise and pointwise parts; a transposed one's input positions x kernel x input x output "
+     "channels) and dense layers: what the ResNet paper calls \"FLOPs (multiply-adds)\" and "
+     "torchvision's GFLOPS column."),
     ("FLOPs",
      "**FLOPs** are the floating-point operations of the inference graph, counted as "
      "`tf.compat.v1.profiler` counts them on the frozen graph of the same Keras model: 2 per MAC; 1 per "
@@ -21,10 +23,19 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
      "whatever the batch size); k x k per output of a pooling window; 1 per input element of a global "
      "average pool; n - 1 per element of an n-way add; softmax 5 and swish 2 per element. ReLU, "
      "ReLU6, sigmoid, padding, reshapes, concatenation and dropout cost nothing, as in the profiler. "
-     "Exact against the profiler for keras.applications ResNet50/101/152 and ResNet50V2 (at batch 1 "
-     "and 2). Two deliberate differences: the profiler counts nothing for a grouped convolution (it "
-     "sees an opaque call) and counts padded SpaceToBatch blocks for a dilated one; archviz counts "
-     "both as 2 per MAC."),
+     "Per output element also: Rescaling and Normalization 2 (Normalization plus 1 per statistic once "
+     "per call), LayerNormalization 9 plus 4 per normalized row (6 plus 3 with `rms_scaling`, less "
+     "without center or scale), GroupNormalization 6 plus 4 per group and 3 per channel, "
+     "UnitNormalization 3 plus 2 per row, LayerScale 1, PReLU 3 (plus 1 per alpha once per call), "
+     "gelu 4 (7 approximated), hard_silu 3, hard_sigmoid 2, mish 1, an n-way average n, and a "
+     "transposed convolution 2 x output positions x kernel x input x output channels / strides, as "
+     "the profiler counts it (2 per MAC with `same` padding); a nearest upsampling costs 2 once per "
+     "call. Exact against the profiler for keras.applications ResNet50/101/152 and ResNet50V2 (at "
+     "batch 1 and 2). Deliberate differences: the profiler counts nothing for a grouped convolution "
+     "(it sees an opaque call, and loses the shape of the per-element layers after it until a reshape), "
+     "a Conv3DTranspose or a 3-D pooling (no statistic for them) and counts "
+     "padded SpaceToBatch blocks for a dilated convolution; archviz counts the convolutions as 2 per "
+     "MAC and the pooling by its windows."),
     ("Memory",
      "**Activation memory** is the bytes of every layer's output (the input included) for the batch "
      "size and dtype (float32 by default). **Parameter memory** is params x bytes per value."),

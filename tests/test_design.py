@@ -72,8 +72,11 @@ def test_keras_round_trip_of_each_op(name):
         "global_max_pool2d": {"keepdims": False},
         "flatten": {}, "add": {}, "multiply": {}, "concat": {}, "dropout": {"rate": 0.25},
     }
+    from test_ops_keras import ROUND_TRIP, ROUND_TRIP_INPUTS  # the examples of the ops tested there
+
+    examples.update(ROUND_TRIP)
     graph = Graph("round-trip")
-    x = graph.add("input", "input", shape=(8, 8, 3))
+    x = graph.add("input", "input", shape=ROUND_TRIP_INPUTS.get(name, (8, 8, 3)))
     inputs = (x, x) if OPS[name].family == Family.MERGE else x
     if name == "zero_pad3d":
         inputs = graph.add("volume", "reshape", x, target_shape=(8, 8, 3, 1))

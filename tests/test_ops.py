@@ -82,7 +82,11 @@ def test_batch_norm_per_channel_flops_do_not_scale_with_batch():
 
 
 @pytest.mark.parametrize("fn, per_element", [("relu", 0), ("relu6", 0), ("sigmoid", 0), ("tanh", 0),
-                                              ("linear", 0), ("softmax", 5), ("swish", 2)])
+                                              ("linear", 0), ("softmax", 5), ("swish", 2), ("gelu", 4),
+                                              ("gelu_approximate", 7), ("hard_silu", 3), ("hard_sigmoid", 2),
+                                              ("mish", 1), ("elu", 0), ("selu", 0), ("softplus", 0),
+                                              ("softsign", 0), ("exponential", 0), ("leaky_relu", 0),
+                                              ("log_softmax", 0)])
 def test_activations(fn, per_element):
     r = one_layer("activation", fn=fn)
     assert r.output_shape == (9, 11, 6)
@@ -91,8 +95,8 @@ def test_activations(fn, per_element):
 
 
 def test_unknown_activation_is_reported():
-    with pytest.raises(UnsupportedOpError, match="gelu"):
-        one_layer("activation", fn="gelu")
+    with pytest.raises(UnsupportedOpError, match="fancy_gelu"):
+        one_layer("activation", fn="fancy_gelu")
 
 
 def test_zero_padding():
@@ -210,6 +214,107 @@ def test_option_a_shortcut_has_no_params():
     r = one_layer("pad_shortcut", input_shape=(32, 32, 16), strides=2, channels=32)
     assert r.output_shape == (16, 16, 32)
     assert (r.params, r.macs, r.flops) == (0, 0, 0)
+
+
+# ---- the rules of ops/convolution.py, ops/normalization.py, ops/more_structure.py -----------------
+# (checked against Keras and tf.profiler in test_ops_keras.py; here, the formulas by hand)
+
+E = 6 * 6 * 4  # elements of a (6, 6, 4) map
+
+#: (op, input shapes, attrs, output shape, (trainable, non-trainable, MACs, FLOPs per sample, fixed FLOPs))
+NEW_RULES = [
+    ("conv1d", [(10, 4)], dict(filters=8, kernel=(3,)), (8, 8), (3 * 4 * 8 + 8, 0, 64 * 12, 2 * 64 * 12 + 64, 0)),
+    ("conv1d", [(10, 4)], dict(filters=8, kernel=(3,), padding="causal", dilation=(2,), use_bias=False), (10, 8),
+     (96, 0, 80 * 12, 2 * 80 * 12, 0)),
+    ("conv3d", [(4, 4, 4, 4)], dict(filters=8, kernel=(3, 3, 3), padding="same", groups=2), (4, 4, 4, 8),
+     (27 * 2 * 8 + 8, 0, 512 * 54, 2 * 512 * 54 + 512, 0)),
+    ("depthwise_conv1d", [(10, 4)], dict(kernel=(3,), strides=(2,), padding="same", depth_multiplier=2), (5, 8),
+     (3 * 8 + 8, 0, 40 * 3, 2 * 40 * 3 + 40, 0)),
+    ("separable_conv1d", [(10, 4)], dict(filters=8, kernel=(3,), depth_multiplier=2), (8, 8),
+     (3 * 8 + 8 * 8 + 8, 0, 8 * 8 * 3 + 8 * 8 * 8, 2 * (192 + 512) + 64, 0)),
+    ("separable_conv2d", [(6, 6, 4)], dict(filters=8, kernel=(3, 3), padding="same"), (6, 6, 8),
+     (36 + 32 + 8, 0, 36 * 4 * 9 + 36 * 4 * 8, 2 * (1296 + 1152) + 288, 0)),
+    # MACs: input positions x kernel x Cin x Cout; FLOPs: the profiler's 2 x output positions x ... / strides
+    ("conv2d_transpose", [(5, 5, 4)], dict(filters=8, kernel=(3, 3), strides=(2, 2)), (11, 11, 8),
+     (9 * 32 + 8, 0, 25 * 9 * 32, 2 * 121 * 9 * 32 // 4 + 121 * 8, 0)),
+    ("conv1d_transpose", [(10, 4)], dict(filters=8, kernel=(3,), strides=(2,), padding="same"), (20, 8),
+     (3 * 32 + 8, 0, 10 * 3 * 32, 2 * 10 * 3 * 32 + 160, 0)),
+    ("conv3d_transpose", [(3, 3, 3, 4)], dict(filters=8, kernel=(2, 2, 2), strides=(2, 2, 2)), (6, 6, 6, 8),
+     (8 * 32 + 8, 0, 27 * 8 * 32, 2 * 27 * 8 * 32 + 216 * 8, 0)),
+    ("rescaling", [(6, 6, 4)], dict(scale=1 / 255, offset=0.0), (6, 6, 4), (0, 0, 0, 2 * E, 0)),
+    ("normalization", [(6, 6, 4)], dict(axis=(1, 2), invert=False, stats="weights"), (6, 6, 4),
+     (0, 2 * 36 + 1, 0, 2 * E, 36)),
+    ("normalization", [(6, 6, 4)], dict(axis=(-1,), stats="constants"), (6, 6, 4), (0, 0, 0, 2 * E, 4)),
+    ("layer_norm", [(6, 6, 4)], dict(axis=(-1,)), (6, 6, 4), (8, 0, 0, 9 * E + 4 * 36, 0)),
+    ("layer_norm", [(6, 6, 4)], dict(axis=(1, 2, 3), center=False), (6, 6, 4), (E, 0, 0, 8 * E + 4, 0)),
+    ("layer_norm", [(5, 8)], dict(axis=(-1,), rms_scaling=True), (5, 8), (8, 0, 0, 6 * 40 + 3 * 5, 0)),
+    ("group_norm", [(6, 6, 4)], dict(groups=2), (6, 6, 4), (8, 0, 0, 6 * E + 4 * 2 + 3 * 4, 0)),
+    ("group_norm", [(6, 6, 4)], dict(groups=-1, center=False, scale=False), (6, 6, 4), (0, 0, 0, 6 * E + 5 * 4, 0)),
+    ("unit_norm", [(6, 6, 4)], dict(axis=(1, 2)), (6, 6, 4), (0, 0, 0, 3 * E + 2 * 4, 0)),
+    ("layer_scale", [(6, 6, 4)], dict(projection_dim=4), (6, 6, 4), (4, 0, 0, E, 0)),
+    ("prelu", [(6, 6, 4)], dict(shared_axes=(1, 2)), (6, 6, 4), (4, 0, 0, 3 * E, 4)),
+    ("prelu", [(6, 6, 4)], {}, (6, 6, 4), (E, 0, 0, 3 * E, E)),
+    ("leaky_relu", [(6, 6, 4)], dict(negative_slope=0.3), (6, 6, 4), (0, 0, 0, 0, 0)),
+    ("elu", [(6, 6, 4)], dict(alpha=1.0), (6, 6, 4), (0, 0, 0, 0, 0)),
+    ("max_pool1d", [(10, 4)], dict(pool=(3,), strides=(1,)), (8, 4), (0, 0, 0, 3 * 32, 0)),
+    ("avg_pool1d", [(10, 4)], dict(pool=(3,), strides=(2,), padding="same"), (5, 4), (0, 0, 0, 3 * 20, 0)),
+    ("max_pool3d", [(4, 4, 4, 4)], dict(pool=(2, 2, 2)), (2, 2, 2, 4), (0, 0, 0, 8 * 32, 0)),
+    ("avg_pool3d", [(4, 4, 4, 4)], dict(pool=(3, 3, 3), strides=(1, 1, 1), padding="same"), (4, 4, 4, 4),
+     (0, 0, 0, 27 * 256, 0)),
+    ("global_avg_pool1d", [(5, 4)], {}, (4,), (0, 0, 0, 20, 0)),
+    ("global_max_pool1d", [(5, 4)], dict(keepdims=True), (1, 4), (0, 0, 0, 0, 0)),
+    ("global_avg_pool3d", [(3, 3, 3, 4)], dict(keepdims=True), (1, 1, 1, 4), (0, 0, 0, 108, 0)),
+    ("global_max_pool3d", [(3, 3, 3, 4)], {}, (4,), (0, 0, 0, 0, 0)),
+    ("subtract", [(6, 6, 4), (1, 1, 4)], {}, (6, 6, 4), (0, 0, 0, E, 0)),
+    ("maximum", [(6, 6, 4)] * 3, {}, (6, 6, 4), (0, 0, 0, 2 * E, 0)),
+    ("minimum", [(6, 6, 4), (4,)], {}, (6, 6, 4), (0, 0, 0, E, 0)),
+    ("average", [(6, 6, 4), (1, 1, 4), (6, 6, 4)], {}, (6, 6, 4), (0, 0, 0, 3 * E, 0)),
+    ("cropping2d", [(6, 6, 4)], dict(cropping=((1, 0), (2, 1))), (5, 3, 4), (0, 0, 0, 0, 0)),
+    ("permute", [(6, 6, 4)], dict(dims=(3, 1, 2)), (4, 6, 6), (0, 0, 0, 0, 0)),
+    ("zero_pad1d", [(10, 4)], dict(padding=(1, 2)), (13, 4), (0, 0, 0, 0, 0)),
+    ("upsampling2d", [(6, 6, 4)], dict(size=(3, 2), interpolation="nearest"), (18, 12, 4), (0, 0, 0, 0, 2)),
+    ("upsampling2d", [(6, 6, 4)], dict(size=(2, 2), interpolation="bilinear"), (12, 12, 4), (0, 0, 0, 0, 0)),
+    ("identity", [(6, 6, 4)], {}, (6, 6, 4), (0, 0, 0, 0, 0)),
+    ("stochastic_depth", [(6, 6, 4)], dict(rate=0.1), (6, 6, 4), (0, 0, 0, 0, 0)),
+]
+
+
+@pytest.mark.parametrize("op, inputs, attrs, shape, cost", NEW_RULES)
+def test_new_rules(op, inputs, attrs, shape, cost):
+    graph = Graph("test")
+    sources = [graph.add(f"in{i}", "input", shape=s) for i, s in enumerate(inputs)]
+    graph.add("layer", op, sources, **attrs)
+    one, two = (analyze_graph(graph, batch_size=b).records[-1] for b in (1, 2))
+    trainable, non_trainable, macs, flops, fixed = cost
+    assert one.output_shape == shape
+    assert (one.trainable_params, one.non_trainable_params, one.macs) == (trainable, non_trainable, macs)
+    assert (one.flops, two.flops, two.macs) == (flops + fixed, 2 * flops + fixed, 2 * macs)
+
+
+@pytest.mark.parametrize("op, inputs, attrs, message", [
+    ("minimum", [(4, 4, 2)], {}, "at least two"),
+    ("average", [(4, 4, 2), (4, 4, 3)], {}, "cannot combine"),
+    ("conv3d", [(4, 4, 4, 3)], dict(filters=4, kernel=(3, 3, 3), groups=2), "divisible"),
+    ("conv1d", [(4, 4, 3)], dict(filters=4, kernel=(3,)), r"\(L, C\)"),
+    ("conv3d", [(2, 5, 5, 3)], dict(filters=4, kernel=(3, 3, 3)), "kernel 3x3x3 .* collapses its 2x5x5 input to 0x3x3"),
+    ("conv2d_transpose", [(4, 4, 3)], dict(filters=4, kernel=(3, 3), padding=1), "'valid' or 'same'"),
+    ("group_norm", [(4, 4, 6)], dict(groups=4), "divisible"),
+    ("layer_scale", [(4, 4, 6)], dict(projection_dim=4), "cannot scale"),
+    ("permute", [(4, 4, 6)], dict(dims=(1, 1, 2)), "permutation"),
+    ("cropping2d", [(4, 4, 6)], dict(cropping=((2, 2), (0, 0))), "leaves nothing"),
+    ("layer_norm", [(4, 4, 6)], dict(axis=(4,)), "out of range"),
+])
+def test_new_rules_refuse_bad_shapes(op, inputs, attrs, message):
+    graph = Graph("bad")
+    sources = [graph.add(f"in{i}", "input", shape=s) for i, s in enumerate(inputs)]
+    graph.add("layer", op, sources, **attrs)
+    with pytest.raises(ModelError, match=message):
+        analyze_graph(graph)
+
+
+def test_upsampling_with_an_unknown_interpolation_is_reported():
+    with pytest.raises(UnsupportedOpError, match="gaussian"):
+        one_layer("upsampling2d", size=(2, 2), interpolation="gaussian")
 
 
 def test_an_op_without_a_rule_is_an_error_naming_it():

@@ -262,14 +262,14 @@ def test_seed004_transfer_learning_nested_and_frozen():
 
 def test_sequential_and_uncounted_layers_are_reported():
     model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(8, 3, name="conv"),
-                              keras.layers.LayerNormalization(name="norm"), keras.layers.GlobalAveragePooling2D(),
-                              keras.layers.Dense(4, activation="gelu", name="fc")])
+                              keras.layers.RMSNormalization(name="norm"), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(4, activation="celu", name="fc")])
     summary = archviz.analyze(model)
     assert summary.params == model.count_params()
-    assert set(summary.uncounted) == {"LayerNormalization", "Dense(activation=gelu)"}
+    assert set(summary.uncounted) == {"RMSNormalization", "Dense(activation=celu)"}
     assert not summary.complete
     norm = next(r for r in summary.records if r.name == "norm")
-    assert norm.flops is None and norm.params == 16 and norm.output_shape == (14, 14, 8)
+    assert norm.flops is None and norm.params == 8 and norm.output_shape == (14, 14, 8)
     assert summary.to_dict()["totals"]["flops_complete"] is False
 
 

@@ -104,11 +104,16 @@ class Op:
 @dataclass(frozen=True)
 class Activation:
     flops: int  # per output element, as tf.profiler counts them
-    keras: str  # the name Keras serializes it under
+    keras: str | None  # the name Keras serializes it under (None: no Keras activation has this name)
 
 
-#: tf.profiler registers no cost for Relu, Relu6, Sigmoid and Tanh; Softmax is 5 per element; swish
-#: is x * sigmoid(x) with a scale, two multiplications.
+#: tf.profiler registers no cost for Relu, Relu6, Sigmoid, Tanh, Elu, Selu, Softplus, Softsign, Exp,
+#: LeakyRelu and LogSoftmax. The others are their graph's arithmetic ops: softmax 5 per element;
+#: swish x * sigmoid(x) with a scale, 2 multiplications; hard_sigmoid an add and a divide; hard_silu
+#: (alias hard_swish) those and a multiply; mish x * tanh(softplus(x)), 1 multiply; exact gelu
+#: (Keras's default) a negation and 3 multiplications around an uncounted erfc; the tanh
+#: approximation of gelu 7 (a power, 2 adds, 4 multiplies), which no Keras activation name selects
+#: (``keras.ops.gelu(x, approximate=True)`` does).
 ACTIVATIONS: dict[str, Activation] = {
     "linear": Activation(0, "linear"),
     "relu": Activation(0, "relu"),
@@ -117,8 +122,21 @@ ACTIVATIONS: dict[str, Activation] = {
     "tanh": Activation(0, "tanh"),
     "swish": Activation(2, "silu"),
     "softmax": Activation(5, "softmax"),
+    "gelu": Activation(4, "gelu"),
+    "gelu_approximate": Activation(7, None),
+    "hard_silu": Activation(3, "hard_silu"),
+    "hard_sigmoid": Activation(2, "hard_sigmoid"),
+    "mish": Activation(1, "mish"),
+    "elu": Activation(0, "elu"),
+    "selu": Activation(0, "selu"),
+    "softplus": Activation(0, "softplus"),
+    "softsign": Activation(0, "softsign"),
+    "exponential": Activation(0, "exponential"),
+    "leaky_relu": Activation(0, "leaky_relu"),
+    "log_softmax": Activation(0, "log_softmax"),
 }
-_FROM_KERAS = {activation.keras: name for name, activation in ACTIVATIONS.items()}
+_FROM_KERAS = {activation.keras: name for name, activation in ACTIVATIONS.items() if activation.keras is not None}
+_FROM_KERAS["hard_swish"] = "hard_silu"  # Keras's alias, saved as hard_silu
 
 
 def activation_flops(name: str | None, elements: int) -> int:
@@ -139,7 +157,13 @@ def activation_from_keras(value: Any) -> str | None:
 
 
 def activation_to_keras(name: str | None) -> str | None:
-    return None if name in (None, "linear") else ACTIVATIONS[name].keras if name in ACTIVATIONS else name
+    if name in (None, "linear"):
+        return None
+    if name not in ACTIVATIONS:
+        return name
+    if ACTIVATIONS[name].keras is None:
+        raise UnsupportedOpError(f"activation {name!r} has no Keras name: it cannot be exported to Keras")
+    return ACTIVATIONS[name].keras
 
 
 # --------------------------------------------------------------------------
@@ -166,14 +190,31 @@ def padding_pairs(padding: Any) -> tuple[tuple[int, int], tuple[int, int]]:
     return pair(rows), pair(cols)
 
 
-def _spatial_out(size: int, kernel: int, stride: int, dilation: int, padding: Any, axis: int) -> int:
+def ntuple(value: Any, n: int, what: str = "value") -> tuple[int, ...]:
+    """An int (repeated) or a sequence of ``n`` ints, as a tuple of ``n`` ints."""
+    if isinstance(value, int):
+        return (value,) * n
+    values = tuple(int(v) for v in value)
+    if len(values) != n:
+        raise ShapeError(f"{what} {values} needs {n} values, one per spatial dimension")
+    return values
+
+
+def _explicit_pads(padding: Any, n: int) -> tuple[tuple[int, int], ...]:
+    """Explicit padding as one (before, after) pair per spatial axis, from an int or per-axis ints or pairs."""
+    if isinstance(padding, int):
+        return ((padding, padding),) * n
+    pads = tuple(pair(p) for p in padding)
+    if len(pads) != n:
+        raise ShapeError(f"padding {padding} needs {n} values, one per spatial dimension")
+    return pads
+
+
+def _spatial_out(size: int, kernel: int, stride: int, dilation: int, before: int, after: int,
+                 padding: Any) -> int:
     span = dilation * (kernel - 1) + 1
-    if padding == "same":
+    if padding in ("same", "causal"):  # causal pads dilation * (kernel - 1) in front: the length of "same"
         return -(-size // stride)
-    if padding == "valid":
-        before = after = 0
-    else:
-        before, after = padding_pairs(padding)[axis]
     return (size + before + after - span) // stride + 1
 
 
@@ -184,19 +225,32 @@ def feature_map(shapes: Sequence[Shape], op: str) -> Shape:
     return shape
 
 
+def spatial_map(shapes: Sequence[Shape], rank: int, op: str) -> Shape:
+    """The one input of an op over ``rank`` spatial dimensions, channels last."""
+    shape = single(shapes, op)
+    if len(shape) != rank + 1:
+        layout = {1: "(L, C)", 2: "(H, W, C)", 3: "(D, H, W, C)"}.get(rank, f"{rank} spatial dims and channels")
+        raise ShapeError(f"{op} needs an input {layout}, got shape {shape}")
+    return shape
+
+
 def window_shape(attrs: Attrs, shape: Shape, channels: int, op: str) -> Shape:
-    kh, kw = pair(attrs["kernel"])
-    sh, sw = pair(attrs.get("strides", 1))
-    dh, dw = pair(attrs.get("dilation", 1))
+    """Output shape of a sliding window (conv, pool) over every axis of ``shape`` but the last."""
+    n = len(shape) - 1
+    kernel = ntuple(attrs["kernel"], n, "kernel")
+    strides = ntuple(attrs.get("strides", 1), n, "strides")
+    dilation = ntuple(attrs.get("dilation", 1), n, "dilation")
     padding = attrs.get("padding", "valid")
-    height = _spatial_out(shape[0], kh, sh, dh, padding, 0)
-    width = _spatial_out(shape[1], kw, sw, dw, padding, 1)
-    if height < 1 or width < 1:
+    pads = ((0, 0),) * n if padding in ("same", "valid", "causal") else _explicit_pads(padding, n)
+    sizes = tuple(_spatial_out(shape[i], kernel[i], strides[i], dilation[i], *pads[i], padding) for i in range(n))
+    if min(sizes) < 1:
+        dims = "x".join
         raise ShapeError(
-            f"{op} with kernel {kh}x{kw} and stride {sh}x{sw} collapses its {shape[0]}x{shape[1]} input "
-            f"to {max(height, 0)}x{max(width, 0)}: the input is too small for the network"
+            f"{op} with kernel {dims(map(str, kernel))} and stride {dims(map(str, strides))} collapses its "
+            f"{dims(map(str, shape[:n]))} input to {dims(str(max(s, 0)) for s in sizes)}: the input is too small "
+            f"for the network"
         )
-    return (height, width, channels)
+    return (*sizes, channels)
 
 
 def single(shapes: Sequence[Shape], op: str) -> Shape:

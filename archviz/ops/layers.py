@@ -134,7 +134,9 @@ def _activation_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
 
 
 def _relu_read(config: Mapping[str, Any]) -> dict:
-    if float(config.get("negative_slope") or 0) != 0 or float(config.get("threshold") or 0) != 0:
+    if float(config.get("threshold") or 0) != 0:  # a comparison per element: no rule, reported as not counted
+        return {"fn": "relu_threshold"}
+    if float(config.get("negative_slope") or 0) != 0:
         return {"fn": "leaky_relu"}
     limit = config.get("max_value")
     if limit is None:

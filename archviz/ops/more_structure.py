@@ -1,0 +1,212 @@
+"""More ops that move, pick or merge values: 1-D and 3-D pooling, more merges, cropping,
+permuting, upsampling, 1-D padding, identity and stochastic depth.
+
+FLOPs follow ``tf.compat.v1.profiler``: prod(window) per output of a pooling window, 1 per input
+element of a global average pool (a global max pool is free); n - 1 per output element of an
+n-way subtract, maximum or minimum (layers and raw ``keras.ops`` calls, by the rule of
+:mod:`~archviz.ops.structure`'s add and multiply), n of an n-way average (n - 1 adds and a
+divide), broadcast inputs costing the output's elements; a nearest-neighbour (or Lanczos)
+upsampling 2 once per call, whatever the batch (the scalar arithmetic of its repeat), other
+interpolations nothing. Cropping, permuting, padding, identity and stochastic depth (at
+inference) are free.
+
+One deliberate difference: the profiler has no statistic for ``MaxPool3D`` and ``AvgPool3D`` and
+counts them as 0; archviz counts them as the 1-D and 2-D pools are counted.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping, Sequence
+
+from archviz.errors import UnsupportedOpError
+from archviz.ops.base import (Attrs, Cost, Family, Op, Shape, ShapeError, nested_ints, ntuple, numel, same_shape,
+                              single, spatial_map, window_shape)
+from archviz.ops.convolution import RANK_SUFFIX, channels_last, padded, window_label
+from archviz.ops.structure import _elementwise_op, _simple, broadcast
+
+# ---- pooling -----------------------------------------------------------------------------------
+
+
+def _pool_op(name: str, kind: str, rank: int) -> Op:
+    keras_class = f"{kind}Pooling{RANK_SUFFIX[rank]}"
+
+    def shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+        fmap = spatial_map(shapes, rank, name)
+        return window_shape({**attrs, "kernel": attrs["pool"], "strides": attrs.get("strides", attrs["pool"])}, fmap,
+                            fmap[-1], name)
+
+    def cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
+        return Cost(flops=math.prod(ntuple(attrs["pool"], rank)) * numel(out))
+
+    def read(config: Mapping[str, Any]) -> dict:
+        channels_last(config)
+        pool = ntuple(nested_ints(config["pool_size"]), rank)
+        strides = config.get("strides")
+        return {"pool": pool, "strides": ntuple(nested_ints(strides), rank) if strides is not None else pool,
+                "padding": config.get("padding", "valid")}
+
+    def write(keras: Any, layer: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
+        x, mode = padded(keras, layer, inputs[0], attrs.get("padding", "valid"), rank)
+        pool = ntuple(attrs["pool"], rank)
+        return getattr(keras.layers, keras_class)(pool_size=pool, strides=ntuple(attrs.get("strides", pool), rank),
+                                                  padding=mode, name=layer)(x)
+
+    return Op(name, Family.POOL, shape, cost, label=lambda attrs: window_label(attrs, "pool"),
+              keras={keras_class: read}, write=write)
+
+
+def _global_pool_op(name: str, kind: str, rank: int, flops_per_input_element: int) -> Op:
+    keras_class = f"Global{kind}Pooling{RANK_SUFFIX[rank]}"
+
+    def shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+        fmap = spatial_map(shapes, rank, name)
+        return (*(1,) * rank, fmap[-1]) if attrs.get("keepdims", False) else (fmap[-1],)
+
+    def cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
+        return Cost(flops=flops_per_input_element * numel(shapes[0]))
+
+    def read(config: Mapping[str, Any]) -> dict:
+        channels_last(config)
+        return {"keepdims": bool(config.get("keepdims"))}
+
+    return Op(name, Family.POOL, shape, cost, keras={keras_class: read},
+              write=_simple(lambda k, layer, a: getattr(k.layers, keras_class)(keepdims=a.get("keepdims", False),
+                                                                              name=layer)))
+
+
+# ---- merges ---------------------------------------------------------------------------------------
+
+
+def _average_op() -> Op:
+    """Average: n tensors (broadcast together), n - 1 adds and a divide per output element."""
+
+    def shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+        if len(shapes) < 2:
+            raise ShapeError(f"average needs at least two inputs, got {len(shapes)}")
+        return broadcast(shapes)
+
+    def cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
+        return Cost(flops=len(shapes) * numel(out))
+
+    return Op("average", Family.MERGE, shape, cost, keras={"Average": lambda config: {}},
+              write=_simple(lambda k, layer, a: k.layers.Average(name=layer), many=True))
+
+
+# ---- cropping, permute, padding, upsampling --------------------------------------------------------
+
+
+def ntuple_pairs(value: Any, n: int) -> tuple[tuple[int, int], ...]:
+    """An int, one int per axis, or one (before, after) pair per axis, as pairs."""
+    if isinstance(value, int):
+        return ((value, value),) * n
+    pairs = tuple((p, p) if isinstance(p, int) else ntuple(p, 2) for p in value)
+    if len(pairs) != n:
+        raise ShapeError(f"{value} needs {n} values, one per spatial dimension")
+    return pairs
+
+
+def _pad1d(value: Any) -> tuple[int, int]:
+    """1-D padding: an int for both ends, or (before, after)."""
+    return (value, value) if isinstance(value, int) else ntuple(value, 2)
+
+
+def _crop_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    fmap = spatial_map(shapes, 2, "cropping2d")
+    (top, bottom), (left, right) = ntuple_pairs(attrs["cropping"], 2)
+    out = (fmap[0] - top - bottom, fmap[1] - left - right, fmap[2])
+    if min(out) < 1:
+        raise ShapeError(f"cropping {attrs['cropping']} leaves nothing of a {fmap[0]}x{fmap[1]} input")
+    return out
+
+
+def _permute_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    shape = single(shapes, "permute")
+    dims = tuple(attrs["dims"])
+    if sorted(dims) != list(range(1, len(shape) + 1)):
+        raise ShapeError(f"permute dims {dims} are not a permutation of the axes 1..{len(shape)} of {shape}")
+    return tuple(shape[d - 1] for d in dims)
+
+
+def _zero_pad1d_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    length, channels = spatial_map(shapes, 1, "zero_pad1d")
+    before, after = _pad1d(attrs["padding"])
+    return (length + before + after, channels)
+
+
+#: FLOPs once per call of UpSampling2D by interpolation: the profiler sees the scalar arithmetic of
+#: nearest's repeat and Lanczos's kernel scale, and no statistic for the resize ops themselves.
+UPSAMPLING_FIXED_FLOPS = {"nearest": 2, "bilinear": 0, "bicubic": 0, "area": 0, "lanczos3": 2, "lanczos5": 2}
+
+
+def _upsampling_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    height, width, channels = spatial_map(shapes, 2, "upsampling2d")
+    sh, sw = ntuple(attrs["size"], 2)
+    return (height * sh, width * sw, channels)
+
+
+def _upsampling_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
+    interpolation = attrs.get("interpolation", "nearest")
+    if interpolation not in UPSAMPLING_FIXED_FLOPS:
+        raise UnsupportedOpError(f"upsampling2d interpolation {interpolation!r} has no counting rule")
+    return Cost(fixed_flops=UPSAMPLING_FIXED_FLOPS[interpolation])
+
+
+def _upsampling_read(config: Mapping[str, Any]) -> dict:
+    channels_last(config)
+    interpolation = config.get("interpolation", "nearest")
+    if interpolation not in UPSAMPLING_FIXED_FLOPS:
+        raise ValueError(f"interpolation {interpolation!r} has no counting rule")
+    return {"size": ntuple(nested_ints(config.get("size", 2)), 2), "interpolation": interpolation}
+
+
+def _from_config(key: str, convert: Callable[[Any], Any]) -> Callable[[Mapping[str, Any]], dict]:
+    def read(config: Mapping[str, Any]) -> dict:
+        channels_last(config)
+        return {key: convert(config[key])}
+
+    return read
+
+
+def _stochastic_depth_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
+    """keras.applications' own class (it loads in safe mode: Keras finds it by its module)."""
+    import importlib
+
+    convnext = importlib.import_module(f"{keras.__name__}.src.applications.convnext")
+    return convnext.StochasticDepth(attrs.get("rate", 0.0), name=name)(inputs[0])
+
+
+OPS = (
+    _pool_op("max_pool1d", "Max", 1),
+    _pool_op("avg_pool1d", "Average", 1),
+    _pool_op("max_pool3d", "Max", 3),
+    _pool_op("avg_pool3d", "Average", 3),
+    _global_pool_op("global_avg_pool1d", "Average", 1, 1),
+    _global_pool_op("global_max_pool1d", "Max", 1, 0),
+    _global_pool_op("global_avg_pool3d", "Average", 3, 1),
+    _global_pool_op("global_max_pool3d", "Max", 3, 0),
+    _elementwise_op("subtract", "Subtract", "numpy.Subtract"),
+    _elementwise_op("maximum", "Maximum", "numpy.Maximum"),
+    _elementwise_op("minimum", "Minimum", "numpy.Minimum"),
+    _average_op(),
+    Op("cropping2d", Family.RESHAPE, _crop_shape,
+       keras={"Cropping2D": _from_config("cropping", lambda v: ntuple_pairs(nested_ints(v), 2))},
+       write=_simple(lambda k, name, a: k.layers.Cropping2D(ntuple_pairs(a["cropping"], 2), name=name))),
+    Op("permute", Family.RESHAPE, _permute_shape, label=lambda attrs: "dims " + ",".join(map(str, attrs["dims"])),
+       keras={"Permute": _from_config("dims", nested_ints)},
+       write=_simple(lambda k, name, a: k.layers.Permute(tuple(a["dims"]), name=name))),
+    Op("zero_pad1d", Family.RESHAPE, _zero_pad1d_shape,
+       keras={"ZeroPadding1D": _from_config("padding", lambda v: _pad1d(nested_ints(v)))},
+       write=_simple(lambda k, name, a: k.layers.ZeroPadding1D(_pad1d(a["padding"]), name=name))),
+    Op("upsampling2d", Family.RESHAPE, _upsampling_shape, _upsampling_cost,
+       label=lambda attrs: f"{'x'.join(map(str, ntuple(attrs['size'], 2)))} {attrs.get('interpolation', 'nearest')}",
+       keras={"UpSampling2D": _upsampling_read},
+       write=_simple(lambda k, name, a: k.layers.UpSampling2D(ntuple(a["size"], 2),
+                                                             interpolation=a.get("interpolation", "nearest"),
+                                                             name=name))),
+    Op("identity", Family.RESHAPE, same_shape, keras={"Identity": lambda config: {}},
+       write=_simple(lambda k, name, a: k.layers.Identity(name=name))),
+    Op("stochastic_depth", Family.REGULARIZATION, same_shape, label=lambda attrs: f"rate {attrs.get('rate', 0)}",
+       keras={"StochasticDepth": lambda config: {"rate": float(config.get("drop_path_rate", 0.0))}},
+       write=_stochastic_depth_write),
+)

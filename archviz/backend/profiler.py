@@ -9,9 +9,36 @@ stays as its arithmetic ops (2 per element, 6 per channel), never folded into th
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 from archviz.backend import tensorflow as _tensorflow
+
+
+@contextlib.contextmanager
+def plain_grouped_convolutions() -> Iterator[None]:
+    """Let the profiler see grouped convolutions: Keras's TensorFlow backend runs a conv whose kernel
+    has fewer input channels than its input as an XLA-compiled call, which the profiler cannot cost
+    (it counts 0 for it and for the ops after it until a shape is known again). Inside this block
+    Keras calls TensorFlow's plain convolution instead, which computes the same and is costed."""
+    tf = _tensorflow()
+    from keras.src.backend.tensorflow import nn as backend_nn
+
+    original = backend_nn.conv
+
+    def conv(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid", data_format: Any = None,
+             dilation_rate: Any = 1) -> Any:
+        import keras
+
+        data_format = keras.src.backend.standardize_data_format(data_format)
+        return tf.nn.convolution(inputs, kernel, strides, padding.upper(), dilations=dilation_rate,
+                                 data_format=backend_nn._convert_data_format(data_format, len(inputs.shape)))
+
+    backend_nn.conv = conv
+    try:
+        yield
+    finally:
+        backend_nn.conv = original
 
 
 def frozen_graph(model: Any, batch_size: int = 1) -> Any:

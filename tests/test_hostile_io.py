@@ -276,6 +276,19 @@ def test_summary_of_a_keras_file_has_empty_stderr(exported):
     assert json.loads(result.stdout)["totals"]["params"] == 271_098
 
 
+def test_a_refused_lambda_is_one_line_from_a_real_process(tmp_path):
+    """Safe mode's refusal, with TensorFlow's log level unset: exactly archviz's one line."""
+    script = ("import keras\n"
+              "i = keras.Input((4,))\n"
+              "keras.Model(i, keras.layers.Lambda(lambda x, k=2.0: x * k)(i)).save('lambda.keras')\n")
+    subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True, capture_output=True)
+    for command in ("summary", "diagram", "report"):
+        args = [] if command == "summary" else ["-o", f"out.{'html' if command == 'report' else 'svg'}"]
+        result = archviz(command, "lambda.keras", *args, cwd=tmp_path)
+        assert result.returncode == 1
+        assert "contains a Lambda layer" in one_error_line(result.stderr)
+
+
 # --------------------------------------------------------------------------
 # Bad files fail before TensorFlow is imported
 # --------------------------------------------------------------------------

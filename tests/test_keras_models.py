@@ -155,3 +155,43 @@ def test_depth_that_finds_nothing_says_so(run_cli, tmp_path):
     code, out, _ = run_cli("summary", path, "--depth", "stages")
     assert code == 0
     assert "(--depth stages: archviz found no stages or blocks in this model, so every layer is shown)" in out
+
+
+class Residual(keras.layers.Layer):
+    """A residual block written as people write them: layers, and raw ops between them in call()."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.conv1 = keras.layers.Conv2D(8, 3, padding="same")
+        self.conv2 = keras.layers.Conv2D(8, 3, padding="same")
+
+    def call(self, x):
+        y = keras.ops.relu(self.conv1(x))
+        return keras.ops.relu(self.conv2(y) + x)
+
+
+class Net(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.block = Residual()
+        self.pool = keras.layers.GlobalAveragePooling2D()
+
+    def call(self, x):
+        return self.pool(self.block(x))
+
+
+def test_ops_in_a_subclassed_call_are_captured():
+    from archviz.backend.profiler import profiler_flops
+    from archviz.render.diagram import DiagramOptions, dot_source
+
+    model = Net()
+    model.build((None, 16, 16, 8))
+    summary = archviz.analyze(model)
+    nodes = {r.name: r for r in summary.records}
+    assert nodes["block.add"].op == "add" and nodes["block.add"].inputs == ("block.conv2", "input")
+    assert nodes["block.add"].flops == 16 * 16 * 8 and summary.complete
+    assert [r.op for r in summary.records].count("activation") == 2
+    profiled, _ = profiler_flops(keras.Sequential([keras.Input((16, 16, 8)), model]))
+    assert summary.flops == profiled
+    dot = dot_source(summary, DiagramOptions(depth="layers"))
+    assert 'input -> "block.add" [label=" identity"' in dot

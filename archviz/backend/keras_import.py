@@ -18,9 +18,10 @@ other layers, in which case it is expanded:
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from archviz.backend import keras as _keras
 from archviz.errors import UsageError
@@ -198,6 +199,34 @@ class _Importer:
             recorded.append((name, _shape(out_tensors[0])))
             return result
 
+        def raw(function: Any, op: str, attrs: dict) -> Any:
+            """``function`` (``x + y``, ``tf.nn.relu``) recording its call as a node, when a container
+            layer's own ``call`` makes it on traced tensors (a leaf layer's insides are its own)."""
+
+            def recording(*args: Any, **kwargs: Any) -> Any:
+                if inside_leaf[0] or in_raw[0] or not tf.executing_eagerly():  # not the real call
+                    return function(*args, **kwargs)
+                in_raw[0] += 1
+                try:
+                    result = function(*args, **kwargs)
+                finally:
+                    in_raw[0] -= 1
+                operands = [a for a in args if hasattr(a, "shape") or isinstance(a, (int, float))]
+                known = [a for a in operands if id(a) in names]
+                if known and hasattr(result, "shape"):
+                    extra = {"constants": len(operands) - len(known)} if len(operands) > len(known) else {}
+                    declared = Declared(f"tf.{getattr(function, '__name__', op)}", _shape(result),
+                                        tuple(_shape(t) for t in known), (0, 0))
+                    name = self.graph.add(self.unique(scope[-1] + op), op, [names[id(t)] for t in known],
+                                          declared=declared, **attrs, **extra)
+                    keep_alive.append(result)
+                    names[id(result)] = name
+                    recorded.append((name, _shape(result)))
+                return result
+
+            return recording
+
+        in_raw = [0]
         zeros = [np.zeros((1, *_shape(t)), dtype="float32") for t in ins]
         for array, source in zip(zeros, sources):
             recorded.append((source, array.shape[1:]))
@@ -206,12 +235,45 @@ class _Importer:
             names[id(tensor)] = source
         keras.layers.Layer.__call__ = hooked
         try:
-            output = root(inputs[0] if len(inputs) == 1 else inputs, training=False)
-        except TypeError:
-            output = root(inputs[0] if len(inputs) == 1 else inputs)
+            with _patched(_raw_functions(tf), raw):
+                try:
+                    output = root(inputs[0] if len(inputs) == 1 else inputs, training=False)
+                except TypeError:
+                    output = root(inputs[0] if len(inputs) == 1 else inputs)
         finally:
             keras.layers.Layer.__call__ = original
         return [source_of(t) for t in _flat(output)]
+
+
+def _raw_functions(tf: Any) -> list[tuple[Any, str, str, dict]]:
+    """(owner, attribute, op, attrs) of the TensorFlow functions and operators a subclassed model's
+    ``call`` uses between layers (``x + y``, ``tf.nn.relu``; ``keras.ops`` calls end in them too)."""
+    from tensorflow.python.framework.tensor import Tensor
+
+    table: list[tuple[Any, str, str, dict]] = []
+    for op, names in (("add", ("__add__", "__radd__")), ("multiply", ("__mul__", "__rmul__")),
+                      ("subtract", ("__sub__", "__rsub__")), ("divide", ("__truediv__", "__rtruediv__"))):
+        table += [(Tensor, name, op, {}) for name in names]
+        table += [(tf, op, op, {}), (tf.math, op, op, {})]
+    for name, fn in (("relu", "relu"), ("relu6", "relu6"), ("sigmoid", "sigmoid"), ("silu", "swish"),
+                     ("swish", "swish"), ("tanh", "tanh"), ("softmax", "softmax")):
+        if hasattr(tf.nn, name):
+            table.append((tf.nn, name, "activation", {"fn": fn}))
+    return table
+
+
+@contextlib.contextmanager
+def _patched(table: list[tuple[Any, str, str, dict]], wrap: Any) -> Iterator[None]:
+    """Every function of ``table`` replaced by ``wrap(function, op, attrs)`` for the block."""
+    originals = [(owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name))
+                 for owner, name, _, _ in table]
+    try:
+        for (owner, name, op, attrs), (_, _, function) in zip(table, originals):
+            setattr(owner, name, wrap(function, op, attrs))
+        yield
+    finally:
+        for owner, name, function in originals:
+            setattr(owner, name, function)
 
 
 def _is_functional(keras: Any, layer: Any) -> bool:

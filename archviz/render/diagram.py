@@ -192,7 +192,7 @@ class _Builder:
                         style="rounded,filled", fillcolor="#fafafa" if size == 1 else "#ffffff",
                         color="#bbbbbb", fontsize="10", labeljust="l"))
                     order.append(prefix)
-        block_of = {r.name: ".".join(r.path[:2]) if len(r.path) > 2 else None for r in records}
+        block_of = {r.name: r.path[:-1] for r in records}  # the group a layer sits in
         op_of = {r.name: r.op for r in records}
         shortcut_labels = {"conv2d": " projection", "batch_norm": " projection", "pad_shortcut": " zero-pad (A)",
                            "max_pool2d": " subsample"}

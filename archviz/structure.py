@@ -35,7 +35,7 @@ SCHEMES: dict[str, tuple[list[tuple[str, str | None, str]], str, str]] = {
                   r"Conv1|bn_Conv1|Conv1_relu|conv|conv_bn|rescaling",
                   r"Conv_1|Conv_1_bn|out_relu|conv_1|conv_1_bn|conv_2|logits|flatten|dropout|predictions"),
     "convnext": ([(r".+?_stage_(?P<s>\d+)_block_(?P<b>\d+)_.+", "stage_{s}", "block_{b}"),
-                  (r".+?_downsampling_block_(?P<d>\d+).*", "stage_{d1}", "downsample")],
+                  (r".+?_downsampling_(block|layernorm|conv)_(?P<d>\d+)", "stage_{d1}", "downsample")],
                  r".+?_(prestem|stem).*", r".+?_head_.+"),
     "xception": ([(r"block(?P<b>\d+)_.+", None, "block{b}")], r"(?!)", r"avg_pool|max_pool|predictions"),
 }

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from archviz.ops import OPS
+
 DEPTHS = {"stages": 1, "blocks": 2, "layers": 3}
 
 
@@ -43,6 +45,11 @@ class LayerRecord:
         an imported layer's recovered scope and its own name (``conv2``, ``block1``, ``conv2_block1_1_conv``)."""
         return tuple(self.name.split(".")) if self.scope is None else (*self.scope, self.name)
 
+    def label(self) -> str:
+        """Its key attributes as its op labels them (``3x3/2, 128``); empty for an op archviz does not know."""
+        op = OPS.get(self.op)
+        return op.label(self.attrs) if op is not None else ""
+
     def key(self, level: int) -> str:
         """The name of its group at ``level`` (1 = stage, 2 = block), or its own name below its groups."""
         return self.name if level >= len(self.path) else ".".join(self.path[:level])
@@ -64,6 +71,7 @@ class Row:
     layers: int
     weighted_layers: int
     counted: bool = True
+    detail: str = ""  # a layer's key attributes, as its op labels them (``3x3/2, 128``)
 
     @property
     def params(self) -> int:
@@ -199,8 +207,10 @@ class Summary:
         return [self._row(key, members[key], level) for key in order]
 
     def _row(self, key: str, records: list[LayerRecord], level: int) -> Row:
+        detail = ""
         if len(records) == 1 and records[0].name == key:
             op = records[0].op
+            detail = records[0].label()
         else:
             op = self.groups.get(key, "group")
         counted = all(r.counted for r in records)
@@ -212,6 +222,7 @@ class Summary:
             flops=sum(r.flops for r in records if r.flops is not None) if counted else None,
             activation_bytes=sum(r.activation_bytes for r in records),
             layers=len(records), weighted_layers=sum(1 for r in records if r.weighted), counted=counted,
+            detail=detail,
         )
 
     def stage_rows(self) -> list[Row]:

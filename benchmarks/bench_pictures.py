@@ -1,7 +1,8 @@
 """archviz diagram and report timings, whole processes, against keras.utils.plot_model, in one run.
 
-Targets (issue 4): a layer-depth SVG of resnet152 in at most 3 s; the report of resnet152 in
-at most 5 s; ResNet-1202 at block depth in at most 15 s (each the whole process).
+Targets: a layer-depth SVG of resnet152 in at most 3 s; the report of resnet152 in at most 5 s;
+ResNet-1202 at block depth in at most 15 s; the report of ResNet-1202 at most 3 MB and at most 4x
+the time of resnet50's (each the whole process).
 
     python benchmarks/bench_pictures.py [--repeat 3]
 """
@@ -24,7 +25,6 @@ keras.utils.plot_model(keras.applications.ResNet152(weights=None), to_file=sys.a
 """
 
 
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
@@ -33,6 +33,9 @@ def main() -> int:
         layers = wall([ARCHVIZ, "diagram", "resnet152", "--depth", "layers", "-o", f"{out}/r152.svg"], args.repeat)
         report = wall([ARCHVIZ, "report", "resnet152", "-o", f"{out}/r152.html"], args.repeat)
         deep = wall([ARCHVIZ, "diagram", "resnet1202", "--depth", "blocks", "-o", f"{out}/r1202.svg"], args.repeat)
+        small = wall([ARCHVIZ, "report", "resnet50", "-o", f"{out}/r50.html"], args.repeat)
+        big = wall([ARCHVIZ, "report", "resnet1202", "-o", f"{out}/r1202.html"], args.repeat)
+        sizes = {name: Path(f"{out}/{name}.html").stat().st_size for name in ("r50", "r1202")}
         keras = wall([sys.executable, "-c", PLOT_MODEL, f"{out}/keras152.svg"], 1)
     checks = [
         ("archviz diagram resnet152 --depth layers (SVG)", layers, 3.0),
@@ -44,7 +47,13 @@ def main() -> int:
         verdict = "" if target is None else ("ok" if seconds <= target else "MISSED")
         print(f"{label:<58} {seconds:7.2f} s  {'<= %.0f s' % target if target else '':<8} {verdict}")
     print(f"{'ratio plot_model / archviz diagram (layer depth)':<58} {keras / layers:7.1f}x")
-    return 0 if all(target is None or seconds <= target for _, seconds, target in checks) else 1
+    ratio, megabytes = big / small, sizes["r1202"] / 2**20
+    print(f"{'archviz report resnet50':<58} {small:7.2f} s  {sizes['r50'] / 2**20:.1f} MB")
+    print(f"{'archviz report resnet1202':<58} {big:7.2f} s  {megabytes:.1f} MB  <= 3 MB  "
+          f"{'ok' if megabytes <= 3 else 'MISSED'}")
+    print(f"{'ratio report resnet1202 / resnet50':<58} {ratio:7.1f}x  <= 4x     {'ok' if ratio <= 4 else 'MISSED'}")
+    met = all(target is None or seconds <= target for _, seconds, target in checks)
+    return 0 if met and megabytes <= 3 and ratio <= 4 else 1
 
 
 if __name__ == "__main__":

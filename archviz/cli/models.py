@@ -58,7 +58,8 @@ def summary(model: str, depth: str, fmt: str | None, output: str | None, batch_s
               help="Top to bottom, or left to right.")
 @click.option("--macs", is_flag=True, help="Show each node's MACs too.")
 @click.option("--collapse", is_flag=True, help="Fold runs of identical blocks into one node marked xN.")
-@click.option("--legend/--no-legend", default=True, show_default=True, help="The colour legend of op families.")
+@click.option("--legend/--no-legend", default=False, show_default=True,
+              help="A key of the colours of op families (node labels name their ops either way).")
 @model_options
 @keras_file_options
 def diagram(model: str, output: str, fmt: str | None, depth: str, rankdir: str, macs: bool, collapse: bool,

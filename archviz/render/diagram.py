@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from archviz.errors import RuntimeFailure, UsageError
-from archviz.ops import OPS, Family
-from archviz.render.dot_text import attribute, attributes, html_label
+from archviz.ops import Family
+from archviz.render.diagram_views import (Shortcut, block_records, blocks_per_group, collapse_runs,
+                                         downsampling, plural, shortcut_of, stage_caption)
+from archviz.render.dot_text import HtmlLabel, attribute, attributes, html_label
 from archviz.render.text import shape_text
-from archviz.summary import LayerRecord, Row, Summary, resolve_depth
+from archviz.summary import Row, Summary, resolve_depth
 from archviz.units import human
 
 FORMATS = ("svg", "png", "pdf", "dot")
@@ -31,7 +33,6 @@ RANKDIRS = ("TB", "LR", "BT", "RL")
 GROUP = "group"  # the style of a node that stands for a stage or a block
 EXTENSIONS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 
-#: Fill and border of each op family (colour-blind-safe hues, light fills).
 #: Fill, border and legend name of each op family (colour-blind-safe hues, light fills), and of groups.
 FAMILY_STYLE: dict[str, tuple[str, str, str]] = {
     Family.IO: ("#eeeeee", "#777777", "input"),
@@ -91,14 +92,8 @@ class DiagramOptions:
     rankdir: str = "TB"
     macs: bool = False
     collapse: bool = False
-    legend: bool = True
+    legend: bool = False
     links: bool = False  # href to the report's table rows
-
-
-def _key_attributes(record: LayerRecord) -> str:
-    """The op's own label of its key attributes (``3x3/2, 128``), from the op table."""
-    op = OPS.get(record.op)
-    return op.label(record.attrs) if op is not None else ""
 
 
 def _numbers(params: int, macs: int, options: DiagramOptions) -> list[str]:
@@ -106,6 +101,9 @@ def _numbers(params: int, macs: int, options: DiagramOptions) -> list[str]:
     if options.macs and macs:
         lines.append(f"{human(macs)} MACs")
     return lines
+
+
+FONT = "DejaVu Sans"  # installed with Graphviz on Debian; the report's CSS names it too
 
 
 class _Builder:
@@ -116,18 +114,18 @@ class _Builder:
         self.options = options
         self.level = resolve_depth(options.depth, summary.max_depth)
         self.dot = graphviz.Digraph(name=attribute(dot_id(summary.name)), graph_attr=attributes(
-            rankdir=options.rankdir, fontname="Helvetica", fontsize="11", nodesep="0.25", ranksep="0.3",
+            rankdir=options.rankdir, fontname=FONT, fontsize="11", nodesep="0.25", ranksep="0.3",
             labelloc="t", label=f"{summary.name}  ({human(summary.params)} params, {human(summary.macs)} MACs)",
-        ), node_attr=attributes(shape="plain", fontname="Helvetica"), edge_attr=attributes(color="#555555",
-                                                                                            arrowsize="0.6"))
+        ), node_attr=attributes(shape="plain", fontname=FONT), edge_attr=attributes(
+            color="#555555", arrowsize="0.6", fontname=FONT, fontsize="9"))
         self.families: list[str] = []
         self.count = 0
 
     def node_total(self) -> int:
-        if self.level >= self.summary.max_depth and not self.options.collapse:
-            return len(self.summary.records)
+        if self.level >= self.summary.max_depth > 1:
+            return len(set(self._fold_layer_runs()[0].values()))
         rows = self.summary.rows(self.level)
-        return len(_collapse_runs(rows)) if self.options.collapse else len(rows)
+        return len(collapse_runs(rows)) if self.options.collapse else len(rows)
 
     def node(self, graph: Any, name: str, label: str, family: str, tooltip: str) -> None:
         self.count += 1
@@ -145,24 +143,68 @@ class _Builder:
     def edge(self, source: str, target: str, **attrs: str) -> None:
         self.dot.edge(attribute(dot_id(source)), attribute(dot_id(target)), **attributes(**attrs))
 
-    # ---- one node per stage or block ----------------------------------
+    def shortcut_edge(self, source: str, target: str, shortcut: Shortcut, times: int = 1) -> None:
+        """A residual block's shortcut beside its main path: dashed for an identity, bold otherwise."""
+        label = " " + shortcut.text + (f" ×{times}" if times > 1 else "")
+        style = "dashed" if shortcut.kind == "identity" else "bold"
+        side = "e" if self.options.rankdir in ("TB", "BT") else "s"  # around the block, not over its edge
+        self.edge(source, target, style=style, color=SHORTCUT_COLOR, fontcolor=SHORTCUT_COLOR, label=label,
+                  tailport=side, headport=side)
+
+    def cluster(self, key: str, label: str, top: bool) -> Any:
+        import graphviz
+
+        return graphviz.Digraph(name=attribute(f"cluster_{dot_id(key)}"), graph_attr=attributes(
+            label=label, style="rounded,filled", fillcolor="#fafafa" if top else "#ffffff", color="#bbbbbb",
+            fontsize="10", labeljust="l", fontname=FONT))
+
+    # ---- one node per stage or block, blocks inside their stages -------------------
     def grouped(self) -> None:
-        rows = self.summary.rows(self.level)
-        rows = _collapse_runs(rows) if self.options.collapse else [(row, [row]) for row in rows]
-        group_of = {record.name: record.key(self.level) for record in self.summary.records}
-        family_of = {record.name: record.family for record in self.summary.records}
-        representative = {}
-        for row, members in rows:
-            for member in members:
+        summary = self.summary
+        rows = summary.rows(self.level)
+        runs = collapse_runs(rows) if self.options.collapse else [(row, [row]) for row in rows]
+        members = block_records(summary, self.level)
+        family_of = {record.name: record.family for record in summary.records}
+        by_name = {record.name: record for record in summary.records}
+        blocks_in = blocks_per_group(summary)
+        stages = {row.name: row for row in summary.rows(1)}
+        clusters: dict[str, Any] = {}
+        representative, shape_of = {}, {}
+        for row, run in runs:
+            for member in run:
                 representative[member.name] = row.name
+            shape_of[row.name] = run[-1].output_shape
+            kind = summary.groups.get(row.name, "")
             family = family_of.get(row.name, GROUP)  # a single layer keeps its colour; a group has its own
             fill, border, _ = FAMILY_STYLE[family]
-            title = row.name if len(members) == 1 else f"{members[0].name} … {members[-1].name.split('.')[-1]}"
-            subtitle = row.op + (f"  ×{len(members)}" if len(members) > 1 else "")
-            lines = [shape_text(row.output_shape), *_numbers(sum(m.params for m in members),
-                                                              sum(m.macs for m in members), self.options)]
-            self.node(self.dot, row.name, html_label(title, subtitle, lines, fill, border), family,
-                      f"{title}: {row.layers} layers")
+            title = row.name if len(run) == 1 else f"{run[0].name} … {run[-1].name.split('.')[-1]}"
+            subtitle = row.op + (f" {row.detail}" if row.detail else "") + (f"  ×{len(run)}" if len(run) > 1 else "")
+            if kind == "stage" and row.name in blocks_in:
+                subtitle += f", {plural(blocks_in[row.name], 'block')}"
+            lines = [shape_text(row.output_shape), *_numbers(sum(m.params for m in run), sum(m.macs for m in run),
+                                                              self.options)]
+            shortcut = shortcut_of(members[row.name]) if self.level == 2 and row.name in summary.groups else None
+            if shortcut is not None:
+                lines.append(f"shortcut: {shortcut.text}")
+                first_input = members[row.name][0].inputs
+                stride = downsampling(by_name[first_input[0]].output_shape if first_input else None, row)
+                if stride > 1:
+                    subtitle += f", downsamples /{stride}"
+            stage = row.name.split(".")[0] if "." in row.name else None
+            target = self.dot
+            if self.level == 2 and stage in stages and summary.groups.get(stage) == "stage":
+                if stage not in clusters:
+                    clusters[stage] = self.cluster(stage, stage_caption(summary, stages[stage], blocks_in.get(stage, 0)),
+                                                   top=True)
+                target = clusters[stage]
+            tooltip = f"{title}: {plural(sum(m.layers for m in run), 'layer')}"
+            self.node(target, row.name, html_label(title, subtitle, lines, fill, border), family, tooltip)
+        for cluster in clusters.values():
+            self.dot.subgraph(cluster)
+        self._grouped_edges(runs, members, representative, shape_of)
+
+    def _grouped_edges(self, runs: list, members: dict, representative: dict, shape_of: dict) -> None:
+        group_of = {record.name: record.key(self.level) for record in self.summary.records}
         seen = set()
         for record in self.summary.records:
             for source in record.inputs:
@@ -171,80 +213,96 @@ class _Builder:
                 if a and b and a != b and (a, b) not in seen:
                     seen.add((a, b))
                     self.edge(a, b)
+        if self.level != 2:
+            return
+        entry = {b: a for a, b in seen}
+        for row, run in runs:
+            shortcut = shortcut_of(members[row.name]) if row.name in self.summary.groups else None
+            if shortcut is not None and row.name in entry:
+                self.shortcut_edge(entry[row.name], row.name, shortcut, len(run))
 
     # ---- every layer, clusters for blocks and stages ------------------
     def layers(self) -> None:
-        records = self.summary.records
+        node_of, folded = self._fold_layer_runs()
+        records = [r for r in self.summary.records if node_of[r.name] == r.name]
         clusters: dict[tuple[str, ...], Any] = {}
-        import graphviz
-
-        # open clusters for every group prefix (stage, block), in order
-        order: list[tuple[str, ...]] = []
+        order: list[tuple[str, ...]] = []  # clusters for every group prefix (stage, block), in order
         for record in records:
             for size in range(1, len(record.path)):
                 prefix = record.path[:size]
                 if prefix not in clusters:
                     name = ".".join(prefix)
                     kind = self.summary.groups.get(name, "")
-                    clusters[prefix] = graphviz.Digraph(
-                        name=attribute(f"cluster_{dot_id(name)}"), graph_attr=attributes(
-                        label=f"{name}" + (f"  ({kind})" if kind and kind != "group" else ""),
-                        style="rounded,filled", fillcolor="#fafafa" if size == 1 else "#ffffff",
-                        color="#bbbbbb", fontsize="10", labeljust="l"))
+                    label = name + (f"  ({kind})" if kind and kind != "group" else "")
+                    clusters[prefix] = self.cluster(name, label, top=size == 1)
                     order.append(prefix)
-        block_of = {r.name: r.path[:-1] for r in records}  # the group a layer sits in
-        op_of = {r.name: r.op for r in records}
-        shortcut_labels = {"conv2d": " projection", "batch_norm": " projection", "pad_shortcut": " zero-pad (A)",
-                           "max_pool2d": " subsample"}
+        block_of = {r.name: r.path[:-1] for r in self.summary.records}  # the group a layer sits in
         for record in records:
             fill, border, _ = FAMILY_STYLE[record.family]
             title = record.path[-1] if len(record.path) > 1 else record.name
-            subtitle = record.op + (f"  {_key_attributes(record)}" if _key_attributes(record) else "")
+            subtitle = record.op + (f"  {record.label()}" if record.label() else "")
             lines = [shape_text(record.output_shape), *_numbers(record.params, record.macs, self.options)]
             if not record.counted:
                 lines.append("FLOPs not counted")
             target = clusters[record.path[:-1]] if len(record.path) > 1 else self.dot
             self.node(target, record.name, html_label(title, subtitle, lines, fill, border), record.family,
                       record.name)
-        # nest clusters, deepest first
-        for prefix in sorted(order, key=len, reverse=True):
+        for key, (first, run) in folded.items():  # runs of identical blocks, one node each
+            stage = clusters.get(tuple(key.split(".")[:1]), self.dot)
+            fill, border, _ = FAMILY_STYLE[GROUP]
+            title = f"{run[0].name} … {run[-1].name.split('.')[-1]}"
+            lines = [f"{plural(len(run), 'more block')} like {first.split('.')[-1]}", shape_text(run[-1].output_shape),
+                     *_numbers(sum(r.params for r in run), sum(r.macs for r in run), self.options)]
+            self.node(stage, key, html_label(title, run[0].op + f"  ×{len(run)}", lines, fill, border), GROUP,
+                      f"{title}: folded, archviz diagram --depth layers without --collapse draws them")
+        for prefix in sorted(order, key=len, reverse=True):  # nest clusters, deepest first
             parent = clusters[prefix[:-1]] if len(prefix) > 1 else self.dot
             parent.subgraph(clusters[prefix])
-        for record in records:
+        self._layer_edges(node_of, block_of)
+
+    def _fold_layer_runs(self) -> tuple[dict[str, str], dict[str, tuple[str, list[Row]]]]:
+        """The node each record is drawn as (itself, or with ``collapse`` the one node standing for a run of
+        identical blocks after its first), and those run nodes: {node: (the first block's name, its rows)}."""
+        node_of = {record.name: record.name for record in self.summary.records}
+        folded: dict[str, tuple[str, list[Row]]] = {}
+        if self.options.collapse and self.summary.max_depth >= 3:
+            runs = {member.name: (row, run) for row, run in collapse_runs(self.summary.rows(2)) for member in run[1:]}
+            for record in self.summary.records:
+                if record.key(2) in runs:
+                    row, run = runs[record.key(2)]
+                    key = f"{run[1].name}+{len(run) - 1}"
+                    folded[key] = (row.name, run[1:])
+                    node_of[record.name] = key
+        return node_of, folded
+
+    def _layer_edges(self, node_of: dict[str, str], block_of: dict) -> None:
+        seen = set()
+        for record in self.summary.records:
+            target = node_of[record.name]
             for source in record.inputs:
+                origin = node_of[source]
+                if origin == target or (origin, target) in seen:
+                    continue
+                seen.add((origin, target))
                 attrs = {}
-                if record.op == "add" and block_of.get(source) != block_of[record.name]:
-                    attrs = {"style": "dashed", "color": SHORTCUT_COLOR, "label": " identity", "fontsize": "9",
-                             "fontcolor": SHORTCUT_COLOR, "constraint": "false"}
-                elif source.endswith((".shortcut", ".shortcut_bn")) and record.op == "add":
-                    attrs = {"style": "bold", "color": SHORTCUT_COLOR, "fontsize": "9", "fontcolor": SHORTCUT_COLOR,
-                             "label": shortcut_labels.get(op_of[source], " shortcut")}
-                self.edge(source, record.name, **attrs)
+                if record.op == "add" and target == record.name and origin == source:
+                    if block_of[source] != block_of[record.name]:
+                        attrs = {"style": "dashed", "color": SHORTCUT_COLOR, "label": " identity",
+                                 "fontcolor": SHORTCUT_COLOR, "constraint": "false"}
+                    elif source.endswith((".shortcut", ".shortcut_bn")):
+                        block = [r for r in self.summary.records if r.path[:-1] == block_of[record.name]]
+                        shortcut = shortcut_of(block)
+                        attrs = {"style": "bold", "color": SHORTCUT_COLOR, "fontcolor": SHORTCUT_COLOR,
+                                 "label": " " + (shortcut.kind if shortcut else "shortcut")}
+                self.edge(origin, target, **attrs)
 
     def legend(self) -> None:
-        import graphviz
-
-        legend = graphviz.Digraph(name=attribute("cluster_legend"), graph_attr=attributes(
-            label="legend", fontsize="10", style="rounded", color="#cccccc"))
-        for family in self.families:
-            fill, border, name = FAMILY_STYLE[family]
-            legend.node(attribute(f"legend_{family}"), label=html_label(name, "", [], fill, border))
-        self.dot.subgraph(legend)
-
-
-def _signature(row: Row) -> tuple:
-    return row.name.rsplit(".", 1)[0], row.op, row.output_shape, row.params, row.macs, row.layers
-
-
-def _collapse_runs(rows: list[Row]) -> list[tuple[Row, list[Row]]]:
-    """Fold runs of identical consecutive blocks (same parent, kind, shape, params and MACs)."""
-    result: list[tuple[Row, list[Row]]] = []
-    for row in rows:
-        if result and "." in row.name and _signature(result[-1][1][-1]) == _signature(row):
-            result[-1][1].append(row)
-        else:
-            result.append((row, [row]))
-    return result
+        """One compact key of the families this picture uses."""
+        rows = "".join(f'<TR><TD BGCOLOR="{FAMILY_STYLE[f][0]}" COLOR="{FAMILY_STYLE[f][1]}" BORDER="1">'
+                       f'<FONT POINT-SIZE="9">{FAMILY_STYLE[f][2]}</FONT></TD></TR>' for f in self.families)
+        self.dot.node(attribute("legend"), label=HtmlLabel(f'<<TABLE BORDER="0" CELLSPACING="2" CELLPADDING="2">'
+                                                           f'<TR><TD><FONT POINT-SIZE="9">key</FONT></TD></TR>'
+                                                           f'{rows}</TABLE>>'))
 
 
 def build_dot(summary: Summary, options: DiagramOptions | None = None) -> Any:
@@ -253,7 +311,7 @@ def build_dot(summary: Summary, options: DiagramOptions | None = None) -> Any:
     if options.rankdir not in RANKDIRS:
         raise UsageError(f"rankdir must be TB or LR (or BT, RL); got {options.rankdir!r}")
     builder = _Builder(summary, options)
-    if builder.level >= summary.max_depth and summary.max_depth > 1 and not options.collapse:
+    if builder.level >= summary.max_depth and summary.max_depth > 1:
         builder.layers()
     else:
         builder.grouped()

@@ -22,9 +22,15 @@ from archviz.units import exact, human, human_bytes
 DEPTH_LABELS = {1: "Stages", 2: "Blocks", 3: "Layers"}
 
 
+#: Above this many layers the report's diagrams fold runs of identical blocks (dot's time and the page's
+#: size grow with every node; ResNet-1202 has about 4,200 layers, ResNet-152 about 500).
+FOLD_ABOVE = 1_000
+
+
 def _svg(summary: Summary, level: int) -> Markup:
+    fold = len(summary.records) > FOLD_ABOVE
     try:
-        text = render(summary, "svg", DiagramOptions(depth=level, links=True, legend=True)).decode("utf-8")
+        text = render(summary, "svg", DiagramOptions(depth=level, links=True, collapse=fold)).decode("utf-8")
     except DiagramTooLarge as error:
         return Markup('<p class="note">') + f"Not drawn: {error}." + Markup("</p>")
     text = re.sub(r"^<\?xml[^>]*>\s*<!DOCTYPE[^>]*>\s*", "", text, flags=re.S)
@@ -55,7 +61,9 @@ def _tree_rows(summary: Summary) -> list[dict]:
 
 
 def _charts(summary: Summary) -> tuple[list, list]:
-    stages = summary.stage_rows()
+    stages = [row for row in summary.rows(1) if summary.groups.get(row.name) in ("stem", "stage", "head", "post")]
+    if not any(summary.groups.get(row.name) == "stage" for row in stages):
+        stages = []
     charts = []
     for key, title, value in (("params", "Parameters", lambda r: r.params), ("macs", "MACs", lambda r: r.macs)):
         largest = max((value(r) for r in stages), default=0) or 1
@@ -71,7 +79,9 @@ def _options(summary: Summary) -> list[tuple[str, str]]:
     for key, value in summary.options.items():
         if key in ("name", "description", "source", "overrides", "head", "stem") or value in (None, "", [], ()):
             continue
-        if isinstance(value, list):
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif isinstance(value, list):
             value = "x".join(map(str, value)) if key == "input_shape" else ", ".join(map(str, value))
         shown.append((key.replace("_", " "), str(value)))
     shown.append(("batch size", str(summary.batch_size)))
@@ -100,6 +110,6 @@ def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> s
         "report.html.j2",
         version=__version__, summary=summary, description=summary.options.get("description", ""),
         options=_options(summary), cards=cards, conventions=CONVENTIONS, diagrams=diagrams, stages=stages,
-        charts=charts, blocks=stage_blocks or [], rows=_tree_rows(summary),
+        charts=charts, blocks=stage_blocks or [], rows=_tree_rows(summary), folded=len(summary.records) > FOLD_ABOVE,
         uncounted=[(op, names, summary.reasons.get(op, "")) for op, names in sorted(summary.uncounted.items())],
     )

@@ -21,8 +21,8 @@ def _columns(rows: list[Row], readable: bool) -> tuple[list[str], list[list[str]
     header = ["Layer", "Op", "Output shape", "Params", "MACs", "FLOPs"]
     body = []
     for row in rows:
-        indent = "  " * (row.level - 1) if readable else ""
-        body.append([indent + row.name, row.op, shape_text(row.output_shape), number(row.params),
+        op = f"{row.op} {row.detail}" if readable and row.detail else row.op
+        body.append([row.name, op, shape_text(row.output_shape), number(row.params),
                      number(row.macs if row.counted else None), number(row.flops)])
     return header, body
 

@@ -70,32 +70,30 @@
   });
   // Zoom: diagrams start at their natural size, shrunk to fit the page but never below a size whose
   // text can be read (a wide diagram scrolls instead); buttons and Ctrl+wheel change it.
-  var scale = null;
+  var zoomFactor = 1;  // relative to the fitted size
   function naturalWidth(svg) { return svg.viewBox && svg.viewBox.baseVal ? svg.viewBox.baseVal.width : svg.getBBox().width; }
-  function zoom(next) {
+  function zoom(factor) {
+    zoomFactor = Math.max(0.2, Math.min(5, factor));
     document.querySelectorAll(".diagram svg").forEach(function (svg) {
       var panel = svg.parentNode, width = naturalWidth(svg);
       var fit = Math.max(0.75, Math.min(1.25, (panel.clientWidth || width) / width));
-      var factor = next === null ? fit : Math.max(0.2, Math.min(4, next));
-      svg.style.width = Math.round(width * factor) + "px";
+      svg.style.width = Math.round(width * fit * zoomFactor) + "px";
     });
-    scale = next;
   }
   document.querySelectorAll("[data-zoom]").forEach(function (button) {
     button.addEventListener("click", function () {
       var kind = button.getAttribute("data-zoom");
-      var current = scale === null ? 1 : scale;
-      zoom(kind === "fit" ? null : kind === "in" ? current * 1.25 : current / 1.25);
+      zoom(kind === "fit" ? 1 : kind === "in" ? zoomFactor * 1.25 : zoomFactor / 1.25);
     });
   });
   document.querySelectorAll(".diagram").forEach(function (panel) {
     panel.addEventListener("wheel", function (event) {
       if (!event.ctrlKey) { return; }
       event.preventDefault();
-      var current = scale === null ? 1 : scale;
-      zoom(event.deltaY < 0 ? current * 1.1 : current / 1.1);
+      zoom(event.deltaY < 0 ? zoomFactor * 1.1 : zoomFactor / 1.1);
     }, { passive: false });
   });
-  zoom(null);
+  buttons.forEach(function (button) { button.addEventListener("click", function () { zoom(zoomFactor); }); });
+  zoom(1);
   if (location.hash) { highlight(location.hash.slice(1)); }
 })();

@@ -69,7 +69,7 @@ def test_no_console_errors_and_no_network(open_report, name):
     assert page.errors == []
 
 
-@pytest.mark.parametrize("width", [1280, 420, 1920])
+@pytest.mark.parametrize("width", [1280, 390, 1920])
 def test_screenshot_is_not_blank(open_report, width):
     from PIL import Image, ImageStat
 
@@ -79,6 +79,40 @@ def test_screenshot_is_not_blank(open_report, width):
     assert len(image.resize((64, 64)).getcolors(maxcolors=4096)) > 20
     # nothing overflows the page sideways on a phone or a wide screen
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+@pytest.mark.parametrize("depth", ["1", "2", "3"])
+def test_node_titles_are_centred_in_their_boxes(open_report, depth):
+    """The diagram names a font the machine has, so the browser draws text where dot measured it."""
+    page = open_report("resnet50")
+    page.click(f"[data-show-depth='{depth}']")
+    offsets = page.evaluate("""() => Array.from(document.querySelectorAll('.diagram:not([hidden]) g.node'))
+        .slice(0, 12).map(node => {
+            const box = node.querySelector('polygon, path').getBBox();
+            const title = node.querySelector('text').getBBox();
+            return Math.abs((title.x + title.width / 2) - (box.x + box.width / 2));
+        })""")
+    assert offsets and max(offsets) < 3, offsets
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_diagram_is_readable_and_zooms(open_report, width):
+    page = open_report("resnet50", width=width)
+    svg = visible_diagram(page).locator("svg")
+    natural = page.evaluate("() => document.querySelector('.diagram:not([hidden]) svg').viewBox.baseVal.width")
+    start = svg.bounding_box()["width"]
+    assert start >= 0.75 * natural - 1  # never shrunk below readable text
+    page.click("[data-zoom='in']")
+    assert svg.bounding_box()["width"] > start
+    page.click("[data-zoom='fit']")
+    assert abs(svg.bounding_box()["width"] - start) < 2
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_the_stage_diagram_is_not_cut_off(open_report):
+    page = open_report("resnet50", width=1280)
+    panel = visible_diagram(page)
+    assert page.evaluate("(el) => el.scrollHeight <= el.clientHeight + 1", panel.element_handle())
 
 
 def visible_diagram(page):

@@ -1,6 +1,7 @@
 """Diagrams: golden DOT text, structure (parsed with pydot), escaping, formats, errors."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -200,3 +201,54 @@ def test_a_group_of_one_layer_with_another_name():
     graph.add("base.conv", "conv2d", x, filters=4, kernel=(3, 3), padding="same", use_bias=False)
     parsed = parse(analyze_graph(graph), DiagramOptions(depth="stages", legend=False))
     assert sorted(n.get_name().strip('"') for n in all_nodes(parsed)) == ["base", "input"]
+
+
+# ---- the ResNet picture ------------------------------------------------------------------------
+
+
+def node_label(graph, name):
+    return next(n.get("label") for n in all_nodes(graph) if n.get_name().strip('"') == name)
+
+
+def test_block_depth_draws_shortcuts_stages_and_downsampling():
+    graph = parse(archviz.analyze("resnet50"), DiagramOptions(depth="blocks"))
+    edges = {(e.get_source().strip('"'), e.get_destination().strip('"'), (e.get("label") or "").strip('" '),
+              e.get("style")) for e in graph.get_edges()}
+    assert ("layer1.block3", "layer2.block1", "1x1/2, 512 projection", "bold") in edges
+    assert ("layer2.block1", "layer2.block2", "identity", "dashed") in edges
+    source = dot_source(archviz.analyze("resnet50"), DiagramOptions(depth="blocks"))
+    assert 'label="layer3: 6 blocks, 14x14x1024, 7.12 M params, 1.39 G MACs"' in source
+    assert "bottleneck, downsamples /2" in node_label(graph, "layer2.block1")
+    assert "shortcut: identity" in node_label(graph, "layer2.block2")
+    assert "downsamples" not in node_label(graph, "layer1.block1")  # stride 1 after the max-pool
+
+
+def test_option_a_and_collapse_keep_their_marks():
+    graph = parse(archviz.analyze("resnet110"), DiagramOptions(depth="blocks", collapse=True))
+    labels = {(e.get("label") or "").strip('" ') for e in graph.get_edges()}
+    assert {"identity ×17", "zero-pad (A)"} <= labels
+    stages = parse(archviz.analyze("resnet34"), DiagramOptions(depth="stages"))
+    assert "stage, 6 blocks" in node_label(stages, "layer3")
+
+
+def test_the_key_is_compact_and_only_on_request():
+    summary = archviz.analyze("resnet50")
+    assert "legend" not in dot_source(summary, DiagramOptions())
+    width = {}
+    for legend in (False, True):
+        svg = render(summary, "svg", DiagramOptions(legend=legend)).decode()
+        width[legend] = float(re.search(r'<svg width="([0-9.]+)pt"', svg).group(1))
+    assert width[True] <= 1.3 * width[False]
+    keyed = dot_source(summary, DiagramOptions(legend=True, depth="layers"))
+    assert "convolution" in keyed and "dropout" not in keyed  # only the families the picture uses
+
+
+def test_one_font_everywhere_and_singular_tooltips():
+    source = dot_source(archviz.analyze("resnet18"), DiagramOptions())
+    assert 'fontname="DejaVu Sans"' in source and "Helvetica" not in source
+    assert 'tooltip="input: 1 layer"' in source and "1 layers" not in source
+
+
+def test_python_dash_m_archviz_runs():
+    result = subprocess.run([sys.executable, "-m", "archviz", "list", "resnet18"], capture_output=True, text=True)
+    assert result.returncode == 0 and "resnet18" in result.stdout

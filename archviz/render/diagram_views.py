@@ -34,7 +34,8 @@ def shortcut_of(records: list[LayerRecord]) -> Shortcut | None:
     inside = {r.name for r in records}
     named = next((r for r in records if r.path[-1] == "shortcut"), None)
     if named is not None:
-        return Shortcut(_SHORTCUT_OPS.get(named.op, "projection"), named.label())
+        kind = _SHORTCUT_OPS.get(named.op, "projection")
+        return Shortcut(kind, "" if named.op == "pad_shortcut" else named.label())
     adds = [r for r in records if r.op == "add"]
     if not adds:
         return None

@@ -89,7 +89,7 @@ def _flops(attrs: Attrs, macs_flops: int, out: Shape) -> int:
 # ---- conv1d, conv3d (groups allowed) ----------------------------------------------------
 
 
-def _conv_op(name: str, rank: int) -> Op:
+def conv_op(name: str, rank: int) -> Op:
     keras_class = f"Conv{RANK_SUFFIX[rank]}"
 
     def shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -118,7 +118,7 @@ def _conv_op(name: str, rank: int) -> Op:
 # ---- depthwise_conv1d --------------------------------------------------------------------
 
 
-def _depthwise_op(name: str, rank: int) -> Op:
+def depthwise_op(name: str, rank: int) -> Op:
     keras_class = f"DepthwiseConv{RANK_SUFFIX[rank]}"
 
     def shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -216,9 +216,9 @@ def _transpose_op(name: str, rank: int, *, profiler_counts_it: bool) -> Op:
 
 
 OPS = (
-    _conv_op("conv1d", 1),
-    _conv_op("conv3d", 3),
-    _depthwise_op("depthwise_conv1d", 1),
+    conv_op("conv1d", 1),
+    conv_op("conv3d", 3),
+    depthwise_op("depthwise_conv1d", 1),
     _separable_op("separable_conv1d", 1),
     _separable_op("separable_conv2d", 2),
     _transpose_op("conv1d_transpose", 1, profiler_counts_it=True),

@@ -1,4 +1,5 @@
-"""Ops that compute: convolutions, dense layers, batch norm and activations.
+"""Ops that compute: conv2d and depthwise_conv2d (from :mod:`archviz.ops.convolution`'s factories),
+dense layers, batch norm and activations.
 
 FLOPs follow ``tf.compat.v1.profiler`` on the frozen inference graph: 2 per MAC, 1 per bias
 add, the activation's own cost (see :data:`~archviz.ops.base.ACTIVATIONS`), and for a batch
@@ -9,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from archviz.ops.base import (Attrs, Cost, Family, Op, Shape, ShapeError, activation_flops, activation_from_keras,
-                              activation_to_keras, feature_map, keras_padded, nested_ints, numel, pair, same_shape,
-                              single, window_shape)
+from archviz.ops.base import (Attrs, Cost, Family, Op, Shape, activation_flops, activation_from_keras,
+                              activation_to_keras, numel, same_shape, single)
+from archviz.ops.convolution import conv_op, depthwise_op
 
 
 def _with_activation(attrs: dict, config: Mapping[str, Any]) -> dict:
@@ -19,88 +20,6 @@ def _with_activation(attrs: dict, config: Mapping[str, Any]) -> dict:
     if activation:
         attrs["activation"] = activation
     return attrs
-
-
-def _window_label(attrs: Attrs) -> str:
-    kh, kw = pair(attrs["kernel"])
-    stride = pair(attrs.get("strides", 1))[0]
-    return f"{kh}x{kw}" + (f"/{stride}" if stride != 1 else "")
-
-
-# ---- conv2d -----------------------------------------------------------------------
-
-
-def _conv_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
-    shape = feature_map(shapes, "conv2d")
-    groups = attrs.get("groups", 1)
-    filters = attrs["filters"]
-    if shape[2] % groups or filters % groups:
-        raise ShapeError(f"conv2d with {groups} groups needs input ({shape[2]}) and output ({filters}) channels "
-                         f"divisible by it")
-    return window_shape(attrs, shape, filters, "conv2d")
-
-
-def _conv_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
-    kh, kw = pair(attrs["kernel"])
-    fan_in = kh * kw * (shapes[0][2] // attrs.get("groups", 1))
-    bias = out[2] if attrs.get("use_bias", True) else 0
-    macs = numel(out) * fan_in
-    flops = 2 * macs + (numel(out) if bias else 0) + activation_flops(attrs.get("activation"), numel(out))
-    return Cost(trainable=fan_in * out[2] + bias, macs=macs, flops=flops)
-
-
-def _conv_label(attrs: Attrs) -> str:
-    text = f"{_window_label(attrs)}, {attrs['filters']}"
-    return text + (f", groups {attrs['groups']}" if attrs.get("groups", 1) != 1 else "")
-
-
-def _conv_read(config: Mapping[str, Any]) -> dict:
-    attrs = {"filters": int(config["filters"]), "kernel": pair(nested_ints(config["kernel_size"])),
-             "strides": pair(nested_ints(config["strides"])), "padding": config["padding"],
-             "dilation": pair(nested_ints(config.get("dilation_rate", 1))), "use_bias": bool(config["use_bias"])}
-    if int(config.get("groups", 1)) != 1:
-        attrs["groups"] = int(config["groups"])
-    return _with_activation(attrs, config)
-
-
-def _conv_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
-    x, mode = keras_padded(keras, name, inputs[0], attrs.get("padding", "valid"))
-    return keras.layers.Conv2D(attrs["filters"], tuple(attrs["kernel"]), strides=tuple(attrs.get("strides", (1, 1))),
-                               padding=mode, dilation_rate=tuple(attrs.get("dilation", (1, 1))),
-                               groups=attrs.get("groups", 1), use_bias=attrs.get("use_bias", True),
-                               activation=activation_to_keras(attrs.get("activation")), name=name)(x)
-
-
-# ---- depthwise_conv2d ---------------------------------------------------------------
-
-
-def _depthwise_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
-    shape = feature_map(shapes, "depthwise_conv2d")
-    return window_shape(attrs, shape, shape[2] * attrs.get("depth_multiplier", 1), "depthwise_conv2d")
-
-
-def _depthwise_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
-    kh, kw = pair(attrs["kernel"])
-    bias = out[2] if attrs.get("use_bias", True) else 0
-    macs = numel(out) * kh * kw
-    flops = 2 * macs + (numel(out) if bias else 0) + activation_flops(attrs.get("activation"), numel(out))
-    return Cost(trainable=kh * kw * out[2] + bias, macs=macs, flops=flops)
-
-
-def _depthwise_read(config: Mapping[str, Any]) -> dict:
-    attrs = {"kernel": pair(nested_ints(config["kernel_size"])), "strides": pair(nested_ints(config["strides"])),
-             "padding": config["padding"], "dilation": pair(nested_ints(config.get("dilation_rate", 1))),
-             "depth_multiplier": int(config.get("depth_multiplier", 1)), "use_bias": bool(config["use_bias"])}
-    return _with_activation(attrs, config)
-
-
-def _depthwise_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
-    x, mode = keras_padded(keras, name, inputs[0], attrs.get("padding", "valid"))
-    return keras.layers.DepthwiseConv2D(tuple(attrs["kernel"]), strides=tuple(attrs.get("strides", (1, 1))),
-                                        padding=mode, depth_multiplier=attrs.get("depth_multiplier", 1),
-                                        dilation_rate=tuple(attrs.get("dilation", (1, 1))),
-                                        use_bias=attrs.get("use_bias", True),
-                                        activation=activation_to_keras(attrs.get("activation")), name=name)(x)
 
 
 # ---- batch_norm -------------------------------------------------------------------
@@ -188,10 +107,8 @@ def _dense_read(config: Mapping[str, Any]) -> dict:
 
 
 OPS = (
-    Op("conv2d", Family.CONV, _conv_shape, _conv_cost, weighted=True, label=_conv_label,
-       keras={"Conv2D": _conv_read}, write=_conv_write),
-    Op("depthwise_conv2d", Family.CONV, _depthwise_shape, _depthwise_cost, weighted=True, label=_window_label,
-       keras={"DepthwiseConv2D": _depthwise_read}, write=_depthwise_write),
+    conv_op("conv2d", 2),
+    depthwise_op("depthwise_conv2d", 2),
     Op("batch_norm", Family.NORM, same_shape, _batch_norm_cost,
        keras={"BatchNormalization": _batch_norm_read}, write=_batch_norm_write),
     Op("activation", Family.ACTIVATION, same_shape, _activation_cost, label=lambda attrs: str(attrs.get("fn", "")),

@@ -120,6 +120,10 @@ CASES = [
     Case("activation-gelu-approximate", "activation", lambda: lambda x: keras.ops.gelu(x, approximate=True)),
     Case("dense-gelu", "dense", lambda: L.Dense(8, activation="gelu"), (5, 4)),
     # ---- more_structure.py
+    Case("max_pool2d-same", "max_pool2d", lambda: L.MaxPooling2D(3, 2, padding="same"), IMAGE),
+    Case("avg_pool2d", "avg_pool2d", lambda: L.AveragePooling2D(2), IMAGE),
+    Case("global_avg_pool2d-keepdims", "global_avg_pool2d", lambda: L.GlobalAveragePooling2D(keepdims=True), IMAGE),
+    Case("global_max_pool2d", "global_max_pool2d", lambda: L.GlobalMaxPooling2D(), IMAGE),
     Case("max_pool1d", "max_pool1d", lambda: L.MaxPooling1D(3, 1), SEQUENCE),
     Case("avg_pool1d", "avg_pool1d", lambda: L.AveragePooling1D(3, 2, padding="same"), SEQUENCE),
     Case("max_pool3d", "max_pool3d", lambda: L.MaxPooling3D(2), VOLUME, gap=everything),

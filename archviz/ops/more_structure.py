@@ -1,4 +1,4 @@
-"""More ops that move, pick or merge values: 1-D and 3-D pooling, more merges, cropping,
+"""More ops that move, pick or merge values: pooling in 1, 2 and 3 dimensions, more merges, cropping,
 permuting, upsampling, 1-D padding, identity and stochastic depth.
 
 FLOPs follow ``tf.compat.v1.profiler``: prod(window) per output of a pooling window, 1 per input
@@ -177,6 +177,10 @@ def _stochastic_depth_write(keras: Any, name: str, attrs: Attrs, inputs: list, o
 
 
 OPS = (
+    _pool_op("max_pool2d", "Max", 2),
+    _pool_op("avg_pool2d", "Average", 2),
+    _global_pool_op("global_avg_pool2d", "Average", 2, 1),
+    _global_pool_op("global_max_pool2d", "Max", 2, 0),
     _pool_op("max_pool1d", "Max", 1),
     _pool_op("avg_pool1d", "Average", 1),
     _pool_op("max_pool3d", "Max", 3),

@@ -11,8 +11,8 @@ import math
 from typing import Any, Callable, Mapping, Sequence
 
 from archviz.errors import UnsupportedOpError
-from archviz.ops.base import (Attrs, Cost, Family, Op, Shape, ShapeError, feature_map, keras_padded, keras_padding,
-                              nested_ints, numel, pair, padding_pairs, same_shape, single, window_shape)
+from archviz.ops.base import (Attrs, Cost, Family, Op, Shape, ShapeError, feature_map, keras_padding,
+                              nested_ints, numel, pair, padding_pairs, same_shape, single)
 
 
 def _input_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -79,54 +79,6 @@ def _pad_shortcut_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: 
     x = keras.layers.Reshape((height, width, x.shape[-1], 1), name=f"{name}_expand")(x)
     x = keras.layers.ZeroPadding3D(((0, 0), (0, 0), (before, after)), name=f"{name}_zeros")(x)
     return keras.layers.Reshape((height, width, channels), name=name)(x)
-
-
-# ---- pooling ------------------------------------------------------------------------------
-
-
-def _pool_op(name: str, keras_class: str) -> Op:
-    """Max and average pooling: one FLOP per element of each output's window."""
-
-    def shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
-        fmap = feature_map(shapes, "pool")
-        return window_shape({**attrs, "kernel": attrs["pool"]}, fmap, fmap[2], "pooling")
-
-    def cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
-        ph, pw = pair(attrs["pool"])
-        return Cost(flops=ph * pw * numel(out))
-
-    def label(attrs: Attrs) -> str:
-        ph, pw = pair(attrs["pool"])
-        return f"{ph}x{pw}/{pair(attrs.get('strides', attrs['pool']))[0]}"
-
-    def read(config: Mapping[str, Any]) -> dict:
-        pool = pair(nested_ints(config["pool_size"]))
-        strides = config.get("strides")
-        return {"pool": pool, "strides": pair(nested_ints(strides)) if strides is not None else pool,
-                "padding": config["padding"]}
-
-    def write(keras: Any, layer: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
-        x, mode = keras_padded(keras, layer, inputs[0], attrs.get("padding", "valid"))
-        return getattr(keras.layers, keras_class)(pool_size=tuple(attrs["pool"]),
-                                                  strides=tuple(attrs.get("strides", attrs["pool"])), padding=mode,
-                                                  name=layer)(x)
-
-    return Op(name, Family.POOL, shape, cost, label=label, keras={keras_class: read}, write=write)
-
-
-def _global_pool_op(name: str, keras_class: str, flops_per_input_element: int) -> Op:
-    def shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
-        fmap = feature_map(shapes, "global pooling")
-        return (1, 1, fmap[2]) if attrs.get("keepdims", False) else (fmap[2],)
-
-    def cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
-        return Cost(flops=flops_per_input_element * numel(shapes[0]))
-
-    def write(keras: Any, layer: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
-        return getattr(keras.layers, keras_class)(keepdims=attrs.get("keepdims", False), name=layer)(inputs[0])
-
-    return Op(name, Family.POOL, shape, cost, keras={keras_class: lambda c: {"keepdims": bool(c.get("keepdims"))}},
-              write=write)
 
 
 # ---- merges -------------------------------------------------------------------------------
@@ -211,10 +163,6 @@ OPS = (
        keras={"Reshape": lambda config: {"target_shape": nested_ints(config["target_shape"])},
               "numpy.Reshape": lambda config: {"target_shape": nested_ints(config["newshape"])[1:]}},
        write=_simple(lambda k, name, a: k.layers.Reshape(tuple(a["target_shape"]), name=name))),
-    _pool_op("max_pool2d", "MaxPooling2D"),
-    _pool_op("avg_pool2d", "AveragePooling2D"),
-    _global_pool_op("global_avg_pool2d", "GlobalAveragePooling2D", 1),
-    _global_pool_op("global_max_pool2d", "GlobalMaxPooling2D", 0),
     Op("flatten", Family.RESHAPE, _flatten_shape, keras={"Flatten": lambda config: {}},
        write=_simple(lambda k, name, a: k.layers.Flatten(name=name))),
     _elementwise_op("add", "Add", "numpy.Add"),

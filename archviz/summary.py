@@ -14,29 +14,35 @@ from archviz.ops import OPS
 DEPTHS = {"stages": 1, "blocks": 2, "layers": 3}
 
 
-@dataclass(frozen=True)
-class LayerRecord:
-    """The counts of one layer (MACs, FLOPs and activation bytes for the whole batch)."""
+@dataclass(frozen=True, kw_only=True)
+class Counts:
+    """What a layer, or a group of layers summed, counts: params, MACs, FLOPs and activation bytes
+    (for the whole batch); ``counted`` is False where archviz could not count a layer."""
 
     name: str
     op: str
-    family: str
     output_shape: tuple[int, ...]
     trainable_params: int
     non_trainable_params: int
     macs: int
     flops: int | None  # None: not counted (no rule for the op)
     activation_bytes: int
-    inputs: tuple[str, ...] = ()
-    attrs: Mapping[str, Any] = field(default_factory=dict)
-    weighted: bool = False
     counted: bool = True
-    computes: bool = False  # it has MACs (or would have, where not counted)
 
     @property
     def params(self) -> int:
         return self.trainable_params + self.non_trainable_params
 
+
+@dataclass(frozen=True, kw_only=True)
+class LayerRecord(Counts):
+    """The counts of one layer, with what the analysis knows of it."""
+
+    family: str
+    inputs: tuple[str, ...] = ()
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    weighted: bool = False
+    computes: bool = False  # it has MACs (or would have, where not counted)
     scope: tuple[str, ...] | None = None  # the groups it belongs to, where its name does not say
 
     @property
@@ -55,27 +61,14 @@ class LayerRecord:
         return self.name if level >= len(self.path) else ".".join(self.path[:level])
 
 
-@dataclass(frozen=True)
-class Row:
+@dataclass(frozen=True, kw_only=True)
+class Row(Counts):
     """One line of a summary table: a layer, or a group of layers summed."""
 
-    name: str
-    op: str
     level: int
-    output_shape: tuple[int, ...]
-    trainable_params: int
-    non_trainable_params: int
-    macs: int
-    flops: int | None
-    activation_bytes: int
     layers: int
     weighted_layers: int
-    counted: bool = True
     detail: str = ""  # a layer's key attributes, as its op labels them (``3x3/2, 128``)
-
-    @property
-    def params(self) -> int:
-        return self.trainable_params + self.non_trainable_params
 
     def to_dict(self) -> dict[str, Any]:
         return {

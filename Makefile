@@ -6,8 +6,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES      := graphviz
-APT_TEST_PACKAGES := graphviz chromium
+APT_PACKAGES      := graphviz libcairo2
+APT_TEST_PACKAGES := graphviz libcairo2 chromium
 OUT    ?= out
 
 .PHONY: help setup setup-test system-deps test-deps demo test test-fast bench samples clean
@@ -22,7 +22,8 @@ help:
 setup: system-deps $(STAMP)
 setup-test: test-deps $(STAMP)
 
-# Debian packages, installed only when missing: dot for diagrams; chromium for the browser tests.
+# Debian packages, installed only when missing: dot for diagrams; cairo for PNG and PDF charts;
+# chromium for the browser tests.
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

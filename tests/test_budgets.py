@@ -91,7 +91,8 @@ def test_chart_svg(run_cli, tmp_path, by_stage):
     assert code == 0, err
     document = xml.dom.minidom.parse(str(target))
     bars = document.getElementsByTagName("rect")
-    assert len(bars) == 1 + 2 * 3 * (4 if by_stage else 1) + (4 if by_stage else 0)  # background, bars, legend
+    # background, bars (stem, four stages and head with --by-stage), legend
+    assert len(bars) == 1 + 2 * 3 * (6 if by_stage else 1) + (6 if by_stage else 0)
     titles = [t.firstChild.data for t in document.getElementsByTagName("title")]
     assert any(t.startswith("resnet50") and "25,610,152" in t for t in titles) != by_stage
     assert any("3,857,973,248" in t for t in titles) != by_stage
@@ -179,17 +180,17 @@ def test_cost_by_parts_on_random_candidates(family):
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_front_respects_the_budget_and_is_not_dominated(family):
-    result = fit(max_params=3_000_000, max_macs=2_000_000_000, family=family)
-    assert result.front and result.evaluated >= result.within_budget >= len(result.front)
-    for variant in result.front:
+    result = fit(max_params=3_000_000, max_macs=2_000_000_000, family=family, objective="front")
+    assert result.ranked and result.evaluated >= result.within_budget >= len(result.ranked) == result.front_size
+    for variant in result.ranked:
         assert variant.params <= 3_000_000 and variant.macs <= 2_000_000_000
         assert not any(o.params >= variant.params and o.macs < variant.macs or
-                       o.params > variant.params and o.macs <= variant.macs for o in result.front)
+                       o.params > variant.params and o.macs <= variant.macs for o in result.ranked)
 
 
 def test_each_listed_command_builds_what_it_says(run_cli):
     result = fit(max_params=600_000, family="cifar")
-    for variant in result.front[:5]:
+    for variant in result.ranked[:5]:
         words = variant.command.split()
         code, out, _ = run_cli(*words[1:], "--format", "json")
         assert code == 0
@@ -201,14 +202,14 @@ def test_fit_command(run_cli):
     code, out, _ = run_cli("fit", "--max-params", "5M", "--max-macs", "1G", "--family", "cifar", "--format", "json")
     assert code == 0
     data = json.loads(out)
-    assert data["evaluated"] > 5000 and len(data["front"]) == 15
-    for record in data["front"]:
+    assert data["evaluated"] > 5000 and len(data["variants"]) == 15 and data["objective"] == "params"
+    for record in data["variants"]:
         assert record["params"] <= 5_000_000 and record["macs"] <= 1_000_000_000
         assert {"params", "macs", "options", "command"} <= set(record)
     code, out, _ = run_cli("fit", "--max-params", "800k", "--family", "cifar", "--input-shape", "64,64,3",
                            "--classes", "200", "--limit", "3")
     assert "--input-shape 64,64,3 --classes 200" in out
-    assert "variants evaluated" in out and "more on the front" in out
+    assert "variants evaluated" in out and "more: --limit 0 shows them all" in out
 
 
 def test_fit_with_no_variant_in_budget(run_cli):
@@ -235,7 +236,7 @@ def test_pareto_keeps_only_undominated():
         return Variant("cifar", "resnet20", {}, params, macs)
 
     front = pareto([v(10, 5), v(8, 5), v(12, 9), v(12, 8), v(3, 1)])
-    assert [(x.params, x.macs) for x in front] == [(12, 8), (10, 5), (3, 1)]
+    assert [(x.params, x.macs) for x in front] == [(3, 1), (10, 5), (12, 8)]
 
 
 def test_fit_never_imports_tensorflow():

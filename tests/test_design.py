@@ -187,7 +187,7 @@ def test_command_line_choices_come_from_the_library():
     from archviz.studies.catalog import Catalog
     from archviz.studies.compare import SORT_KEYS, Comparison
     from archviz.studies.blocks import BlockComparison
-    from archviz.studies.fit import FAMILIES, FitResult
+    from archviz.studies.fit import FAMILIES, OBJECTIVES, FitResult
     from archviz.render import diagram
     from archviz.render.formats import formats
     from archviz.summary import Summary
@@ -202,7 +202,7 @@ def test_command_line_choices_come_from_the_library():
         "export": model,
         "bench": {**model, "fmt": formats(Benchmark)},
         "list": {"fmt": formats(Catalog)},
-        "fit": {"family": tuple(FAMILIES), "fmt": formats(FitResult)},
+        "fit": {"family": tuple(FAMILIES), "objective": tuple(OBJECTIVES), "fmt": formats(FitResult)},
         "blocks": {"fmt": formats(BlockComparison)},
     }
     for command, choices in expected.items():

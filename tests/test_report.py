@@ -104,3 +104,11 @@ def test_installed_package_ships_its_templates(tmp_path):
                            "import archviz.templates, os; print(os.path.dirname(archviz.templates.__file__))"],
                           cwd=elsewhere, capture_output=True, text=True, check=True).stdout.strip()
     assert "site-packages" in site
+
+
+def test_option_chips_read_as_words():
+    page = render_report(archviz.analyze("resnet18"))
+    chips = re.findall(r"<li><b>([^<]*)</b>([^<]*)</li>", page)
+    text = " ".join(f"{key} {value}" for key, value in chips)
+    assert "preact no" in text and "include top yes" in text and "bn epsilon 0.00001" in text
+    assert "True" not in text and "False" not in text and "stride on" not in text  # basic blocks: no bottleneck knobs

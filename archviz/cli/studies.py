@@ -13,17 +13,17 @@ from archviz.cli.options import (_parsed, analysis_options, emit, format_option,
                                  model_options, output_option, parse_shape, ranged)
 from archviz.studies.compare import SORT_KEYS, Comparison
 from archviz.studies.blocks import BlockComparison
-from archviz.studies.fit import FAMILIES, FitResult
+from archviz.studies.fit import FAMILIES, OBJECTIVES, FitResult
 
 
 @cli.command(short_help="Budgets of several models side by side (table, chart, HTML).")
 @click.argument("models", nargs=-1, required=True, metavar="MODEL...")
-@format_option(Comparison, help="Table, Markdown, CSV, JSON, an SVG chart or an HTML page; with -o, the file's "
-                                "extension picks it.")
+@format_option(Comparison, help="Table, Markdown, CSV, JSON, a chart (SVG, PNG, PDF) or an HTML page; with -o, "
+                                "the file's extension picks it.")
 @output_option()
 @click.option("--baseline", metavar="MODEL", help="Add ratios of params, MACs and FLOPs against this model.")
 @click.option("--sort", type=click.Choice(SORT_KEYS, case_sensitive=False), help="Order the rows by a column.")
-@click.option("--by-stage", is_flag=True, help="In the chart: one bar per stage.")
+@click.option("--by-stage", is_flag=True, help="In the chart: one bar per part (stem, each stage, head).")
 @analysis_options
 @model_options
 @keras_file_options
@@ -39,14 +39,18 @@ def compare(models: tuple[str, ...], fmt: str | None, output: str | None, baseli
       archviz compare resnet50 resnet50-torchvision resnext50_32x4d --baseline resnet50
       archviz compare resnet20 resnet56 resnet110 plain-56 --sort params --format markdown
       archviz compare resnet18 resnet34 resnet50 -o budgets.svg --by-stage
+      archviz compare resnet18 resnet34 resnet50 -o budgets.png
       archviz compare resnet50 wide_resnet50_2 -o compare.html
     """
     from archviz.studies.compare import compare as compare_models
-    from archviz.fileio import check_writable
+    from archviz.errors import UsageError
+    from archviz.fileio import check_writable, is_stdout
     from archviz.models import analyze
-    from archviz.render.formats import pick_format, render
+    from archviz.render.formats import BINARY_FORMATS, pick_format, render
 
     fmt = pick_format(Comparison, fmt, output)
+    if fmt in BINARY_FORMATS and (output is None or is_stdout(output)) and sys.stdout.isatty():
+        raise UsageError(f"a {fmt.upper()} chart is binary: write it to a file with -o chart.{fmt}")
     if output is not None:
         check_writable(output)
     comparison = compare_models(list(models), baseline=baseline, sort=sort, batch_size=batch_size, dtype=dtype,
@@ -101,28 +105,32 @@ def _budget(ctx: click.Context, param: click.Parameter, value: str | None) -> in
     return _parsed(lambda text: parse_count(text, param.opts[0]))(ctx, param, value)
 
 
-@cli.command(short_help="Variants that fit a params / MACs budget (Pareto front).")
+@cli.command(short_help="Variants that fit a params / MACs budget, ranked by an objective.")
 @click.option("--max-params", required=True, callback=_budget, metavar="N",
               help="Parameter budget: 5M, 2.5e6, 800k, 11689512.")
 @click.option("--max-macs", callback=_budget, metavar="N", help="MAC budget: 1G, 500M, ...")
 @click.option("--family", type=click.Choice(tuple(FAMILIES), case_sensitive=False), default="resnet",
               show_default=True, help="The design space: ImageNet ResNets, CIFAR ResNets, ResNeXt, or wide ResNets.")
+@click.option("--objective", type=click.Choice(tuple(OBJECTIVES), case_sensitive=False), default="params",
+              show_default=True, help="How to rank the variants within budget: "
+              + "; ".join(f"{o.name}: {o.help}" for o in OBJECTIVES.values()) + ".")
 @click.option("--input-shape", callback=_parsed(parse_shape), metavar="H,W,C",
               help="Input size [default: the family's].")
 @click.option("--classes", **ranged("classes"), help="Output classes [default: the family's].")
 @click.option("--limit", **ranged("limit"), default=15, show_default=True,
-              help="Show this many variants of the front, the largest first (0: all).")
+              help="Show this many variants, the best first (0: all).")
 @format_option(FitResult)
 @output_option()
-def fit(max_params: int, max_macs: int | None, family: str, input_shape: Any, classes: int | None, limit: int,
-        fmt: str | None, output: str | None) -> None:
+def fit(max_params: int, max_macs: int | None, family: str, objective: str, input_shape: Any, classes: int | None,
+        limit: int, fmt: str | None, output: str | None) -> None:
     """The ResNet variants that fit a budget: the design space of a family (blocks per stage,
-    width multiplier, block type, groups) searched without building any model, and the Pareto
-    front within budget listed with the command that builds each.
+    width multiplier, block type, groups) searched without building any model, the variants
+    within budget ranked by --objective and listed with the command that builds each.
 
     \b
     Examples:
       archviz fit --max-params 5M
+      archviz fit --max-params 5M --max-macs 1G --objective front
       archviz fit --max-params 1M --max-macs 150M --family cifar
       archviz fit --max-params 25M --max-macs 4G --family resnext --format json
       archviz fit --max-params 2M --family cifar --input-shape 64,64,3 --classes 200
@@ -131,8 +139,8 @@ def fit(max_params: int, max_macs: int | None, family: str, input_shape: Any, cl
     from archviz.studies.fit import fit as search
 
     fmt = pick_format(FitResult, fmt, output)
-    result = search(max_params=max_params, max_macs=max_macs, family=family, input_shape=input_shape,
-                    classes=classes)
+    result = search(max_params=max_params, max_macs=max_macs, family=family, objective=objective.lower(),
+                    input_shape=input_shape, classes=classes)
     emit(render(result, fmt, limit=limit), output)
 
 

@@ -19,8 +19,27 @@ def _footer(catalog: Catalog) -> str:
     return f"{len(catalog.entries)} preset(s). Exact numbers: --format json or 'archviz summary NAME'."
 
 
+#: The terminal table fits this many columns: a longer description wraps onto the next lines (JSON and
+#: CSV keep it whole).
+WIDTH = 100
+
+
+def _wrapped(body: list[list[str]]) -> list[list[str]]:
+    """The body with the last column (the description) wrapped so every line fits :data:`WIDTH`."""
+    import textwrap
+
+    before = [max(len(row[i]) for row in [_HEADER, *body]) for i in range(len(_HEADER) - 1)]
+    room = max(24, WIDTH - sum(before) - 2 * (len(_HEADER) - 1))
+    lines = []
+    for row in body:
+        first, *rest = textwrap.wrap(row[-1], room) or [""]
+        lines.append([*row[:-1], first])
+        lines += [[""] * (len(row) - 1) + [more] for more in rest]
+    return lines
+
+
 def render_table(catalog: Catalog) -> str:
-    return "\n".join([*text_table(_HEADER, _body(catalog.entries), {3, 4}), _footer(catalog)]) + "\n"
+    return "\n".join([*text_table(_HEADER, _wrapped(_body(catalog.entries)), {3, 4}), _footer(catalog)]) + "\n"
 
 
 def render_markdown(catalog: Catalog) -> str:

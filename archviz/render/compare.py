@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from markupsafe import Markup
 
 from archviz import __version__
 from archviz.studies.compare import Comparison, Entry
+from archviz.summary import Summary
 from archviz.conventions import CONVENTIONS
 from archviz.render.tables import csv_table, markdown_table, text_table
 from archviz.render.templating import render_template
@@ -97,45 +99,142 @@ def _render_text(entries: list[Entry], fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The bar of a model's layers outside any part (a Keras model with no recognised stages, say).
+OTHER = "other layers"
+#: Colors of the parts that are not stages: the stem, the head, and layers outside any part.
+PART_COLORS = {"stem": "#8c8c8c", "head": "#3d3d3d", OTHER: "#c9c9c9"}
+
+
+def nice_ticks(largest: float, most: int = 6) -> list[int]:
+    """Round axis ticks from 0 past ``largest``: steps of 1, 2, 2.5 or 5 times a power of ten, at most
+    ``most`` steps (``41_000_000`` -> 0, 10 M, ..., 50 M)."""
+    if largest <= 0:
+        return [0, 1]
+    magnitude = 10 ** max(0, math.floor(math.log10(largest / most)))
+    steps = [int(m * magnitude) for m in (1, 2, 2.5, 5, 10) if float(m * magnitude).is_integer()]
+    step = next(step for step in steps if largest / step <= most)
+    count = math.ceil(largest / step)
+    return [i * step for i in range(count + 1)]
+
+
+def tick_text(value: int, top: int) -> str:
+    """An axis tick in the unit of the axis's top: ``0``, ``10 M``, ``2.5 G`` (below 10,000 as it is)."""
+    if value == 0 or top < 10**4:
+        return f"{value:,}"
+    scale, suffix = next((scale, suffix) for scale, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
+                         if top >= scale)
+    return f"{value / scale:g} {suffix}"
+
+
+def chart_parts(summary: Summary, metric: str) -> list[tuple[str, int]]:
+    """The bars of a model in a per-stage chart: each part at depth 1 (stem, stages, head, ...) with its
+    own value, then whatever layers belong to no part, so the bars always add up to the total."""
+    parts = [(row.name, getattr(row, metric)) for row in summary.rows(1)
+             if summary.groups.get(row.name) not in (None, "input")]
+    rest = getattr(summary, metric) - sum(value for _, value in parts)
+    return parts + ([(OTHER, rest)] if rest or not parts else [])
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, max(8, width), break_on_hyphens=False) or [text]
+
+
 def render_chart(comparison: Comparison, by_stage: bool = False) -> str:
-    """A grouped bar chart of params and MACs per model (per stage with ``by_stage``), as SVG."""
+    """A bar chart of params and MACs per model (per part with ``by_stage``: stem, each stage, head), as
+    SVG: each bar labelled with its own value, a y axis with round ticks and gridlines, each model's
+    totals under its name."""
     ok = comparison.ok
-    stage_names: list[str] = []
-    if by_stage:
-        for e in ok:
-            for row in e.summary.stage_rows():
-                if row.name not in stage_names:
-                    stage_names.append(row.name)
-    plot_height, group_width, gap = 220, 90 if by_stage else 60, 18
-    panel_width = max(240, len(ok) * (group_width + gap))
+    bars_of = {metric: [chart_parts(e.summary, metric) if by_stage else [("total", getattr(e.summary, metric))]
+                        for e in ok] for metric in ("params", "macs")}
+    part_names: list[str] = []
+    kinds: dict[str, str | None] = {}
+    for e, bars in zip(ok, bars_of["params"]):
+        part_names += [name for name, _ in bars if name not in part_names]
+        kinds.update({name: e.summary.groups.get(name) for name, _ in bars if kinds.get(name) is None})
+    order = {"stem": 0, "stage": 1, "head": 3}  # then anything else (a final norm, say) before the head
+    part_names.sort(key=lambda name: 4 if name == OTHER else order.get(kinds.get(name) or "", 2))
+    colors, stage_index = {}, 0
+    for name in part_names:
+        if name in PART_COLORS:
+            colors[name] = PART_COLORS[name]
+        else:
+            colors[name] = STAGE_COLORS[stage_index % len(STAGE_COLORS)]
+            stage_index += 1
+    slot = 18 if by_stage else 46
+    axis_left, gap, plot_height = 76, 26, 220
+    headroom = 48 if by_stage else 20
+    widths = [max(len(part_names) * slot if by_stage else slot, 64) for _ in ok]
+    names = [_wrap(display_name(e), widths[i] // 6) for i, e in enumerate(ok)]
+    label_lines = max((len(lines) for lines in names), default=1) + (1 if by_stage else 0)
+    plot_width = sum(w + gap for w in widths) + gap
+    panel_height = 26 + headroom + plot_height + 10 + 14 * label_lines + 16
     panels = []
-    for index, (metric, title) in enumerate((("params", "Parameters"), ("macs", "MACs"))):
-        values = []
-        for e in ok:
-            if by_stage:
-                stages = {row.name: getattr(row, metric) for row in e.summary.stage_rows()}
-                values.append((e, [(name, stages.get(name, 0)) for name in stage_names]))
-            else:
-                values.append((e, [("", getattr(e.summary, metric))]))
-        largest = max((v for _, bars in values for _, v in bars), default=0) or 1
-        groups = []
-        for position, (e, bars) in enumerate(values):
-            bar_width = group_width / max(1, len(bars))
-            drawn = [{"x": round(i * bar_width, 1), "width": round(bar_width - 2, 1),
-                      "height": round(plot_height * value / largest, 1), "name": stage, "exact": f"{value:,}",
-                      "color": STAGE_COLORS[i % len(STAGE_COLORS)] if by_stage else METRIC_COLORS[metric]}
-                     for i, (stage, value) in enumerate(bars)]
-            groups.append({"x": position * (group_width + gap) + gap / 2, "width": group_width,
-                           "name": display_name(e), "bars": drawn, "value": human(getattr(e.summary, metric)),
-                           "top": max(b["height"] for b in drawn)})
-        panels.append({"x": 20 + index * (panel_width + 40), "width": panel_width,
-                       "title": title + (" per stage" if by_stage else ""), "groups": groups})
-    legend = [{"name": name, "color": STAGE_COLORS[i % len(STAGE_COLORS)]} for i, name in enumerate(stage_names)]
-    width = 40 + 2 * panel_width + 40
-    height = 40 + plot_height + 24 + 40 + (30 if legend else 0)
-    title = "Parameters and MACs" + (" per stage" if by_stage else "") + ": " + ", ".join(display_name(e) for e in ok)
+    for index, (metric, title, unit) in enumerate((("params", "Parameters", "params"),
+                                                   ("macs", "MACs (multiply-accumulates)", "MACs"))):
+        largest = max((v for bars in bars_of[metric] for _, v in bars), default=0)
+        ticks = nice_ticks(largest)
+        top = ticks[-1]
+        scale = plot_height / top if top else 0
+        groups, x = [], gap
+        for position, e in enumerate(ok):
+            values = dict(bars_of[metric][position])
+            slots = part_names if by_stage else ["total"]
+            offset = (widths[position] - len(slots) * slot) / 2
+            drawn = []
+            for i, part in enumerate(slots):
+                if part not in values:
+                    continue
+                value = values[part]
+                height = round(value * scale, 1)
+                drawn.append({"x": round(offset + i * slot + 1, 1), "width": slot - 2, "height": height,
+                              "center": round(offset + i * slot + slot / 2, 1), "part": part, "value": value,
+                              "label": human(value), "exact": f"{value:,}",
+                              "color": colors[part] if by_stage else METRIC_COLORS[metric]})
+            total = getattr(e.summary, metric)
+            groups.append({"x": x, "width": widths[position], "name": display_name(e), "lines": names[position],
+                           "total": f"total {human(total)}" if by_stage else "", "total_exact": f"{total:,}",
+                           "bars": drawn})
+            x += widths[position] + gap
+        panels.append({"y": 34 + index * panel_height, "title": title + (" per part" if by_stage else ""),
+                       "unit": unit, "groups": groups,
+                       "ticks": [{"y": round(plot_height - t * scale, 1), "label": tick_text(t, top)} for t in ticks]})
+    plot_width = max(plot_width, 300)
+    per_row = max(1, (plot_width - 10) // 96)
+    legend = [{"name": name, "color": colors[name], "x": 96 * (i % per_row), "y": 18 * (i // per_row)}
+              for i, name in enumerate(part_names)] if by_stage else []
+    legend_height = 18 * math.ceil(len(legend) / per_row) + 6 if legend else 0
+    note = ("Each bar is a part of the model with its own value; the parts add up to the total under its name."
+            if by_stage else "Each bar is the model's total.")
+    width = axis_left + plot_width + 10
+    height = 34 + 2 * panel_height + legend_height + 22
+    heading = "Parameters and MACs" + (" per part: stem, stages, head" if by_stage else " per model")
+    title = heading + ": " + ", ".join(display_name(e) for e in ok)
     return render_template("compare_chart.svg.j2", width=width, height=height, panels=panels, legend=legend,
-                           plot_height=plot_height, title=title)
+                           plot_height=plot_height, plot_width=plot_width, headroom=headroom, axis_left=axis_left,
+                           rotate=by_stage, title=title, heading=heading, note=note, legend_y=height - 22 - legend_height)
+
+
+def render_png(comparison: Comparison, by_stage: bool = False) -> bytes:
+    """The chart as PNG, drawn by cairosvg (at twice the SVG's size, for sharp text)."""
+    return _cairo("svg2png", render_chart(comparison, by_stage=by_stage), scale=2)
+
+
+def render_pdf(comparison: Comparison, by_stage: bool = False) -> bytes:
+    """The chart as a one-page vector PDF, drawn by cairosvg."""
+    return _cairo("svg2pdf", render_chart(comparison, by_stage=by_stage))
+
+
+def _cairo(function: str, svg: str, **options: Any) -> bytes:
+    try:
+        import cairosvg
+    except (ImportError, OSError) as error:  # OSError: the cairo library itself is missing
+        from archviz.errors import RuntimeFailure
+
+        raise RuntimeFailure(f"PNG and PDF charts need cairosvg and the cairo library "
+                              f"(pip install cairosvg; Debian: apt-get install libcairo2): {error}") from None
+    return getattr(cairosvg, function)(bytestring=svg.encode("utf-8"), unsafe=False, **options)
 
 
 def render_html(comparison: Comparison, by_stage: bool = False) -> str:

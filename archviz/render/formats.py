@@ -1,4 +1,4 @@
-"""One dispatch from a result object and a format name to text.
+"""One dispatch from a result object and a format name to text (or bytes, for PNG and PDF).
 
 Every study returns a result object with ``to_dict()``; JSON is that record, for every result
 alike. The other formats are looked up here, by the result's type. ``view`` options (a
@@ -11,7 +11,7 @@ import json
 from typing import Any, Callable
 
 
-def _renderers() -> dict[type, dict[str, Callable[..., str]]]:
+def _renderers() -> dict[type, dict[str, Callable[..., str | bytes]]]:
     from archviz.backend.bench import Benchmark
     from archviz.render import bench, blocks, catalog, compare, fit, text
     from archviz.studies.blocks import BlockComparison
@@ -23,7 +23,8 @@ def _renderers() -> dict[type, dict[str, Callable[..., str]]]:
     return {
         Summary: {"table": text.render_table, "markdown": text.render_markdown, "csv": text.render_csv},
         Comparison: {"table": compare.render_table, "markdown": compare.render_markdown,
-                     "csv": compare.render_csv, "svg": compare.render_chart, "html": compare.render_html},
+                     "csv": compare.render_csv, "svg": compare.render_chart, "png": compare.render_png,
+                     "pdf": compare.render_pdf, "html": compare.render_html},
         Catalog: {"table": catalog.render_table, "markdown": catalog.render_markdown, "csv": catalog.render_csv},
         Benchmark: {"table": bench.render_table},
         BlockComparison: {"table": blocks.render_table},
@@ -41,8 +42,8 @@ def formats(result_type: type) -> tuple[str, ...]:
     return (*_renderers()[result_type], "json")
 
 
-def render(result: Any, fmt: str = "table", **view: Any) -> str:
-    """``result`` as text in ``fmt``."""
+def render(result: Any, fmt: str = "table", **view: Any) -> str | bytes:
+    """``result`` in ``fmt``: text, or bytes for the binary formats (:data:`BINARY_FORMATS`)."""
     if fmt == "json":
         return json_text(result.to_dict(**view))
     renderers = _renderers()[type(result)]
@@ -55,7 +56,9 @@ def render(result: Any, fmt: str = "table", **view: Any) -> str:
 
 #: What an output file's extension asks for.
 OUTPUT_FORMATS = {".txt": "table", ".md": "markdown", ".csv": "csv", ".json": "json", ".svg": "svg",
-                  ".html": "html", ".htm": "html"}
+                  ".png": "png", ".pdf": "pdf", ".html": "html", ".htm": "html"}
+#: The formats rendered as bytes, not text.
+BINARY_FORMATS = ("png", "pdf")
 
 
 def pick_format(result_type: type, fmt: str | None, output: str | None) -> str:

@@ -79,8 +79,15 @@ def _options(summary: Summary) -> list[tuple[str, str]]:
     for key, value in summary.options.items():
         if key in ("name", "description", "source", "overrides", "head", "stem") or value in (None, "", [], ()):
             continue
+        if summary.options.get("block") == "basic" and key in ("stride_on", "groups", "width_per_group"):
+            continue  # bottleneck settings, with no effect on basic blocks
         if isinstance(value, bool):
             value = "yes" if value else "no"
+        elif isinstance(value, float):
+            value = f"{value:.10f}".rstrip("0").rstrip(".")  # 1e-05 -> 0.00001, 1.0 -> 1
+        elif isinstance(value, str):
+            value = {"first": "first 1x1", "middle": "3x3"}.get(value, value) if key == "stride_on" \
+                else value.replace("_", " ")
         elif isinstance(value, list):
             value = "x".join(map(str, value)) if key == "input_shape" else ", ".join(map(str, value))
         shown.append((key.replace("_", " "), str(value)))

@@ -4,9 +4,9 @@ The design space of a family (blocks per stage from a grid, width multiplier, bl
 groups) is enumerated and each candidate costed by parts: its stem, each of its blocks and its
 head are small graphs counted by the same rule table as ``archviz summary``, cached under their
 plans (:mod:`archviz.zoo.plans`), and summed (:func:`cost_by_parts`; the tests check it equals the
-full build for every preset and for random configs). No Keras model is built. The result is the
-Pareto front of the candidates within budget: no listed variant has both fewer parameters and
-more MACs than another one.
+full build for every preset and for random configs). No Keras model is built. The candidates
+within budget are ranked by an objective (:data:`OBJECTIVES`): the most params (the best
+network the budget affords), the fewest MACs, or the Pareto front of params against MACs.
 """
 
 from __future__ import annotations
@@ -119,43 +119,81 @@ def candidates(family: str, **fixed: Any) -> Iterator[tuple[dict[str, Any], ResN
                         continue
 
 
-@dataclass
-class FitResult:
-    front: list[Variant]
-    evaluated: int
-    within_budget: int
-    seconds: float
-    max_params: int = 0
-    max_macs: int | None = None
-
-    @property
-    def rate(self) -> float:
-        return self.evaluated / self.seconds if self.seconds else float("inf")
-
-    def shown(self, limit: int = 15) -> list[Variant]:
-        """The first ``limit`` variants of the front (0: all)."""
-        return self.front if limit == 0 else self.front[:limit]
-
-    def to_dict(self, limit: int = 15) -> dict[str, Any]:
-        return {"evaluated": self.evaluated, "within_budget": self.within_budget,
-                "front": [v.to_dict() for v in self.shown(limit)], "front_size": len(self.front)}
-
-
 def pareto(variants: list[Variant]) -> list[Variant]:
-    """Variants not dominated: none other has at least as many params with fewer MACs, or more
-    params with no more MACs. Sorted by params, largest first."""
+    """The Pareto front of params (more is better) against MACs (fewer is better): the variants no
+    other beats on both, that is none other has at least as many params with fewer MACs, or more
+    params with no more MACs. Sorted by MACs, fewest first (so params grow down the list)."""
     ordered = sorted(variants, key=lambda v: (v.macs, -v.params, v.weighted_layers))
     front, best = [], -1
     for variant in ordered:
         if variant.params > best:
             front.append(variant)
             best = variant.params
-    return sorted(front, key=lambda v: (-v.params, v.macs))
+    return front
 
 
-def fit(*, max_params: int, max_macs: int | None = None, family: str = "cifar", **fixed: Any) -> FitResult:
+@dataclass(frozen=True)
+class Objective:
+    """How fit ranks the variants within budget, and the sentence that tells a reader which to pick."""
+
+    name: str
+    help: str
+    ranking: str
+    rank: Callable[[list[Variant]], list[Variant]]
+
+
+OBJECTIVES: dict[str, Objective] = {objective.name: objective for objective in (
+    Objective("params", "the most params (the best network you can afford)",
+              "ranked by params, most first (ties: fewer MACs). Pick #1: the largest network within budget.",
+              lambda variants: sorted(variants, key=lambda v: (-v.params, v.macs, v.weighted_layers))),
+    Objective("macs", "the fewest MACs (the cheapest to run)",
+              "ranked by MACs, fewest first (ties: more params). Pick #1: the cheapest network within budget.",
+              lambda variants: sorted(variants, key=lambda v: (v.macs, -v.params, v.weighted_layers))),
+    Objective("front", "the Pareto front of params (more is better) against MACs (fewer is better)",
+              "the Pareto front of params against MACs, fewest MACs first: each row has more params than every "
+              "row above it. Pick the first with enough params.",
+              pareto),
+)}
+
+
+@dataclass
+class FitResult:
+    ranked: list[Variant]
+    evaluated: int
+    within_budget: int
+    seconds: float
+    max_params: int = 0
+    max_macs: int | None = None
+    objective: str = "params"
+    front_size: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.evaluated / self.seconds if self.seconds else float("inf")
+
+    @property
+    def ranking(self) -> str:
+        """How the variants are ranked, and which to pick, in a sentence."""
+        return OBJECTIVES[self.objective].ranking
+
+    def shown(self, limit: int = 15) -> list[Variant]:
+        """The first ``limit`` ranked variants (0: all)."""
+        return self.ranked if limit == 0 else self.ranked[:limit]
+
+    def to_dict(self, limit: int = 15) -> dict[str, Any]:
+        return {"objective": self.objective, "ranking": self.ranking, "max_params": self.max_params,
+                "max_macs": self.max_macs, "evaluated": self.evaluated, "within_budget": self.within_budget,
+                "front_size": self.front_size, "ranked": len(self.ranked),
+                "variants": [v.to_dict() for v in self.shown(limit)]}
+
+
+def fit(*, max_params: int, max_macs: int | None = None, family: str = "cifar", objective: str = "params",
+        **fixed: Any) -> FitResult:
+    """The variants of ``family`` within ``max_params`` (and ``max_macs``), ranked by ``objective``."""
     if family not in FAMILIES:
         raise UsageError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
+    if objective not in OBJECTIVES:
+        raise UsageError(f"unknown objective {objective!r}; choose from {', '.join(OBJECTIVES)}")
     fixed = {k: v for k, v in fixed.items() if v is not None}
     start = time.perf_counter()
     base = FAMILIES[family][0]
@@ -168,8 +206,8 @@ def fit(*, max_params: int, max_macs: int | None = None, family: str = "cifar", 
             continue  # an input too small for this variant, say
         if params <= max_params and (max_macs is None or macs <= max_macs):
             within.append(Variant(family, base, {**_fixed_for_command(fixed), **options}, params, macs, weighted))
-    return FitResult(pareto(within), evaluated, len(within), time.perf_counter() - start, max_params=max_params,
-                     max_macs=max_macs)
+    return FitResult(OBJECTIVES[objective].rank(within), evaluated, len(within), time.perf_counter() - start,
+                     max_params=max_params, max_macs=max_macs, objective=objective, front_size=len(pareto(within)))
 
 
 def _fixed_for_command(fixed: dict[str, Any]) -> dict[str, Any]:

@@ -39,21 +39,24 @@ def _imagenet(depth: int, flavor: str) -> ResNetConfig:
     block, layers = IMAGENET_LAYERS[depth]
     common = {"block": block, "layers": layers}
     if flavor == "paper":
+        # a basic block's stride is on its first 3x3 in every flavor; only a bottleneck has a choice
+        detail = "basic blocks" if block == "basic" else "stride on first 1x1"
         return ResNetConfig(name=f"resnet{depth}", source=PAPER, stride_on="first",
-                            description=f"ResNet-{depth} as in the paper (stride on the first 1x1)", **common)
+                            description=f"ResNet-{depth}, paper ({detail})", **common)
     if flavor == "torchvision":
+        detail = "same as the paper's" if block == "basic" else "v1.5: stride on the 3x3"
         return ResNetConfig(name=f"resnet{depth}-torchvision", source=TORCHVISION, stride_on="middle",
-                            description=f"torchvision resnet{depth} (v1.5: stride on the 3x3)", **common)
+                            description=f"torchvision ({detail})", **common)
     return ResNetConfig(name=f"resnet{depth}-keras", source=KERAS, stride_on="first", conv_bias="all",
                         bn_epsilon=1.001e-5, padding="same", stem=KERAS_STEM, classifier_activation="softmax",
-                        description=f"keras.applications-style ResNet-{depth} (conv bias, BN eps 1.001e-5)", **common)
+                        description="Keras-style: conv bias, BN eps 1.001e-5", **common)
 
 
 def _keras_v2(depth: int) -> ResNetConfig:
     _, layers = IMAGENET_LAYERS[depth]
     return ResNetConfig(
         name=f"resnet{depth}v2", family="preact", source=KERAS,
-        description=f"keras.applications ResNet{depth}V2 (pre-activation, stride in the last block of a stage)",
+        description=f"Keras ResNet{depth}V2 (pre-activation)",
         block="bottleneck", preact=True, layers=layers, strides=(2, 2, 2, 1), downsample_at="last",
         stride_on="middle", subsample="max_pool", conv_bias="unnormalized", bn_epsilon=1.001e-5,
         padding="zeropad", stem=replace(KERAS_STEM, norm=False), classifier_activation="softmax",
@@ -62,11 +65,9 @@ def _keras_v2(depth: int) -> ResNetConfig:
 
 def _cifar(depth: int, *, plain: bool = False) -> ResNetConfig:
     n = (depth - 2) // 6
-    kind = "plain" if plain else "ResNet"
     return ResNetConfig(
         name=f"{'plain' if plain else 'resnet'}{'-' if plain else ''}{depth}", family="plain" if plain else "cifar",
-        source=PAPER, description=f"CIFAR-10 {kind}-{depth} (6n+2, n={n}, 16/32/64 filters"
-        + (", no shortcuts)" if plain else ", option A shortcuts)"),
+        source=PAPER, description=f"CIFAR-10, n={n}, " + ("no shortcuts" if plain else "option A shortcuts"),
         block="basic", layers=(n, n, n), stem=CIFAR_STEM, shortcut="none" if plain else "A", **CIFAR,
     )
 
@@ -75,7 +76,7 @@ def _preact_cifar(depth: int) -> ResNetConfig:
     n = (depth - 2) // 9
     return ResNetConfig(
         name=f"preact-resnet{depth}", family="preact", source=PREACT_PAPER,
-        description=f"CIFAR pre-activation ResNet-{depth} (bottleneck, n={n})",
+        description=f"CIFAR pre-activation bottleneck, n={n}",
         block="bottleneck", preact=True, layers=(n, n, n), stride_on="middle",
         stem=replace(CIFAR_STEM, norm=False), **CIFAR,
     )
@@ -85,7 +86,7 @@ def _preact_imagenet(depth: int) -> ResNetConfig:
     block, layers = IMAGENET_LAYERS[depth]
     return ResNetConfig(
         name=f"preact-resnet{depth}", family="preact", source=PREACT_PAPER,
-        description=f"pre-activation ResNet-{depth} (BN-ReLU-conv, projection from the pre-activated input)",
+        description=f"pre-activation ResNet-{depth} (BN-ReLU-conv)",
         block=block, preact=True, layers=layers, stem=replace(Stem(), norm=False),
     )
 
@@ -115,19 +116,19 @@ def _register_all() -> None:
     REGISTRY.register(_torchvision_bottleneck("resnext101_64x4d", (3, 4, 23, 3), "resnext",
                                               "ResNeXt-101 (64x4d)", groups=64, width_per_group=4))
     REGISTRY.register(_torchvision_bottleneck("wide_resnet50_2", (3, 4, 6, 3), "wide",
-                                              "Wide ResNet-50-2 (bottleneck twice as wide)", width_per_group=128))
+                                              "Wide ResNet-50-2 (2x wide bottleneck)", width_per_group=128))
     REGISTRY.register(_torchvision_bottleneck("wide_resnet101_2", (3, 4, 23, 3), "wide",
-                                              "Wide ResNet-101-2 (bottleneck twice as wide)", width_per_group=128))
+                                              "Wide ResNet-101-2 (2x wide bottleneck)", width_per_group=128))
     REGISTRY.register(ResNetConfig(
         name="wrn-28-10", family="wide", source="Zagoruyko & Komodakis 2016, Wide Residual Networks",
-        description="CIFAR WRN-28-10 (pre-activation basic blocks, widths 160/320/640)",
+        description="CIFAR WRN-28-10, pre-act, widths x10",
         block="basic", preact=True, layers=(4, 4, 4), stem=replace(CIFAR_STEM, norm=False),
         **{**CIFAR, "widths": (160, 320, 640)},
     ))
     for depth in (18, 34):
         base = _imagenet(depth, "paper")
         REGISTRY.register(replace(base, name=f"plain-{depth}", family="plain", shortcut="none",
-                                  description=f"plain-{depth}: ResNet-{depth}'s body with no shortcuts"))
+                                  description=f"ResNet-{depth}'s body, no shortcuts"))
     for depth in (20, 32, 44, 56, 110):
         REGISTRY.register(_cifar(depth, plain=True))
 

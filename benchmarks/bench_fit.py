@@ -22,7 +22,7 @@ def main() -> int:
     parser.add_argument("--keras-samples", type=int, default=5, help="candidates built in Keras for the ratio")
     args = parser.parse_args()
 
-    from archviz import fit as search
+    from archviz.studies import fit as search
 
     ok = True
     rates = {}

@@ -35,9 +35,10 @@ def main() -> int:
         print(f"archviz fit --family {family:<8} {result.evaluated:>6,} variants in {result.seconds:5.2f} s "
               f"{result.rate:>9,.0f}/s  (>= 2,000/s) {verdict}")
 
-    import keras
-
+    from archviz.backend import keras as load_keras  # TensorFlow's start-up lines silenced
     from archviz.backend.keras_export import to_keras
+
+    keras = load_keras()
     from archviz.zoo import build
 
     pool = list(search.candidates("cifar"))

@@ -7,9 +7,9 @@ totals. Renderers read the summary and never recompute a number.
 from __future__ import annotations
 
 from archviz.errors import ModelError, UnsupportedOpError
-from archviz.graph import Graph, Node
+from archviz.graph import Declared, Graph, Node
 from archviz.limits import check
-from archviz.ops import ACTIVATIONS, Cost, Family, ShapeError, numel, op_for
+from archviz.ops import ACTIVATIONS, OPS, Cost, Family, ShapeError, numel, op_for
 from archviz.summary import LayerRecord, Summary
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
@@ -60,7 +60,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             out = declared_shape
         if declared is not None and declared.params is not None:
             trainable, non_trainable = declared.params
-            if counted and (cost.trainable, cost.non_trainable) != declared.params:
+            if counted and not _params_agree(cost, declared):
                 warnings.append(f"layer {node.name!r}: archviz's rule gives {cost.trainable:,} trainable and "
                                 f"{cost.non_trainable:,} non-trainable params, the model declares {trainable:,} and "
                                 f"{non_trainable:,}; using the declared params")
@@ -72,7 +72,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             output_shape=out, trainable_params=trainable, non_trainable_params=non_trainable,
             macs=cost.macs * batch_size, flops=cost.flops * batch_size + cost.fixed_flops if counted else None,
             activation_bytes=max(numel(out), 0) * batch_size * DTYPE_BYTES[dtype] if known(out) else 0,
-            weighted=bool(counted and rule.weighted),
+            weighted=node.op in OPS and OPS[node.op].weighted,  # a weight layer, counted or not
             counted=counted, computes=cost.macs > 0 if counted else _may_compute(node, trainable),
         ))
     return Summary(
@@ -89,6 +89,17 @@ class _UnknownSize(Exception):
 def known(shape: tuple[int, ...] | None) -> bool:
     """A shape whose every dimension is known (an imported model marks an open one as -1)."""
     return shape is not None and all(d >= 0 for d in shape)
+
+
+def _params_agree(cost: Cost, declared: Declared) -> bool:
+    """Whether a rule's params are the declared ones: a repeated call of a layer declares none (its
+    first call counts them), a frozen layer declares all its weights non-trainable."""
+    if declared.shares is not None:
+        return declared.params == (0, 0)
+    trainable, non_trainable = declared.params or (0, 0)
+    if trainable == 0:
+        return cost.params == non_trainable
+    return (cost.trainable, cost.non_trainable) == (trainable, non_trainable)
 
 
 def _reason(label: str, error: Exception, declared_shape: tuple[int, ...]) -> str:

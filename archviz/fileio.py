@@ -52,8 +52,11 @@ def check_writable(path: str | Path) -> Path:
         if not os.access(directory, os.W_OK):
             raise RuntimeFailure(f"cannot write {path}: directory {directory} is not writable")
         with contextlib.suppress(FileNotFoundError):
-            if stat.S_ISDIR(os.stat(target).st_mode):
+            mode = os.stat(target).st_mode
+            if stat.S_ISDIR(mode):
                 raise RuntimeFailure(f"cannot write {path}: it is a directory")
+            if not stat.S_ISREG(mode):  # a device, a FIFO, a socket: never replaced by a file
+                raise RuntimeFailure(f"cannot write {path}: not a regular file (use -o - for standard output)")
     except OSError as error:  # a name too long, a loop of links, ...
         raise RuntimeFailure(f"cannot write {path}: {error.strerror or error}") from None
     return target
@@ -64,6 +67,8 @@ def write_output(path: str | Path, data: str | bytes) -> None:
     if not is_stdout(path):
         write_atomic(path, data)
         return
+    if sys.stdout is None:
+        raise RuntimeFailure("cannot write to standard output: it is closed")
     sys.stdout.flush()
     if isinstance(data, str):
         sys.stdout.write(data)
@@ -71,6 +76,16 @@ def write_output(path: str | Path, data: str | bytes) -> None:
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
+
+
+def _mode(target: Path) -> int:
+    """The permissions of a file written to ``target``: the old file's, or what the umask allows."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> Path:
@@ -85,7 +100,7 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
                     handle.write(payload)
                     handle.flush()
                     os.fsync(handle.fileno())
-                os.chmod(temporary, 0o644)
+                os.chmod(temporary, _mode(target))
                 os.replace(temporary, target)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -117,7 +132,7 @@ def atomic_path(path: str | Path, *, suffix: str = "") -> Iterator[Path]:
             os.unlink(temporary)  # some writers refuse to overwrite; they create it
             with _as_runtime_failure(path):
                 yield Path(temporary)
-                os.chmod(temporary, 0o644)
+                os.chmod(temporary, _mode(target))
                 os.replace(temporary, target)
         finally:
             with contextlib.suppress(FileNotFoundError):

@@ -21,7 +21,6 @@ MAX_CHANNELS = 65_536
 MAX_SPATIAL = 65_536
 MAX_BATCH = 1_000_000
 MAX_BUDGET = 10**15
-MAX_NAME = 1_000  # characters of a name shown in a message
 
 
 @dataclass(frozen=True)

@@ -182,7 +182,7 @@ def _apply_stages(locator: _Locator, config: ResNetConfig, stages: Any) -> ResNe
     layers, widths, strides = list(config.layers), list(config.widths), list(config.strides)
     overrides = list(config.overrides)
     for key, table in stages.items():
-        if not key.isdigit() or not 1 <= int(key) <= len(layers):
+        if not (key.isascii() and key.isdigit()) or not 1 <= int(key) <= len(layers):
             raise locator.error(f"[stages.{key}]: stages are numbered 1 to {len(layers)}")
         number, section = int(key), f"stages.{key}"
         if not isinstance(table, dict):
@@ -204,7 +204,7 @@ def _apply_stages(locator: _Locator, config: ResNetConfig, stages: Any) -> ResNe
             raise locator.error(f"[{section}.block] must be a table of block numbers", "block", section)
         for index, block_table in blocks.items():
             block_section = f"{section}.block.{index}"
-            if not index.isdigit():
+            if not (index.isascii() and index.isdigit()):
                 raise locator.error(f"[{block_section}]: blocks are numbered from 1")
             if not isinstance(block_table, dict):
                 raise locator.error(f"[{block_section}] must be a table")

@@ -89,17 +89,19 @@ def resolve_depth(depth: int | str | None, max_depth: int) -> int:
     if depth is None:
         return max_depth
     if isinstance(depth, str):
-        if depth.isdigit():
+        if depth.isascii() and depth.isdigit():
             depth = int(depth)
         elif depth in DEPTHS:
-            return min(DEPTHS[depth], max_depth) if depth != "layers" else max_depth
+            depth = DEPTHS[depth]
         else:
             raise ValueError(f"depth must be 1, 2, 3 or one of {', '.join(DEPTHS)}; got {depth!r}")
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}")
-    if depth > max_depth:
+    if depth == DEPTHS["layers"]:  # every layer, however deep the model's hierarchy
+        return max_depth
+    if depth > max(max_depth, DEPTHS["layers"]):
         raise ValueError(f"depth {depth} is beyond the model's {max_depth} levels")
-    return depth
+    return min(depth, max_depth)  # 1 and 2 are stages and blocks, like the words
 
 
 @dataclass

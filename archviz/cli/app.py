@@ -35,6 +35,9 @@ class ArchvizGroup(click.Group):
             result = super().main(args=args, prog_name=prog_name or "archviz", standalone_mode=False, **extra)
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
+        except click.exceptions.NoArgsIsHelpError as error:  # plain `archviz`: the help, not an error
+            click.echo(error.ctx.get_help())
+            sys.exit(0)
         except click.UsageError as error:
             hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
             fail(error.format_message() + hint, 2)

@@ -277,14 +277,6 @@ def keras_padding(padding: Any) -> tuple[str, Any]:
     return "valid", tuple(tuple(int(v) for v in p) for p in padding)
 
 
-def keras_padded(keras: Any, name: str, x: Any, padding: Any) -> tuple[Any, str]:
-    """Explicit (torch-style) padding becomes a ``ZeroPadding2D`` named ``<name>_pad`` before a valid layer."""
-    mode, explicit = keras_padding(padding)
-    if explicit is not None and any(any(p) for p in explicit):
-        x = keras.layers.ZeroPadding2D(padding=explicit, name=f"{name}_pad")(x)
-    return x, mode
-
-
 def nested_ints(value: Any) -> Any:
     """Lists (from JSON) and tuples of ints, as tuples."""
     if isinstance(value, (list, tuple)):

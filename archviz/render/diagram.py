@@ -300,7 +300,7 @@ class _Builder:
         """One compact key of the families this picture uses."""
         rows = "".join(f'<TR><TD BGCOLOR="{FAMILY_STYLE[f][0]}" COLOR="{FAMILY_STYLE[f][1]}" BORDER="1">'
                        f'<FONT POINT-SIZE="9">{FAMILY_STYLE[f][2]}</FONT></TD></TR>' for f in self.families)
-        self.dot.node(attribute("legend"), label=HtmlLabel(f'<<TABLE BORDER="0" CELLSPACING="2" CELLPADDING="2">'
+        self.dot.node(attribute("colour key"), label=HtmlLabel(f'<<TABLE BORDER="0" CELLSPACING="2" CELLPADDING="2">'
                                                            f'<TR><TD><FONT POINT-SIZE="9">key</FONT></TD></TR>'
                                                            f'{rows}</TABLE>>'))
 

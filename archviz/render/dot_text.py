@@ -3,7 +3,7 @@
 The ``graphviz`` package writes any string that looks like ``<...>`` unquoted, as an
 HTML-like label, so a model or layer name such as ``<a>{URL="javascript:..."} digraph <b>``
 handed to it raw would add its own DOT statements to the diagram. Every string archviz gives
-the graphviz package therefore goes through :func:`attribute` (or :func:`node_id`), which can
+the graphviz package therefore goes through :func:`attribute`, which can
 only return one of two things:
 
 * a :class:`HtmlLabel`, built by :func:`html_label` from pieces that are each XML-escaped;

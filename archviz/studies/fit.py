@@ -20,15 +20,16 @@ from archviz.analysis import analyze_graph
 from archviz.errors import ArchvizError, UsageError
 from archviz.graph import Graph
 from archviz.zoo import REGISTRY, ResNetConfig
+from archviz.zoo.config import BLOCK_TYPES
 from archviz.zoo.builder import block_graph, stem_graph, tail_graph
 from archviz.zoo.plans import plan, stem_plan, tail_plan
 
 #: family -> (base preset, grids of the design space)
 FAMILIES: dict[str, tuple[str, dict[str, tuple]]] = {
     "cifar": ("resnet20", {"blocks": (1, 2, 3, 5, 7, 9, 12, 18), "width_multiplier": (0.5, 0.75, 1, 1.5, 2, 3, 4),
-                           "block": ("basic", "bottleneck")}),
+                           "block": BLOCK_TYPES}),
     "resnet": ("resnet18", {"blocks": (1, 2, 3, 4, 6, 8), "width_multiplier": (0.25, 0.5, 0.75, 1, 1.5),
-                            "block": ("basic", "bottleneck")}),
+                            "block": BLOCK_TYPES}),
     "resnext": ("resnext50_32x4d", {"blocks": (1, 2, 3, 4, 6), "width_multiplier": (0.5, 0.75, 1),
                                     "groups": ((8, 4), (16, 4), (32, 4), (32, 8), (64, 4))}),
     "wide": ("wrn-28-10", {"blocks": (1, 2, 3, 4, 6), "width_multiplier": (0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2)}),

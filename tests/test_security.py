@@ -180,3 +180,20 @@ def test_hostile_keras_layer_and_file_names(run_cli, tmp_path):
             assert 'href="javascript' not in text
         else:
             check_html(text)
+
+
+def test_names_cannot_drive_a_terminal_a_table_or_a_spreadsheet():
+    """Escape sequences, newlines, NUL and bidi overrides in names are shown, never acted on."""
+    from archviz.render.formats import render as render_text
+
+    evil = "\x1b]0;owned\x07\x1b[2J\x1b[31mred\u202e\x00\nnext"
+    graph = hostile_graph(evil, ["=HYPERLINK(1)"], [evil, "b", "c"])
+    summary = analyze_graph(graph)
+    for fmt in ("table", "markdown", "csv"):
+        text = render_text(summary, fmt)
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202e]", text), fmt
+        assert "\\x1b]0;owned" in text
+    assert "\n'=HYPERLINK(1)." in render_text(summary, "csv")
+    page = render_report(summary)
+    body = page.split("<style>")[0] + page.split("</style>")[-1]
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202e]", body)

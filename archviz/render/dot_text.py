@@ -21,9 +21,10 @@ from typing import Iterable
 
 import graphviz
 
+from archviz.render.tables import visible
+
 _MARKUP = frozenset('&<>"\'[]')
 _COLOR = re.compile("#[0-9a-fA-F]{6}")
-_UNDRAWABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 class HtmlLabel(str):
@@ -31,9 +32,9 @@ class HtmlLabel(str):
 
 
 def printable(value: str) -> str:
-    """``value`` with every character dot or XML cannot carry written as an escape."""
-    return _UNDRAWABLE.sub(lambda match: f"\\x{ord(match.group()):02x}" if ord(match.group()) < 256
-                           else f"\\u{ord(match.group()):04x}", str(value))
+    """``value`` with every character dot or XML cannot carry (or a reader would not see) written as an
+    escape: :func:`archviz.render.tables.visible`, the same for every output."""
+    return visible(value)
 
 
 def markup_text(value: str) -> str:

@@ -7,8 +7,23 @@ import io
 from typing import Sequence
 
 
+def visible(text: str) -> str:
+    """``text`` as it may be shown: control and format characters (a terminal's escape sequences, NUL,
+    newlines, bidirectional overrides, lone surrogates) written as escapes (``\\x1b``), never acted on."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
+
+
+def _csv_cell(value: object) -> object:
+    """A cell for a spreadsheet: visible, and never a formula (a leading ``= + - @`` is quoted)."""
+    if not isinstance(value, str):
+        return value
+    text = visible(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
 def text_table(header: Sequence[str], body: Sequence[Sequence[str]], right: set[int] = frozenset()) -> list[str]:
     """Aligned columns with a rule above and below the header and below the body."""
+    body = [[visible(cell) for cell in line] for line in body]
     widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
 
     def fmt(line: Sequence[str]) -> str:
@@ -21,7 +36,7 @@ def text_table(header: Sequence[str], body: Sequence[Sequence[str]], right: set[
 
 
 def _md(cell: str) -> str:
-    return str(cell).strip().replace("|", "\\|")
+    return visible(str(cell).strip()).replace("|", "\\|")
 
 
 def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]], right: set[int] = frozenset()) -> list[str]:
@@ -34,5 +49,5 @@ def csv_table(header: Sequence[str], body: Sequence[Sequence[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(body)
+    writer.writerows([_csv_cell(cell) for cell in line] for line in body)
     return buffer.getvalue()

@@ -7,6 +7,9 @@ import functools
 import re
 from typing import Any
 
+from markupsafe import Markup
+
+from archviz.render.tables import visible
 from archviz.units import human, human_bytes
 
 
@@ -27,6 +30,8 @@ def environment() -> Any:
                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.globals.update(human=human, human_bytes=human_bytes)
+    # every text a template writes is visible (no control or bidi characters); markup (the SVG) is as made
+    env.finalize = lambda value: value if isinstance(value, Markup) or not isinstance(value, str) else visible(value)
     env.filters["exact"] = lambda value: "n/c" if value is None else f"{value:,}"
     env.filters["inline_markdown"] = inline_markdown
     return env

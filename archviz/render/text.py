@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from archviz.render.tables import csv_table, markdown_table, text_table
+from archviz.render.tables import csv_table, markdown_table, text_table, visible
 from archviz.summary import Row, Summary
 from archviz.units import exact, human, human_bytes
 
@@ -59,7 +59,7 @@ def _title(summary: Summary) -> str:
         classes = options["classes"]
         parts.append(f"{classes} class" + ("" if classes == 1 else "es"))
     parts.append(f"batch {summary.batch_size}")
-    return ", ".join(parts)
+    return visible(", ".join(parts))
 
 
 def depth_note(summary: Summary, depth: Any) -> list[str]:
@@ -84,8 +84,8 @@ def _warning_lines(summary: Summary) -> list[str]:
     lines = []
     for op, names in summary.uncounted.items():
         reason = summary.reasons.get(op, f"no rule for {op}")
-        lines.append(f"Not counted: {len(names)} layer(s) of type {op} ({', '.join(names[:3])}"
-                     + (", ..." if len(names) > 3 else "") + f"): {reason}; params come from the model")
+        lines.append(visible(f"Not counted: {len(names)} layer(s) of type {op} ({', '.join(names[:3])}"
+                             + (", ..." if len(names) > 3 else "") + f"): {reason}; params come from the model"))
     return lines
 
 

@@ -153,7 +153,8 @@ def test_format_option_overrides(run_cli, tmp_path):
 
 
 @pytest.mark.parametrize("args, code, message", [
-    (["diagram", "resnet18", "-o", "net.jpeg"], 2, "cannot tell the diagram format"),
+    (["diagram", "resnet18", "-o", "net.jpeg"], 2, "cannot tell what to write to net.jpeg"),
+    (["diagram", "resnet18", "-o", "net.png", "--format", "svg"], 2, "names a png file but --format says svg"),
     (["diagram", "resnet18", "--depth", "5", "-o", "net.svg"], 2, "beyond the model's 3 levels"),
     (["diagram", "resnet18", "-o", "missing/net.svg"], 1, "does not exist"),
     (["diagram", "resnt18", "-o", "net.svg"], 2, "unknown model"),

@@ -24,6 +24,7 @@ from archviz.ops import Family
 from archviz.render.diagram_views import (Shortcut, block_records, blocks_per_group, collapse_runs,
                                          downsampling, plural, shortcut_of, stage_caption)
 from archviz.render.dot_text import HtmlLabel, attribute, attributes, html_label
+from archviz.render.formats import output_format
 from archviz.render.text import shape_text
 from archviz.summary import Row, Summary, resolve_depth
 from archviz.units import human
@@ -31,7 +32,6 @@ from archviz.units import human
 FORMATS = ("svg", "png", "pdf", "dot")
 RANKDIRS = ("TB", "LR", "BT", "RL")
 GROUP = "group"  # the style of a node that stands for a stage or a block
-EXTENSIONS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 
 #: Fill, border and legend name of each op family (colour-blind-safe hues, light fills), and of groups.
 FAMILY_STYLE: dict[str, tuple[str, str, str]] = {
@@ -75,15 +75,10 @@ def dot_id(name: str) -> str:
 
 
 def format_for(path: str, fmt: str | None) -> str:
-    if fmt is not None:
-        if fmt not in FORMATS:
-            raise UsageError(f"unknown diagram format {fmt!r}; choose from {', '.join(FORMATS)}")
-        return fmt
-    for extension, name in EXTENSIONS.items():
-        if str(path).lower().endswith(extension):
-            return name
-    raise UsageError(f"cannot tell the diagram format of {path!r}: use a .svg, .png, .pdf, .dot or .gv "
-                     f"file name, or --format")
+    """The diagram format: ``--format``, else the file's extension (they must agree)."""
+    if fmt is not None and fmt.lower() not in FORMATS:
+        raise UsageError(f"unknown diagram format {fmt!r}; choose from {', '.join(FORMATS)}")
+    return output_format(FORMATS, fmt, path, default=None)
 
 
 @dataclass(frozen=True)

@@ -56,27 +56,39 @@ def render(result: Any, fmt: str = "table", **view: Any) -> str | bytes:
 
 #: What an output file's extension asks for.
 OUTPUT_FORMATS = {".txt": "table", ".md": "markdown", ".csv": "csv", ".json": "json", ".svg": "svg",
-                  ".png": "png", ".pdf": "pdf", ".html": "html", ".htm": "html"}
+                  ".png": "png", ".pdf": "pdf", ".html": "html", ".htm": "html", ".dot": "dot", ".gv": "dot"}
 #: The formats rendered as bytes, not text.
 BINARY_FORMATS = ("png", "pdf")
 
 
-def pick_format(result_type: type, fmt: str | None, output: str | None) -> str:
-    """The format to write: ``fmt`` if given, else what the output file's extension says, else a table."""
+def output_format(allowed: tuple[str, ...], fmt: str | None, output: str | None,
+                  default: str | None = "table") -> str:
+    """The format to write: ``--format``, else what the output file's extension says, else ``default``.
+    When both speak they must agree (``-o chart.png --format csv`` is a mistake, not a CSV named .png);
+    a ``.txt`` file takes any text format."""
     from pathlib import Path
 
     from archviz.errors import UsageError
     from archviz.fileio import is_stdout
     from archviz.limits import clip
 
+    said = None if output is None or is_stdout(output) else OUTPUT_FORMATS.get(Path(output).suffix.lower())
     if fmt:
-        return fmt.lower()
+        fmt = fmt.lower()
+        if said is not None and said not in (fmt, "table"):
+            raise UsageError(f"{clip(output)} names a {said} file but --format says {fmt}: drop one of them")
+        return fmt
     if output is None or is_stdout(output):
-        return "table"
-    chosen = OUTPUT_FORMATS.get(Path(output).suffix.lower())
-    allowed = formats(result_type)
-    if chosen not in allowed:
+        if default is None:
+            raise UsageError("writing to standard output: say which format with --format")
+        return default
+    if said not in allowed:
         extensions = ", ".join(ext for ext, name in OUTPUT_FORMATS.items() if name in allowed)
         raise UsageError(f"cannot tell what to write to {clip(output)}: use a name ending in {extensions}, "
                          f"or --format")
-    return chosen
+    return said
+
+
+def pick_format(result_type: type, fmt: str | None, output: str | None) -> str:
+    """The format to write a result of ``result_type`` in (see :func:`output_format`)."""
+    return output_format(formats(result_type), fmt, output)

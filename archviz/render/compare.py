@@ -23,6 +23,19 @@ def display_name(entry: Entry) -> str:
     return entry.summary.name if entry.summary is not None else entry.label
 
 
+def _readable(value: int | None, complete: bool) -> str:
+    """A total for people: ``unknown`` where the input size is open, ``+`` where it is a lower bound."""
+    return "unknown" if value is None else human(value) + ("" if complete else "+")
+
+
+def _exact(value: int | None) -> object:
+    return "" if value is None else value
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
 def _main_table(entries: list[Entry], readable: bool) -> tuple[list[str], list[list[Any]]]:
     ok = [e for e in entries if e.ok]
     baseline = any(e.ratios for e in ok)
@@ -30,16 +43,17 @@ def _main_table(entries: list[Entry], readable: bool) -> tuple[list[str], list[l
               "Activation memory"] + (["x Params", "x MACs", "x FLOPs"] if baseline else [])
     body = []
     for e in ok:
-        s = e.summary
+        s, t = e.summary, e.summary.totals()  # the totals say None where the input size is open
         if readable:
-            row = [display_name(e), s.weighted_layers, human(s.params), human(s.trainable_params), human(s.macs),
-                   human(s.flops) + ("" if s.complete else "+"), human_bytes(s.param_bytes),
-                   human_bytes(s.activation_bytes)]
+            row = [display_name(e), s.weighted_layers, human(s.params), human(s.trainable_params),
+                   _readable(t["macs"], s.macs_complete), _readable(t["flops"], s.complete),
+                   human_bytes(s.param_bytes), "unknown" if t["activation_bytes"] is None else
+                   human_bytes(t["activation_bytes"])]
         else:
-            row = [display_name(e), s.weighted_layers, s.params, s.trainable_params, s.macs, s.flops,
-                   s.param_bytes, s.activation_bytes]
+            row = [display_name(e), s.weighted_layers, s.params, s.trainable_params, _exact(t["macs"]),
+                   _exact(t["flops"]), s.param_bytes, _exact(t["activation_bytes"])]
         if baseline:
-            row += [f"{e.ratios['params']:.2f}", f"{e.ratios['macs']:.2f}", f"{e.ratios['flops']:.2f}"]
+            row += [_ratio(e.ratios.get(column)) for column in ("params", "macs", "flops")]
         body.append(row)
     return header, body
 

@@ -33,7 +33,7 @@ class Entry:
     label: str
     summary: Summary | None = None
     error: ArchvizError | None = None
-    ratios: dict[str, float] = field(default_factory=dict)
+    ratios: dict[str, float | None] = field(default_factory=dict)  # None: unknown, or the baseline's is 0
 
     @property
     def ok(self) -> bool:
@@ -91,10 +91,16 @@ def compare(models: list[str], *, baseline: str | None = None, sort: str | None 
         if base.summary is not None:
             for entry in entries:
                 if entry.summary is not None:
-                    entry.ratios = {column: (read(entry.summary) / read(base.summary) if read(base.summary) else 0.0)
-                                    for column, read in COLUMNS.items()}
+                    entry.ratios = {column: _ratio(entry.summary, base.summary, column) for column in COLUMNS}
     if sort == "name":
         entries.sort(key=lambda e: e.label)
     elif sort is not None:
         entries.sort(key=lambda e: (e.summary is None, COLUMNS[sort](e.summary) if e.summary else 0))
     return Comparison(entries, baseline=baseline, batch_size=batch_size, dtype=dtype)
+
+
+def _ratio(summary: Summary, base: Summary, column: str) -> float | None:
+    """``summary``'s value over ``base``'s for a column; None where either is unknown (an open input size)
+    or the baseline's is 0."""
+    value, reference = summary.totals()[column], base.totals()[column]
+    return None if value is None or not reference else value / reference

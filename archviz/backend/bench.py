@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from archviz.backend import tensorflow as _tensorflow
-from archviz.errors import RuntimeFailure
+from archviz.errors import RuntimeFailure, UsageError
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,12 @@ def run_benchmark(model: Any, *, batch_size: int = 32, steps: int = 20, warmup: 
     from archviz.models import resolve
 
     resolved = resolve(model, keras_model=True, **options)
+    input_shape = tuple(next(node for node in resolved.graph if node.op == "input").attrs["shape"])
+    if any(d < 0 for d in input_shape):
+        raise UsageError("the model's input size is open: pass --input-shape H,W,C to time it")
     tf = _tensorflow()
     try:
-        times = _time(tf, resolved.keras_model, batch_size, steps, warmup, progress)
+        times = _time(tf, resolved.keras_model, input_shape, batch_size, steps, warmup, progress)
     except (tf.errors.ResourceExhaustedError, MemoryError):
         raise RuntimeFailure(f"ran out of memory at batch size {batch_size:,}: try a smaller --batch-size") from None
     except tf.errors.OpError as error:
@@ -73,13 +76,12 @@ def run_benchmark(model: Any, *, batch_size: int = 32, steps: int = 20, warmup: 
     summary = analyze_graph(resolved.graph, batch_size=batch_size)
     gpus = tf.config.list_physical_devices("GPU")
     return Benchmark(model=summary.name, device=f"GPU ({gpus[0].name})" if gpus else "CPU", batch_size=batch_size,
-                     input_shape=tuple(int(d) for d in resolved.keras_model.inputs[0].shape[1:]), warmup=warmup,
+                     input_shape=input_shape, warmup=warmup,
                      times=tuple(times), flops_per_batch=summary.flops, flops_complete=summary.complete)
 
 
-def _time(tf: Any, keras_model: Any, batch_size: int, steps: int, warmup: int,
+def _time(tf: Any, keras_model: Any, input_shape: tuple[int, ...], batch_size: int, steps: int, warmup: int,
           progress: Callable[[], None] | None) -> list[float]:
-    input_shape = tuple(int(d) for d in keras_model.inputs[0].shape[1:])
     images = tf.random.normal((batch_size, *input_shape), seed=0)
     forward = tf.function(lambda x: keras_model(x, training=False))
     times: list[float] = []

@@ -164,6 +164,13 @@ def bench(model: str, fmt: str | None, batch_size: int, steps: int, warmup: int,
     from archviz.render.formats import render
 
     require()
+    from archviz.keras_file import read_config
+    from archviz.models import CONFIG_OPTIONS, is_keras_file, load_config
+
+    if is_keras_file(model):  # a mistake is one line, before the slow part announces itself
+        read_config(model)
+    else:
+        load_config(model, **{key: params[key] for key in CONFIG_OPTIONS if key in params})
     click.echo(f"building {model} in Keras (loading TensorFlow)...", err=True)
     bar = click.progressbar(length=warmup + steps, label=f"{warmup} warm-up + {steps} timed passes",
                             file=sys.stderr, show_pos=True)  # shown from the first pass on

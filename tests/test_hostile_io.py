@@ -389,9 +389,7 @@ def test_bench_checks_the_file_before_loading_tensorflow(hostile):
     result = subprocess.run([sys.executable, "-c", PROBE, "bench", "deep.keras"], capture_output=True, text=True,
                             cwd=hostile)
     assert result.stdout.split() == ["1", "False", "False"]
-    progress, error = result.stderr.splitlines()
-    assert progress.startswith("building deep.keras in Keras")
-    assert one_error_line(error).endswith("config.json nests more than 500 levels deep")
+    assert one_error_line(result.stderr).endswith("config.json nests more than 500 levels deep")
 
 
 @pytest.mark.tf

@@ -46,7 +46,10 @@ def recover_structure(graph: Graph) -> None:
     a graph whose names already have a hierarchy of stages and blocks (a traced subclassed model's
     ``layer1.block2.conv1``), or with no block to find, is left as it is. A nested model's layers are
     matched by their own names (``resnet50.conv2_block1_1_conv`` by ``conv2_block1_1_conv``)."""
-    if graph.groups or graph.max_depth >= 3:
+    if graph.groups:
+        return
+    if graph.max_depth >= 3:  # named already (archviz's own export, a traced model): say what the groups are
+        graph.set_scopes({}, _kinds_of_named_groups(graph))
         return
     nodes = [node for node in graph if node.op != "input"]
     blocks = _blocks_by_name(nodes) or _blocks_by_graph(graph, nodes)
@@ -54,6 +57,18 @@ def recover_structure(graph: Graph) -> None:
         return
     scopes, groups = _stages(nodes, blocks)
     graph.set_scopes(scopes, groups)
+
+
+def _kinds_of_named_groups(graph: Graph) -> dict[str, str]:
+    """``layer2`` is a stage and ``layer2.block1`` a block; ``stem``, ``post`` and ``head`` are themselves."""
+    kinds: dict[str, str] = {}
+    for node in graph:
+        path = node.path
+        if len(path) >= 2:
+            kinds.setdefault(path[0], path[0] if path[0] in ("stem", "post", "head") else "stage")
+        if len(path) >= 3 and kinds[path[0]] == "stage":
+            kinds.setdefault(".".join(path[:2]), "block")
+    return kinds
 
 
 # ---- blocks from names ------------------------------------------------------------------------

@@ -12,7 +12,8 @@ import pytest
 import archviz
 from archviz.analysis import analyze_graph
 from archviz.graph import Graph
-from archviz.render.diagram import DiagramOptions, anchor, dot_source, render
+from archviz.render.diagram import DiagramOptions, dot_source, render
+from archviz.render.dot_text import anchor
 
 from conftest import GOLDEN, SPECS
 

@@ -14,19 +14,17 @@ labelled node. Nothing here computes a number: every figure comes from the summa
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from archviz.errors import RuntimeFailure, UsageError
 from archviz.ops import Family
 from archviz.render.diagram_views import (Shortcut, block_records, blocks_per_group, collapse_runs,
-                                         downsampling, plural, shortcut_of, stage_caption)
-from archviz.render.dot_text import HtmlLabel, attribute, attributes, html_label
+                                         downsampling, fold_layer_runs, plural, shortcut_of, stage_caption)
+from archviz.render.dot_text import HtmlLabel, anchor, attribute, attributes, dot_id, html_label
 from archviz.render.formats import output_format
 from archviz.render.text import shape_text
-from archviz.summary import Row, Summary, resolve_depth
+from archviz.summary import Summary, resolve_depth
 from archviz.units import human
 
 FORMATS = ("svg", "png", "pdf", "dot")
@@ -58,22 +56,6 @@ class DiagramTooLarge(UsageError):
     """A diagram with more nodes than :data:`MAX_DRAWN_NODES`."""
 
 
-def anchor(name: str) -> str:
-    """A stable, HTML-safe id for a layer or group name (used by the diagram and the report)."""
-    safe = "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in name)[:60]
-    return f"{safe}_{hashlib.sha1(name.encode('utf-8')).hexdigest()[:6]}"
-
-
-_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
-
-
-def dot_id(name: str) -> str:
-    """The DOT id of a node: its hierarchical name when that is plain (letters, digits, ``_ . -``),
-    else its anchor. The graphviz package reads ``<...>`` as an HTML string and ``a:b`` as a
-    port, so a model's arbitrary names never become ids; labels always show them as written."""
-    return name if _PLAIN.fullmatch(name) else f"id_{anchor(name)}"
-
-
 def format_for(path: str, fmt: str | None) -> str:
     """The diagram format: ``--format``, else the file's extension (they must agree)."""
     if fmt is not None and fmt.lower() not in FORMATS:
@@ -92,10 +74,7 @@ class DiagramOptions:
 
 
 def _numbers(params: int, macs: int, options: DiagramOptions) -> list[str]:
-    lines = [f"{human(params)} params" if params else ""]
-    if options.macs and macs:
-        lines.append(f"{human(macs)} MACs")
-    return lines
+    return [f"{human(params)} params" if params else "", f"{human(macs)} MACs" if options.macs and macs else ""]
 
 
 FONT = "DejaVu Sans"  # installed with Graphviz on Debian; the report's CSS names it too
@@ -118,7 +97,7 @@ class _Builder:
 
     def node_total(self) -> int:
         if self.level >= self.summary.max_depth > 1:
-            return len(set(self._fold_layer_runs()[0].values()))
+            return len(set(fold_layer_runs(self.summary, self.options.collapse)[0].values()))
         rows = self.summary.rows(self.level)
         return len(collapse_runs(rows)) if self.options.collapse else len(rows)
 
@@ -218,7 +197,7 @@ class _Builder:
 
     # ---- every layer, clusters for blocks and stages ------------------
     def layers(self) -> None:
-        node_of, folded = self._fold_layer_runs()
+        node_of, folded = fold_layer_runs(self.summary, self.options.collapse)
         records = [r for r in self.summary.records if node_of[r.name] == r.name]
         clusters: dict[tuple[str, ...], Any] = {}
         order: list[tuple[str, ...]] = []  # clusters for every group prefix (stage, block), in order
@@ -254,21 +233,6 @@ class _Builder:
             parent = clusters[prefix[:-1]] if len(prefix) > 1 else self.dot
             parent.subgraph(clusters[prefix])
         self._layer_edges(node_of, block_of)
-
-    def _fold_layer_runs(self) -> tuple[dict[str, str], dict[str, tuple[str, list[Row]]]]:
-        """The node each record is drawn as (itself, or with ``collapse`` the one node standing for a run of
-        identical blocks after its first), and those run nodes: {node: (the first block's name, its rows)}."""
-        node_of = {record.name: record.name for record in self.summary.records}
-        folded: dict[str, tuple[str, list[Row]]] = {}
-        if self.options.collapse and self.summary.max_depth >= 3:
-            runs = {member.name: (row, run) for row, run in collapse_runs(self.summary.rows(2)) for member in run[1:]}
-            for record in self.summary.records:
-                if record.key(2) in runs:
-                    row, run = runs[record.key(2)]
-                    key = f"{run[1].name}+{len(run) - 1}"
-                    folded[key] = (row.name, run[1:])
-                    node_of[record.name] = key
-        return node_of, folded
 
     def _layer_edges(self, node_of: dict[str, str], block_of: dict) -> None:
         seen = set()

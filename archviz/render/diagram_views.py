@@ -77,6 +77,22 @@ def collapse_runs(rows: list[Row]) -> list[tuple[Row, list[Row]]]:
     return result
 
 
+def fold_layer_runs(summary: Summary, collapse: bool) -> tuple[dict[str, str], dict[str, tuple[str, list[Row]]]]:
+    """The node each layer is drawn as (itself, or with ``collapse`` the one node standing for a run of
+    identical blocks after its first), and those run nodes: {node: (the first block's name, its rows)}."""
+    node_of = {record.name: record.name for record in summary.records}
+    folded: dict[str, tuple[str, list[Row]]] = {}
+    if collapse and summary.max_depth >= 3:
+        runs = {member.name: (row, run) for row, run in collapse_runs(summary.rows(2)) for member in run[1:]}
+        for record in summary.records:
+            if record.key(2) in runs:
+                row, run = runs[record.key(2)]
+                key = f"{run[1].name}+{len(run) - 1}"
+                folded[key] = (row.name, run[1:])
+                node_of[record.name] = key
+    return node_of, folded
+
+
 def stage_caption(summary: Summary, stage: Row, blocks: int) -> str:
     """``layer2: 4 blocks, 28x28x512, 1.22 M params, 1.04 G MACs``."""
     count = f"{blocks} block" + ("" if blocks == 1 else "s")

@@ -16,6 +16,7 @@ non-characters) are drawn as visible escapes (``\\x00``), so any name is drawn, 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Iterable
 
@@ -70,3 +71,19 @@ def html_label(title: str, subtitle: str, lines: Iterable[str], fill: str, borde
 def attributes(**values: object) -> dict[str, str]:
     """Every value through :func:`attribute`: the only way attributes reach the graphviz package."""
     return {key: attribute(value) for key, value in values.items()}
+
+
+def anchor(name: str) -> str:
+    """A stable, HTML-safe id for a layer or group name (used by the diagram and the report)."""
+    safe = "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in name)[:60]
+    return f"{safe}_{hashlib.sha1(name.encode('utf-8')).hexdigest()[:6]}"
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+
+
+def dot_id(name: str) -> str:
+    """The DOT id of a node: its hierarchical name when that is plain (letters, digits, ``_ . -``),
+    else its anchor. The graphviz package reads ``<...>`` as an HTML string and ``a:b`` as a
+    port, so a model's arbitrary names never become ids; labels always show them as written."""
+    return name if _PLAIN.fullmatch(name) else f"id_{anchor(name)}"

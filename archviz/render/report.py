@@ -13,7 +13,8 @@ from markupsafe import Markup
 
 from archviz import __version__
 from archviz.conventions import CONVENTIONS
-from archviz.render.diagram import DiagramOptions, DiagramTooLarge, anchor, render
+from archviz.render.diagram import DiagramOptions, DiagramTooLarge, render
+from archviz.render.dot_text import anchor
 from archviz.render.templating import render_template
 from archviz.render.text import shape_text
 from archviz.summary import Summary

@@ -89,19 +89,18 @@ def resolve_depth(depth: int | str | None, max_depth: int) -> int:
     if depth is None:
         return max_depth
     if isinstance(depth, str):
-        if depth.isascii() and depth.isdigit():
-            depth = int(depth)
-        elif depth in DEPTHS:
-            depth = DEPTHS[depth]
-        else:
+        words = {str(level): word for word, level in DEPTHS.items()}
+        depth = words.get(depth, depth)  # "2" on the command line means what "blocks" means
+        if depth in DEPTHS:
+            return min(DEPTHS[depth], max_depth) if depth != "layers" else max_depth
+        if not (depth.isascii() and depth.isdigit()):
             raise ValueError(f"depth must be 1, 2, 3 or one of {', '.join(DEPTHS)}; got {depth!r}")
+        depth = int(depth)
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}")
-    if depth == DEPTHS["layers"]:  # every layer, however deep the model's hierarchy
-        return max_depth
-    if depth > max(max_depth, DEPTHS["layers"]):
+    if depth > max_depth:
         raise ValueError(f"depth {depth} is beyond the model's {max_depth} levels")
-    return min(depth, max_depth)  # 1 and 2 are stages and blocks, like the words
+    return depth
 
 
 @dataclass

@@ -38,10 +38,12 @@ system-deps:
 test-deps:
 	$(call apt_install,$(APT_TEST_PACKAGES))
 
+# tf-keras writes the Keras 2 (tf.keras) .h5 files the tests read; --no-deps keeps the one TensorFlow.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --no-deps tf-keras
 	touch $(STAMP)
 
 demo: setup
@@ -69,6 +71,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_summary.py
 	$(BIN)/python benchmarks/bench_pictures.py
 	$(BIN)/python benchmarks/bench_keras.py
+	$(BIN)/python benchmarks/bench_keras_files.py
 	$(BIN)/python benchmarks/bench_fit.py
 
 samples: setup

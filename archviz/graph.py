@@ -37,12 +37,16 @@ class Declared:
     shape wins over the rule's (a disagreement is a warning), declared params win over the
     rule's, and a layer no rule can count keeps its declared numbers and is reported as not
     counted. ``kind`` is the framework's name of the layer class, for those reports.
+
+    Params as a framework counts them: a frozen layer's weights are all non-trainable, and a layer
+    called twice has its weights counted at its first call; ``shares`` names that first call's node.
     """
 
     kind: str
     output_shape: Shape | None = None
     input_shapes: tuple[Shape, ...] | None = None
     params: tuple[int, int] | None = None  # (trainable, non-trainable)
+    shares: str | None = None  # a repeated call of a layer: the node that counts its weights
 
 
 @dataclass(frozen=True)

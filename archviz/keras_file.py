@@ -1,4 +1,5 @@
-"""A Keras model file's config, read and checked without TensorFlow, before Keras sees the file.
+"""A Keras model file's config, read and checked without TensorFlow, before anything else reads the
+file; and :func:`load_file`, which then reads it with archviz's config reader or with Keras.
 
 Keras loads a file with Python's recursion limit raised (deep models need it), trusts the
 names inside a ``.keras`` zip archive and decompresses what it reads. So a file is refused,
@@ -18,7 +19,7 @@ import zlib
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
-from archviz.errors import RuntimeFailure
+from archviz.errors import RuntimeFailure, UsageError
 
 #: The largest config archviz hands to Keras: ResNet-1202's is a few MB.
 MAX_CONFIG_BYTES = 64 * 2**20
@@ -43,6 +44,45 @@ def read_config(path: str | Path) -> dict[str, Any]:
     except OSError as error:
         raise RuntimeFailure(f"cannot read {path}: {error.strerror or error}") from None
     return _parse(path, data, ZIP_CONFIG if kind == "zip" else f"the {HDF5_CONFIG} attribute")
+
+
+def load_file(path: Path, *, input_shape: tuple[int, ...] | None, loader: str, unsafe: bool,
+              custom_objects: str | Path | dict | None, keras_model: bool) -> tuple[Any, Any]:
+    """(layer graph, Keras model or None) of a Keras file: read by archviz's config reader (no
+    TensorFlow) where ``loader`` (:data:`archviz.models.LOADERS`) lets it and it can, else loaded by
+    Keras with its safe mode on unless ``unsafe`` (and the Keras model kept when ``keras_model``). The
+    graph's options say which (``loader``; ``loader_reason``, why ``auto`` chose Keras)."""
+    config = read_config(path)  # a missing, foreign or hostile file fails here, before anything reads it further
+    if keras_model and loader == "config":
+        raise UsageError("--loader config reads the file without Keras, but this command runs the model in Keras")
+    reason = None
+    if loader != "keras" and not keras_model:
+        from archviz.keras_config import NotReadable, graph_from_config
+
+        try:
+            graph = graph_from_config(path, config, input_shape=input_shape)
+        except NotReadable as error:
+            if loader == "config":
+                raise
+            reason = f"the config reader cannot read {error.reason}"
+        else:
+            graph.options["loader"] = "config"
+            return graph, None
+    if not unsafe:
+        refuse_code(path, config)
+    from archviz.backend import require
+
+    require(f"reading {path.name} with Keras" + (f" ({reason})" if reason else ""))
+    from archviz.backend.keras_files import load_custom_objects, load_keras_file
+    from archviz.backend.keras_import import graph_from_keras
+
+    objects = load_custom_objects(custom_objects) if isinstance(custom_objects, (str, Path)) else custom_objects
+    model = load_keras_file(path, unsafe=unsafe, custom_objects=objects)
+    graph = graph_from_keras(model, input_shape=input_shape, name=path.stem)
+    graph.options["loader"] = "keras"
+    if reason:
+        graph.options["loader_reason"] = reason
+    return graph, model if keras_model else None
 
 
 def class_names(config: Any) -> set[str]:
@@ -132,12 +172,8 @@ def _zip_config(path: Path) -> bytes:
 
 
 def _hdf5_config(path: Path) -> bytes:
-    try:
-        import h5py
-    except ImportError:
-        from archviz.backend import INSTALL_HINT
+    import h5py
 
-        raise RuntimeFailure(f"reading {path} needs h5py, which comes with TensorFlow: {INSTALL_HINT}") from None
     with h5py.File(path, "r") as handle:  # HDF5 attributes are never compressed: reading costs the file's size
         try:
             value = handle.attrs.get(HDF5_CONFIG)

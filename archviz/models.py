@@ -27,6 +27,9 @@ from archviz.zoo.config import BLOCK_TYPES, SHORTCUTS, STRIDE_ON
 
 SPEC_SUFFIXES = (".toml",)
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+#: How a Keras file is read: ``auto``, archviz's config reader (no TensorFlow), or Keras where the file
+#: uses a class the reader does not know; ``config``, the reader only; ``keras``, Keras only.
+LOADERS = ("auto", "config", "keras")
 
 
 
@@ -126,7 +129,46 @@ def _apply(config: ResNetConfig, options: dict[str, Any]) -> ResNetConfig:
         changes["conv_bias"] = "all" if changes["conv_bias"] else "none"
     if changes.get("shortcut") in ("a", "b", "c"):  # the Python API takes a, b, c as well
         changes["shortcut"] = changes["shortcut"].upper()
-    return config.replace(**changes) if changes else config
+    if not changes:
+        return config
+    changed = config.replace(**changes)
+    what = [_change_text(key, getattr(changed, key), options.get(key)) for key in _NAMED_CHANGES
+            if key in changes and getattr(changed, key) != getattr(config, key)]
+    if not what:
+        return changed
+    text = ", ".join(what)
+    return changed.replace(name=f"{config.name} ({text})", description=f"{config.name} changed: {text}")
+
+
+#: The options that make a different network, in the order its name lists them. The input shape and
+#: the classes are the data a network is applied to: titles show them, the name stays.
+_NAMED_CHANGES = ("layers", "block", "width_multiplier", "groups", "width_per_group", "shortcut", "stride_on",
+                  "stem", "conv_bias", "bn_epsilon", "include_top")
+
+
+def _change_text(key: str, value: Any, given: Any) -> str:
+    """How a changed option reads in a model's name: ``layers 8,3,3,2``, ``bottleneck``, ``width x0.5``."""
+    if key == "layers":
+        return "layers " + ",".join(str(v) for v in value)
+    if key == "block":
+        return str(value)
+    if key == "width_multiplier":
+        return f"width x{value:g}"
+    if key == "groups":
+        return f"{value} group" + ("" if value == 1 else "s")
+    if key == "width_per_group":
+        return f"width per group {value}"
+    if key == "shortcut":
+        return "no shortcuts" if value == "none" else f"shortcut {value}"
+    if key == "stride_on":
+        return "stride on the 3x3" if value == "middle" else "stride on the first 1x1"
+    if key == "stem":
+        return f"{given} stem"
+    if key == "conv_bias":
+        return {"all": "conv bias", "none": "no conv bias"}.get(value, f"conv bias: {value}")
+    if key == "bn_epsilon":
+        return f"BN eps {value:g}"
+    return "with top" if value else "no top"
 
 
 def is_keras_model(model: Any) -> bool:
@@ -147,45 +189,45 @@ class Resolved:
 
 
 def resolve(model: Any, *, unsafe: bool = False, custom_objects: str | dict | None = None,
-            keras_model: bool = False, **options: Any) -> Resolved:
+            keras_model: bool = False, loader: str = "auto", **options: Any) -> Resolved:
     """What MODEL means, for every command: a preset name, a spec path, a :class:`ResNetConfig`, a
     graph, a Keras model object (any kind) or a Keras file (``.keras``, ``.h5``).
 
     Zoo models and specs take the :data:`MODEL_OPTIONS`; Keras models take only ``input_shape``
-    (for a subclassed model that was never built). Files load with Keras's safe mode on unless
+    (for a subclassed model that was never built, or a model whose input size is open). A file is
+    read as ``loader`` says (:data:`LOADERS`); Keras loads it with its safe mode on unless
     ``unsafe``; ``custom_objects`` is a dict, or the path of a Python file defining the custom
     layers (it is executed: an explicit choice of the caller). With ``keras_model`` the result
-    also holds a Keras model (a zoo model is exported to one).
+    also holds a Keras model (a zoo model is exported to one, a file is loaded by Keras).
     """
+    if loader not in LOADERS:
+        raise UsageError(f"loader must be one of {', '.join(LOADERS)}; got {short(str(loader))}")
     if isinstance(model, Graph):
         return Resolved(model, _exported(model) if keras_model else None)
+    if loader != "auto" and not is_keras_file(model):
+        raise UsageError(f"--loader {loader} applies to Keras model files (.keras, .h5)")
     if not (is_keras_file(model) or is_keras_model(model)):
         graph = build(load_config(model, **options))
         return Resolved(graph, _exported(graph) if keras_model else None)
     extra = sorted(k for k, v in options.items() if v is not None and k != "input_shape")
     if extra:
         raise UsageError(f"option {extra[0]!r} applies to zoo models and spec files, not to Keras models")
-    from archviz.backend import require
-
-    require()
-    if is_keras_file(model):
-        from archviz.keras_file import read_config, refuse_code
-
-        config = read_config(model)  # a missing, foreign or hostile file fails here, before TensorFlow loads
-        if not unsafe:
-            refuse_code(model, config)
-    from archviz.backend.keras_files import load_custom_objects, load_keras_file
-    from archviz.backend.keras_import import graph_from_keras
-
     shape = options.get("input_shape")
     if isinstance(shape, str):
         shape = parse_shape(shape)
-    name = None
     if is_keras_file(model):
-        objects = load_custom_objects(custom_objects) if isinstance(custom_objects, (str, Path)) else custom_objects
-        name = Path(str(model)).stem
-        model = load_keras_file(model, unsafe=unsafe, custom_objects=objects)
-    graph = graph_from_keras(model, input_shape=shape, name=name)
+        from archviz.keras_file import load_file
+
+        graph, keras_object = load_file(Path(str(model)), input_shape=shape, loader=loader, unsafe=unsafe,
+                                        custom_objects=custom_objects, keras_model=keras_model)
+        recover_structure(graph)
+        return Resolved(graph, keras_object)
+    from archviz.backend import require
+
+    require()
+    from archviz.backend.keras_import import graph_from_keras
+
+    graph = graph_from_keras(model, input_shape=shape)
     recover_structure(graph)
     return Resolved(graph, model if keras_model else None)
 

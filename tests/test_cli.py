@@ -170,17 +170,36 @@ except SystemExit as done:
 """
 
 
-@pytest.mark.parametrize("args", [["export", "resnet20", "-o", "r.keras"], ["bench", "resnet20"],
-                                  ["summary", "model.keras"]])
-def test_tensorflow_commands_without_tensorflow(args, tmp_path):
-    if args[-1] == "model.keras":
-        (tmp_path / "model.keras").write_bytes(b"")
+@pytest.mark.parametrize("args, needs", [
+    (["export", "resnet20", "-o", "r.keras"], "this command"), (["bench", "resnet20"], "this command"),
+    (["summary", "custom.keras"], "reading custom.keras with Keras (the config reader cannot read layer class "
+                                  "'mypackage>Mystery')")])
+def test_tensorflow_commands_without_tensorflow(args, needs, tmp_path):
+    from test_keras_config import mutate, write_keras
+
+    if args[-1] == "custom.keras":
+        write_keras(tmp_path / "custom.keras", mutate(lambda c: c["layers"][1].update(module="mypackage",
+                                                                                      class_name="Mystery")))
     result = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, *args], capture_output=True, text=True,
                             cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr == ("archviz: error: this command needs TensorFlow, which is not installed: "
-                             "pip install 'archviz[tensorflow]'\n")
-    assert list(tmp_path.iterdir()) == ([tmp_path / "model.keras"] if args[-1] == "model.keras" else [])
+    assert result.stderr == f"archviz: error: {needs} needs TensorFlow, which is not installed: " \
+                            f"pip install 'archviz[tensorflow]'\n"
+    assert list(tmp_path.iterdir()) == ([tmp_path / "custom.keras"] if args[-1] == "custom.keras" else [])
+
+
+def test_keras_files_of_built_in_layers_need_no_tensorflow(tmp_path):
+    from test_keras_config import tiny, write_keras
+
+    write_keras(tmp_path / "tiny.keras", tiny())
+    outputs = []
+    for args in (["summary", "tiny.keras", "--format", "json"], ["diagram", "tiny.keras", "-o", "tiny.dot"]):
+        result = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, *args], capture_output=True, text=True,
+                                cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout)
+    assert json.loads(outputs[0])["totals"]["params"] == 36
+    assert "fc" in (tmp_path / "tiny.dot").read_text()
 
 
 def test_everything_else_works_without_tensorflow(tmp_path):

@@ -184,6 +184,7 @@ def _choices(command_name: str) -> dict[str, tuple]:
 def test_command_line_choices_come_from_the_library():
     from archviz.analysis import DTYPE_BYTES
     from archviz.backend.bench import Benchmark
+    from archviz.models import LOADERS
     from archviz.studies.catalog import Catalog
     from archviz.studies.compare import SORT_KEYS, Comparison
     from archviz.studies.blocks import BlockComparison
@@ -194,13 +195,14 @@ def test_command_line_choices_come_from_the_library():
     from archviz.zoo.config import BLOCK_TYPES, SHORTCUTS, STEMS, STRIDE_ON
 
     model = {"block": BLOCK_TYPES, "shortcut": SHORTCUTS, "stem": tuple(STEMS), "stride_on": STRIDE_ON}
+    files = {**model, "loader": LOADERS}
     expected = {
-        "summary": {**model, "dtype": tuple(DTYPE_BYTES), "fmt": formats(Summary)},
-        "compare": {**model, "dtype": tuple(DTYPE_BYTES), "fmt": formats(Comparison), "sort": SORT_KEYS},
-        "diagram": {**model, "fmt": diagram.FORMATS, "rankdir": diagram.RANKDIRS},
-        "report": {**model, "dtype": tuple(DTYPE_BYTES)},
+        "summary": {**files, "dtype": tuple(DTYPE_BYTES), "fmt": formats(Summary)},
+        "compare": {**files, "dtype": tuple(DTYPE_BYTES), "fmt": formats(Comparison), "sort": SORT_KEYS},
+        "diagram": {**files, "fmt": diagram.FORMATS, "rankdir": diagram.RANKDIRS},
+        "report": {**files, "dtype": tuple(DTYPE_BYTES)},
         "export": model,
-        "bench": {**model, "fmt": formats(Benchmark)},
+        "bench": {**files, "fmt": formats(Benchmark)},
         "list": {"fmt": formats(Catalog)},
         "fit": {"family": tuple(FAMILIES), "objective": tuple(OBJECTIVES), "fmt": formats(FitResult)},
         "blocks": {"fmt": formats(BlockComparison)},

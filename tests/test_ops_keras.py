@@ -147,6 +147,9 @@ CASES = [
     Case("upsampling2d-lanczos3", "upsampling2d", lambda: L.UpSampling2D(2, interpolation="lanczos3")),
     Case("identity", "identity", lambda: L.Identity()),
     Case("stochastic_depth", "stochastic_depth", lambda: convnext("StochasticDepth", 0.1)),
+    Case("scaled_add", "scaled_add", lambda: importlib.import_module(
+        "keras.src.applications.inception_resnet_v2").CustomScaleLayer(0.17), [IMAGE, IMAGE]),
+    Case("concat-axis", "concat", lambda: L.Concatenate(axis=2), [IMAGE, (6, 2, 4)]),
 ]
 
 
@@ -251,6 +254,7 @@ ROUND_TRIP = {
     "upsampling2d": {"size": (2, 3), "interpolation": "bilinear"},
     "identity": {},
     "stochastic_depth": {"rate": 0.1},
+    "scaled_add": {"scale": 0.17},
 }
 #: the input each example takes, when not (8, 8, 3)
 ROUND_TRIP_INPUTS = {

@@ -84,10 +84,23 @@ def test_report_command_errors(run_cli, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
 
 
+SAVE_SEED003 = """
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+sys.path.insert(0, sys.argv[1])
+from seed_models import seed003
+model = seed003.resnet50()
+model.save("seed003.keras")
+model.save("seed003.h5")
+"""
+
+
 @pytest.mark.slow
 def test_installed_package_ships_its_templates(tmp_path):
-    """A non-editable install into a fresh virtual environment writes a report from any directory."""
+    """A non-editable install into a fresh virtual environment (no TensorFlow: the package alone) writes
+    a report from any directory, and reads and draws Keras files of built-in layers."""
     from conftest import ROOT
+    from reference import SEED_FIGURES
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -104,6 +117,22 @@ def test_installed_package_ships_its_templates(tmp_path):
                            "import archviz.templates, os; print(os.path.dirname(archviz.templates.__file__))"],
                           cwd=elsewhere, capture_output=True, text=True, check=True).stdout.strip()
     assert "site-packages" in site
+    python = [str(venv / "bin" / "python"), "-c"]
+    found = subprocess.run([*python, "import importlib.util as u; print(u.find_spec('tensorflow'), "
+                                     "u.find_spec('keras'))"], capture_output=True, text=True, check=True).stdout
+    assert found == "None None\n"
+    subprocess.run([sys.executable, "-c", SAVE_SEED003, str(ROOT / "tests")], cwd=elsewhere, check=True,
+                   capture_output=True)  # written by this environment's Keras
+    for name in ("seed003.keras", "seed003.h5"):
+        result = subprocess.run([str(venv / "bin" / "archviz"), "summary", name, "--format", "json"], cwd=elsewhere,
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        totals = __import__("json").loads(result.stdout)["totals"]
+        assert (totals["params"], totals["non_trainable_params"]) == SEED_FIGURES["seed003_resnet50_as_written.toml"]
+    result = subprocess.run([str(venv / "bin" / "archviz"), "diagram", "seed003.keras", "-o", "seed003.svg"],
+                            cwd=elsewhere, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "<svg" in (elsewhere / "seed003.svg").read_text()
 
 
 def test_option_chips_read_as_words():

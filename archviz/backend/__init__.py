@@ -22,8 +22,9 @@ from archviz.errors import RuntimeFailure
 INSTALL_HINT = "pip install 'archviz[tensorflow]'"
 
 
-def require() -> None:
-    """Fail in one line, before any work, when TensorFlow or Keras is not installed (no import)."""
+def require(what: str = "this command") -> None:
+    """Fail in one line, before any work, when TensorFlow or Keras is not installed (no import):
+    ``what`` needs TensorFlow."""
     import importlib.util
 
     for name in ("tensorflow", "keras"):
@@ -32,7 +33,7 @@ def require() -> None:
         except (ImportError, ValueError):
             found = False
         if not found:
-            raise RuntimeFailure(f"this command needs TensorFlow, which is not installed: {INSTALL_HINT}")
+            raise RuntimeFailure(f"{what} needs TensorFlow, which is not installed: {INSTALL_HINT}")
 
 
 def keras() -> ModuleType:

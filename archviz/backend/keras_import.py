@@ -18,18 +18,16 @@ other layers, in which case it is expanded:
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from archviz.backend import keras as _keras
+from archviz.backend.raw_ops import patched, raw_functions
 from archviz.errors import UsageError
 from archviz.graph import Declared, Graph
+from archviz.keras_entries import RAW_OPS
 from archviz.ops import KERAS_CLASSES, OPS, Family
-
-#: The modules of raw ``keras.ops`` operations (not layers) in a functional graph.
-RAW_OPS = "keras.src.ops."
 
 def _op_and_attrs(layer: Any) -> tuple[str, dict]:
     """The op a Keras layer is imported as, with its attributes read from the layer's config by the
@@ -81,7 +79,7 @@ class _Importer:
     """Adds the layers of one Keras model to a graph, naming them under prefixes."""
 
     graph: Graph
-    counted_layers: set[int] = field(default_factory=set)
+    counted_layers: dict[int, str] = field(default_factory=dict)  # id of a layer -> the node counting its weights
 
     # ---- one leaf layer ------------------------------------------------
     def leaf(self, layer: Any, name: str, inputs: list[str], in_tensors: list, out_tensors: list,
@@ -91,13 +89,16 @@ class _Importer:
         if constants and op in OPS and OPS[op].family == Family.MERGE:
             attrs["constants"] = constants  # x * 2.0: a scalar operand of an elementwise op
         # Keras counts a shared layer's weights once: only its first call carries them
-        trainable, non_trainable = (0, 0) if id(layer) in self.counted_layers else _weights(layer)
-        self.counted_layers.add(id(layer))
+        shares = self.counted_layers.get(id(layer))
+        trainable, non_trainable = (0, 0) if shares is not None else _weights(layer)
         if len(out_tensors) > 1:
             attrs["extra_outputs"] = len(out_tensors) - 1
         declared = Declared(kind, output_shape=_shape(out_tensors[0]),
-                            input_shapes=tuple(_shape(t) for t in in_tensors), params=(trainable, non_trainable))
-        return self.graph.add(self.unique(name), op, inputs, declared=declared, **attrs)
+                            input_shapes=tuple(_shape(t) for t in in_tensors), params=(trainable, non_trainable),
+                            shares=shares)
+        node = self.graph.add(self.unique(name), op, inputs, declared=declared, **attrs)
+        self.counted_layers.setdefault(id(layer), node)
+        return node
 
     def unique(self, name: str) -> str:
         if name not in self.graph:
@@ -235,7 +236,7 @@ class _Importer:
             names[id(tensor)] = source
         keras.layers.Layer.__call__ = hooked
         try:
-            with _patched(_raw_functions(tf), raw):
+            with patched(raw_functions(tf), raw):
                 try:
                     output = root(inputs[0] if len(inputs) == 1 else inputs, training=False)
                 except TypeError:
@@ -243,37 +244,6 @@ class _Importer:
         finally:
             keras.layers.Layer.__call__ = original
         return [source_of(t) for t in _flat(output)]
-
-
-def _raw_functions(tf: Any) -> list[tuple[Any, str, str, dict]]:
-    """(owner, attribute, op, attrs) of the TensorFlow functions and operators a subclassed model's
-    ``call`` uses between layers (``x + y``, ``tf.nn.relu``; ``keras.ops`` calls end in them too)."""
-    from tensorflow.python.framework.tensor import Tensor
-
-    table: list[tuple[Any, str, str, dict]] = []
-    for op, names in (("add", ("__add__", "__radd__")), ("multiply", ("__mul__", "__rmul__")),
-                      ("subtract", ("__sub__", "__rsub__")), ("divide", ("__truediv__", "__rtruediv__"))):
-        table += [(Tensor, name, op, {}) for name in names]
-        table += [(tf, op, op, {}), (tf.math, op, op, {})]
-    for name, fn in (("relu", "relu"), ("relu6", "relu6"), ("sigmoid", "sigmoid"), ("silu", "swish"),
-                     ("swish", "swish"), ("tanh", "tanh"), ("softmax", "softmax")):
-        if hasattr(tf.nn, name):
-            table.append((tf.nn, name, "activation", {"fn": fn}))
-    return table
-
-
-@contextlib.contextmanager
-def _patched(table: list[tuple[Any, str, str, dict]], wrap: Any) -> Iterator[None]:
-    """Every function of ``table`` replaced by ``wrap(function, op, attrs)`` for the block."""
-    originals = [(owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name))
-                 for owner, name, _, _ in table]
-    try:
-        for (owner, name, op, attrs), (_, _, function) in zip(table, originals):
-            setattr(owner, name, wrap(function, op, attrs))
-        yield
-    finally:
-        for owner, name, function in originals:
-            setattr(owner, name, function)
 
 
 def _is_functional(keras: Any, layer: Any) -> bool:

@@ -57,7 +57,7 @@ def cli() -> None:
     """Understand convolutional networks: where the parameters and compute go.
 
     MODEL is a preset name (see 'archviz list'), a spec file (.toml), or a Keras
-    model file (.keras, .h5; reading one needs TensorFlow).
+    model file (.keras, .h5; custom layers need TensorFlow).
 
     \b
     Examples:

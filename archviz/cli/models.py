@@ -27,8 +27,11 @@ def summary(model: str, depth: str, fmt: str | None, output: str | None, batch_s
             **params: Any) -> None:
     """Every layer's output shape, parameters, MACs and FLOPs, with exact totals.
 
-    For a Keras file, params and shapes come from Keras itself; a layer type with no
-    FLOP rule is listed as not counted and the FLOP total is then a lower bound.
+    A Keras file is read without TensorFlow (--loader auto or config): shapes from
+    archviz's rules, params from the file's weights. Where the file has a layer class
+    archviz does not know, auto loads it with Keras, whose params and shapes are then
+    kept; a layer type with no FLOP rule is listed as not counted and the FLOP total
+    is then a lower bound.
 
     \b
     Examples:

@@ -1,14 +1,15 @@
 """More ops that move, pick or merge values: pooling in 1, 2 and 3 dimensions, more merges, cropping,
-permuting, upsampling, 1-D padding, identity and stochastic depth.
+permuting, upsampling, 1-D padding, identity and stochastic depth (the last from keras.applications,
+as is Inception-ResNet's scaled add).
 
 FLOPs follow ``tf.compat.v1.profiler``: prod(window) per output of a pooling window, 1 per input
 element of a global average pool (a global max pool is free); n - 1 per output element of an
 n-way subtract, maximum or minimum (layers and raw ``keras.ops`` calls, by the rule of
 :mod:`~archviz.ops.structure`'s add and multiply), n of an n-way average (n - 1 adds and a
-divide), broadcast inputs costing the output's elements; a nearest-neighbour (or Lanczos)
-upsampling 2 once per call, whatever the batch (the scalar arithmetic of its repeat), other
-interpolations nothing. Cropping, permuting, padding, identity and stochastic depth (at
-inference) are free.
+divide), 2 of Inception-ResNet's scaled add (a multiply and an add), broadcast inputs costing the
+output's elements; a nearest-neighbour (or Lanczos) upsampling 2 once per call, whatever the batch
+(the scalar arithmetic of its repeat), other interpolations nothing. Cropping, permuting, padding,
+identity and stochastic depth (at inference) are free.
 
 One deliberate difference: the profiler has no statistic for ``MaxPool3D`` and ``AvgPool3D`` and
 counts them as 0; archviz counts them as the 1-D and 2-D pools are counted.
@@ -91,6 +92,28 @@ def _average_op() -> Op:
 
     return Op("average", Family.MERGE, shape, cost, keras={"Average": lambda config: {}},
               write=_simple(lambda k, layer, a: k.layers.Average(name=layer), many=True))
+
+
+def _scaled_add_op() -> Op:
+    """keras.applications Inception-ResNet's ``CustomScaleLayer``: ``x + r * scale``, a multiply and an add
+    per output element."""
+
+    def shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+        if len(shapes) != 2:
+            raise ShapeError(f"a scaled add takes two inputs, got {len(shapes)}")
+        return broadcast(shapes)
+
+    def cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
+        return Cost(flops=2 * numel(out))
+
+    def write(keras: Any, layer: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
+        import importlib
+
+        inception = importlib.import_module(f"{keras.__name__}.src.applications.inception_resnet_v2")
+        return inception.CustomScaleLayer(attrs["scale"], name=layer)(inputs)
+
+    return Op("scaled_add", Family.MERGE, shape, cost, label=lambda attrs: f"x + {attrs['scale']:g} r",
+              keras={"CustomScaleLayer": lambda config: {"scale": float(config["scale"])}}, write=write)
 
 
 # ---- cropping, permute, padding, upsampling --------------------------------------------------------
@@ -193,6 +216,7 @@ OPS = (
     _elementwise_op("maximum", "Maximum", "numpy.Maximum"),
     _elementwise_op("minimum", "Minimum", "numpy.Minimum"),
     _average_op(),
+    _scaled_add_op(),
     Op("cropping2d", Family.RESHAPE, _crop_shape,
        keras={"Cropping2D": _from_config("cropping", lambda v: ntuple_pairs(nested_ints(v), 2))},
        write=_simple(lambda k, name, a: k.layers.Cropping2D(ntuple_pairs(a["cropping"], 2), name=name))),

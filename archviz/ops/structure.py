@@ -124,11 +124,16 @@ def _elementwise_op(name: str, layer_class: str | None, raw_class: str) -> Op:
 
 
 def _concat_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    """Concatenation along ``axis``, counted as Keras counts it (0 is the batch; the default -1, the channels)."""
     if len(shapes) < 2:
         raise ShapeError(f"concatenate needs at least two inputs, got {len(shapes)}")
-    if len({s[:-1] for s in shapes}) != 1:
+    axis = int(attrs.get("axis", -1))
+    index = axis - 1 if axis > 0 else len(shapes[0]) + axis
+    if axis == 0 or not 0 <= index < len(shapes[0]):
+        raise ShapeError(f"cannot concatenate along axis {axis} of inputs of shape {shapes[0]}")
+    if len({(*s[:index], *s[index + 1:]) for s in shapes}) != 1 or len({len(s) for s in shapes}) != 1:
         raise ShapeError("cannot concatenate inputs of shapes " + ", ".join(str(s) for s in shapes))
-    return (*shapes[0][:-1], sum(s[-1] for s in shapes))
+    return (*shapes[0][:index], sum(s[index] for s in shapes), *shapes[0][index + 1:])
 
 
 def _simple(factory: Callable[[Any, str, Attrs], Any], many: bool = False) -> Callable:
@@ -140,11 +145,9 @@ def _simple(factory: Callable[[Any, str, Attrs], Any], many: bool = False) -> Ca
     return write
 
 
-def _last_axis(config: Mapping[str, Any]) -> dict:
-    """A concatenation along the channels (the only one the rule knows)."""
-    if config.get("axis", -1) != -1:
-        raise ValueError("concatenation along another axis than the last")
-    return {}
+def _concat_read(config: Mapping[str, Any]) -> dict:
+    axis = int(config.get("axis", -1))
+    return {} if axis == -1 else {"axis": axis}
 
 
 def _dropout_read(config: Mapping[str, Any]) -> dict:
@@ -168,8 +171,8 @@ OPS = (
     _elementwise_op("add", "Add", "numpy.Add"),
     _elementwise_op("multiply", "Multiply", "numpy.Multiply"),
     _elementwise_op("divide", None, "numpy.TrueDivide"),
-    Op("concat", Family.MERGE, _concat_shape, keras={"Concatenate": _last_axis, "numpy.Concatenate": _last_axis},
-       write=_simple(lambda k, name, a: k.layers.Concatenate(name=name), many=True)),
+    Op("concat", Family.MERGE, _concat_shape, keras={"Concatenate": _concat_read, "numpy.Concatenate": _concat_read},
+       write=_simple(lambda k, name, a: k.layers.Concatenate(axis=a.get("axis", -1), name=name), many=True)),
     Op("dropout", Family.REGULARIZATION, same_shape, label=lambda attrs: f"rate {attrs.get('rate', 0)}",
        keras={"Dropout": _dropout_read, "SpatialDropout2D": _dropout_read},
        write=_simple(lambda k, name, a: k.layers.Dropout(a.get("rate", 0.0), name=name))),

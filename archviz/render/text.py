@@ -59,6 +59,8 @@ def _title(summary: Summary) -> str:
         classes = options["classes"]
         parts.append(f"{classes} class" + ("" if classes == 1 else "es"))
     parts.append(f"batch {summary.batch_size}")
+    if options.get("loader_reason"):
+        parts.append(f"loaded with Keras: {options['loader_reason']}")
     return visible(", ".join(parts))
 
 

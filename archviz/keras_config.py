@@ -1,0 +1,250 @@
+"""Keras model files read without TensorFlow: a file's config becomes the layer graph that
+:func:`archviz.backend.keras_import.graph_from_keras` makes of the loaded model, node for node.
+
+The config (a ``.keras`` archive's ``config.json``, a legacy ``.h5`` file's ``model_config``) is
+data, and is only read (:mod:`archviz.keras_entries`): functional and ``Sequential`` models, as
+Keras 3 and Keras 2 (tf.keras) write them; models nested in models, their layers named
+``outer.inner``; layers called more than once (a later call is ``name_1``, its weights counted at
+the first call); raw ``keras.ops`` calls (``x * 2.0``). Each layer's attributes come from the op
+table's reader for its class, its output shape from the op's rule, its params from the file's
+weights (:mod:`archviz.keras_weights`): a frozen layer's weights are all non-trainable. Where the
+weights, or the input shapes a Keras 3 file records, are not what the rules give, that is an
+error naming the layer, never a silent pick.
+
+A class with no op (a custom layer, a ``Lambda``, a subclassed model), or a variant that an op's
+reader or rule cannot take, raises :class:`NotReadable`: Keras can load such a file. A config that
+is not what Keras writes (a missing key, a wrong type, an input from a layer that is not there, a
+cycle, models nested deeper than :data:`~archviz.keras_entries.MAX_NESTING`) is one line.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+
+from archviz.errors import ArchvizError, RuntimeFailure
+from archviz.graph import Declared, Graph, Shape
+from archviz.keras_entries import CONTAINERS, Entries, NotReadable, Reference, is_frozen, is_raw_op, recorded_shape
+from archviz.keras_weights import Place, Weights, open_weights
+from archviz.ops import KERAS_CLASSES, Family
+
+#: Two sizes an open (``None``) input dimension takes: an output dimension that differs between them is open too.
+PROBES = (512, 544)
+_RULE_ERRORS = (ArchvizError, KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError,
+                OverflowError)
+
+__all__ = ["NotReadable", "graph_from_config"]
+
+
+def graph_from_config(path: str | Path, config: dict, *, input_shape: Shape | None = None,
+                      name: str | None = None) -> Graph:
+    """The layer graph of the model file ``path`` whose config (checked by
+    :func:`archviz.keras_file.read_config`) is ``config``; ``input_shape`` sizes what the model leaves open."""
+    path = Path(path)
+    reader = _Reader(path)
+    kind = reader.class_key(config)
+    if kind not in CONTAINERS:
+        raise NotReadable(path, f"model class {kind!r} (not a functional or Sequential model)")
+    reader.check_classes(config)  # before anything else is read
+    graph = Graph(name or path.stem, options={"keras_class": "Sequential" if kind == "Sequential" else "Functional"})
+    with open_weights(path) as weights:
+        reader.graph, reader.weights = graph, weights
+        reader.model(config, "", None, weights.root, False)
+    graph.options["input_shape"] = list(next(iter(graph)).attrs["shape"])
+    if input_shape is not None:
+        graph.set_input_shape(tuple(input_shape))
+    return graph
+
+
+class _Reader(Entries):
+    """Adds a config's layers to a graph, in the order the Keras importer walks them."""
+
+    graph: Graph
+    weights: Weights
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.shapes: dict[str, tuple[Shape, Shape]] = {}  # node -> its output shape under each probe size
+        self.counted: dict[int, str] = {}  # id of a layer's place -> the node that counts its weights
+
+    # ---- models ------------------------------------------------------------------------------
+    def model(self, entry: dict, prefix: str, sources: list[str] | None, place: Place, frozen: bool) -> list[str]:
+        """Add a model's layers (a nested model's when ``sources`` feed its inputs); returns its outputs.
+        Its nesting is bounded: :meth:`check_classes` has walked it."""
+        frozen = frozen or is_frozen(entry)
+        if self.class_key(entry) == "Sequential":
+            return self.sequential(entry, prefix, sources, place, frozen)
+        return self.functional(entry, prefix, sources, place, frozen)
+
+    def places(self, parent: Place, layers: list[dict]) -> None:
+        """Each layer's place in the weights, in the model's layer order (once for a model called twice)."""
+        if parent.children is None:
+            parent.children = {}
+            for layer in layers:
+                if not is_raw_op(layer):
+                    name = self.name_of(layer)
+                    parent.children[name] = self.weights.child(parent, layer["class_name"], name)
+
+    def sequential(self, entry: dict, prefix: str, sources: list[str] | None, place: Place,
+                   frozen: bool) -> list[str]:
+        layers = self.layers_of(entry)
+        if not layers:
+            raise self.bad("a Sequential model without layers")
+        has_input_layer = self.class_key(layers[0]) == "InputLayer"
+        rest = layers[1:] if has_input_layer else layers
+        self.places(place, rest)
+        if sources is None:
+            if not self.has_input(entry):
+                raise NotReadable(self.path, "a Sequential model that was never built (it has no input shape)")
+            # Keras 2 names the input it adds for a first layer's batch_input_shape after that layer
+            name = self.name_of(layers[0]) + ("" if has_input_layer else "_input")
+            sources = [self.add_input(prefix + name, self.input_shape(layers[0], f"layer {name!r}"))]
+        for layer in rest:
+            if self.class_key(layer) == "InputLayer":
+                raise self.bad("a Sequential model with an input layer after its first layer")
+            sources = self.call(layer, prefix, sources, 0, place, frozen)
+        return sources
+
+    def functional(self, entry: dict, prefix: str, sources: list[str] | None, place: Place,
+                   frozen: bool) -> list[str]:
+        config, layers, by_name = self.get(entry, "config", dict, "a model"), self.layers_of(entry), {}
+        for layer in layers:
+            if by_name.setdefault(self.name_of(layer), layer) is not layer:
+                raise self.bad(f"two layers named {self.name_of(layer)!r}")
+            self.get(layer, "inbound_nodes", list, f"layer {self.name_of(layer)!r}", [])
+        self.places(place, layers)
+        legacy = any(isinstance(call, list) for layer in layers for call in layer.get("inbound_nodes", []))
+        produced: dict[str, list[list[str]]] = {name: [] for name in by_name}  # each call's output nodes
+        inputs = self.references(config.get("input_layers"), "the model's inputs")
+        if sources is not None:
+            if len(sources) != len(inputs) or any(name not in by_name for name, _, _ in inputs):
+                raise self.bad(f"model {prefix[:-1]!r} is called with {len(sources)} inputs for its {len(inputs)}")
+            for (name, _, _), source in zip(inputs, sources):
+                produced[name] = [[source]]
+        for name, layer in by_name.items():
+            if sources is None and self.class_key(layer) == "InputLayer":
+                produced[name] = [[self.add_input(prefix + name, self.input_shape(layer, f"input {name!r}"))]]
+        self.run_calls(by_name, produced, legacy, prefix, place, frozen)
+        outputs = [self.node_of(self.slot(ref, by_name, legacy, True), produced)
+                   for ref in self.references(config.get("output_layers"), "the model's outputs")]
+        if None in outputs:
+            raise self.bad("an output of the model is never computed")
+        return outputs
+
+    def run_calls(self, by_name: dict, produced: dict, legacy: bool, prefix: str, place: Place,
+                  frozen: bool) -> None:
+        """Every call of a model's layers, in the order they are listed; a call whose input is not made
+        yet waits for the very call that makes it (as Keras's loader allows), so a call is tried once,
+        and once more per input it waited for: never a pass over the model per call."""
+        pending = {name: deque(layer.get("inbound_nodes", [])) for name, layer in by_name.items()
+                   if self.class_key(layer) != "InputLayer"}
+        waiting: dict[tuple[str, int], list[str]] = {}  # (layer, calls it must have made) -> layers waiting
+        for start in pending:
+            stack = [start]
+            while stack:
+                name = stack.pop()
+                while pending[name]:
+                    refs, recorded, constants = self.arguments(pending[name][0], f"layer {name!r}'s inputs")
+                    slots = [self.slot(ref, by_name, legacy, False) for ref in refs]
+                    missing = next((slot for slot in slots if slot[1] >= len(produced[slot[0]])), None)
+                    if missing is not None:
+                        waiting.setdefault((missing[0], missing[1] + 1), []).append(name)
+                        break
+                    nodes = [self.node_of(slot, produced) for slot in slots]
+                    for node, shape in zip(nodes, recorded):
+                        self.check_recorded(name, node, recorded_shape(shape))
+                    produced[name].append(self.call(by_name[name], prefix, nodes, constants, place, frozen))
+                    pending[name].popleft()
+                    stack.extend(waiting.pop((name, len(produced[name])), []))
+        stuck = next((name for name, calls in pending.items() if calls), None)
+        if stuck is not None:
+            raise self.bad(f"layer {stuck!r} waits for inputs that never come (a cycle?)")
+
+    def slot(self, ref: Reference, by_name: dict, legacy: bool, output: bool) -> Reference:
+        """(layer, call, output) of a referenced tensor, its call counted from the layer's first call in
+        this model. A nested model counts its own construction as call 0 where Keras's format says so:
+        a functional model in Keras 2 files and in Keras 3's outputs, a Sequential model with an input
+        in Keras 2 files."""
+        name, index, position = ref
+        if name not in by_name:
+            raise self.bad(f"an input or output names layer {name!r}, which the model does not have")
+        layer, kind = by_name[name], self.class_key(by_name[name])
+        first = int(kind in ("Functional", "Model") and (legacy or output)
+                    or kind == "Sequential" and legacy and self.has_input(layer))
+        calls = 1 if kind == "InputLayer" else len(layer.get("inbound_nodes", []))
+        if not 0 <= index - first < calls:
+            raise self.bad(f"an input or output names call {index} of layer {name!r}, which it does not have")
+        return name, index - first, position
+
+    def node_of(self, slot: Reference, produced: dict) -> str | None:
+        """The node holding a tensor, or None while its call has not run."""
+        name, call, position = slot
+        if call >= len(produced[name]):
+            return None
+        if position >= len(produced[name][call]):
+            raise NotReadable(self.path, f"output {position} of layer {name!r} (a layer with several outputs)")
+        return produced[name][call][position]
+
+    def check_recorded(self, consumer: str, node: str, recorded: Shape | None) -> None:
+        """The input shape a Keras 3 file records for a call must be the one the rules give."""
+        ours = self.graph[node].declared.output_shape
+        if recorded is not None and recorded != ours:
+            raise RuntimeFailure(f"{self.path}: layer {consumer!r}: the file records its input from {node!r} as "
+                                 f"{recorded}, archviz's rules give {ours}")
+
+    def call(self, entry: dict, prefix: str, sources: list[str], constants: int, parent: Place,
+             frozen: bool) -> list[str]:
+        """One call of a layer: a leaf node, or a nested model's layers under its name."""
+        name, kind = self.name_of(entry), self.class_key(entry)
+        place = (parent.children or {}).get(name)  # a raw op has none
+        if kind in CONTAINERS:
+            return self.model(entry, f"{prefix}{name}.", sources, place, frozen)
+        return [self.leaf(entry, kind, prefix + name, sources, constants, place, frozen or is_frozen(entry))]
+
+    # ---- nodes ---------------------------------------------------------------------------------
+    def unique(self, name: str) -> str:
+        if name not in self.graph:
+            return name
+        index = 1
+        while f"{name}_{index}" in self.graph:
+            index += 1
+        return f"{name}_{index}"
+
+    def add_input(self, name: str, shape: Shape) -> str:
+        node = self.graph.add(self.unique(name), "input", shape=shape, declared=Declared("InputLayer", shape))
+        self.shapes[node] = tuple(tuple(probe if d < 0 else d for d in shape) for probe in PROBES)
+        return node
+
+    def leaf(self, entry: dict, kind: str, name: str, sources: list[str], constants: int, place: Place | None,
+             frozen: bool) -> str:
+        """A layer's node: attributes from its config, shape and params from the rules, params checked
+        against the file's weights (a later call of a layer shares its first call's)."""
+        op, config = KERAS_CLASSES[kind], self.get(entry, "config", dict, f"layer {name!r}")
+        try:
+            attrs = dict(op.keras[kind](config))
+            if constants and op.family == Family.MERGE:
+                attrs["constants"] = constants  # x * 2.0: a scalar operand of an elementwise op
+            ins = [self.shapes[source] for source in sources]
+            first = op.shape(attrs, [pair[0] for pair in ins])
+            second = first if all(a == b for a, b in ins) else op.shape(attrs, [pair[1] for pair in ins])
+            cost = op.cost(attrs, [pair[0] for pair in ins], first)
+        except _RULE_ERRORS as error:
+            raise NotReadable(self.path, f"layer {name!r} ({kind}): {error}") from None
+        if len(first) != len(second):
+            raise NotReadable(self.path, f"layer {name!r} ({kind}): its rank depends on the input's size")
+        shares = self.counted.get(id(place)) if place is not None else None
+        params = (0, 0)
+        if shares is None:
+            stored = self.weights.size(place) if place is not None else 0
+            if stored != cost.params:
+                raise RuntimeFailure(f"{self.path}: layer {name!r} ({kind}) holds {stored:,} weights in the file, "
+                                     f"but archviz's rule gives {cost.params:,} params; --loader keras counts it "
+                                     f"with Keras")
+            params = (0, stored) if frozen else (cost.trainable, cost.non_trainable)
+        shape = tuple(a if a == b else -1 for a, b in zip(first, second))
+        declared = Declared(kind, shape, params=params, shares=shares)
+        node = self.graph.add(self.unique(name), op.name, sources, declared=declared, **attrs)
+        if place is not None:
+            self.counted.setdefault(id(place), node)
+        self.shapes[node] = (first, second)
+        return node

@@ -96,6 +96,15 @@ class Graph:
         self._nodes[name] = Node(name=name, op=op, inputs=tuple(inputs), attrs=dict(attrs), declared=declared)
         return name
 
+    def unique(self, name: str) -> str:
+        """``name``, or ``name_1``, ``name_2``... if a node has it (a shared layer's second call)."""
+        if name not in self._nodes:
+            return name
+        index = 1
+        while f"{name}_{index}" in self._nodes:
+            index += 1
+        return f"{name}_{index}"
+
     def __iter__(self) -> Iterator[Node]:
         return iter(self._nodes.values())
 

@@ -202,16 +202,8 @@ class _Reader(Entries):
         return [self.leaf(entry, kind, prefix + name, sources, constants, place, frozen or is_frozen(entry))]
 
     # ---- nodes ---------------------------------------------------------------------------------
-    def unique(self, name: str) -> str:
-        if name not in self.graph:
-            return name
-        index = 1
-        while f"{name}_{index}" in self.graph:
-            index += 1
-        return f"{name}_{index}"
-
     def add_input(self, name: str, shape: Shape) -> str:
-        node = self.graph.add(self.unique(name), "input", shape=shape, declared=Declared("InputLayer", shape))
+        node = self.graph.add(self.graph.unique(name), "input", shape=shape, declared=Declared("InputLayer", shape))
         self.shapes[node] = tuple(tuple(probe if d < 0 else d for d in shape) for probe in PROBES)
         return node
 
@@ -243,7 +235,7 @@ class _Reader(Entries):
             params = (0, stored) if frozen else (cost.trainable, cost.non_trainable)
         shape = tuple(a if a == b else -1 for a, b in zip(first, second))
         declared = Declared(kind, shape, params=params, shares=shares)
-        node = self.graph.add(self.unique(name), op.name, sources, declared=declared, **attrs)
+        node = self.graph.add(self.graph.unique(name), op.name, sources, declared=declared, **attrs)
         if place is not None:
             self.counted.setdefault(id(place), node)
         self.shapes[node] = (first, second)

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from timing import wall
+from timing import report, wall
 
 ARCHVIZ = str(Path(sys.executable).with_name("archviz"))
 SAVE_SCRIPT = """
@@ -54,10 +54,7 @@ def main() -> int:
         ("keras.saving.load_model(ResNet50.keras) (whole process)", f"{keras:.2f} s", True, ""),
         ("ratio Keras load_model / archviz", f"{ratio:.1f}x", ratio >= 10, ">= 10x"),
     ]
-    for label, value, ok, target in checks:
-        verdict = "" if not target else ("ok" if ok else "MISSED")
-        print(f"{label:<60} {value:>9}  {target:<9} {verdict}")
-    return 0 if all(ok for *_, ok, _ in checks) else 1
+    return report(checks)
 
 
 if __name__ == "__main__":

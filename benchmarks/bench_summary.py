@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from timing import wall
+from timing import report, wall
 
 ARCHVIZ = str(Path(sys.executable).with_name("archviz"))
 KERAS_SCRIPT = """
@@ -41,10 +41,7 @@ def main() -> int:
         ("Keras ResNet152(weights=None) + summary() (whole process)", f"{keras:.2f} s", True, ""),
         ("ratio Keras / archviz", f"{ratio:.0f}x", ratio >= 20, ">= 20x"),
     ]
-    for label, value, ok, target in checks:
-        verdict = "" if not target else ("ok" if ok else "MISSED")
-        print(f"{label:<60} {value:>9}  {target:<9} {verdict}")
-    return 0 if all(ok for *_, ok, _ in checks) else 1
+    return report(checks)
 
 
 if __name__ == "__main__":

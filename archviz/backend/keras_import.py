@@ -96,17 +96,9 @@ class _Importer:
         declared = Declared(kind, output_shape=_shape(out_tensors[0]),
                             input_shapes=tuple(_shape(t) for t in in_tensors), params=(trainable, non_trainable),
                             shares=shares)
-        node = self.graph.add(self.unique(name), op, inputs, declared=declared, **attrs)
+        node = self.graph.add(self.graph.unique(name), op, inputs, declared=declared, **attrs)
         self.counted_layers.setdefault(id(layer), node)
         return node
-
-    def unique(self, name: str) -> str:
-        if name not in self.graph:
-            return name
-        index = 1
-        while f"{name}_{index}" in self.graph:
-            index += 1
-        return f"{name}_{index}"
 
     # ---- functional models ---------------------------------------------
     def functional(self, model: Any, prefix: str, input_names: list[str] | None) -> list[str]:
@@ -124,7 +116,7 @@ class _Importer:
                 outs = list(node.output_tensors)
                 if isinstance(operation, keras.layers.InputLayer):
                     if input_names is None:
-                        names[id(outs[0])] = self.graph.add(self.unique(prefix + operation.name), "input",
+                        names[id(outs[0])] = self.graph.add(self.graph.unique(prefix + operation.name), "input",
                                                             shape=_shape(outs[0]),
                                                             declared=Declared("InputLayer", _shape(outs[0])))
                     continue
@@ -218,7 +210,7 @@ class _Importer:
                     extra = {"constants": len(operands) - len(known)} if len(operands) > len(known) else {}
                     declared = Declared(f"tf.{getattr(function, '__name__', op)}", _shape(result),
                                         tuple(_shape(t) for t in known), (0, 0))
-                    name = self.graph.add(self.unique(scope[-1] + op), op, [names[id(t)] for t in known],
+                    name = self.graph.add(self.graph.unique(scope[-1] + op), op, [names[id(t)] for t in known],
                                           declared=declared, **attrs, **extra)
                     keep_alive.append(result)
                     names[id(result)] = name

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from archviz.analysis import analyze_graph
 from archviz.errors import SpecError, UnknownModelError, UsageError
 from archviz.graph import Graph
+from archviz.keras_file import KERAS_SUFFIXES
 from archviz.limits import short
 from archviz.structure import recover_structure
 from archviz.summary import Summary
@@ -26,7 +27,6 @@ from archviz.zoo import REGISTRY, STEMS, ResNetConfig, build
 from archviz.zoo.config import BLOCK_TYPES, SHORTCUTS, STRIDE_ON
 
 SPEC_SUFFIXES = (".toml",)
-KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 #: How a Keras file is read: ``auto``, archviz's config reader (no TensorFlow), or Keras where the file
 #: uses a class the reader does not know; ``config``, the reader only; ``keras``, Keras only.
 LOADERS = ("auto", "config", "keras")

@@ -58,8 +58,6 @@ def _load_error(path: Path, error: Exception) -> str:
             detail = text.split(marker, 1)[1].split(".")[0].strip(" :'\"")
             return (f"{path}: uses custom layer {detail!r}, unknown to Keras; pass --custom-objects FILE.py "
                     f"(a module defining it) together with --unsafe if you trust that code")
-    if path.suffix.lower() not in (".keras", ".h5", ".hdf5"):
-        return f"{path}: not a Keras model file (.keras, .h5)"
     return f"{path}: cannot load the Keras model: {text[:200]}"
 
 

@@ -38,12 +38,14 @@ system-deps:
 test-deps:
 	$(call apt_install,$(APT_TEST_PACKAGES))
 
-# tf-keras writes the Keras 2 (tf.keras) .h5 files the tests read; --no-deps keeps the one TensorFlow.
+# tf-keras writes the Keras 2 (tf.keras) files the tests read and keras-hub gives the tests real backbones
+# (built from small configs, never with weights); --no-deps keeps the one TensorFlow (keras-hub needs
+# regex and tokenizers beside it).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
-	$(BIN)/pip install -q --no-deps tf-keras
+	$(BIN)/pip install -q --no-deps tf-keras keras-hub regex tokenizers
 	touch $(STAMP)
 
 demo: setup

@@ -4,12 +4,39 @@
 >>> summary = archviz.analyze("resnet34")
 >>> summary.to_dict()["totals"]["macs"]
 3663761408
+
+The public names are imported when first used (``archviz --version`` loads no model code).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from archviz.errors import ArchvizError, RuntimeFailure, SpecError, UnknownModelError, UsageError  # noqa: E402
-from archviz.models import analyze, build_keras, load_config, load_graph  # noqa: E402
+#: Each public name and the module that defines it.
+_PUBLIC = {
+    "ArchvizError": "archviz.errors", "RuntimeFailure": "archviz.errors", "SpecError": "archviz.errors",
+    "UnknownModelError": "archviz.errors", "UsageError": "archviz.errors",
+    "analyze": "archviz.models", "build_keras": "archviz.models", "load_config": "archviz.models",
+    "load_graph": "archviz.models",
+}
 
-__all__ = ["ArchvizError", "RuntimeFailure", "SpecError", "UnknownModelError", "UsageError", "__version__",
-           "analyze", "build_keras", "load_config", "load_graph"]
+__all__ = ["__version__", *_PUBLIC]
+
+if TYPE_CHECKING:
+    from archviz.errors import ArchvizError, RuntimeFailure, SpecError, UnknownModelError, UsageError
+    from archviz.models import analyze, build_keras, load_config, load_graph
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'archviz' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import zipfile
-import zlib
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
@@ -131,6 +129,8 @@ def _kind(path: Path) -> str:
         raise RuntimeFailure(f"cannot read {path}: it is a directory")
     if not stat.S_ISREG(mode):  # a FIFO would block, a device never end
         raise RuntimeFailure(f"cannot read {path}: not a regular file")
+    import zipfile
+
     kind = "zip" if zipfile.is_zipfile(path) else "hdf5" if _is_hdf5(path) else None
     if kind is None:
         raise RuntimeFailure(f"{path}: not a Keras model file: neither a zip archive (.keras) nor HDF5 (.h5)")
@@ -155,6 +155,9 @@ def _is_hdf5(path: Path) -> bool:
 
 
 def _zip_config(path: Path) -> bytes:
+    import zipfile
+    import zlib
+
     try:
         with zipfile.ZipFile(path) as archive:
             for name in archive.namelist():

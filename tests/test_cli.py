@@ -226,3 +226,30 @@ def test_every_command_has_help_with_examples(run_cli, command):
     code, out, _ = run_cli(command, "--help")
     assert code == 0
     assert "Examples:" in out and f"archviz {command}" in out
+
+
+#: What a command must not import: renderers, readers and frameworks it does not use (start-up is a feature).
+HEAVY = ("graphviz", "jinja2", "markupsafe", "h5py", "numpy", "cairosvg", "zipfile", "tensorflow", "keras",
+         "tf_keras", "onnx")
+
+
+@pytest.mark.parametrize("args, allowed", [
+    (["--version"], ()),
+    (["summary", "resnet152"], ()),
+    (["summary", "resnet50", "--depth", "stages", "--format", "json"], ()),
+    (["list"], ()),
+    (["diagram", "resnet20", "-o", "-", "--format", "dot"], ("graphviz",)),
+])
+def test_a_command_imports_only_what_it_needs(args, allowed):
+    """A zoo summary loads no renderer, reader or framework; --version loads no model code either."""
+    probe = ("import sys\nfrom archviz.cli import main\nsys.argv = ['archviz', *sys.argv[1:]]\n"
+             "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
+             f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))\n"
+             "print('HEAVY', *heavy, file=sys.stderr)\n"
+             "print('MODELS', 'archviz.models' in sys.modules, file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True)
+    lines = dict(line.split(" ", 1) if " " in line else (line, "") for line in result.stderr.splitlines()
+                 if line.startswith(("HEAVY", "MODELS")))
+    assert set(lines["HEAVY"].split()) <= set(allowed), lines["HEAVY"]
+    if args == ["--version"]:
+        assert lines["MODELS"] == "False"

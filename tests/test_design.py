@@ -176,21 +176,20 @@ def _choices(command_name: str) -> dict[str, tuple]:
 
     from archviz.cli import cli
 
-    command = cli.commands[command_name]
+    command = cli.get_command(None, command_name)
     return {param.name: tuple(param.type.choices) for param in command.params
             if isinstance(param.type, click.Choice)}
 
 
 def test_command_line_choices_come_from_the_library():
     from archviz.analysis import DTYPE_BYTES
-    from archviz.backend.bench import Benchmark
+    from archviz.studies.bench import Benchmark
     from archviz.models import LOADERS
     from archviz.studies.catalog import Catalog
     from archviz.studies.compare import SORT_KEYS, Comparison
     from archviz.studies.blocks import BlockComparison
     from archviz.studies.fit import FAMILIES, OBJECTIVES, FitResult
-    from archviz.render import diagram
-    from archviz.render.formats import formats
+    from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS, formats
     from archviz.summary import Summary
     from archviz.zoo.config import BLOCK_TYPES, SHORTCUTS, STEMS, STRIDE_ON
 
@@ -199,7 +198,7 @@ def test_command_line_choices_come_from_the_library():
     expected = {
         "summary": {**files, "dtype": tuple(DTYPE_BYTES), "fmt": formats(Summary)},
         "compare": {**files, "dtype": tuple(DTYPE_BYTES), "fmt": formats(Comparison), "sort": SORT_KEYS},
-        "diagram": {**files, "fmt": diagram.FORMATS, "rankdir": diagram.RANKDIRS},
+        "diagram": {**files, "fmt": DIAGRAM_FORMATS, "rankdir": RANKDIRS},
         "report": {**files, "dtype": tuple(DTYPE_BYTES)},
         "export": model,
         "bench": {**files, "fmt": formats(Benchmark)},
@@ -216,7 +215,7 @@ def test_every_model_command_takes_every_model_option():
     from archviz.models import CONFIG_OPTIONS
 
     for name in ("summary", "compare", "diagram", "report", "export", "bench"):
-        params = {param.name for param in cli.commands[name].params}
+        params = {param.name for param in cli.get_command(None, name).params}
         assert set(CONFIG_OPTIONS) <= params, name
         assert (name == "export") != ({"unsafe", "custom_objects"} <= params), name
 
@@ -225,5 +224,5 @@ def test_common_options_come_first_in_help():
     from archviz.cli import cli
 
     for name in ("summary", "diagram", "report", "compare"):
-        order = [param.name for param in cli.commands[name].params]
+        order = [param.name for param in cli.get_command(None, name).params]
         assert order.index("output") < order.index("layers"), name

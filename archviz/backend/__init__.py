@@ -4,7 +4,6 @@
 * :mod:`archviz.backend.keras_import`: any Keras model (functional, Sequential, nested,
   custom layers, subclassed) to a graph, with Keras's own params and shapes.
 * :mod:`archviz.backend.profiler`: ``tf.compat.v1.profiler`` FLOPs of a Keras model.
-* :mod:`archviz.backend.bench`: timed forward passes.
 
 Importing this package does not import TensorFlow; :func:`keras` does.
 """

@@ -4,13 +4,12 @@ Exit codes: 0 success, 1 runtime failure (a file that cannot be read or written,
 program), 2 usage error (unknown model, bad option, invalid spec). Errors are one line on
 stderr: ``archviz: error: ...``. The group is :mod:`archviz.cli.app`; the commands live in
 :mod:`archviz.cli.models` (one model at a time) and :mod:`archviz.cli.studies` (budgets); their
-shared options in :mod:`archviz.cli.options`.
+shared options in :mod:`archviz.cli.options`. A command's module is imported when
+the command runs, so start-up costs only what that command needs.
 """
 
 from __future__ import annotations
 
-from archviz.cli import models as _models  # noqa: F401  (registers the commands)
-from archviz.cli import studies as _studies  # noqa: F401
 from archviz.cli.app import cli
 
 

@@ -12,6 +12,12 @@ from archviz.errors import ArchvizError
 
 MAX_MESSAGE = 400
 
+#: Each command and the module that defines it.
+COMMAND_MODULES = {
+    **dict.fromkeys(("summary", "diagram", "report", "export", "bench"), "archviz.cli.models"),
+    **dict.fromkeys(("compare", "blocks", "fit", "list"), "archviz.cli.studies"),
+}
+
 
 def one_line(message: str) -> str:
     """A message as one printable line of at most :data:`MAX_MESSAGE` characters, whatever names it quotes."""
@@ -27,7 +33,21 @@ def fail(message: str, code: int) -> None:
 
 
 class ArchvizGroup(click.Group):
-    """A group whose errors are one line on stderr, for the entry point and CliRunner alike."""
+    """A group whose errors are one line on stderr, for the entry point and CliRunner alike.
+
+    Its commands are registered by the modules of :data:`COMMAND_MODULES`, imported when a command
+    is looked up: ``archviz summary`` imports the model commands only, ``archviz --version`` none.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context | None, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            import importlib
+
+            importlib.import_module(COMMAND_MODULES[cmd_name])  # registers its commands on this group
+        return self.commands.get(cmd_name)
 
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
         extra.pop("standalone_mode", None)

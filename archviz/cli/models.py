@@ -9,9 +9,8 @@ import click
 from archviz.cli.app import cli
 from archviz.cli.options import (analysis_options, check_depth, depth_option, emit, format_option,
                                  keras_file_options, model_options, model_params, output_option, ranged)
-from archviz.render.diagram import FORMATS as DIAGRAM_FORMATS
-from archviz.render.diagram import RANKDIRS
-from archviz.backend.bench import Benchmark
+from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS
+from archviz.studies.bench import Benchmark
 from archviz.summary import Summary
 
 
@@ -163,7 +162,7 @@ def bench(model: str, fmt: str | None, batch_size: int, steps: int, warmup: int,
     import sys
 
     from archviz.backend import require
-    from archviz.backend.bench import run_benchmark
+    from archviz.studies.bench import run_benchmark
     from archviz.render.formats import render
 
     require()

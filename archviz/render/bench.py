@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archviz.backend.bench import Benchmark
+from archviz.studies.bench import Benchmark
 from archviz.units import human
 
 

@@ -22,13 +22,11 @@ from archviz.ops import Family
 from archviz.render.diagram_views import (Shortcut, block_records, blocks_per_group, collapse_runs,
                                          downsampling, fold_layer_runs, plural, shortcut_of, stage_caption)
 from archviz.render.dot_text import HtmlLabel, anchor, attribute, attributes, dot_id, html_label
-from archviz.render.formats import output_format
+from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS, output_format
 from archviz.render.text import shape_text
 from archviz.summary import Summary, resolve_depth
 from archviz.units import human
 
-FORMATS = ("svg", "png", "pdf", "dot")
-RANKDIRS = ("TB", "LR", "BT", "RL")
 GROUP = "group"  # the style of a node that stands for a stage or a block
 
 #: Fill, border and legend name of each op family (colour-blind-safe hues, light fills), and of groups.
@@ -58,9 +56,9 @@ class DiagramTooLarge(UsageError):
 
 def format_for(path: str, fmt: str | None) -> str:
     """The diagram format: ``--format``, else the file's extension (they must agree)."""
-    if fmt is not None and fmt.lower() not in FORMATS:
-        raise UsageError(f"unknown diagram format {fmt!r}; choose from {', '.join(FORMATS)}")
-    return output_format(FORMATS, fmt, path, default=None)
+    if fmt is not None and fmt.lower() not in DIAGRAM_FORMATS:
+        raise UsageError(f"unknown diagram format {fmt!r}; choose from {', '.join(DIAGRAM_FORMATS)}")
+    return output_format(DIAGRAM_FORMATS, fmt, path, default=None)
 
 
 @dataclass(frozen=True)

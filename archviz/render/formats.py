@@ -11,25 +11,26 @@ import json
 from typing import Any, Callable
 
 
-def _renderers() -> dict[type, dict[str, Callable[..., str | bytes]]]:
-    from archviz.backend.bench import Benchmark
-    from archviz.render import bench, blocks, catalog, compare, fit, text
-    from archviz.studies.blocks import BlockComparison
-    from archviz.studies.catalog import Catalog
-    from archviz.studies.compare import Comparison
-    from archviz.studies.fit import FitResult
-    from archviz.summary import Summary
+#: Each result type (by class name) and the renderer of each of its formats, as ``module:function``:
+#: nothing is imported until a result is rendered, so a command's options cost no renderer's import.
+RENDERERS: dict[str, dict[str, str]] = {
+    "Summary": {"table": "text:render_table", "markdown": "text:render_markdown", "csv": "text:render_csv"},
+    "Comparison": {"table": "compare:render_table", "markdown": "compare:render_markdown",
+                   "csv": "compare:render_csv", "svg": "compare:render_chart", "png": "compare:render_png",
+                   "pdf": "compare:render_pdf", "html": "compare:render_html"},
+    "Catalog": {"table": "catalog:render_table", "markdown": "catalog:render_markdown", "csv": "catalog:render_csv"},
+    "Benchmark": {"table": "bench:render_table"},
+    "BlockComparison": {"table": "blocks:render_table"},
+    "FitResult": {"table": "fit:render_table"},
+}
 
-    return {
-        Summary: {"table": text.render_table, "markdown": text.render_markdown, "csv": text.render_csv},
-        Comparison: {"table": compare.render_table, "markdown": compare.render_markdown,
-                     "csv": compare.render_csv, "svg": compare.render_chart, "png": compare.render_png,
-                     "pdf": compare.render_pdf, "html": compare.render_html},
-        Catalog: {"table": catalog.render_table, "markdown": catalog.render_markdown, "csv": catalog.render_csv},
-        Benchmark: {"table": bench.render_table},
-        BlockComparison: {"table": blocks.render_table},
-        FitResult: {"table": fit.render_table},
-    }
+
+def renderer(result_type: type, fmt: str) -> Callable[..., str | bytes]:
+    """The function that writes a result of ``result_type`` as ``fmt`` (imported now)."""
+    import importlib
+
+    module, function = RENDERERS[result_type.__name__][fmt].split(":")
+    return getattr(importlib.import_module(f"archviz.render.{module}"), function)  # type: ignore[no-any-return]
 
 
 def json_text(data: Any) -> str:
@@ -39,24 +40,26 @@ def json_text(data: Any) -> str:
 
 def formats(result_type: type) -> tuple[str, ...]:
     """The formats a result of this type can be written in, ``table`` first, ``json`` last."""
-    return (*_renderers()[result_type], "json")
+    return (*RENDERERS[result_type.__name__], "json")
 
 
 def render(result: Any, fmt: str = "table", **view: Any) -> str | bytes:
     """``result`` in ``fmt``: text, or bytes for the binary formats (:data:`BINARY_FORMATS`)."""
     if fmt == "json":
         return json_text(result.to_dict(**view))
-    renderers = _renderers()[type(result)]
-    if fmt not in renderers:
+    if fmt not in RENDERERS[type(result).__name__]:
         from archviz.errors import UsageError
 
         raise UsageError(f"cannot write this as {fmt!r}; choose from {', '.join(formats(type(result)))}")
-    return renderers[fmt](result, **view)
+    return renderer(type(result), fmt)(result, **view)
 
 
 #: What an output file's extension asks for.
 OUTPUT_FORMATS = {".txt": "table", ".md": "markdown", ".csv": "csv", ".json": "json", ".svg": "svg",
                   ".png": "png", ".pdf": "pdf", ".html": "html", ".htm": "html", ".dot": "dot", ".gv": "dot"}
+#: What ``archviz diagram`` writes, and the directions it lays a diagram out in.
+DIAGRAM_FORMATS = ("svg", "png", "pdf", "dot")
+RANKDIRS = ("TB", "LR", "BT", "RL")
 #: The formats rendered as bytes, not text.
 BINARY_FORMATS = ("png", "pdf")
 

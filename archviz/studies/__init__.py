@@ -4,5 +4,6 @@
 * :mod:`~archviz.studies.compare`: several models' budgets side by side;
 * :mod:`~archviz.studies.blocks`: block designs at the same width (the bottleneck arithmetic);
 * :mod:`~archviz.studies.fit`: the variants of a family that fit a budget;
-* :mod:`~archviz.studies.catalog`: the presets.
+* :mod:`~archviz.studies.catalog`: the presets;
+* :mod:`~archviz.studies.bench`: timed forward passes of the real Keras model (TensorFlow, lazily).
 """

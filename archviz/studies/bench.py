@@ -1,13 +1,14 @@
-"""``archviz bench``: timed forward passes of the real Keras model, as seed 002 times its ResNet."""
+"""``archviz bench``: timed forward passes of the real Keras model, as seed 002 times its ResNet.
+
+A study like the others (a result object, rendered by :mod:`archviz.render.bench`); TensorFlow is
+imported only when the timing starts, through :mod:`archviz.backend`."""
 
 from __future__ import annotations
 
-import statistics
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from archviz.backend import tensorflow as _tensorflow
 from archviz.errors import RuntimeFailure, UsageError
 
 
@@ -30,10 +31,14 @@ class Benchmark:
 
     @property
     def seconds_per_batch(self) -> float:
+        import statistics
+
         return statistics.fmean(self.times)
 
     @property
     def seconds_per_batch_std(self) -> float:
+        import statistics
+
         return statistics.stdev(self.times) if len(self.times) > 1 else 0.0
 
     @property
@@ -65,7 +70,9 @@ def run_benchmark(model: Any, *, batch_size: int = 32, steps: int = 20, warmup: 
     input_shape = tuple(next(node for node in resolved.graph if node.op == "input").attrs["shape"])
     if any(d < 0 for d in input_shape):
         raise UsageError("the model's input size is open: pass --input-shape H,W,C to time it")
-    tf = _tensorflow()
+    from archviz.backend import tensorflow
+
+    tf = tensorflow()
     try:
         times = _time(tf, resolved.keras_model, input_shape, batch_size, steps, warmup, progress)
     except (tf.errors.ResourceExhaustedError, MemoryError):

@@ -70,6 +70,7 @@ test-fast: setup-test
 	$(BIN)/python -m pytest -m "not slow"
 
 bench: setup
+	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_summary.py
 	$(BIN)/python benchmarks/bench_pictures.py
 	$(BIN)/python benchmarks/bench_keras.py

@@ -226,3 +226,14 @@ def test_common_options_come_first_in_help():
     for name in ("summary", "diagram", "report", "compare"):
         order = [param.name for param in cli.get_command(None, name).params]
         assert order.index("output") < order.index("layers"), name
+
+
+def test_every_named_renderer_exists():
+    """The format dispatch names its renderers as text (so that a command's options import none of them):
+    each name must resolve to a function of the result type's renderer module."""
+    from archviz.render.formats import RENDERERS, renderer
+
+    for type_name, table in RENDERERS.items():
+        result_type = type(type_name, (), {})
+        for fmt in table:
+            assert callable(renderer(result_type, fmt)), (type_name, fmt)

@@ -24,7 +24,7 @@ from archviz.structure import recover_structure
 from archviz.summary import Summary
 from archviz.units import parse_shape
 from archviz.zoo import REGISTRY, STEMS, ResNetConfig, build
-from archviz.zoo.config import BLOCK_TYPES, SHORTCUTS, STRIDE_ON
+from archviz.zoo.config import BlockType, Shortcut, StrideOn
 
 SPEC_SUFFIXES = (".toml",)
 #: How a Keras file is read: ``auto``, archviz's config reader (no TensorFlow), or Keras where the file
@@ -53,7 +53,7 @@ class ModelOption:
 MODEL_OPTIONS: tuple[ModelOption, ...] = (
     ModelOption("layers", "Blocks per stage, e.g. 3,4,6,3 (the stage count must stay the same).", parse="layers",
                 metavar="N,N,..."),
-    ModelOption("block", "Residual block type.", choices=BLOCK_TYPES),
+    ModelOption("block", "Residual block type.", choices=tuple(BlockType)),
     ModelOption("input_shape", "Input size, e.g. 32,32,3 (or 224 for 224,224,3).", parse="shape", metavar="H,W,C"),
     ModelOption("classes", "Number of output classes.", range="classes"),
     ModelOption("include_top", "Keep or drop the pooling and classifier head.", negative="no-top"),
@@ -61,9 +61,9 @@ MODEL_OPTIONS: tuple[ModelOption, ...] = (
     ModelOption("groups", "Groups of the 3x3 bottleneck conv (ResNeXt).", range="groups"),
     ModelOption("width_per_group", "Width per group (64: ResNet, 128: wide).", range="width_per_group"),
     ModelOption("shortcut", "A: zero-padding identity; B: projection where the shape changes; C: projection on "
-                            "every block; none: plain network.", choices=SHORTCUTS),
+                            "every block; none: plain network.", choices=tuple(Shortcut)),
     ModelOption("stride_on", "Which bottleneck conv carries the stride: the first 1x1 (paper) or the 3x3 (v1.5).",
-                choices=STRIDE_ON),
+                choices=tuple(StrideOn)),
     ModelOption("conv_bias", "A bias on every conv, or none.", negative="no-conv-bias"),
     ModelOption("stem", "imagenet: 7x7/2 + max-pool; cifar: 3x3/1; deep: three 3x3 convs + max-pool.",
                 choices=tuple(STEMS)),

@@ -20,7 +20,7 @@ from typing import Any
 
 from archviz.errors import RuntimeFailure, SpecError
 from archviz.limits import clip
-from archviz.zoo.config import HEAD_OPS, BlockOverride, HeadLayer, ResNetConfig, Stem
+from archviz.zoo.config import BlockOverride, HeadOp, HeadLayer, ResNetConfig, Stem
 from archviz.zoo.registry import REGISTRY
 
 _CONFIG_FIELDS = {f.name: f for f in dataclasses.fields(ResNetConfig)}
@@ -170,8 +170,8 @@ def _head(locator: _Locator, layers: Any) -> tuple[HeadLayer, ...]:
                 raise locator.error(f"unknown key {key!r} in [[head]]{_close(key, _HEAD_KEYS)}", key, "head")
         if "op" not in layer:
             raise locator.error("every [[head]] layer needs an op", None)
-        if layer["op"] not in HEAD_OPS:
-            raise locator.error(f"head op must be one of {', '.join(HEAD_OPS)}; got {layer['op']!r}", "op", "head")
+        if layer["op"] not in tuple(HeadOp):
+            raise locator.error(f"head op must be one of {', '.join(HeadOp)}; got {layer['op']!r}", "op", "head")
         result.append(HeadLayer(**layer))
     return tuple(result)
 

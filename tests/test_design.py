@@ -191,9 +191,9 @@ def test_command_line_choices_come_from_the_library():
     from archviz.studies.fit import FAMILIES, OBJECTIVES, FitResult
     from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS, formats
     from archviz.summary import Summary
-    from archviz.zoo.config import BLOCK_TYPES, SHORTCUTS, STEMS, STRIDE_ON
+    from archviz.zoo.config import STEMS, BlockType, Shortcut, StrideOn
 
-    model = {"block": BLOCK_TYPES, "shortcut": SHORTCUTS, "stem": tuple(STEMS), "stride_on": STRIDE_ON}
+    model = {"block": tuple(BlockType), "shortcut": tuple(Shortcut), "stem": tuple(STEMS), "stride_on": tuple(StrideOn)}
     files = {**model, "loader": LOADERS}
     expected = {
         "summary": {**files, "dtype": tuple(DTYPE_BYTES), "fmt": formats(Summary)},

@@ -18,7 +18,11 @@ from archviz.analysis import analyze_graph
 from archviz.errors import ArchvizError
 from archviz.studies.fit import _PARTS, cost_by_parts
 from archviz.zoo import BlockOverride, HeadLayer, ResNetConfig, Stem, build
-from archviz.zoo.config import ACTIVATIONS, CONV_BIAS, PADDINGS, SHORTCUTS
+from archviz.ops.base import ACTIVATIONS as ACTIVATION_TABLE
+from archviz.zoo.config import ConvBias, Padding, Shortcut
+
+ACTIVATIONS = (None, *ACTIVATION_TABLE)
+CONV_BIAS, PADDINGS, SHORTCUTS = tuple(ConvBias), tuple(Padding), tuple(Shortcut)
 from archviz.zoo.plans import BlockPlan, StemPlan, TailPlan, plan, stem_plan, tail_plan
 
 #: The fields that make a config's network (the others name and describe it).

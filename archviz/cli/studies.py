@@ -13,7 +13,7 @@ from archviz.cli.options import (_parsed, analysis_options, emit, format_option,
                                  model_options, output_option, parse_shape, ranged)
 from archviz.studies.compare import SORT_KEYS, Comparison
 from archviz.studies.blocks import BlockComparison
-from archviz.studies.fit import FAMILIES, OBJECTIVES, FitResult
+from archviz.studies.fit import DEFAULT_LIMIT, FAMILIES, OBJECTIVES, FitResult
 
 
 @cli.command(short_help="Budgets of several models side by side (table, chart, HTML).")
@@ -117,7 +117,7 @@ def _budget(ctx: click.Context, param: click.Parameter, value: str | None) -> in
 @click.option("--input-shape", callback=_parsed(parse_shape), metavar="H,W,C",
               help="Input size [default: the family's].")
 @click.option("--classes", **ranged("classes"), help="Output classes [default: the family's].")
-@click.option("--limit", **ranged("limit"), default=15, show_default=True,
+@click.option("--limit", **ranged("limit"), default=DEFAULT_LIMIT, show_default=True,
               help="Show this many variants, the best first (0: all).")
 @format_option(FitResult)
 @output_option()

@@ -86,58 +86,46 @@ def _flops(attrs: Attrs, macs_flops: int, out: Shape) -> int:
     return macs_flops + bias + activation_flops(attrs.get("activation"), numel(out))
 
 
-# ---- conv1d, conv3d (groups allowed) ----------------------------------------------------
+# ---- convolutions: plain, grouped and depthwise ------------------------------------------
 
 
-def conv_op(name: str, rank: int) -> Op:
-    keras_class = f"Conv{RANK_SUFFIX[rank]}"
+def conv_op(name: str, rank: int, *, depthwise: bool = False) -> Op:
+    """A convolution of ``rank`` spatial dimensions. A depthwise convolution is the grouped convolution
+    with one group per input channel and ``depth_multiplier`` filters per group: one rule for both."""
+    keras_class = f"{'Depthwise' if depthwise else ''}Conv{RANK_SUFFIX[rank]}"
+
+    def grouping(attrs: Attrs, channels: int) -> tuple[int, int]:
+        """(groups, filters) of the convolution on ``channels`` input channels."""
+        if depthwise:
+            return channels, channels * attrs.get("depth_multiplier", 1)
+        return attrs.get("groups", 1), attrs["filters"]
 
     def shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
         fmap = spatial_map(shapes, rank, name)
-        groups, filters = attrs.get("groups", 1), attrs["filters"]
+        groups, filters = grouping(attrs, fmap[-1])
         if fmap[-1] % groups or filters % groups:
             raise ShapeError(f"{name} with {groups} groups needs input ({fmap[-1]}) and output ({filters}) channels "
                              f"divisible by it")
         return window_shape(attrs, fmap, filters, name)
 
     def cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
-        fan_in = math.prod(ntuple(attrs["kernel"], rank)) * (shapes[0][-1] // attrs.get("groups", 1))
+        groups, _ = grouping(attrs, shapes[0][-1])
+        fan_in = math.prod(ntuple(attrs["kernel"], rank)) * (shapes[0][-1] // groups)
         macs = numel(out) * fan_in
         bias = out[-1] if attrs.get("use_bias", True) else 0
         return Cost(trainable=fan_in * out[-1] + bias, macs=macs, flops=_flops(attrs, 2 * macs, out))
 
     def write(keras: Any, layer: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
         x, mode = padded(keras, layer, inputs[0], attrs.get("padding", "valid"), rank)
-        return getattr(keras.layers, keras_class)(attrs["filters"], padding=mode, groups=attrs.get("groups", 1),
-                                                  name=layer, **_common(attrs, rank))(x)
+        own = ({"depth_multiplier": attrs.get("depth_multiplier", 1)} if depthwise
+               else {"filters": attrs["filters"], "groups": attrs.get("groups", 1)})
+        return getattr(keras.layers, keras_class)(padding=mode, name=layer, **own, **_common(attrs, rank))(x)
 
-    return Op(name, Family.CONV, shape, cost, weighted=True, label=_filters_label,
-              keras={keras_class: lambda c: _window_read(c, rank, filters=True, multiplier=False)}, write=write)
+    def read(config: Mapping[str, Any]) -> dict:
+        return _window_read(config, rank, filters=not depthwise, multiplier=depthwise)
 
-
-# ---- depthwise_conv1d --------------------------------------------------------------------
-
-
-def depthwise_op(name: str, rank: int) -> Op:
-    keras_class = f"DepthwiseConv{RANK_SUFFIX[rank]}"
-
-    def shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
-        fmap = spatial_map(shapes, rank, name)
-        return window_shape(attrs, fmap, fmap[-1] * attrs.get("depth_multiplier", 1), name)
-
-    def cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
-        window = math.prod(ntuple(attrs["kernel"], rank))
-        macs = numel(out) * window
-        bias = out[-1] if attrs.get("use_bias", True) else 0
-        return Cost(trainable=window * out[-1] + bias, macs=macs, flops=_flops(attrs, 2 * macs, out))
-
-    def write(keras: Any, layer: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
-        x, mode = padded(keras, layer, inputs[0], attrs.get("padding", "valid"), rank)
-        return getattr(keras.layers, keras_class)(padding=mode, depth_multiplier=attrs.get("depth_multiplier", 1),
-                                                  name=layer, **_common(attrs, rank))(x)
-
-    return Op(name, Family.CONV, shape, cost, weighted=True, label=window_label,
-              keras={keras_class: lambda c: _window_read(c, rank, filters=False, multiplier=True)}, write=write)
+    return Op(name, Family.CONV, shape, cost, weighted=True, label=window_label if depthwise else _filters_label,
+              keras={keras_class: read}, write=write)
 
 
 # ---- separable_conv1d, separable_conv2d ----------------------------------------------------
@@ -218,7 +206,7 @@ def _transpose_op(name: str, rank: int, *, profiler_counts_it: bool) -> Op:
 OPS = (
     conv_op("conv1d", 1),
     conv_op("conv3d", 3),
-    depthwise_op("depthwise_conv1d", 1),
+    conv_op("depthwise_conv1d", 1, depthwise=True),
     _separable_op("separable_conv1d", 1),
     _separable_op("separable_conv2d", 2),
     _transpose_op("conv1d_transpose", 1, profiler_counts_it=True),

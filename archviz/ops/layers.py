@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 
 from archviz.ops.base import (Attrs, Cost, Family, Op, Shape, activation_flops, activation_from_keras,
                               activation_to_keras, numel, same_shape, single)
-from archviz.ops.convolution import conv_op, depthwise_op
+from archviz.ops.convolution import conv_op
 
 
 def _with_activation(attrs: dict, config: Mapping[str, Any]) -> dict:
@@ -108,7 +108,7 @@ def _dense_read(config: Mapping[str, Any]) -> dict:
 
 OPS = (
     conv_op("conv2d", 2),
-    depthwise_op("depthwise_conv2d", 2),
+    conv_op("depthwise_conv2d", 2, depthwise=True),
     Op("batch_norm", Family.NORM, same_shape, _batch_norm_cost,
        keras={"BatchNormalization": _batch_norm_read}, write=_batch_norm_write),
     Op("activation", Family.ACTIVATION, same_shape, _activation_cost, label=lambda attrs: str(attrs.get("fn", "")),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from archviz.render.tables import text_table
-from archviz.studies.fit import FitResult
+from archviz.studies.fit import DEFAULT_LIMIT, FitResult
 from archviz.units import human
 
 
-def render_table(result: FitResult, limit: int = 15) -> str:
+def render_table(result: FitResult, limit: int = DEFAULT_LIMIT) -> str:
     shown = result.shown(limit)
     budget = f"at most {human(result.max_params)} params" + (f" and {human(result.max_macs)} MACs"
                                                                if result.max_macs else "")

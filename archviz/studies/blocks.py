@@ -16,7 +16,7 @@ from archviz.limits import check
 from archviz.summary import LayerRecord
 from archviz.zoo import BlockPlan, ResNetConfig
 from archviz.zoo.builder import block_graph
-from archviz.zoo.plans import block_style
+from archviz.zoo.plans import block_style, grouped_width
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def compare(channels: int = 256, bottleneck_channels: int | None = None, spatial
         width_per_group = 128 // groups
     groups = check("groups", 32 if groups is None else groups)
     width_per_group = check("width_per_group", 4 if width_per_group is None else width_per_group)
-    grouped = int(inner * width_per_group / 64) * groups  # torchvision's width for ResNeXt
+    grouped = grouped_width(inner, groups, width_per_group)
     if grouped < groups:
         raise SpecError(f"a grouped bottleneck at {inner} channels with {width_per_group} per group is empty: "
                         f"raise --width-per-group or --bottleneck-channels")

@@ -20,20 +20,24 @@ from archviz.analysis import analyze_graph
 from archviz.errors import ArchvizError, UsageError
 from archviz.graph import Graph
 from archviz.zoo import REGISTRY, ResNetConfig
-from archviz.zoo.config import BLOCK_TYPES
+from archviz.zoo.config import BlockType
 from archviz.zoo.builder import block_graph, stem_graph, tail_graph
 from archviz.zoo.plans import plan, stem_plan, tail_plan
 
 #: family -> (base preset, grids of the design space)
 FAMILIES: dict[str, tuple[str, dict[str, tuple]]] = {
     "cifar": ("resnet20", {"blocks": (1, 2, 3, 5, 7, 9, 12, 18), "width_multiplier": (0.5, 0.75, 1, 1.5, 2, 3, 4),
-                           "block": BLOCK_TYPES}),
+                           "block": tuple(BlockType)}),
     "resnet": ("resnet18", {"blocks": (1, 2, 3, 4, 6, 8), "width_multiplier": (0.25, 0.5, 0.75, 1, 1.5),
-                            "block": BLOCK_TYPES}),
+                            "block": tuple(BlockType)}),
     "resnext": ("resnext50_32x4d", {"blocks": (1, 2, 3, 4, 6), "width_multiplier": (0.5, 0.75, 1),
                                     "groups": ((8, 4), (16, 4), (32, 4), (32, 8), (64, 4))}),
     "wide": ("wrn-28-10", {"blocks": (1, 2, 3, 4, 6), "width_multiplier": (0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2)}),
 }
+
+
+#: How many variants fit shows by default (0 shows all).
+DEFAULT_LIMIT = 15
 
 
 @dataclass(frozen=True)
@@ -177,11 +181,11 @@ class FitResult:
         """How the variants are ranked, and which to pick, in a sentence."""
         return OBJECTIVES[self.objective].ranking
 
-    def shown(self, limit: int = 15) -> list[Variant]:
+    def shown(self, limit: int = DEFAULT_LIMIT) -> list[Variant]:
         """The first ``limit`` ranked variants (0: all)."""
         return self.ranked if limit == 0 else self.ranked[:limit]
 
-    def to_dict(self, limit: int = 15) -> dict[str, Any]:
+    def to_dict(self, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
         return {"objective": self.objective, "ranking": self.ranking, "max_params": self.max_params,
                 "max_macs": self.max_macs, "evaluated": self.evaluated, "within_budget": self.within_budget,
                 "front_size": self.front_size, "ranked": len(self.ranked),

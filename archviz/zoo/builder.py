@@ -132,17 +132,6 @@ def _block(graph: Graph, p: str, block: BlockPlan, x: str) -> str:
     return y
 
 
-_HEAD_OPS = {
-    "global_avg_pool": ("pool", "global_avg_pool2d"),
-    "global_max_pool": ("pool", "global_max_pool2d"),
-    "avg_pool": ("pool", "avg_pool2d"),
-    "max_pool": ("pool", "max_pool2d"),
-    "flatten": ("flatten", "flatten"),
-    "dense": ("fc", "dense"),
-    "dropout": ("dropout", "dropout"),
-}
-
-
 def _tail(graph: Graph, tail: TailPlan, x: str) -> None:
     """The final norm, then the head, on the last block's output ``x``."""
     if tail.final_norm:
@@ -150,10 +139,10 @@ def _tail(graph: Graph, tail: TailPlan, x: str) -> None:
         x = graph.add("post.relu", "activation", x, fn="relu")
     counts: dict[str, int] = {}
     for layer in tail.head:
-        counts[_HEAD_OPS[layer.op][0]] = counts.get(_HEAD_OPS[layer.op][0], 0) + 1
+        counts[layer.op.layer_name] = counts.get(layer.op.layer_name, 0) + 1
     seen: dict[str, int] = {}
     for layer in tail.head:
-        stem_name, op = _HEAD_OPS[layer.op]
+        stem_name, op = layer.op.layer_name, layer.op.graph_op
         seen[stem_name] = seen.get(stem_name, 0) + 1
         name = f"head.{stem_name}" + (str(seen[stem_name]) if counts[stem_name] > 1 else "")
         x = graph.add(name, op, x, **_head_attrs(layer))

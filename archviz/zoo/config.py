@@ -11,27 +11,114 @@ a graph.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from archviz.errors import SpecError
-from archviz.ops.base import ACTIVATIONS as OP_ACTIVATIONS
+from archviz.ops.base import ACTIVATIONS
 from archviz.limits import MAX_BLOCKS, check, check_bool, check_text, short
 
-BlockType = Literal["basic", "bottleneck"]
-Padding = Literal["explicit", "same", "zeropad"]
-ShortcutOption = Literal["A", "B", "C", "none"]
-ConvBias = Literal["none", "all", "unnormalized"]
 
-BLOCK_TYPES = ("basic", "bottleneck")
-PADDINGS = ("explicit", "same", "zeropad")
-SHORTCUTS = ("A", "B", "C", "none")
-CONV_BIAS = ("none", "all", "unnormalized")
-STRIDE_ON = ("first", "middle")
-DOWNSAMPLE_AT = ("first", "last")
-SUBSAMPLE = ("projection", "max_pool")
-ACTIVATIONS = (None, *OP_ACTIVATIONS)
-HEAD_OPS = ("global_avg_pool", "global_max_pool", "avg_pool", "max_pool", "flatten", "dense", "dropout")
+class BlockType(enum.StrEnum):
+    """The residual block: two 3x3 convolutions, or the 1x1-3x3-1x1 bottleneck."""
+
+    BASIC = "basic"
+    BOTTLENECK = "bottleneck"
+
+
+class Padding(enum.StrEnum):
+    """How a convolution pads: explicit pads inside it (PyTorch), ``same`` (Keras), or a separate
+    ZeroPadding layer before a valid convolution (keras.applications)."""
+
+    EXPLICIT = "explicit"
+    SAME = "same"
+    ZEROPAD = "zeropad"
+
+
+class Shortcut(enum.StrEnum):
+    """The paper's shortcut options: A zero-padding identity, B projection where the shape changes,
+    C projection on every block; none for a plain network."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    NONE = "none"
+
+
+class ConvBias(enum.StrEnum):
+    """Which convolutions carry a bias: none, all, or those no batch norm follows."""
+
+    NONE = "none"
+    ALL = "all"
+    UNNORMALIZED = "unnormalized"
+
+
+class StrideOn(enum.StrEnum):
+    """Which bottleneck convolution carries a block's stride: the first 1x1 (the paper) or the 3x3 (v1.5)."""
+
+    FIRST = "first"
+    MIDDLE = "middle"
+
+
+class DownsampleAt(enum.StrEnum):
+    """Which block of a stage downsamples: the first (v1), or the last (Keras's v2)."""
+
+    FIRST = "first"
+    LAST = "last"
+
+
+class Subsample(enum.StrEnum):
+    """How a downsampling shortcut subsamples: with its projection's stride, or a max-pool (Keras's v2)."""
+
+    PROJECTION = "projection"
+    MAX_POOL = "max_pool"
+
+
+class HeadOp(enum.StrEnum):
+    """A layer of the classifier head, as a spec names it."""
+
+    GLOBAL_AVG_POOL = "global_avg_pool"
+    GLOBAL_MAX_POOL = "global_max_pool"
+    AVG_POOL = "avg_pool"
+    MAX_POOL = "max_pool"
+    FLATTEN = "flatten"
+    DENSE = "dense"
+    DROPOUT = "dropout"
+
+    @property
+    def graph_op(self) -> str:
+        """The graph op it is built as."""
+        return {"global_avg_pool": "global_avg_pool2d", "global_max_pool": "global_max_pool2d",
+                "avg_pool": "avg_pool2d", "max_pool": "max_pool2d"}.get(self.value, self.value)
+
+    @property
+    def layer_name(self) -> str:
+        """The name its layer gets in the head (``head.pool``, ``head.fc``)."""
+        return {"dense": "fc"}.get(self.value, "pool" if self.value.endswith("pool") else self.value)
+
+
+def _choice(name: str, value: Any, choices: type[enum.StrEnum]) -> Any:
+    """``value`` as a member of ``choices`` (None stays None), or a one-line error naming ``name``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return choices(value)
+        except ValueError:
+            pass
+    raise SpecError(f"{name} must be one of {', '.join(choices)}; got {short(value)}")
+
+
+def _activation(name: str, value: Any) -> None:
+    if value is not None and (not isinstance(value, str) or value not in ACTIVATIONS):
+        raise SpecError(f"{name} must be one of {', '.join(ACTIVATIONS)}; got {short(value)}")
+
+
+def _coerce(record: Any, field_name: str, choices: type[enum.StrEnum], label: str | None = None) -> None:
+    """Store a frozen record's word as its enum member (a spec or a preset writes plain text)."""
+    value = _choice(label or field_name, getattr(record, field_name), choices)
+    object.__setattr__(record, field_name, value)
 
 
 @dataclass(frozen=True)
@@ -48,13 +135,16 @@ class Stem:
     pool: bool = True
     pool_padding: bool = True
     norm: bool = True
-    padding: Padding = "explicit"
+    padding: Padding = Padding.EXPLICIT
+
+    def __post_init__(self) -> None:
+        _coerce(self, "padding", Padding, "stem.padding")
 
 
 #: Named stems, selectable with ``--stem``.
 STEMS: dict[str, Stem] = {
     "imagenet": Stem(),
-    "cifar": Stem(widths=(16,), kernel=3, stride=1, pool=False),
+    "cifar": Stem(widths=(16,), kernel=3, stride=1, pool=False),  # the paper's CIFAR networks
     "deep": Stem(widths=(32, 32, 64), kernel=3, stride=2, pool=True),
 }
 
@@ -63,15 +153,18 @@ STEMS: dict[str, Stem] = {
 class HeadLayer:
     """A layer of the classifier head. ``units=None`` for a dense layer means ``classes``."""
 
-    op: str  # one of HEAD_OPS
+    op: HeadOp
     units: int | None = None
     activation: str | None = None
     pool: int = 2
     rate: float = 0.0
 
+    def __post_init__(self) -> None:
+        _coerce(self, "op", HeadOp, "head op")
+
 
 #: GlobalAveragePooling2D then a dense layer with ``classes`` outputs.
-DEFAULT_HEAD: tuple[HeadLayer, ...] = (HeadLayer("global_avg_pool"), HeadLayer("dense"))
+DEFAULT_HEAD: tuple[HeadLayer, ...] = (HeadLayer(HeadOp.GLOBAL_AVG_POOL), HeadLayer(HeadOp.DENSE))
 
 
 @dataclass(frozen=True)
@@ -86,7 +179,10 @@ class BlockOverride:
     mid_width: int | None = None
     out_width: int | None = None
     stride: int | None = None
-    shortcut: ShortcutOption | None = None
+    shortcut: Shortcut | None = None
+
+    def __post_init__(self) -> None:
+        _coerce(self, "shortcut", Shortcut)
 
 
 @dataclass(frozen=True)
@@ -98,7 +194,7 @@ class ResNetConfig:
     description: str = ""
     source: str = ""
     # body
-    block: BlockType = "basic"
+    block: BlockType = BlockType.BASIC
     preact: bool = False
     layers: tuple[int, ...] = (2, 2, 2, 2)
     widths: tuple[int, ...] = (64, 128, 256, 512)
@@ -107,14 +203,14 @@ class ResNetConfig:
     groups: int = 1
     width_per_group: int = 64
     width_multiplier: float = 1.0
-    stride_on: Literal["first", "middle"] = "first"
-    downsample_at: Literal["first", "last"] = "first"
-    shortcut: ShortcutOption = "B"
+    stride_on: StrideOn = StrideOn.FIRST
+    downsample_at: DownsampleAt = DownsampleAt.FIRST
+    shortcut: Shortcut = Shortcut.B
     projection_bn: bool = True
-    subsample: Literal["projection", "max_pool"] = "projection"
-    conv_bias: ConvBias = "none"
+    subsample: Subsample = Subsample.PROJECTION
+    conv_bias: ConvBias = ConvBias.NONE
     bn_epsilon: float = 1e-5
-    padding: Padding = "explicit"
+    padding: Padding = Padding.EXPLICIT
     dropout: float = 0.0
     final_norm: bool | None = None  # None: True for pre-activation networks
     stem: Stem = field(default_factory=Stem)
@@ -159,6 +255,8 @@ class ResNetConfig:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -166,10 +264,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _choice(name: str, value: Any, choices: tuple) -> None:
-    if not isinstance(value, (str, type(None))) or value not in choices:
-        shown = ", ".join(str(c) for c in choices if c is not None)
-        raise SpecError(f"{name} must be one of {shown}; got {short(value)}")
+#: The config's fields that take a word, and their vocabularies.
+_WORDS: dict[str, type[enum.StrEnum]] = {
+    "block": BlockType, "shortcut": Shortcut, "conv_bias": ConvBias, "padding": Padding, "stride_on": StrideOn,
+    "downsample_at": DownsampleAt, "subsample": Subsample,
+}
 
 
 def validate(config: ResNetConfig) -> None:
@@ -179,14 +278,9 @@ def validate(config: ResNetConfig) -> None:
     check_text("description", config.description, empty=True)
     check_text("source", config.source, empty=True)
     check_text("family", config.family)
-    _choice("block", config.block, BLOCK_TYPES)
-    _choice("shortcut", config.shortcut, SHORTCUTS)
-    _choice("conv_bias", config.conv_bias, CONV_BIAS)
-    _choice("padding", config.padding, PADDINGS)
-    _choice("stride_on", config.stride_on, STRIDE_ON)
-    _choice("downsample_at", config.downsample_at, DOWNSAMPLE_AT)
-    _choice("subsample", config.subsample, SUBSAMPLE)
-    _choice("classifier_activation", config.classifier_activation, ACTIVATIONS)
+    for name, choices in _WORDS.items():
+        _coerce(config, name, choices)
+    _activation("classifier_activation", config.classifier_activation)
     for name in ("preact", "projection_bn", "include_top"):
         check_bool(name, getattr(config, name))
     check_bool("final_norm", config.final_norm, optional=True)
@@ -238,15 +332,12 @@ def _validate_stem(stem: Stem) -> None:
     check("stride", stem.stride, "stem.stride")
     for name in ("pool", "pool_padding", "norm"):
         check_bool(f"stem.{name}", getattr(stem, name))
-    _choice("stem.padding", stem.padding, PADDINGS)
 
 
 def _validate_head_layer(layer: HeadLayer) -> None:
-    _choice("head op", layer.op, HEAD_OPS)
     if layer.units is not None:
         check("units", layer.units, "head units")
-    if layer.activation is not None:
-        _choice("head activation", layer.activation, ACTIVATIONS)
+    _activation("head activation", layer.activation)
     check("pool", layer.pool, "head pool")
     check("rate", layer.rate, "head rate")
 
@@ -264,5 +355,4 @@ def _validate_override(config: ResNetConfig, override: BlockOverride) -> None:
         value = getattr(override, key)
         if value is not None:
             check(kind, value, key)
-    if override.shortcut is not None:
-        _choice("shortcut", override.shortcut, SHORTCUTS)
+

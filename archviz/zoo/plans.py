@@ -83,6 +83,12 @@ def scaled(width: int, multiplier: float) -> int:
     return max(1, int(round(width * multiplier)))
 
 
+def grouped_width(planes: int, groups: int, width_per_group: int) -> int:
+    """A bottleneck's inner width: ``planes`` scaled by ``width_per_group / 64``, per group, times the
+    groups (torchvision's rule: ResNet 64 per group x 1 group, ResNeXt-50 32x4d, Wide ResNet 128)."""
+    return int(planes * (width_per_group / 64.0)) * groups
+
+
 def _layer_style(config: ResNetConfig, padding: Padding) -> LayerStyle:
     return LayerStyle(padding=padding, conv_bias=config.conv_bias, bn_epsilon=config.bn_epsilon)
 
@@ -145,7 +151,7 @@ def plan(config: ResNetConfig) -> list[list[BlockPlan]]:
     for stage_number, (count, width, stage_stride) in enumerate(zip(config.layers, config.widths, config.strides), 1):
         planes = scaled(width, config.width_multiplier)
         if config.block == "bottleneck":
-            mid = int(planes * (config.width_per_group / 64.0)) * config.groups
+            mid = grouped_width(planes, config.groups, config.width_per_group)
         else:
             mid = planes
         out = planes * config.block_expansion

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from archviz.zoo.config import ResNetConfig, Stem
+from archviz.zoo.config import STEMS, ResNetConfig, Stem
 from archviz.zoo.registry import REGISTRY
 
 PAPER = "He et al. 2015, Deep Residual Learning for Image Recognition"
@@ -31,7 +31,7 @@ IMAGENET_LAYERS = {
 }
 
 KERAS_STEM = Stem(padding="zeropad")
-CIFAR_STEM = Stem(widths=(16,), kernel=3, stride=1, pool=False)
+CIFAR_STEM = STEMS["cifar"]
 CIFAR = {"input_shape": (32, 32, 3), "classes": 10, "widths": (16, 32, 64), "strides": (1, 2, 2)}
 
 

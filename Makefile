@@ -1,12 +1,13 @@
 # archviz: two commands do all the set-up on a fresh Debian machine.
-#   make demo   installs everything and shows archviz at work
-#   make test   installs everything and runs the test suite
+#   make demo   installs archviz with its runtime dependencies only and shows it at work
+#   make test   installs everything (TensorFlow, the test tools, the browser) and runs the test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+STAMP      := $(VENV)/.installed-runtime
+TEST_STAMP := $(VENV)/.installed-test
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES      := graphviz libcairo2
+APT_PACKAGES      := graphviz
 APT_TEST_PACKAGES := graphviz libcairo2 chromium
 OUT    ?= out
 
@@ -20,10 +21,10 @@ help:
 	@echo "make samples    regenerate examples/output (diagrams and a report)"
 
 setup: system-deps $(STAMP)
-setup-test: test-deps $(STAMP)
+setup-test: test-deps $(TEST_STAMP)
 
-# Debian packages, installed only when missing: dot for diagrams; cairo for PNG and PDF charts;
-# chromium for the browser tests.
+# Debian packages, installed only when missing: dot for diagrams; cairo for PNG and PDF charts
+# (archviz[charts]); chromium for the browser tests.
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -38,15 +39,22 @@ system-deps:
 test-deps:
 	$(call apt_install,$(APT_TEST_PACKAGES))
 
-# tf-keras writes the Keras 2 (tf.keras) files the tests read and keras-hub gives the tests real backbones
-# (built from small configs, never with weights); --no-deps keeps the one TensorFlow (keras-hub needs
-# regex and tokenizers beside it).
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+
+# The runtime: archviz and what it needs to summarize, draw and report (no TensorFlow, no test tools).
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e .
+	touch $(STAMP)
+
+# Everything the tests use. tf-keras writes the Keras 2 (tf.keras) files the tests read and keras-hub
+# gives the tests real backbones (built from small configs, never with weights); --no-deps keeps the one
+# TensorFlow (keras-hub needs regex and tokenizers beside it).
+$(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install -q -e '.[test]'
 	$(BIN)/pip install -q --no-deps tf-keras keras-hub regex tokenizers
-	touch $(STAMP)
+	touch $(STAMP) $(TEST_STAMP)
 
 demo: setup
 	@mkdir -p $(OUT)
@@ -61,6 +69,12 @@ demo: setup
 	$(BIN)/archviz compare resnet18 resnet34 resnet50 resnet101 resnet152
 	$(BIN)/archviz blocks
 	$(BIN)/archviz fit --max-params 1M --max-macs 150M --family cifar --limit 5
+	@if $(BIN)/python -c "import tensorflow" 2>/dev/null; then \
+	  $(BIN)/archviz export resnet50-keras -o $(OUT)/resnet50.keras && \
+	  $(BIN)/archviz summary $(OUT)/resnet50.keras --depth stages; \
+	else \
+	  echo "(the Keras part of the demo needs TensorFlow: $(BIN)/pip install -e '.[tensorflow]', or make test)"; \
+	fi
 	@echo "outputs in $(OUT)/: open $(OUT)/resnet50.html in a browser"
 
 test: setup-test
@@ -69,7 +83,7 @@ test: setup-test
 test-fast: setup-test
 	$(BIN)/python -m pytest -m "not slow"
 
-bench: setup
+bench: setup-test
 	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_summary.py
 	$(BIN)/python benchmarks/bench_pictures.py
@@ -77,7 +91,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_keras_files.py
 	$(BIN)/python benchmarks/bench_fit.py
 
-samples: setup
+samples: setup-test
 	@mkdir -p examples/output
 	$(BIN)/archviz diagram resnet50 -o examples/output/resnet50_blocks.svg
 	$(BIN)/archviz diagram resnet152 --collapse --macs -o examples/output/resnet152_collapsed.svg

@@ -97,8 +97,8 @@ model.save("seed003.h5")
 
 @pytest.mark.slow
 def test_installed_package_ships_its_templates(tmp_path):
-    """A non-editable install into a fresh virtual environment (no TensorFlow: the package alone) writes
-    a report from any directory, and reads and draws Keras files of built-in layers."""
+    """A non-editable install into a fresh virtual environment (no TensorFlow, no extras: the package alone)
+    writes a report from any directory, and reads and draws Keras files of built-in layers."""
     from conftest import ROOT
     from reference import SEED_FIGURES
 
@@ -133,6 +133,11 @@ def test_installed_package_ships_its_templates(tmp_path):
                             cwd=elsewhere, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "<svg" in (elsewhere / "seed003.svg").read_text()
+    # PNG charts are an extra: without it, one line that says how to add it, and no file
+    result = subprocess.run([str(venv / "bin" / "archviz"), "compare", "resnet18", "resnet34", "-o", "c.png"],
+                            cwd=elsewhere, capture_output=True, text=True)
+    assert result.returncode == 1 and not (elsewhere / "c.png").exists()
+    assert len(result.stderr.splitlines()) == 1 and "archviz[charts]" in result.stderr, result.stderr
 
 
 def test_option_chips_read_as_words():

@@ -247,7 +247,7 @@ def _cairo(function: str, svg: str, **options: Any) -> bytes:
         from archviz.errors import RuntimeFailure
 
         raise RuntimeFailure(f"PNG and PDF charts need cairosvg and the cairo library "
-                              f"(pip install cairosvg; Debian: apt-get install libcairo2): {error}") from None
+                              f"(pip install 'archviz[charts]'; Debian: apt-get install libcairo2): {error}") from None
     return getattr(cairosvg, function)(bytestring=svg.encode("utf-8"), unsafe=False, **options)
 
 

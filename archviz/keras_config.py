@@ -21,12 +21,15 @@ from __future__ import annotations
 
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 from archviz.errors import ArchvizError, RuntimeFailure
 from archviz.graph import Declared, Graph, Shape
-from archviz.keras_entries import CONTAINERS, Entries, NotReadable, Reference, is_frozen, is_raw_op, recorded_shape
+from archviz.keras_entries import (CONTAINERS, Entries, NotReadable, Reference, is_frozen, is_raw_op, keras_refuses,
+                                   recorded_shape)
 from archviz.keras_weights import Place, Weights, open_weights
-from archviz.ops import KERAS_CLASSES, Family
+from archviz.keras_tf_ops import TF_OP_CLASSES, resolve
+from archviz.ops import KERAS_CLASSES, Family, Op
 
 #: Two sizes an open (``None``) input dimension takes: an output dimension that differs between them is open too.
 PROBES = (512, 544)
@@ -45,11 +48,16 @@ def graph_from_config(path: str | Path, config: dict, *, input_shape: Shape | No
     kind = reader.class_key(config)
     if kind not in CONTAINERS:
         raise NotReadable(path, f"model class {kind!r} (not a functional or Sequential model)")
-    reader.check_classes(config)  # before anything else is read
     graph = Graph(name or path.stem, options={"keras_class": "Sequential" if kind == "Sequential" else "Functional"})
-    with open_weights(path) as weights:
-        reader.graph, reader.weights = graph, weights
-        reader.model(config, "", None, weights.root, False)
+    try:
+        reader.check_classes(config)  # before anything else is read
+        with open_weights(path) as weights:
+            reader.graph, reader.weights = graph, weights
+            reader.model(config, "", None, weights.root, False)
+    except NotReadable as error:
+        if error.keras_loads and keras_refuses(path, config):
+            raise NotReadable(path, error.reason, keras_loads=False) from None
+        raise
     graph.options["input_shape"] = list(next(iter(graph)).attrs["shape"])
     if input_shape is not None:
         graph.set_input_shape(tuple(input_shape))
@@ -153,7 +161,8 @@ class _Reader(Entries):
                     nodes = [self.node_of(slot, produced) for slot in slots]
                     for node, shape in zip(nodes, recorded):
                         self.check_recorded(name, node, recorded_shape(shape))
-                    produced[name].append(self.call(by_name[name], prefix, nodes, constants, place, frozen))
+                    produced[name].append(self.call(by_name[name], prefix, nodes, constants, place, frozen,
+                                                    pending[name][0]))
                     pending[name].popleft()
                     stack.extend(waiting.pop((name, len(produced[name])), []))
         stuck = next((name for name, calls in pending.items() if calls), None)
@@ -193,13 +202,29 @@ class _Reader(Entries):
                                  f"{recorded}, archviz's rules give {ours}")
 
     def call(self, entry: dict, prefix: str, sources: list[str], constants: int, parent: Place,
-             frozen: bool) -> list[str]:
-        """One call of a layer: a leaf node, or a nested model's layers under its name."""
+             frozen: bool, arguments: Any = None) -> list[str]:
+        """One call of a layer (its ``arguments`` as the config writes them): a leaf node, or a nested
+        model's layers under its name."""
         name, kind = self.name_of(entry), self.class_key(entry)
         place = (parent.children or {}).get(name)  # a raw op has none
         if kind in CONTAINERS:
             return self.model(entry, f"{prefix}{name}.", sources, place, frozen)
-        return [self.leaf(entry, kind, prefix + name, sources, constants, place, frozen or is_frozen(entry))]
+        frozen = frozen or is_frozen(entry)
+        if kind in TF_OP_CLASSES:
+            return [self.tf_op(entry, kind, prefix + name, sources, arguments, place, frozen)]
+        return [self.leaf(entry, kind, prefix + name, sources, constants, place, frozen)]
+
+    def tf_op(self, entry: dict, kind: str, name: str, sources: list[str], arguments: Any, place: Place | None,
+              frozen: bool) -> str:
+        """A Keras 2 ``TFOpLambda``: the op its function is (:mod:`archviz.keras_tf_ops`), or a node
+        listed as not counted where the function has no cost rule."""
+        function = self.get(self.get(entry, "config", dict, f"layer {name!r}"), "function", str, f"layer {name!r}")
+        label = f"{kind}(tf.{function})"
+        try:
+            resolved = resolve(function, arguments)
+        except (ValueError, TypeError, KeyError) as error:
+            raise NotReadable(self.path, f"layer {name!r}, {label}: {error}", keras_loads=False) from None
+        return self.node(name, label, resolved.op, resolved.attrs, sources, place, frozen)
 
     # ---- nodes ---------------------------------------------------------------------------------
     def add_input(self, name: str, shape: Shape) -> str:
@@ -214,8 +239,16 @@ class _Reader(Entries):
         op, config = KERAS_CLASSES[kind], self.get(entry, "config", dict, f"layer {name!r}")
         try:
             attrs = dict(op.keras[kind](config))
-            if constants and op.family == Family.MERGE:
-                attrs["constants"] = constants  # x * 2.0: a scalar operand of an elementwise op
+        except _RULE_ERRORS as error:
+            raise NotReadable(self.path, f"layer {name!r} ({kind}): {error}") from None
+        if constants and op.family == Family.MERGE:
+            attrs["constants"] = constants  # x * 2.0: a scalar operand of an elementwise op
+        return self.node(name, kind, op, attrs, sources, place, frozen)
+
+    def node(self, name: str, kind: str, op: Op, attrs: dict, sources: list[str], place: Place | None,
+             frozen: bool) -> str:
+        """A leaf's node, as the op ``op`` with ``attrs``: shape and params from the rules."""
+        try:
             ins = [self.shapes[source] for source in sources]
             first = op.shape(attrs, [pair[0] for pair in ins])
             second = first if all(a == b for a, b in ins) else op.shape(attrs, [pair[1] for pair in ins])

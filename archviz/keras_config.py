@@ -27,8 +27,8 @@ from archviz.errors import ArchvizError, RuntimeFailure
 from archviz.graph import Declared, Graph, Shape
 from archviz.keras_entries import (CONTAINERS, Entries, NotReadable, Reference, is_frozen, is_raw_op, keras_refuses,
                                    recorded_shape)
-from archviz.keras_weights import Place, Weights, open_weights
 from archviz.keras_tf_ops import TF_OP_CLASSES, resolve
+from archviz.keras_weights import Place, Weights, open_weights
 from archviz.ops import KERAS_CLASSES, Family, Op
 
 #: Two sizes an open (``None``) input dimension takes: an output dimension that differs between them is open too.
@@ -36,7 +36,7 @@ PROBES = (512, 544)
 _RULE_ERRORS = (ArchvizError, KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError,
                 OverflowError)
 
-__all__ = ["NotReadable", "graph_from_config"]
+__all__ = ["NotReadable", "graph_from_config", "keras_refusal"]
 
 
 def graph_from_config(path: str | Path, config: dict, *, input_shape: Shape | None = None,
@@ -62,6 +62,22 @@ def graph_from_config(path: str | Path, config: dict, *, input_shape: Shape | No
     if input_shape is not None:
         graph.set_input_shape(tuple(input_shape))
     return graph
+
+
+def keras_refusal(path: Path, config: dict, *, runs: bool = False) -> str | None:
+    """Why Keras 3 cannot load a file tf-keras wrote (None: it may), naming ``--loader config`` only
+    where the config reader does read the file and the command does not run the model (``runs``)."""
+    if not keras_refuses(path, config):
+        return None
+    if runs:
+        return f"{path}: a file of tf-keras (Keras 2), which Keras 3 cannot load, so archviz cannot run it"
+    try:
+        graph_from_config(path, config)
+    except NotReadable as error:
+        hint = f"nor can archviz's config reader ({error.reason})"
+    else:
+        hint = "--loader config (or auto) reads it without Keras"
+    return f"{path}: a file of tf-keras (Keras 2), which Keras 3 cannot load; {hint}"
 
 
 class _Reader(Entries):

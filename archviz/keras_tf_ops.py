@@ -172,7 +172,7 @@ def resolve(function: str, call: Any) -> Resolved:
     """The op of one call of ``function``; ValueError says why archviz cannot read it."""
     entry = FUNCTIONS.get(function)
     if entry is None:
-        raise ValueError("no rule and no shape for it")
+        raise ValueError("archviz has no rule for this function and cannot tell its output shape")
     leaves = first_argument(call)
     kwargs = leaves[0][3] if len(leaves[0]) == 4 and isinstance(leaves[0][3], dict) else {}
     constants = [leaf[2] for leaf in leaves if leaf[0] == CONSTANT]

@@ -49,13 +49,14 @@ def graph_from_config(path: str | Path, config: dict, *, input_shape: Shape | No
     if kind not in CONTAINERS:
         raise NotReadable(path, f"model class {kind!r} (not a functional or Sequential model)")
     graph = Graph(name or path.stem, options={"keras_class": "Sequential" if kind == "Sequential" else "Functional"})
+    reader.keras_loads = not keras_refuses(path, config)
     try:
         reader.check_classes(config)  # before anything else is read
         with open_weights(path) as weights:
             reader.graph, reader.weights = graph, weights
             reader.model(config, "", None, weights.root, False)
     except NotReadable as error:
-        if error.keras_loads and keras_refuses(path, config):
+        if error.keras_loads and not reader.keras_loads:
             raise NotReadable(path, error.reason, keras_loads=False) from None
         raise
     graph.options["input_shape"] = list(next(iter(graph)).attrs["shape"])
@@ -85,6 +86,7 @@ class _Reader(Entries):
 
     graph: Graph
     weights: Weights
+    keras_loads: bool  # whether Keras 3 can load the file (one tf-keras wrote may not be)
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
@@ -227,8 +229,12 @@ class _Reader(Entries):
             return self.model(entry, f"{prefix}{name}.", sources, place, frozen)
         frozen = frozen or is_frozen(entry)
         if kind in TF_OP_CLASSES:
-            return [self.tf_op(entry, kind, prefix + name, sources, arguments, place, frozen)]
-        return [self.leaf(entry, kind, prefix + name, sources, constants, place, frozen)]
+            node = self.tf_op(entry, kind, prefix + name, sources, arguments, place, frozen)
+        else:
+            node = self.leaf(entry, kind, prefix + name, sources, constants, place, frozen)
+        if "." in name:  # tf-keras names a TF op layer tf.math.add: its groups are its model's, not tf and math
+            self.graph.set_scopes({node: tuple(prefix.split(".")[:-1])}, {})
+        return [node]
 
     def tf_op(self, entry: dict, kind: str, name: str, sources: list[str], arguments: Any, place: Place | None,
               frozen: bool) -> str:
@@ -279,8 +285,8 @@ class _Reader(Entries):
             stored = self.weights.size(place) if place is not None else 0
             if stored != cost.params:
                 raise RuntimeFailure(f"{self.path}: layer {name!r} ({kind}) holds {stored:,} weights in the file, "
-                                     f"but archviz's rule gives {cost.params:,} params; --loader keras counts it "
-                                     f"with Keras")
+                                     f"but archviz's rule gives {cost.params:,} params"
+                                     + ("; --loader keras counts it with Keras" if self.keras_loads else ""))
             params = (0, stored) if frozen else (cost.trainable, cost.non_trainable)
         shape = tuple(a if a == b else -1 for a, b in zip(first, second))
         declared = Declared(kind, shape, params=params, shares=shares)

@@ -141,6 +141,8 @@ def test_regnet_with_tf_op_lambdas_reads_with_tf_keras_params(written):
         assert (summary.params, summary.non_trainable_params) == (figures["regnet"]["params"],
                                                                   figures["regnet"]["non_trainable"])
         assert sum(record.op == "add" for record in summary.records) == 13
+        adds = [record.path for record in summary.records if record.op == "add"]
+        assert all(path[0].startswith("stage") for path in adds), adds  # in RegNet's blocks, not in a group "tf"
 
 
 def test_a_function_without_a_rule_is_listed_not_counted(written, run_cli):
@@ -195,3 +197,65 @@ def test_tf_keras_files_are_read_without_tensorflow(written):
                             cwd=where, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.stderr == "0 []\n"
     assert "Params:            2,705,640" in result.stdout
+
+
+# ---- TF op layers written by hand: hostile calls are one line --------------------------------------
+
+
+def tf_keras_config(function="math.multiply", call=None):
+    """A tf-keras .keras config: an 8-vector input, one TF op layer calling ``function``, Dense(4)."""
+    call = [["x", 0, 0, {"y": 2.0, "name": None}]] if call is None else call
+    layers = [{"module": "keras.layers", "class_name": "InputLayer", "name": "x", "registered_name": None,
+               "config": {"name": "x", "batch_input_shape": [None, 8], "dtype": "float32"}, "inbound_nodes": []},
+              {"module": "tf_keras.src.layers.core.tf_op_layer", "class_name": "TFOpLambda", "name": "op",
+               "registered_name": "TFOpLambda", "config": {"name": "op", "function": function},
+               "inbound_nodes": call},
+              {"module": "keras.layers", "class_name": "Dense", "name": "fc", "registered_name": None,
+               "config": {"name": "fc", "units": 4, "activation": "linear", "use_bias": True},
+               "inbound_nodes": [[["op", 0, 0, {}]]]}]
+    return {"module": "tf_keras.src.engine.functional", "class_name": "Functional", "registered_name": "Functional",
+            "config": {"name": "tiny", "layers": layers, "input_layers": [["x", 0, 0]],
+                       "output_layers": [["fc", 0, 0]]}}
+
+
+TF_OP_CASES = {
+    "a function that is not a name": (tf_keras_config(function=3), "layer 'op' has no 'function'"),
+    "an unknown function": (tf_keras_config("math.bessel_i0"), "TFOpLambda(tf.math.bessel_i0): archviz has no rule"),
+    "an empty call": (tf_keras_config(call=[[]]), "a call without arguments"),
+    "a call of a number": (tf_keras_config(call=[[5]]), "5 is not [layer, node, tensor]"),
+    "a constant only": (tf_keras_config(call=[["_CONSTANT_VALUE", -1, 2.0, {}]]), "a call without an input tensor"),
+    "a tensor from nowhere": (tf_keras_config(call=[["x", 0, 0, {"y": ["ghost", 0, 0]}]]), "names layer 'ghost'"),
+    "a constant that is not a number": (tf_keras_config(call=[["x", 0, 0, {"y": "two"}]]),
+                                        "a constant operand that is not a number"),
+    "a tensor where a setting goes": (tf_keras_config("math.reduce_mean", [["x", 0, 0, {"axis": ["x", 0, 0]}]]),
+                                      "a tensor as its argument 'axis'"),
+    "an axis that is not one": (tf_keras_config("math.reduce_mean", [["x", 0, 0, {"axis": "a"}]]), "reduce_mean"),
+    "a reshape across the batch": (tf_keras_config("reshape", [["x", 0, 0, {"shape": [2, 4]}]]),
+                                   "a reshape to [2, 4]"),
+    "a softmax over another axis": (tf_keras_config("nn.softmax", [["x", 0, 0, {"axis": 0}]]), "not the last"),
+    "a slice that is not one": (tf_keras_config("__operators__.getitem", [["x", 0, 0, {"slice_spec": [1, 2]}]]),
+                                "an index that is not a slice"),
+    "a huge slice": (tf_keras_config("__operators__.getitem", [["x", 0, 0, {"slice_spec": [
+        {"start": None, "stop": None, "step": None}, {"start": 10**400, "stop": None, "step": 0}]}]]), "op"),
+}
+
+
+@pytest.mark.parametrize("case", TF_OP_CASES)
+def test_a_hostile_tf_op_call_is_one_line(run_cli, tmp_path, case):
+    from test_keras_config import write_keras
+
+    config, fragment = TF_OP_CASES[case]
+    path = write_keras(tmp_path / "op.keras", config)
+    for loader in ("auto", "config", "keras"):
+        code, out, err = run_cli("summary", path, "--loader", loader)
+        assert (code, out, err.count("\n")) == (1, "", 1), err
+        assert fragment in err and "--loader keras" not in err and "Traceback" not in err
+
+
+def test_a_hand_written_tf_op_call_is_read(run_cli, tmp_path):
+    from test_keras_config import write_keras
+
+    path = write_keras(tmp_path / "op.keras", tf_keras_config())
+    summary = archviz.analyze(path)
+    assert [(r.op, r.flops) for r in summary.records] == [("input", 0), ("multiply", 8), ("dense", 68)]
+    assert summary.params == 36 and summary.complete

@@ -11,8 +11,11 @@ weights (:mod:`archviz.keras_weights`): a frozen layer's weights are all non-tra
 weights, or the input shapes a Keras 3 file records, are not what the rules give, that is an
 error naming the layer, never a silent pick.
 
-A class with no op (a custom layer, a ``Lambda``, a subclassed model), or a variant that an op's
-reader or rule cannot take, raises :class:`NotReadable`: Keras can load such a file. A config that
+Keras 2 files of tf-keras (``.keras`` archives with ``tf_keras.src...`` classes, ``TFOpLambda``
+layers, whose functions :mod:`archviz.keras_tf_ops` maps to ops) are read alike. A class with no op
+(a custom layer, a ``Lambda``, a subclassed model), or a variant that an op's reader or rule cannot
+take, raises :class:`NotReadable`: Keras can load such a file, unless tf-keras wrote it
+(:func:`keras_refusal` says so). A config that
 is not what Keras writes (a missing key, a wrong type, an input from a layer that is not there, a
 cycle, models nested deeper than :data:`~archviz.keras_entries.MAX_NESTING`) is one line.
 """

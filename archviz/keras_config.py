@@ -246,10 +246,10 @@ class _Reader(Entries):
         function = self.get(self.get(entry, "config", dict, f"layer {name!r}"), "function", str, f"layer {name!r}")
         label = f"{kind}(tf.{function})"
         try:
-            resolved = resolve(function, arguments)
+            op, attrs = resolve(function, arguments)
         except (ValueError, TypeError, KeyError) as error:
             raise NotReadable(self.path, f"layer {name!r}, {label}: {error}", keras_loads=False) from None
-        return self.node(name, label, resolved.op, resolved.attrs, sources, place, frozen)
+        return self.node(name, label, op, attrs, sources, place, frozen)
 
     # ---- nodes ---------------------------------------------------------------------------------
     def add_input(self, name: str, shape: Shape) -> str:

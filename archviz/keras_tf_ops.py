@@ -113,7 +113,6 @@ def _slice_shape(attrs: Mapping[str, Any], shapes: Sequence[Shape]) -> Shape:
 
 
 _BINARY = ("y",)
-_UNCOSTED = Function(None, _BINARY, shape=_same_shape)
 
 #: function name (as tf-keras records it) -> the op it is. Extend here.
 FUNCTIONS: dict[str, Function] = {
@@ -148,28 +147,18 @@ FUNCTIONS: dict[str, Function] = {
     "reshape": Function("reshape", read=_reshape),
     **{name: Function("transpose", read=_op_reader("numpy.Transpose", lambda kw: {"axes": kw.get("perm")}))
        for name in ("transpose", "compat.v1.transpose")},
-    "math.cumsum": Function(None, shape=_same_shape),
-    **{name: _UNCOSTED for name in ("math.pow", "math.squared_difference")},
+    **{name: Function(None, _BINARY, shape=_same_shape) for name in ("math.pow", "math.squared_difference")},
     **{name: Function(None, shape=_same_shape) for name in (
-        "math.abs", "math.square", "math.sqrt", "math.rsqrt", "math.negative", "math.log", "math.erf",
-        "math.reciprocal")},
+        "math.cumsum", "math.abs", "math.square", "math.sqrt", "math.rsqrt", "math.negative", "math.log",
+        "math.erf", "math.reciprocal")},
     "__operators__.getitem": Function(None, read=lambda kw: {"slice_spec": kw.get("slice_spec")}, shape=_slice_shape),
 }
 
 
-@dataclass(frozen=True)
-class Resolved:
-    """What one call of a TF op layer is: the op (a stand-in that counts nothing where the function has
-    no cost rule), its attributes, and how many constant operands it takes (``x * 2.0``)."""
-
-    op: Op
-    attrs: dict
-    constants: int
-    counted: bool
-
-
-def resolve(function: str, call: Any) -> Resolved:
-    """The op of one call of ``function``; ValueError says why archviz cannot read it."""
+def resolve(function: str, call: Any) -> tuple[Op, dict]:
+    """The op of one call of ``function`` (a stand-in without a cost rule, listed as not counted, where
+    the table has none) and its attributes (``constants``: the number operands, ``x * 2.0``); ValueError
+    says why archviz cannot read it."""
     entry = FUNCTIONS.get(function)
     if entry is None:
         raise ValueError("archviz has no rule for this function and cannot tell its output shape")
@@ -187,9 +176,9 @@ def resolve(function: str, call: Any) -> Resolved:
         op = OPS[entry.op]
         if constants and op.family != Family.MERGE:
             raise ValueError("a constant operand")
-        return Resolved(op, attrs | ({"constants": len(constants)} if constants else {}), len(constants), True)
+        return op, attrs | ({"constants": len(constants)} if constants else {})
     assert entry.shape is not None
-    return Resolved(Op("TFOpLambda", Family.UNKNOWN, entry.shape), attrs, len(constants), False)
+    return Op("TFOpLambda", Family.UNKNOWN, entry.shape), attrs
 
 
 def first_argument(call: Any) -> list[list]:

@@ -53,8 +53,7 @@ def _op_reader(keras_class: str, config: Callable[[Mapping[str, Any]], dict]) ->
 
 
 def _reduction(keras_class: str) -> Function:
-    op = {"numpy.Mean": "mean", "numpy.Sum": "sum", "numpy.Max": "max"}[keras_class]
-    return Function(op, read=_op_reader(keras_class, lambda kw: {
+    return Function(KERAS_CLASSES[keras_class].name, read=_op_reader(keras_class, lambda kw: {
         "axis": kw.get("axis", kw.get("reduction_indices")),
         "keepdims": bool(kw.get("keepdims", kw.get("keep_dims")) or False)}))
 

@@ -36,6 +36,13 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
      "a Conv3DTranspose or a 3-D pooling (no statistic for them) and counts "
      "padded SpaceToBatch blocks for a dilated convolution; archviz counts the convolutions as 2 per "
      "MAC and the pooling by its windows."),
+    ("Keras 2",
+     "**Keras 2 graphs** (models of tf-keras, tf.keras) differ from the profiler in one op: tf.keras runs an "
+     "inference batch norm as one `FusedBatchNormV3`, for which the profiler registers no cost, so it counts 0 "
+     "where archviz counts a batch norm as above. For a tf-keras model, archviz's FLOPs are the profiler's "
+     "plus the batch norms' (a 3x3 convolution of 4 filters on 8x8x3 with its batch norm: 8,232 against the "
+     "profiler's 7,920); \"equals the profiler\" holds as written for Keras 3 graphs. Everything else in a "
+     "tf-keras graph, its `TFOpLambda` operations included, costs what the rules above say."),
     ("Memory",
      "**Activation memory** is the bytes of every layer's output (the input included) for the batch "
      "size and dtype (float32 by default). **Parameter memory** is params x bytes per value."),

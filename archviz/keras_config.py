@@ -11,8 +11,11 @@ weights (:mod:`archviz.keras_weights`): a frozen layer's weights are all non-tra
 weights, or the input shapes a Keras 3 file records, are not what the rules give, that is an
 error naming the layer, never a silent pick.
 
-A class with no op (a custom layer, a ``Lambda``, a subclassed model), or a variant that an op's
-reader or rule cannot take, raises :class:`NotReadable`: Keras can load such a file. A config that
+Keras 2 files of tf-keras (``.keras`` archives with ``tf_keras.src...`` classes, ``TFOpLambda``
+layers, whose functions :mod:`archviz.keras_tf_ops` maps to ops) are read alike. A class with no op
+(a custom layer, a ``Lambda``, a subclassed model), or a variant that an op's reader or rule cannot
+take, raises :class:`NotReadable`: Keras can load such a file, unless tf-keras wrote it
+(:func:`keras_refusal` says so). A config that
 is not what Keras writes (a missing key, a wrong type, an input from a layer that is not there, a
 cycle, models nested deeper than :data:`~archviz.keras_entries.MAX_NESTING`) is one line.
 """
@@ -21,19 +24,22 @@ from __future__ import annotations
 
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 from archviz.errors import ArchvizError, RuntimeFailure
 from archviz.graph import Declared, Graph, Shape
-from archviz.keras_entries import CONTAINERS, Entries, NotReadable, Reference, is_frozen, is_raw_op, recorded_shape
+from archviz.keras_entries import (CONTAINERS, Entries, NotReadable, Reference, is_frozen, is_raw_op, keras_refuses,
+                                   recorded_shape)
+from archviz.keras_tf_ops import TF_OP_CLASSES, resolve
 from archviz.keras_weights import Place, Weights, open_weights
-from archviz.ops import KERAS_CLASSES, Family
+from archviz.ops import KERAS_CLASSES, Family, Op
 
 #: Two sizes an open (``None``) input dimension takes: an output dimension that differs between them is open too.
 PROBES = (512, 544)
 _RULE_ERRORS = (ArchvizError, KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError,
                 OverflowError)
 
-__all__ = ["NotReadable", "graph_from_config"]
+__all__ = ["NotReadable", "graph_from_config", "keras_refusal"]
 
 
 def graph_from_config(path: str | Path, config: dict, *, input_shape: Shape | None = None,
@@ -45,15 +51,37 @@ def graph_from_config(path: str | Path, config: dict, *, input_shape: Shape | No
     kind = reader.class_key(config)
     if kind not in CONTAINERS:
         raise NotReadable(path, f"model class {kind!r} (not a functional or Sequential model)")
-    reader.check_classes(config)  # before anything else is read
     graph = Graph(name or path.stem, options={"keras_class": "Sequential" if kind == "Sequential" else "Functional"})
-    with open_weights(path) as weights:
-        reader.graph, reader.weights = graph, weights
-        reader.model(config, "", None, weights.root, False)
+    reader.keras_loads = not keras_refuses(path, config)
+    try:
+        reader.check_classes(config)  # before anything else is read
+        with open_weights(path) as weights:
+            reader.graph, reader.weights = graph, weights
+            reader.model(config, "", None, weights.root, False)
+    except NotReadable as error:
+        if error.keras_loads and not reader.keras_loads:
+            raise NotReadable(path, error.reason, keras_loads=False) from None
+        raise
     graph.options["input_shape"] = list(next(iter(graph)).attrs["shape"])
     if input_shape is not None:
         graph.set_input_shape(tuple(input_shape))
     return graph
+
+
+def keras_refusal(path: Path, config: dict, *, runs: bool = False) -> str | None:
+    """Why Keras 3 cannot load a file tf-keras wrote (None: it may), naming ``--loader config`` only
+    where the config reader does read the file and the command does not run the model (``runs``)."""
+    if not keras_refuses(path, config):
+        return None
+    if runs:
+        return f"{path}: a file of tf-keras (Keras 2), which Keras 3 cannot load, so archviz cannot run it"
+    try:
+        graph_from_config(path, config)
+    except NotReadable as error:
+        hint = f"nor can archviz's config reader ({error.reason})"
+    else:
+        hint = "--loader config (or auto) reads it without Keras"
+    return f"{path}: a file of tf-keras (Keras 2), which Keras 3 cannot load; {hint}"
 
 
 class _Reader(Entries):
@@ -61,6 +89,7 @@ class _Reader(Entries):
 
     graph: Graph
     weights: Weights
+    keras_loads: bool  # whether Keras 3 can load the file (one tf-keras wrote may not be)
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
@@ -153,7 +182,8 @@ class _Reader(Entries):
                     nodes = [self.node_of(slot, produced) for slot in slots]
                     for node, shape in zip(nodes, recorded):
                         self.check_recorded(name, node, recorded_shape(shape))
-                    produced[name].append(self.call(by_name[name], prefix, nodes, constants, place, frozen))
+                    produced[name].append(self.call(by_name[name], prefix, nodes, constants, place, frozen,
+                                                    pending[name][0]))
                     pending[name].popleft()
                     stack.extend(waiting.pop((name, len(produced[name])), []))
         stuck = next((name for name, calls in pending.items() if calls), None)
@@ -193,13 +223,33 @@ class _Reader(Entries):
                                  f"{recorded}, archviz's rules give {ours}")
 
     def call(self, entry: dict, prefix: str, sources: list[str], constants: int, parent: Place,
-             frozen: bool) -> list[str]:
-        """One call of a layer: a leaf node, or a nested model's layers under its name."""
+             frozen: bool, arguments: Any = None) -> list[str]:
+        """One call of a layer (its ``arguments`` as the config writes them): a leaf node, or a nested
+        model's layers under its name."""
         name, kind = self.name_of(entry), self.class_key(entry)
         place = (parent.children or {}).get(name)  # a raw op has none
         if kind in CONTAINERS:
             return self.model(entry, f"{prefix}{name}.", sources, place, frozen)
-        return [self.leaf(entry, kind, prefix + name, sources, constants, place, frozen or is_frozen(entry))]
+        frozen = frozen or is_frozen(entry)
+        if kind in TF_OP_CLASSES:
+            node = self.tf_op(entry, kind, prefix + name, sources, arguments, place, frozen)
+        else:
+            node = self.leaf(entry, kind, prefix + name, sources, constants, place, frozen)
+        if "." in name:  # tf-keras names a TF op layer tf.math.add: its groups are its model's, not tf and math
+            self.graph.set_scopes({node: tuple(prefix.split(".")[:-1])}, {})
+        return [node]
+
+    def tf_op(self, entry: dict, kind: str, name: str, sources: list[str], arguments: Any, place: Place | None,
+              frozen: bool) -> str:
+        """A Keras 2 ``TFOpLambda``: the op its function is (:mod:`archviz.keras_tf_ops`), or a node
+        listed as not counted where the function has no cost rule."""
+        function = self.get(self.get(entry, "config", dict, f"layer {name!r}"), "function", str, f"layer {name!r}")
+        label = f"{kind}(tf.{function})"
+        try:
+            op, attrs = resolve(function, arguments)
+        except (ValueError, TypeError, KeyError) as error:
+            raise NotReadable(self.path, f"layer {name!r}, {label}: {error}", keras_loads=False) from None
+        return self.node(name, label, op, attrs, sources, place, frozen)
 
     # ---- nodes ---------------------------------------------------------------------------------
     def add_input(self, name: str, shape: Shape) -> str:
@@ -214,8 +264,16 @@ class _Reader(Entries):
         op, config = KERAS_CLASSES[kind], self.get(entry, "config", dict, f"layer {name!r}")
         try:
             attrs = dict(op.keras[kind](config))
-            if constants and op.family == Family.MERGE:
-                attrs["constants"] = constants  # x * 2.0: a scalar operand of an elementwise op
+        except _RULE_ERRORS as error:
+            raise NotReadable(self.path, f"layer {name!r} ({kind}): {error}") from None
+        if constants and op.family == Family.MERGE:
+            attrs["constants"] = constants  # x * 2.0: a scalar operand of an elementwise op
+        return self.node(name, kind, op, attrs, sources, place, frozen)
+
+    def node(self, name: str, kind: str, op: Op, attrs: dict, sources: list[str], place: Place | None,
+             frozen: bool) -> str:
+        """A leaf's node, as the op ``op`` with ``attrs``: shape and params from the rules."""
+        try:
             ins = [self.shapes[source] for source in sources]
             first = op.shape(attrs, [pair[0] for pair in ins])
             second = first if all(a == b for a, b in ins) else op.shape(attrs, [pair[1] for pair in ins])
@@ -230,8 +288,8 @@ class _Reader(Entries):
             stored = self.weights.size(place) if place is not None else 0
             if stored != cost.params:
                 raise RuntimeFailure(f"{self.path}: layer {name!r} ({kind}) holds {stored:,} weights in the file, "
-                                     f"but archviz's rule gives {cost.params:,} params; --loader keras counts it "
-                                     f"with Keras")
+                                     f"but archviz's rule gives {cost.params:,} params"
+                                     + ("; --loader keras counts it with Keras" if self.keras_loads else ""))
             params = (0, stored) if frozen else (cost.trainable, cost.non_trainable)
         shape = tuple(a if a == b else -1 for a, b in zip(first, second))
         declared = Declared(kind, shape, params=params, shares=shares)

@@ -25,12 +25,15 @@ from typing import Any
 
 from archviz.errors import RuntimeFailure
 from archviz.graph import Shape
+from archviz.keras_tf_ops import CONSTANT, TF_OP_CLASSES, first_argument, is_node_data
 from archviz.ops import KERAS_CLASSES
 
 #: The modules of raw ``keras.ops`` operations (not layers) in a functional graph.
 RAW_OPS = "keras.src.ops."
 #: Model classes whose layers are walked: ``keras.Model(inputs, outputs)`` is saved as Functional (Model in Keras 2).
 CONTAINERS = ("Functional", "Model", "Sequential")
+#: The packages whose classes a config names as Keras's own: Keras 3, and tf-keras (Keras 2) in its ``.keras`` files.
+KERAS_PACKAGES = ("keras", "tf_keras")
 #: How deeply models may nest in models.
 MAX_NESTING = 32
 
@@ -40,10 +43,11 @@ Reference = tuple[str, int, int]  # (layer, call, output)
 class NotReadable(RuntimeFailure):
     """A file the config reader cannot take alone, though Keras can load it; ``reason`` says why."""
 
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path}: archviz's config reader cannot read {reason}; --loader keras (or auto) loads "
-                         f"the file with Keras")
-        self.reason = reason
+    def __init__(self, path: Path, reason: str, *, keras_loads: bool = True) -> None:
+        hint = ("--loader keras (or auto) loads the file with Keras" if keras_loads else
+                "nor can Keras 3 load it (a file of tf-keras, Keras 2)")
+        super().__init__(f"{path}: archviz's config reader cannot read {reason}; {hint}")
+        self.reason, self.keras_loads = reason, keras_loads
 
 
 class Entries:
@@ -71,7 +75,7 @@ class Entries:
         registered, module = entry.get("registered_name"), entry.get("module")
         if isinstance(registered, str) and registered != name:
             return registered
-        if isinstance(module, str) and module != "keras" and not module.startswith("keras."):
+        if isinstance(module, str) and module.split(".")[0] not in KERAS_PACKAGES:
             return f"{module}>{name}"
         if isinstance(module, str) and module.startswith(RAW_OPS):
             return f"{module.rsplit('.', 1)[-1]}.{name}"
@@ -101,7 +105,7 @@ class Entries:
             kind = self.class_key(layer)
             if kind in CONTAINERS:
                 self.check_classes(layer, depth + 1)
-            elif kind != "InputLayer" and kind not in KERAS_CLASSES:
+            elif kind != "InputLayer" and kind not in KERAS_CLASSES and kind not in TF_OP_CLASSES:
                 raise NotReadable(self.path, f"layer class {kind!r}")
 
     def has_input(self, entry: dict) -> bool:
@@ -137,8 +141,15 @@ class Entries:
     def arguments(self, call: Any, what: str) -> tuple[list[Reference], list[Any], int]:
         """The tensors a call reads (with the shapes a Keras 3 file records for them, else None), and how
         many plain numbers it passes as operands (``x * 2.0`` passes one)."""
-        if isinstance(call, list):  # Keras 2: [[layer, node, tensor, kwargs], ...]
-            refs, recorded, constants = [self.reference(item, what) for item in call], [None] * len(call), 0
+        if isinstance(call, list):  # Keras 2: [[layer, node, tensor, kwargs], ...]; a TF op layer's: see keras_tf_ops
+            try:
+                leaves = first_argument(call)
+            except ValueError as error:
+                raise self.bad(f"{what}: {error}") from None
+            kwargs = leaves[0][3] if len(leaves[0]) == 4 and isinstance(leaves[0][3], dict) else {}
+            refs = [self.reference(item, what) for item in leaves if item[0] != CONSTANT]
+            refs += [self.reference(item, what) for item in _keras2_tensors(kwargs)]
+            recorded, constants = [None] * len(refs), 0
         else:
             args = self.get(call, "args", list, what)
             tensors = _keras_tensors([args, self.get(call, "kwargs", dict, what, {})])
@@ -148,6 +159,26 @@ class Entries:
         if not refs:
             raise self.bad(f"{what}: a call without an input tensor")
         return refs, recorded, constants
+
+
+def keras_refuses(path: Path, config: dict) -> bool:
+    """Whether Keras 3 cannot load a file that tf-keras (Keras 2) wrote: a ``.keras`` archive of tf-keras
+    (a ``tf_keras`` module, an input layer's Keras 2 ``batch_input_shape``), or any file with a TF op
+    layer (``TFOpLambda``), a class only tf-keras has. Found without recursion."""
+    archive = path.suffix.lower() == ".keras"
+    stack: list[Any] = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("class_name") in TF_OP_CLASSES or archive and (
+                    str(item.get("module")).split(".")[0] == "tf_keras"
+                    or item.get("class_name") == "InputLayer" and isinstance(item.get("config"), dict)
+                    and "batch_input_shape" in item["config"]):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def is_raw_op(entry: dict) -> bool:
@@ -165,6 +196,21 @@ def recorded_shape(value: Any) -> Shape | None:
     if isinstance(value, list) and value and all(d is None or type(d) is int for d in value):
         return tuple(-1 if d is None else d for d in value[1:])
     return None
+
+
+def _keras2_tensors(kwargs: dict) -> list[list]:
+    """The tensors a Keras 2 call passes by keyword (``{"y": ["relu", 0, 0]}``), in the order written,
+    found without recursion."""
+    found, stack = [], list(reversed(kwargs.values()))
+    while stack:
+        item = stack.pop()
+        if is_node_data(item):
+            found.append(item)
+        elif isinstance(item, dict):
+            stack.extend(reversed(item.values()))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+    return found
 
 
 def _keras_tensors(value: Any) -> list[dict]:

@@ -63,12 +63,18 @@ def load_file(path: Path, *, input_shape: tuple[int, ...] | None, loader: str, u
         try:
             graph = graph_from_config(path, config, input_shape=input_shape)
         except NotReadable as error:
-            if loader == "config":
+            if loader == "config" or not error.keras_loads:
                 raise
             reason = f"the config reader cannot read {error.reason}"
         else:
             graph.options["loader"] = "config"
             return graph, None
+    if loader == "keras" or keras_model:
+        from archviz.keras_config import keras_refusal
+
+        refusal = keras_refusal(path, config, runs=keras_model)
+        if refusal:
+            raise RuntimeFailure(refusal)
     if not unsafe:
         refuse_code(path, config)
     from archviz.backend import require

@@ -9,12 +9,14 @@ table, so the numbers are the ones ``archviz summary`` gives.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from archviz.analysis import analyze_graph
 from archviz.errors import SpecError
 from archviz.limits import check
-from archviz.summary import LayerRecord
+from archviz.summary import LayerRecord, Summary
 from archviz.zoo import BlockPlan, ResNetConfig
+from archviz.zoo.config import BlockType, ConvBias
 from archviz.zoo.builder import block_graph
 from archviz.zoo.plans import block_style, grouped_width
 
@@ -80,8 +82,8 @@ def _conv(record: LayerRecord, shapes: dict) -> Conv:
                 record.trainable_params, record.macs)
 
 
-_BASIC = ResNetConfig(name="basic", block="basic", conv_bias="none")
-_BOTTLENECK = ResNetConfig(name="bottleneck", block="bottleneck", conv_bias="none")
+_BASIC = ResNetConfig(name="basic", block=BlockType.BASIC, conv_bias=ConvBias.NONE)
+_BOTTLENECK = ResNetConfig(name="bottleneck", block=BlockType.BOTTLENECK, conv_bias=ConvBias.NONE)
 
 
 def _identity(config: ResNetConfig, channels: int, mid: int) -> BlockPlan:
@@ -159,7 +161,7 @@ def compare(channels: int = 256, bottleneck_channels: int | None = None, spatial
     ))
 
 
-def stage_comparison(summary) -> list[dict]:
+def stage_comparison(summary: Summary) -> list[dict[str, Any]]:
     """For each residual stage of a model: a basic block and a bottleneck at that stage's width
     and resolution (for the report)."""
     rows = []

@@ -12,6 +12,8 @@ block designs (:mod:`archviz.studies.blocks`).
 
 from __future__ import annotations
 
+from typing import Any
+
 from archviz.graph import Graph
 from archviz.zoo.config import HeadLayer, ResNetConfig
 from archviz.zoo.plans import BlockPlan, LayerStyle, StemPlan, TailPlan, plan, stem_plan, tail_plan
@@ -40,7 +42,7 @@ class _Emitter:
         else:  # zeropad: a ZeroPadding2D layer, then a valid convolution (keras.applications)
             x = self.graph.add(f"{name}_pad", "zero_pad2d", x, padding=((pad, pad), (pad, pad)))
             conv_padding = "valid"
-        attrs = {"filters": filters, "kernel": (kernel, kernel), "strides": (stride, stride),
+        attrs: dict[str, Any] = {"filters": filters, "kernel": (kernel, kernel), "strides": (stride, stride),
                  "padding": conv_padding, "use_bias": self.bias(normalized)}
         if groups != 1:
             attrs["groups"] = groups
@@ -70,7 +72,7 @@ def _stem(graph: Graph, stem: StemPlan) -> str:
         else:
             x = emit.conv(f"stem.conv{index}", x, filters, stem.kernel, stride, normalized=False)
     if stem.pool:
-        pool = {"pool": (3, 3), "strides": (2, 2)}
+        pool: dict[str, Any] = {"pool": (3, 3), "strides": (2, 2)}
         if not stem.pool_padding:
             pool["padding"] = "valid"
         elif stem.layers.padding == "same":
@@ -148,9 +150,9 @@ def _tail(graph: Graph, tail: TailPlan, x: str) -> None:
         x = graph.add(name, op, x, **_head_attrs(layer))
 
 
-def _head_attrs(layer: HeadLayer) -> dict:
+def _head_attrs(layer: HeadLayer) -> dict[str, Any]:
     if layer.op == "dense":
-        attrs = {"units": layer.units, "use_bias": True}
+        attrs: dict[str, Any] = {"units": layer.units, "use_bias": True}
         if layer.activation not in (None, "linear"):
             attrs["activation"] = layer.activation
         return attrs

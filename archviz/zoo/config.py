@@ -251,7 +251,8 @@ class ResNetConfig:
 
     def options(self) -> dict[str, Any]:
         """The resolved options as plain data (for JSON, the report and spec files)."""
-        return _plain(dataclasses.asdict(self))
+        options: dict[str, Any] = _plain(dataclasses.asdict(self))
+        return options
 
 
 def _plain(value: Any) -> Any:

@@ -17,7 +17,7 @@ up for every block of every candidate, and a tuple hashes and compares in C (a d
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from archviz.errors import SpecError
 from archviz.limits import check
@@ -106,7 +106,7 @@ def stem_plan(config: ResNetConfig) -> StemPlan:
     widths = tuple(scaled(width, config.width_multiplier) for width in stem.widths)
     for width in widths:
         check("channels", width, "stem width")
-    return StemPlan(input_shape=tuple(config.input_shape), widths=widths, kernel=stem.kernel, stride=stem.stride,
+    return StemPlan(input_shape=config.input_shape, widths=widths, kernel=stem.kernel, stride=stem.stride,
                     pool=stem.pool, pool_padding=stem.pool_padding, norm=stem.norm,
                     layers=_layer_style(config, stem.padding))
 
@@ -158,7 +158,7 @@ def plan(config: ResNetConfig) -> list[list[BlockPlan]]:
         stride_block = 1 if config.downsample_at == "first" else count
         blocks = []
         for index in range(1, count + 1):
-            fields = {"mid_width": mid, "out_width": out, "stride": stage_stride if index == stride_block else 1,
+            fields: dict[str, Any] = {"mid_width": mid, "out_width": out, "stride": stage_stride if index == stride_block else 1,
                       "shortcut": config.shortcut}
             for override in config.overrides:
                 if override.stage == stage_number and override.block in (None, index):

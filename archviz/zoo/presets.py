@@ -13,8 +13,10 @@ Flavors of the ImageNet ResNets:
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
-from archviz.zoo.config import STEMS, ResNetConfig, Stem
+from archviz.zoo.config import (STEMS, BlockType, ConvBias, DownsampleAt, Padding, ResNetConfig, Shortcut, Stem,
+                                 StrideOn, Subsample)
 from archviz.zoo.registry import REGISTRY
 
 PAPER = "He et al. 2015, Deep Residual Learning for Image Recognition"
@@ -22,34 +24,39 @@ PREACT_PAPER = "He et al. 2016, Identity Mappings in Deep Residual Networks"
 TORCHVISION = "torchvision.models"
 KERAS = "keras.applications"
 
-IMAGENET_LAYERS = {
-    18: ("basic", (2, 2, 2, 2)),
-    34: ("basic", (3, 4, 6, 3)),
-    50: ("bottleneck", (3, 4, 6, 3)),
-    101: ("bottleneck", (3, 4, 23, 3)),
-    152: ("bottleneck", (3, 8, 36, 3)),
+IMAGENET_LAYERS: dict[int, tuple[BlockType, tuple[int, ...]]] = {
+    18: (BlockType.BASIC, (2, 2, 2, 2)),
+    34: (BlockType.BASIC, (3, 4, 6, 3)),
+    50: (BlockType.BOTTLENECK, (3, 4, 6, 3)),
+    101: (BlockType.BOTTLENECK, (3, 4, 23, 3)),
+    152: (BlockType.BOTTLENECK, (3, 8, 36, 3)),
 }
 
-KERAS_STEM = Stem(padding="zeropad")
+KERAS_STEM = Stem(padding=Padding.ZEROPAD)
 CIFAR_STEM = STEMS["cifar"]
-CIFAR = {"input_shape": (32, 32, 3), "classes": 10, "widths": (16, 32, 64), "strides": (1, 2, 2)}
+
+
+def _cifar_config(name: str, **fields: Any) -> ResNetConfig:
+    """A network of the paper's CIFAR-10 setting: 32x32x3 input, 10 classes, three stages of 16, 32 and
+    64 filters (unless ``fields`` says other widths), stride 2 between stages."""
+    fields.setdefault("widths", (16, 32, 64))
+    return ResNetConfig(name=name, input_shape=(32, 32, 3), classes=10, strides=(1, 2, 2), **fields)
 
 
 def _imagenet(depth: int, flavor: str) -> ResNetConfig:
     block, layers = IMAGENET_LAYERS[depth]
-    common = {"block": block, "layers": layers}
     if flavor == "paper":
         # a basic block's stride is on its first 3x3 in every flavor; only a bottleneck has a choice
-        detail = "basic blocks" if block == "basic" else "stride on first 1x1"
-        return ResNetConfig(name=f"resnet{depth}", source=PAPER, stride_on="first",
-                            description=f"ResNet-{depth}, paper ({detail})", **common)
+        detail = "basic blocks" if block == BlockType.BASIC else "stride on first 1x1"
+        return ResNetConfig(name=f"resnet{depth}", source=PAPER, stride_on=StrideOn.FIRST,
+                            description=f"ResNet-{depth}, paper ({detail})", block=block, layers=layers)
     if flavor == "torchvision":
-        detail = "same as the paper's" if block == "basic" else "v1.5: stride on the 3x3"
-        return ResNetConfig(name=f"resnet{depth}-torchvision", source=TORCHVISION, stride_on="middle",
-                            description=f"torchvision ({detail})", **common)
-    return ResNetConfig(name=f"resnet{depth}-keras", source=KERAS, stride_on="first", conv_bias="all",
-                        bn_epsilon=1.001e-5, padding="same", stem=KERAS_STEM, classifier_activation="softmax",
-                        description="Keras-style: conv bias, BN eps 1.001e-5", **common)
+        detail = "same as the paper's" if block == BlockType.BASIC else "v1.5: stride on the 3x3"
+        return ResNetConfig(name=f"resnet{depth}-torchvision", source=TORCHVISION, stride_on=StrideOn.MIDDLE,
+                            description=f"torchvision ({detail})", block=block, layers=layers)
+    return ResNetConfig(name=f"resnet{depth}-keras", source=KERAS, stride_on=StrideOn.FIRST, conv_bias=ConvBias.ALL,
+                        bn_epsilon=1.001e-5, padding=Padding.SAME, stem=KERAS_STEM, classifier_activation="softmax",
+                        description="Keras-style: conv bias, BN eps 1.001e-5", block=block, layers=layers)
 
 
 def _keras_v2(depth: int) -> ResNetConfig:
@@ -57,28 +64,29 @@ def _keras_v2(depth: int) -> ResNetConfig:
     return ResNetConfig(
         name=f"resnet{depth}v2", family="preact", source=KERAS,
         description=f"Keras ResNet{depth}V2 (pre-activation)",
-        block="bottleneck", preact=True, layers=layers, strides=(2, 2, 2, 1), downsample_at="last",
-        stride_on="middle", subsample="max_pool", conv_bias="unnormalized", bn_epsilon=1.001e-5,
-        padding="zeropad", stem=replace(KERAS_STEM, norm=False), classifier_activation="softmax",
+        block=BlockType.BOTTLENECK, preact=True, layers=layers, strides=(2, 2, 2, 1),
+        downsample_at=DownsampleAt.LAST, stride_on=StrideOn.MIDDLE, subsample=Subsample.MAX_POOL,
+        conv_bias=ConvBias.UNNORMALIZED, bn_epsilon=1.001e-5, padding=Padding.ZEROPAD,
+        stem=replace(KERAS_STEM, norm=False), classifier_activation="softmax",
     )
 
 
 def _cifar(depth: int, *, plain: bool = False) -> ResNetConfig:
     n = (depth - 2) // 6
-    return ResNetConfig(
-        name=f"{'plain' if plain else 'resnet'}{'-' if plain else ''}{depth}", family="plain" if plain else "cifar",
+    return _cifar_config(
+        f"{'plain' if plain else 'resnet'}{'-' if plain else ''}{depth}", family="plain" if plain else "cifar",
         source=PAPER, description=f"CIFAR-10, n={n}, " + ("no shortcuts" if plain else "option A shortcuts"),
-        block="basic", layers=(n, n, n), stem=CIFAR_STEM, shortcut="none" if plain else "A", **CIFAR,
+        block=BlockType.BASIC, layers=(n, n, n), stem=CIFAR_STEM, shortcut=Shortcut.NONE if plain else Shortcut.A,
     )
 
 
 def _preact_cifar(depth: int) -> ResNetConfig:
     n = (depth - 2) // 9
-    return ResNetConfig(
-        name=f"preact-resnet{depth}", family="preact", source=PREACT_PAPER,
+    return _cifar_config(
+        f"preact-resnet{depth}", family="preact", source=PREACT_PAPER,
         description=f"CIFAR pre-activation bottleneck, n={n}",
-        block="bottleneck", preact=True, layers=(n, n, n), stride_on="middle",
-        stem=replace(CIFAR_STEM, norm=False), **CIFAR,
+        block=BlockType.BOTTLENECK, preact=True, layers=(n, n, n), stride_on=StrideOn.MIDDLE,
+        stem=replace(CIFAR_STEM, norm=False),
     )
 
 
@@ -93,8 +101,9 @@ def _preact_imagenet(depth: int) -> ResNetConfig:
 
 def _torchvision_bottleneck(name: str, layers: tuple[int, ...], family: str, description: str, *,
                             groups: int = 1, width_per_group: int = 64) -> ResNetConfig:
-    return ResNetConfig(name=name, family=family, source=TORCHVISION, description=description, block="bottleneck",
-                        layers=layers, stride_on="middle", groups=groups, width_per_group=width_per_group)
+    return ResNetConfig(name=name, family=family, source=TORCHVISION, description=description,
+                        block=BlockType.BOTTLENECK, layers=layers, stride_on=StrideOn.MIDDLE, groups=groups,
+                        width_per_group=width_per_group)
 
 
 def _register_all() -> None:
@@ -119,15 +128,15 @@ def _register_all() -> None:
                                               "Wide ResNet-50-2 (2x wide bottleneck)", width_per_group=128))
     REGISTRY.register(_torchvision_bottleneck("wide_resnet101_2", (3, 4, 23, 3), "wide",
                                               "Wide ResNet-101-2 (2x wide bottleneck)", width_per_group=128))
-    REGISTRY.register(ResNetConfig(
-        name="wrn-28-10", family="wide", source="Zagoruyko & Komodakis 2016, Wide Residual Networks",
+    REGISTRY.register(_cifar_config(
+        "wrn-28-10", family="wide", source="Zagoruyko & Komodakis 2016, Wide Residual Networks",
         description="CIFAR WRN-28-10, pre-act, widths x10",
-        block="basic", preact=True, layers=(4, 4, 4), stem=replace(CIFAR_STEM, norm=False),
-        **{**CIFAR, "widths": (160, 320, 640)},
+        block=BlockType.BASIC, preact=True, layers=(4, 4, 4), stem=replace(CIFAR_STEM, norm=False),
+        widths=(160, 320, 640),
     ))
     for depth in (18, 34):
         base = _imagenet(depth, "paper")
-        REGISTRY.register(replace(base, name=f"plain-{depth}", family="plain", shortcut="none",
+        REGISTRY.register(replace(base, name=f"plain-{depth}", family="plain", shortcut=Shortcut.NONE,
                                   description=f"ResNet-{depth}'s body, no shortcuts"))
     for depth in (20, 32, 44, 56, 110):
         REGISTRY.register(_cifar(depth, plain=True))

@@ -44,4 +44,8 @@ def to_keras(graph: Graph) -> Any:
 
 
 def _model_name(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in name)
+    """A name Keras takes for a model: TensorFlow makes it a root name scope when the model runs, and
+    refuses one that does not match ``[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*`` (a spec named ``_resnet20``).
+    Other characters become ``_``; a name that cannot start a scope gets ``model`` in front."""
+    text = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "_-.") else "_" for ch in name)
+    return text if text[:1].isalnum() or text[:1] == "." else f"model{text}"

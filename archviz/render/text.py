@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from archviz.render.tables import csv_table, markdown_table, text_table, visible
+from archviz.render.tables import csv_table, markdown_table, markdown_text, text_table, visible
 from archviz.summary import Row, Summary
 from archviz.units import exact, human, human_bytes
 
@@ -93,9 +93,10 @@ def _warning_lines(summary: Summary) -> list[str]:
 
 def render_markdown(summary: Summary, depth: Any = None) -> str:
     header, body = _columns(summary.rows(depth), readable=True)
-    lines = [f"**{_title(summary)}**", *depth_note(summary, depth), "", *markdown_table(header, body, _NUMERIC), ""]
+    lines = [f"**{markdown_text(_title(summary))}**", *map(markdown_text, depth_note(summary, depth)), "",
+             *markdown_table(header, body, _NUMERIC), ""]
     lines += markdown_table(["Total", ""], totals_lines(summary))
-    lines += ["", *(f"> {line}" for line in _warning_lines(summary))] if summary.uncounted else []
+    lines += ["", *(f"> {markdown_text(line)}" for line in _warning_lines(summary))] if summary.uncounted else []
     return "\n".join(lines) + "\n"
 
 

@@ -15,9 +15,10 @@ def visible(text: str) -> str:
 
 #: The characters Markdown may read as inline markup (escapes, code spans, emphasis, strikethrough,
 #: links and images, HTML and autolinks, table cells): each is written after a backslash, so a name
-#: is always text. Entities (``&lt;``) only ever decode to text; block markup (``#``, ``>``, ``-``)
-#: needs the start of a line, where archviz writes its own markup.
-_MARKDOWN = frozenset("\\`*_~[]()<>|")
+#: is always text. Parentheses stay as they are: a link or image needs ``](`` and every ``]`` is
+#: escaped. Entities (``&lt;``) only ever decode to text; block markup (``#``, ``>``, ``-``) needs the
+#: start of a line, where archviz writes its own markup.
+_MARKDOWN = frozenset("\\`*_~[]<>|")
 
 
 def markdown_text(text: object) -> str:

@@ -52,7 +52,7 @@ def text_table(header: Sequence[str], body: Sequence[Sequence[str]], right: set[
 
 
 def _md(cell: object) -> str:
-    return markdown_text(str(cell).strip())
+    return markdown_text(str(cell)).strip()  # after visible(): a name's own \r or \n is shown, not trimmed
 
 
 def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]], right: set[int] = frozenset()) -> list[str]:

@@ -191,3 +191,19 @@ def test_csv_headers_are_never_formulas(template, tmp_path):
     model = keras_file(template, tmp_path / "m.keras", ["=1+1", "@SUM(A1)"], ["b", "c"], ["l"])
     header = next(csv.reader(io.StringIO(render(compare([str(model)], analyze=analyze), "csv"))))
     assert "'=1+10_params" in header and "'@SUM(A1)1_macs" in header
+
+
+def test_progress_and_wrote_lines_show_names_as_text(run_cli, tmp_path):
+    """``export``'s "building NAME" line, and "wrote FILE", with a name and a file name that would act
+    on a terminal."""
+    evil = "\x1b]0;title\x07\x1b[2J\r\x00"
+    spec = tmp_path / f"{evil[:4]}.toml"
+    spec.write_text(f'base = "resnet20"\nwidth_multiplier = 0.25\nname = {toml_string(evil)}\n')
+    code, _, err = run_cli("export", spec, "-o", tmp_path / f"{evil[:4]}.keras")
+    assert code == 0, err
+    assert "building \\x1b]0;title\\x07\\x1b[2J \\x00 in Keras" in err  # a line break is a space in a line
+    code, _, err2 = run_cli("summary", spec, "-o", tmp_path / f"{evil[:4]}.txt")
+    assert code == 0, err2
+    for text in (err, err2):
+        assert not [ch for ch in text if ch != "\n" and not ch.isprintable()], text
+    assert "wrote " in err2 and "\\x1b]0" in err2

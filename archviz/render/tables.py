@@ -28,12 +28,12 @@ def markdown_text(text: object) -> str:
 
 
 def _csv_cell(value: object) -> object:
-    """A cell for a spreadsheet: visible, and never a formula (a leading ``= + - @``, tab or carriage
-    return, after any spaces, is quoted), headers and body alike."""
+    """A cell for a spreadsheet: visible (so never a tab or carriage return either), and never a formula
+    (a leading ``= + - @``, after any spaces, is quoted), headers and body alike."""
     if not isinstance(value, str):
         return value
     text = visible(value)
-    return "'" + text if text.lstrip(" ")[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text.lstrip(" ")[:1] in ("=", "+", "-", "@") else text
 
 
 def text_table(header: Sequence[str], body: Sequence[Sequence[str]], right: set[int] = frozenset()) -> list[str]:

@@ -46,7 +46,7 @@ def run(args: list[str], env: dict[str, str] | None = None) -> subprocess.Comple
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict[str, Path]:
-    """Bad models of every kind, and two that were failures with an empty stderr or a traceback."""
+    """Bad models of every kind, and three that were failures with an empty stderr or a traceback."""
     from archviz.backend import keras as load_keras
 
     keras = load_keras()
@@ -55,6 +55,9 @@ def models(tmp_path_factory) -> dict[str, Path]:
     for index in range(60):  # names beyond dot's 16,384-character strings
         x = keras.layers.ReLU(name=f"n{index:02d}" + "a" * 17_000)(x)
     keras.Model(inputs, x).save(directory / "long_names.keras")
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, name="a b<c>:é")(inputs)  # names TensorFlow refuses as name scopes
+    keras.Model(inputs, keras.layers.ReLU(name="a_b_c__")(x), name="_bad").save(directory / "scopes.keras")
     (directory / "garbage.keras").write_bytes(b"not a zip file")
     (directory / "syntax.toml").write_text("name = \n")
     (directory / "width.toml").write_text('base = "resnet20"\nwidth_multiplier = -1\n')
@@ -98,6 +101,7 @@ def test_every_failure_is_one_line(models, tmp_path):
     assert by_args[("diagram", str(models["long_names"]))].returncode == 0
     assert by_args[("report", str(models["long_names"]))].returncode == 0
     assert by_args[("bench", str(models["_resnet20"]))].returncode == 0
+    assert by_args[("bench", str(models["scopes"]))].returncode == 0
     assert by_args[("export", str(models["_resnet20"]))].returncode == 0
 
 
@@ -131,3 +135,12 @@ def test_keras_paths_write_nothing_in_home(tmp_path, models):
     result = run(["summary", f"{out}/r.keras", "--loader", "keras"], env={**env, "KERAS_HOME": str(own)})
     assert result.returncode == 0, result.stderr
     assert (own / "keras.json").is_file() and list(home.iterdir()) == []
+
+
+def test_keras_names_are_valid_name_scopes():
+    from archviz.backend.keras_export import model_name, scope_names
+
+    assert scope_names(["layer1.block1.conv1", "a b", "a_b", "é/x"]) == {
+        "layer1.block1.conv1": "layer1.block1.conv1", "a b": "a_b_2", "a_b": "a_b", "é/x": "__x"}
+    assert [model_name(name) for name in ("_resnet20", "resnet-20", "-x", "", "ok.1")] == [
+        "model_resnet20", "resnet-20", "model-x", "model", "ok.1"]

@@ -17,7 +17,7 @@ from archviz.conventions import CONVENTIONS
 from archviz.render.diagram import DiagramOptions, DiagramTooLarge, render
 from archviz.render.dot_text import anchor
 from archviz.render.templating import render_template
-from archviz.render.text import UNKNOWN, shape_text, total_text
+from archviz.render.text import OPEN_SIZE, UNKNOWN, shape_text, total_text
 from archviz.summary import Summary
 from archviz.units import exact, human, human_bytes
 
@@ -56,7 +56,8 @@ def _tree_rows(summary: Summary) -> list[dict]:
             rows.append({
                 "id": f"row_{anchor(name)}", "name": path[size - 1] if size > 1 else name, "level": size,
                 "group": size < len(path), "op": row.op, "shape": shape_text(row.output_shape),
-                "params": row.params, "macs": row.macs if row.counted else None, "flops": row.flops, "counted": row.counted,
+                "params": row.params, "macs": row.macs if row.counted else None,  # as the summary's table
+                "flops": row.flops, "counted": row.counted,
                 "ancestors": [f"row_{anchor('.'.join(path[:k]))}" for k in range(1, size)],
             })
     return rows
@@ -107,7 +108,7 @@ def _cards(summary: Summary) -> list[dict]:
         value = totals[key]
         bound = "" if complete or value is None else " (lower bound)"
         return {"label": label + bound, "value": total_text(value, unit), "exact": total_text(value, exact),
-                "detail": detail if value is not None else "the input size is open: pass --input-shape H,W,C"}
+                "detail": detail if value is not None else OPEN_SIZE}
 
     return [
         {"label": "Parameters", "value": human(summary.params), "exact": exact(summary.params),

@@ -30,6 +30,8 @@ def _columns(rows: list[Row], readable: bool) -> tuple[list[str], list[list[str]
 #: What a total that depends on the input size reads while the model leaves that size open, in every
 #: format (the summary's totals, the report's cards, compare).
 UNKNOWN = "unknown"
+#: Why, and what to do about it.
+OPEN_SIZE = "the input size is open, pass --input-shape H,W,C"
 
 
 def total_text(value: int | None, unit: Callable[[int], str] = human) -> str:
@@ -41,7 +43,7 @@ def total_text(value: int | None, unit: Callable[[int], str] = human) -> str:
 def totals_lines(summary: Summary) -> list[tuple[str, str]]:
     """The totals as (label, text) pairs, shared by the table and Markdown renderers."""
     totals = summary.totals()
-    open_size = f"{UNKNOWN}: the input size is open, pass --input-shape H,W,C"
+    open_size = f"{UNKNOWN}: {OPEN_SIZE}"
 
     def sized(key: str, text: str, complete: bool = True) -> str:
         if totals[key] is None:

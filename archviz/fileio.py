@@ -39,9 +39,12 @@ def check_suffix(path: str | Path, suffixes: tuple[str, ...], what: str) -> None
 
 def check_writable(path: str | Path) -> Path:
     """The file a write to ``path`` replaces (a link's target); fail early, in one line, when its
-    directory is missing or not writable or the name cannot be a file."""
+    directory is missing or not writable or the name cannot be a file (a directory, a name that ends in
+    ``/``, a device or FIFO)."""
     if is_stdout(path):
         return Path(STDOUT)
+    if str(path).endswith(("/", os.sep)):  # Path() drops the slash: x.txt/ would write a file x.txt
+        raise RuntimeFailure(f"cannot write {path}: a name ending in / is a directory; name a file")
     try:
         target = Path(path)
         if target.is_symlink():

@@ -146,3 +146,44 @@ def test_option_chips_read_as_words():
     text = " ".join(f"{key} {value}" for key, value in chips)
     assert "preact no" in text and "include top yes" in text and "bn epsilon 0.00001" in text
     assert "True" not in text and "False" not in text and "stride on" not in text  # basic blocks: no bottleneck knobs
+
+
+@pytest.fixture(scope="module")
+def open_resnet50(tmp_path_factory):
+    """keras.applications' headless ResNet50 with an open input size, saved as .keras (no weights loaded)."""
+    from archviz.backend import keras as load_keras
+
+    keras = load_keras()
+    path = tmp_path_factory.mktemp("open") / "resnet50_open.keras"
+    keras.applications.ResNet50(weights=None, include_top=False, input_shape=(None, None, 3)).save(path)
+    return path
+
+
+@pytest.mark.tf
+def test_report_of_an_open_input_size(run_cli, tmp_path, open_resnet50):
+    """The report renders what the summary renders, and its cards say unknown where the summary does."""
+    from test_security import check_html
+
+    from archviz.render.text import UNKNOWN, totals_lines
+
+    code, _, err = run_cli("report", open_resnet50, "-o", tmp_path / "r.html")
+    assert code == 0, err
+    page = (tmp_path / "r.html").read_text()
+    check_html(page)
+    cards = {label: value for label, value in
+             re.findall(r'<div class="label">([^<]*)</div>\s*<div class="value num"[^>]*>([^<]*)</div>', page)}
+    summary = archviz.analyze(str(open_resnet50))
+    said = dict(totals_lines(summary))
+    assert cards == {"Parameters": "23.6 M", "MACs": UNKNOWN, "FLOPs": UNKNOWN, "Parameter memory": "90.0 MiB",
+                     "Activation memory": UNKNOWN}
+    for label in ("MACs", "FLOPs", "Activation memory"):
+        assert said[label].startswith(UNKNOWN)
+    assert "lower bound" not in page and " 0 B" not in page
+    assert "Input size open" in page and "MACs per stage" not in page
+    assert page.count('class="diagram"') == 3  # every depth drawn, each node linked to its row
+    rows = set(re.findall(r'<tr id="(row_[^"]+)"', page))
+    nodes = re.findall(r'<g id="node_([^"]+)" class="node"', html.unescape(page))
+    assert len(nodes) > 100 and {f"row_{n}" for n in nodes} <= rows
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    # the block comparison at the open size: the weights, and MACs unknown
+    assert re.search(r"conv2\s+256\s+\?x\?\s+1,179,648\s+69,632\s+16\.9x\s+unknown\s+unknown", text)

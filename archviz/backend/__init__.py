@@ -41,7 +41,11 @@ def keras() -> ModuleType:
     TensorFlow's C++ logging writes lines to stderr on import whatever ``TF_CPP_MIN_LOG_LEVEL``
     says (absl's "before InitializeLog" notice, oneDNN's), so the first import runs with file
     descriptor 2 on /dev/null; after it, the usual variables and absl's verbosity apply.
+
+    Keras writes ``keras.json`` into its config directory (``~/.keras``) when it is first imported;
+    archviz writes nothing outside ``-o``, so that directory is a temporary one (:func:`_keras_home`).
     """
+    _keras_home()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     first = "tensorflow" not in sys.modules
@@ -56,6 +60,22 @@ def keras() -> ModuleType:
 
         absl.logging.set_verbosity(absl.logging.ERROR)  # Python-side warnings (saving .h5, retracing)
     return keras_module
+
+
+def _keras_home() -> None:
+    """Point ``KERAS_HOME`` (read by Keras and tf-keras when imported) at a temporary directory that is
+    removed when archviz's process exits, unless the user set it: then theirs is used. A user's
+    ``~/.keras/keras.json`` (a ``channels_first`` data format, say) therefore never changes archviz's
+    models either."""
+    if "KERAS_HOME" in os.environ:
+        return
+    import atexit
+    import shutil
+    import tempfile
+
+    home = tempfile.mkdtemp(prefix="archviz-keras-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    os.environ["KERAS_HOME"] = home
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ import click
 
 from archviz import __version__
 from archviz.errors import ArchvizError
+from archviz.render.tables import visible
 
 MAX_MESSAGE = 400
 
@@ -21,9 +22,14 @@ COMMAND_MODULES = {
 
 def one_line(message: str) -> str:
     """A message as one printable line of at most :data:`MAX_MESSAGE` characters, whatever names it quotes."""
-    text = " ".join("".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in part)
-                    for part in str(message).split())
+    text = " ".join(visible(part) for part in str(message).split())
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+def note(message: str) -> None:
+    """A line for the user on stderr (progress, what was written): :func:`one_line`, so a name it
+    quotes cannot act on the terminal."""
+    click.echo(one_line(message), err=True)
 
 
 def fail(message: str, code: int) -> None:

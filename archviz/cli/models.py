@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from archviz.cli.app import cli
+from archviz.cli.app import cli, note
 from archviz.cli.options import (analysis_options, check_depth, depth_option, emit, format_option,
                                  keras_file_options, model_options, model_params, output_option, ranged)
 from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS
@@ -134,9 +134,8 @@ def export(model: str, output: str, **params: Any) -> None:
     """
     from archviz.models import export as export_model
 
-    keras_model = export_model(model, output, announce=lambda text: click.echo(text, err=True),
-                               **model_params(params))
-    click.echo(f"wrote {output}: {keras_model.count_params():,} params, {len(keras_model.layers)} layers", err=True)
+    keras_model = export_model(model, output, announce=note, **model_params(params))
+    note(f"wrote {output}: {keras_model.count_params():,} params, {len(keras_model.layers)} layers")
 
 
 @cli.command(short_help="Time a model's forward pass in TensorFlow.")
@@ -173,7 +172,7 @@ def bench(model: str, fmt: str | None, batch_size: int, steps: int, warmup: int,
         read_config(model)
     else:
         load_config(model, **{key: params[key] for key in CONFIG_OPTIONS if key in params})
-    click.echo(f"building {model} in Keras (loading TensorFlow)...", err=True)
+    note(f"building {model} in Keras (loading TensorFlow)...")
     bar = click.progressbar(length=warmup + steps, label=f"{warmup} warm-up + {steps} timed passes",
                             file=sys.stderr, show_pos=True)  # shown from the first pass on
     try:

@@ -139,7 +139,9 @@ def emit(data: str | bytes, output: str | None) -> None:
     target = STDOUT if output is None else output
     write_output(target, data)
     if not is_stdout(target):
-        click.echo(f"wrote {output}", err=True)
+        from archviz.cli.app import note
+
+        note(f"wrote {output}")
 
 
 def check_depth(summary: Any, depth: str) -> None:

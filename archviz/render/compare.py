@@ -13,6 +13,7 @@ from archviz.summary import Summary
 from archviz.conventions import CONVENTIONS
 from archviz.render.tables import csv_table, markdown_table, text_table
 from archviz.render.templating import render_template
+from archviz.render.text import total_text
 from archviz.units import human, human_bytes
 
 STAGE_COLORS = ["#2f6aa3", "#c46a00", "#3c8a2e", "#b33a3a", "#7d4e91", "#287c76", "#8a8a55", "#555555"]
@@ -24,8 +25,9 @@ def display_name(entry: Entry) -> str:
 
 
 def _readable(value: int | None, complete: bool) -> str:
-    """A total for people: ``unknown`` where the input size is open, ``+`` where it is a lower bound."""
-    return "unknown" if value is None else human(value) + ("" if complete else "+")
+    """A total for people: :func:`total_text` (``unknown`` where the input size is open), ``+`` where it is
+    a lower bound."""
+    return total_text(value) + ("" if complete or value is None else "+")
 
 
 def _exact(value: int | None) -> object:
@@ -47,8 +49,7 @@ def _main_table(entries: list[Entry], readable: bool) -> tuple[list[str], list[l
         if readable:
             row = [display_name(e), s.weighted_layers, human(s.params), human(s.trainable_params),
                    _readable(t["macs"], s.macs_complete), _readable(t["flops"], s.complete),
-                   human_bytes(s.param_bytes), "unknown" if t["activation_bytes"] is None else
-                   human_bytes(t["activation_bytes"])]
+                   human_bytes(s.param_bytes), total_text(t["activation_bytes"], human_bytes)]
         else:
             row = [display_name(e), s.weighted_layers, s.params, s.trainable_params, _exact(t["macs"]),
                    _exact(t["flops"]), s.param_bytes, _exact(t["activation_bytes"])]

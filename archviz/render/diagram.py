@@ -288,8 +288,8 @@ def render(summary: Summary, fmt: str, options: DiagramOptions | None = None) ->
         return dot.source.encode("utf-8")
     import graphviz
 
-    try:
-        return dot.pipe(format=fmt, quiet=True)
+    try:  # the whole source at once: a dot that stops reading early still says why on stderr
+        return graphviz.pipe("dot", fmt, dot.source.encode("utf-8"), quiet=True)
     except graphviz.ExecutableNotFound:
         raise RuntimeFailure("drawing needs Graphviz's dot program: install the Debian package graphviz "
                              "(apt-get install graphviz), or write .dot") from None

@@ -12,6 +12,8 @@ only return one of two things:
 
 Characters dot cannot take (NUL and the other control characters, lone surrogates,
 non-characters) are drawn as visible escapes (``\\x00``), so any name is drawn, never refused.
+Dot refuses a string longer than 16,384 bytes, so each text is cut to :data:`MAX_DRAWN_TEXT`
+characters (:func:`drawn`): the full name stays in the tables, the report's layer tree and JSON.
 """
 
 from __future__ import annotations
@@ -38,10 +40,27 @@ def printable(value: str) -> str:
     return visible(value)
 
 
+#: The most characters of one text (a name, a caption, a tooltip) a diagram draws. Dot refuses a
+#: string over 16,384 bytes, and a node's label holds a few texts of up to 4 bytes a character
+#: (5 once a markup character is written as a reference).
+MAX_DRAWN_TEXT = 400
+
+
+def drawn(value: str) -> str:
+    """:func:`printable` ``value``, and when that is longer than :data:`MAX_DRAWN_TEXT` its start, an
+    ellipsis and 8 hex digits of the whole text's hash: two long names that share a start are drawn
+    apart, and a name is drawn the same way every time."""
+    text = printable(value)
+    if len(text) <= MAX_DRAWN_TEXT:
+        return text
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+    return f"{text[: MAX_DRAWN_TEXT - 9]}…{digest}"
+
+
 def markup_text(value: str) -> str:
     """Text for the inside of an HTML-like label: drawable, with markup characters and brackets
     written as character references (Graphviz's HTML lexer also trips on a lone ``]``)."""
-    return "".join(f"&#{ord(ch)};" if ch in _MARKUP else ch for ch in printable(value))
+    return "".join(f"&#{ord(ch)};" if ch in _MARKUP else ch for ch in drawn(value))
 
 
 def attribute(value: object) -> str:
@@ -49,7 +68,7 @@ def attribute(value: object) -> str:
     anything else as an escaped, always-quoted string."""
     if isinstance(value, HtmlLabel):
         return value
-    return graphviz.escape(printable(str(value)))
+    return graphviz.escape(drawn(str(value)))
 
 
 def html_label(title: str, subtitle: str, lines: Iterable[str], fill: str, border: str) -> HtmlLabel:
@@ -84,6 +103,6 @@ _PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 
 def dot_id(name: str) -> str:
     """The DOT id of a node: its hierarchical name when that is plain (letters, digits, ``_ . -``),
-    else its anchor. The graphviz package reads ``<...>`` as an HTML string and ``a:b`` as a
-    port, so a model's arbitrary names never become ids; labels always show them as written."""
-    return name if _PLAIN.fullmatch(name) else f"id_{anchor(name)}"
+    else its anchor (also for a name too long to draw). The graphviz package reads ``<...>`` as an HTML
+    string and ``a:b`` as a port, so a model's arbitrary names never become ids; labels show them."""
+    return name if len(name) <= MAX_DRAWN_TEXT and _PLAIN.fullmatch(name) else f"id_{anchor(name)}"

@@ -8,6 +8,7 @@ from Graphviz, which escapes its text itself.
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from markupsafe import Markup
 
@@ -16,7 +17,7 @@ from archviz.conventions import CONVENTIONS
 from archviz.render.diagram import DiagramOptions, DiagramTooLarge, render
 from archviz.render.dot_text import anchor
 from archviz.render.templating import render_template
-from archviz.render.text import shape_text
+from archviz.render.text import OPEN_SIZE, UNKNOWN, shape_text, total_text
 from archviz.summary import Summary
 from archviz.units import exact, human, human_bytes
 
@@ -55,7 +56,8 @@ def _tree_rows(summary: Summary) -> list[dict]:
             rows.append({
                 "id": f"row_{anchor(name)}", "name": path[size - 1] if size > 1 else name, "level": size,
                 "group": size < len(path), "op": row.op, "shape": shape_text(row.output_shape),
-                "params": row.params, "macs": row.macs, "flops": row.flops, "counted": row.counted,
+                "params": row.params, "macs": row.macs if row.counted else None,  # as the summary's table
+                "flops": row.flops, "counted": row.counted,
                 "ancestors": [f"row_{anchor('.'.join(path[:k]))}" for k in range(1, size)],
             })
     return rows
@@ -66,7 +68,8 @@ def _charts(summary: Summary) -> tuple[list, list]:
     if not any(summary.groups.get(row.name) == "stage" for row in stages):
         stages = []
     charts = []
-    for key, title, value in (("params", "Parameters", lambda r: r.params), ("macs", "MACs", lambda r: r.macs)):
+    metrics = [("params", "Parameters", lambda r: r.params), ("macs", "MACs", lambda r: r.macs)]
+    for key, title, value in metrics[:1] if summary.size_open else metrics:  # MACs unknown while the size is open
         largest = max((value(r) for r in stages), default=0) or 1
         total = (summary.params if key == "params" else summary.macs) or 1
         bars = [{"name": r.name, "width": round(320 * value(r) / largest, 1),
@@ -96,6 +99,28 @@ def _options(summary: Summary) -> list[tuple[str, str]]:
     return shown
 
 
+def _cards(summary: Summary) -> list[dict]:
+    """The totals as cards, each total's text from :func:`total_text`, as in the summary: unknown where
+    the input size is open, and a lower bound only where a known total misses layers."""
+    totals = summary.totals()
+
+    def sized(label: str, key: str, complete: bool, unit: Callable[[int], str], detail: str) -> dict:
+        value = totals[key]
+        bound = "" if complete or value is None else " (lower bound)"
+        return {"label": label + bound, "value": total_text(value, unit), "exact": total_text(value, exact),
+                "detail": detail if value is not None else OPEN_SIZE}
+
+    return [
+        {"label": "Parameters", "value": human(summary.params), "exact": exact(summary.params),
+         "detail": f"{exact(summary.trainable_params)} trainable · {exact(summary.non_trainable_params)} non-trainable"},
+        sized("MACs", "macs", summary.macs_complete, human, total_text(totals["macs"], exact)),
+        sized("FLOPs", "flops", summary.complete, human, total_text(totals["flops"], exact)),
+        {"label": "Parameter memory", "value": human_bytes(summary.param_bytes), "exact": exact(summary.param_bytes),
+         "detail": f"{summary.dtype}"},
+        sized("Activation memory", "activation_bytes", True, human_bytes, f"batch {summary.batch_size}, {summary.dtype}"),
+    ]
+
+
 def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> str:
     """The report of ``summary``; ``stage_blocks`` is the basic-block-versus-bottleneck arithmetic at each
     stage's width (:func:`archviz.studies.blocks.stage_comparison`), computed by the caller."""
@@ -103,21 +128,13 @@ def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> s
     diagrams = [{"key": str(level), "label": "Layers" if level == summary.max_depth else DEPTH_LABELS[level],
                  "svg": _svg(summary, level)} for level in levels]
     stages, charts = _charts(summary)
-    cards = [
-        {"label": "Parameters", "value": human(summary.params), "exact": exact(summary.params),
-         "detail": f"{exact(summary.trainable_params)} trainable · {exact(summary.non_trainable_params)} non-trainable"},
-        {"label": "MACs" + ("" if summary.macs_complete else " (lower bound)"), "value": human(summary.macs), "exact": exact(summary.macs), "detail": exact(summary.macs)},
-        {"label": "FLOPs" + ("" if summary.complete else " (lower bound)"), "value": human(summary.flops),
-         "exact": exact(summary.flops), "detail": exact(summary.flops)},
-        {"label": "Parameter memory", "value": human_bytes(summary.param_bytes), "exact": exact(summary.param_bytes),
-         "detail": f"{summary.dtype}"},
-        {"label": "Activation memory", "value": human_bytes(summary.activation_bytes),
-         "exact": exact(summary.activation_bytes), "detail": f"batch {summary.batch_size}, {summary.dtype}"},
-    ]
+    cards = _cards(summary)
     return render_template(
         "report.html.j2",
         version=__version__, summary=summary, description=summary.options.get("description", ""),
         options=_options(summary), cards=cards, conventions=CONVENTIONS, diagrams=diagrams, stages=stages,
         charts=charts, blocks=stage_blocks or [], rows=_tree_rows(summary), folded=len(summary.records) > FOLD_ABOVE,
-        uncounted=[(op, names, summary.reasons.get(op, "")) for op, names in sorted(summary.uncounted.items())],
+        uncounted=[] if summary.size_open else [(op, names, summary.reasons.get(op, ""))
+                                                for op, names in sorted(summary.uncounted.items())],
+        open_size=summary.size_open, unknown=UNKNOWN,
     )

@@ -13,16 +13,32 @@ def visible(text: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
 
 
+#: The characters Markdown may read as inline markup (escapes, code spans, emphasis, strikethrough,
+#: links and images, HTML and autolinks, table cells): each is written after a backslash, so a name
+#: is always text. Parentheses stay as they are: a link or image needs ``](`` and every ``]`` is
+#: escaped. Entities (``&lt;``) only ever decode to text; block markup (``#``, ``>``, ``-``) needs the
+#: start of a line, where archviz writes its own markup.
+_MARKDOWN = frozenset("\\`*_~[]<>|")
+
+
+def markdown_text(text: object) -> str:
+    """``text`` as Markdown text: :func:`visible`, then every character Markdown could read as markup
+    backslash-escaped (CommonMark's escapes), so no link, image, HTML tag or code span can form."""
+    return "".join("\\" + ch if ch in _MARKDOWN else ch for ch in visible(str(text)))
+
+
 def _csv_cell(value: object) -> object:
-    """A cell for a spreadsheet: visible, and never a formula (a leading ``= + - @`` is quoted)."""
+    """A cell for a spreadsheet: visible (so never a tab or carriage return either), and never a formula
+    (a leading ``= + - @``, after any spaces, is quoted), headers and body alike."""
     if not isinstance(value, str):
         return value
     text = visible(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return "'" + text if text.lstrip(" ")[:1] in ("=", "+", "-", "@") else text
 
 
 def text_table(header: Sequence[str], body: Sequence[Sequence[str]], right: set[int] = frozenset()) -> list[str]:
     """Aligned columns with a rule above and below the header and below the body."""
+    header = [visible(cell) for cell in header]
     body = [[visible(cell) for cell in line] for line in body]
     widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
 
@@ -35,8 +51,8 @@ def text_table(header: Sequence[str], body: Sequence[Sequence[str]], right: set[
     return [rule, fmt(header), rule, *lines, rule]
 
 
-def _md(cell: str) -> str:
-    return visible(str(cell).strip()).replace("|", "\\|")
+def _md(cell: object) -> str:
+    return markdown_text(str(cell)).strip()  # after visible(): a name's own \r or \n is shown, not trimmed
 
 
 def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]], right: set[int] = frozenset()) -> list[str]:
@@ -48,6 +64,6 @@ def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]], right: 
 def csv_table(header: Sequence[str], body: Sequence[Sequence[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
+    writer.writerow([_csv_cell(cell) for cell in header])
     writer.writerows([_csv_cell(cell) for cell in line] for line in body)
     return buffer.getvalue()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from archviz.render.tables import csv_table, markdown_table, text_table, visible
+from archviz.render.tables import csv_table, markdown_table, markdown_text, text_table, visible
 from archviz.summary import Row, Summary
 from archviz.units import exact, human, human_bytes
 
@@ -27,26 +27,39 @@ def _columns(rows: list[Row], readable: bool) -> tuple[list[str], list[list[str]
     return header, body
 
 
+#: What a total that depends on the input size reads while the model leaves that size open, in every
+#: format (the summary's totals, the report's cards, compare).
+UNKNOWN = "unknown"
+#: Why, and what to do about it.
+OPEN_SIZE = "the input size is open, pass --input-shape H,W,C"
+
+
+def total_text(value: int | None, unit: Callable[[int], str] = human) -> str:
+    """The text of one total of :meth:`Summary.totals` in ``unit`` (:func:`human`, :func:`exact`,
+    :func:`human_bytes`): :data:`UNKNOWN` where the totals say None (the input size is open)."""
+    return UNKNOWN if value is None else unit(value)
+
+
 def totals_lines(summary: Summary) -> list[tuple[str, str]]:
     """The totals as (label, text) pairs, shared by the table and Markdown renderers."""
-    bound = "" if summary.complete else " (lower bound: some layers not counted)"
-    if summary.size_open:
-        unknown = "unknown: the input size is open, pass --input-shape H,W,C"
-        return [
-            ("Params", f"{exact(summary.params)} ({human(summary.params)}): {exact(summary.trainable_params)} "
-                       f"trainable, {exact(summary.non_trainable_params)} non-trainable"),
-            ("MACs", unknown), ("FLOPs", unknown),
-            ("Param memory", f"{human_bytes(summary.param_bytes)} ({summary.dtype})"),
-            ("Activation memory", unknown),
-        ]
+    totals = summary.totals()
+    open_size = f"{UNKNOWN}: {OPEN_SIZE}"
+
+    def sized(key: str, text: str, complete: bool = True) -> str:
+        if totals[key] is None:
+            return open_size
+        return text + ("" if complete else " (lower bound: some layers not counted)")
+
     return [
         ("Params", f"{exact(summary.params)} ({human(summary.params)}): {exact(summary.trainable_params)} trainable, "
                    f"{exact(summary.non_trainable_params)} non-trainable"),
-        ("MACs", f"{exact(summary.macs)} ({human(summary.macs)}) multiply-accumulates"
-                 + ("" if summary.macs_complete else " (lower bound: some layers not counted)")),
-        ("FLOPs", f"{exact(summary.flops)} ({human(summary.flops)}) floating-point operations{bound}"),
+        ("MACs", sized("macs", f"{total_text(totals['macs'], exact)} ({total_text(totals['macs'])}) "
+                               f"multiply-accumulates", summary.macs_complete)),
+        ("FLOPs", sized("flops", f"{total_text(totals['flops'], exact)} ({total_text(totals['flops'])}) "
+                                 f"floating-point operations", summary.complete)),
         ("Param memory", f"{human_bytes(summary.param_bytes)} ({summary.dtype})"),
-        ("Activation memory", f"{human_bytes(summary.activation_bytes)} (batch {summary.batch_size}, {summary.dtype})"),
+        ("Activation memory", sized("activation_bytes", f"{total_text(totals['activation_bytes'], human_bytes)} "
+                                                        f"(batch {summary.batch_size}, {summary.dtype})")),
     ]
 
 
@@ -93,9 +106,10 @@ def _warning_lines(summary: Summary) -> list[str]:
 
 def render_markdown(summary: Summary, depth: Any = None) -> str:
     header, body = _columns(summary.rows(depth), readable=True)
-    lines = [f"**{_title(summary)}**", *depth_note(summary, depth), "", *markdown_table(header, body, _NUMERIC), ""]
+    lines = [f"**{markdown_text(_title(summary))}**", *map(markdown_text, depth_note(summary, depth)), "",
+             *markdown_table(header, body, _NUMERIC), ""]
     lines += markdown_table(["Total", ""], totals_lines(summary))
-    lines += ["", *(f"> {line}" for line in _warning_lines(summary))] if summary.uncounted else []
+    lines += ["", *(f"> {markdown_text(line)}" for line in _warning_lines(summary))] if summary.uncounted else []
     return "\n".join(lines) + "\n"
 
 

@@ -64,6 +64,7 @@ def run_benchmark(model: Any, *, batch_size: int = 32, steps: int = 20, warmup: 
     options) after ``warmup`` untimed ones; ``progress`` is called after each pass. TensorFlow's
     failures (a batch that does not fit in memory) are one line: :class:`RuntimeFailure`."""
     from archviz.analysis import analyze_graph
+    from archviz.backend.keras_export import runnable
     from archviz.models import resolve
 
     resolved = resolve(model, keras_model=True, **options)
@@ -74,7 +75,7 @@ def run_benchmark(model: Any, *, batch_size: int = 32, steps: int = 20, warmup: 
 
     tf = tensorflow()
     try:
-        times = _time(tf, resolved.keras_model, input_shape, batch_size, steps, warmup, progress)
+        times = _time(tf, runnable(resolved.keras_model), input_shape, batch_size, steps, warmup, progress)
     except (tf.errors.ResourceExhaustedError, MemoryError):
         raise RuntimeFailure(f"ran out of memory at batch size {batch_size:,}: try a smaller --batch-size") from None
     except tf.errors.OpError as error:

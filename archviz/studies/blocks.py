@@ -163,7 +163,7 @@ def compare(channels: int = 256, bottleneck_channels: int | None = None, spatial
 
 def stage_comparison(summary: Summary) -> list[dict[str, Any]]:
     """For each residual stage of a model: a basic block and a bottleneck at that stage's width
-    and resolution (for the report)."""
+    and resolution (for the report); MACs are None where the model leaves its input size open."""
     rows = []
     for stage in summary.stage_rows():
         shape = stage.output_shape
@@ -172,9 +172,12 @@ def stage_comparison(summary: Summary) -> list[dict[str, Any]]:
         height, width, channels = shape
         if channels < 4:
             continue
-        basic, bottleneck = basic_and_bottleneck(channels, channels // 4, height)
-        rows.append({"stage": stage.name, "channels": channels, "spatial": f"{height}x{width}",
+        sized = height > 0 and width > 0  # an open input size leaves the MACs unknown, not the weights
+        basic, bottleneck = basic_and_bottleneck(channels, channels // 4, height if sized else 1)
+        rows.append({"stage": stage.name, "channels": channels,
+                     "spatial": f"{height}x{width}" if sized else "?x?",
                      "basic_weights": basic.weights, "bottleneck_weights": bottleneck.weights,
-                     "basic_macs": basic.macs, "bottleneck_macs": bottleneck.macs,
+                     "basic_macs": basic.macs if sized else None,
+                     "bottleneck_macs": bottleneck.macs if sized else None,
                      "ratio": basic.weights / bottleneck.weights})
     return rows

@@ -235,7 +235,8 @@ class _Reader(Entries):
             node = self.tf_op(entry, kind, prefix + name, sources, arguments, place, frozen)
         else:
             node = self.leaf(entry, kind, prefix + name, sources, constants, place, frozen)
-        if "." in name:  # tf-keras names a TF op layer tf.math.add: its groups are its model's, not tf and math
+        if kind in TF_OP_CLASSES and "." in name:  # tf-keras names a TF op layer tf.math.add: its groups are
+            # its model's, not tf and math (any other dotted name, an exported archviz model's, is its hierarchy)
             self.graph.set_scopes({node: tuple(prefix.split(".")[:-1])}, {})
         return [node]
 

@@ -6,13 +6,17 @@ names inside a ``.keras`` zip archive and decompresses what it reads. So a file 
 in one line, when it is missing or not a regular file, when it is neither a zip archive
 (``.keras``) nor HDF5 (``.h5``), when an archive member would land outside the archive
 (``..``, an absolute path), when the config is larger than :data:`MAX_CONFIG_BYTES`
-uncompressed, not a JSON object, or nested deeper than :data:`MAX_CONFIG_DEPTH`.
+uncompressed, not a JSON object, nested deeper than :data:`MAX_CONFIG_DEPTH`, or made of more than
+:data:`~archviz.limits.MAX_CONFIG_VALUES` JSON values: the byte limit alone does not bound memory,
+as 64 MiB of ``{},`` parse into 21 million dicts, gigabytes. The values are counted before parsing,
+at the speed of ``bytes.count``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import zipfile
 import zlib
@@ -20,6 +24,7 @@ from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from archviz.errors import RuntimeFailure, UsageError
+from archviz.limits import MAX_CONFIG_VALUES
 
 #: The names of the files archviz reads as Keras models.
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -33,6 +38,8 @@ MAX_CONFIG_DEPTH = 500
 ZIP_CONFIG = "config.json"
 HDF5_CONFIG = "model_config"
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_SPACE = re.compile(rb"[ \t\r\n]+")
 _FORMATS = {"zip": "a zip archive (.keras)", "hdf5": "HDF5 (.h5)"}
 
 
@@ -124,6 +131,14 @@ def nesting_depth(value: Any) -> int:
     return deepest
 
 
+def json_values(data: bytes) -> int:
+    """How many values the JSON text ``data`` holds (every value but the first follows a comma or
+    opens a non-empty container), counted outside strings without parsing, in linear time."""
+    bare = _SPACE.sub(b"", _STRING.sub(b'""', data))
+    opened = bare.count(b"[") + bare.count(b"{") - bare.count(b"[]") - bare.count(b"{}")
+    return bare.count(b",") + opened + 1
+
+
 def _kind(path: Path) -> str:
     """``zip`` or ``hdf5``, from the content; it must agree with the suffix, as Keras requires."""
     mode = os.stat(path).st_mode
@@ -201,6 +216,10 @@ def _check_size(path: Path, what: str, size: int) -> None:
 def _parse(path: Path, data: bytes, what: str) -> dict[str, Any]:
     """Parse under the normal recursion limit, which stops an absurd depth with RecursionError."""
     too_deep = f"{path}: refused: {what} nests more than {MAX_CONFIG_DEPTH} levels deep"
+    values = json_values(data)
+    if values > MAX_CONFIG_VALUES:
+        raise RuntimeFailure(f"{path}: refused: {what} holds {values:,} JSON values, over the limit of "
+                             f"{MAX_CONFIG_VALUES:,}")
     try:
         config = json.loads(data)
     except RecursionError:

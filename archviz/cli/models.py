@@ -163,7 +163,7 @@ def bench(model: str, fmt: str | None, batch_size: int, steps: int, warmup: int,
     import sys
 
     from archviz.backend import require
-    from archviz.backend.bench import run_benchmark
+    from archviz.backend.bench import check_memory, run_benchmark
     from archviz.render.formats import render
 
     require()
@@ -174,6 +174,7 @@ def bench(model: str, fmt: str | None, batch_size: int, steps: int, warmup: int,
         read_config(model)
     else:
         load_config(model, **{key: params[key] for key in CONFIG_OPTIONS if key in params})
+    check_memory(model, batch_size=batch_size, **params)  # too big for this machine: one line, before TensorFlow
     click.echo(f"building {model} in Keras (loading TensorFlow)...", err=True)
     bar = click.progressbar(length=warmup + steps, label=f"{warmup} warm-up + {steps} timed passes",
                             file=sys.stderr, show_pos=True)  # shown from the first pass on

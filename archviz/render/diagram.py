@@ -202,10 +202,10 @@ class _Builder:
         clusters: dict[tuple[str, ...], Any] = {}
         order: list[tuple[str, ...]] = []  # clusters for every group prefix (stage, block), in order
         for record in records:
-            size = len(record.path) - 1
-            while size >= 1 and record.path[:size] not in clusters:  # a known group's groups are known
-                size -= 1
-            for size in range(size + 1, len(record.path)):
+            known = len(record.path) - 1
+            while known >= 1 and record.path[:known] not in clusters:  # a known group's groups are known
+                known -= 1
+            for size in range(known + 1, len(record.path)):
                 prefix = record.path[:size]
                 name = ".".join(prefix)
                 kind = self.summary.groups.get(name, "")
@@ -279,7 +279,7 @@ def _nested(clusters: dict[tuple[str, ...], Any], order: list[tuple[str, ...]]) 
         if not opening:
             lines.append(indent + "}\n")
             continue
-        *head, tail = clusters[prefix].__iter__(subgraph=True)  # its header, attributes and own nodes
+        *head, _ = clusters[prefix].__iter__(subgraph=True)  # its header, attributes and own nodes
         lines.extend(indent + line for line in head)
         stack.append((prefix, False))
         stack.extend((child, True) for child in reversed(children.get(prefix, [])))

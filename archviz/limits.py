@@ -34,8 +34,8 @@ MAX_NAME_PARTS = 64
 MAX_RANK = 64
 #: The size of one dimension of a tensor: what an int64 shape (TensorFlow's, NumPy's) holds.
 MAX_DIMENSION = 2**63 - 1
-#: JSON values (objects, arrays, strings, numbers...) in a model config: ResNet-1202's has about 500,000.
-MAX_CONFIG_VALUES = 4_000_000
+#: JSON values (objects, arrays, strings, numbers...) in a model config: ResNet-1202's has about 300,000 (4.9 MB).
+MAX_CONFIG_VALUES = 2_000_000
 #: Dotted parts in one line of a spec file (``[stages.2.block.1]`` has 4).
 MAX_KEY_PARTS = 64
 

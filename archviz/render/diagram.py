@@ -50,10 +50,12 @@ SHORTCUT_COLOR = "#b33a3a"
 #: Nodes one diagram may have: dot's layout time grows faster than the node count, and
 #: ResNet-1202 drawn layer by layer has about 4,200.
 MAX_DRAWN_NODES = 5_000
+#: The most clusters (groups) a diagram draws: dot lays out each; ResNet-1202 has 603.
+MAX_DRAWN_CLUSTERS = 1_000
 
 
 class DiagramTooLarge(UsageError):
-    """A diagram with more nodes than :data:`MAX_DRAWN_NODES`."""
+    """A diagram with more nodes than :data:`MAX_DRAWN_NODES` or more clusters than :data:`MAX_DRAWN_CLUSTERS`."""
 
 
 def format_for(path: str, fmt: str | None) -> str:
@@ -212,6 +214,9 @@ class _Builder:
                 label = name + (f"  ({kind})" if kind and kind != "group" else "")
                 clusters[prefix] = self.cluster(name, label, top=size == 1)
                 order.append(prefix)
+            if len(clusters) > MAX_DRAWN_CLUSTERS:
+                raise DiagramTooLarge(f"more than {MAX_DRAWN_CLUSTERS:,} groups to draw as clusters (dot would take "
+                                      f"minutes): use a smaller --depth")
         block_of = {r.name: r.path[:-1] for r in self.summary.records}  # the group a layer sits in
         for record in records:
             fill, border, _ = FAMILY_STYLE[record.family]

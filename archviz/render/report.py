@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from archviz import __version__
 from archviz.conventions import CONVENTIONS
+from archviz.errors import UsageError
 from archviz.render.diagram import DiagramOptions, DiagramTooLarge, render
 from archviz.render.dot_text import anchor
 from archviz.render.templating import render_template
@@ -26,6 +27,9 @@ DEPTH_LABELS = {1: "Stages", 2: "Blocks", 3: "Layers"}
 #: Above this many layers the report's diagrams fold runs of identical blocks (dot's time and the page's
 #: size grow with every node; ResNet-1202 has about 4,200 layers, ResNet-152 about 500).
 FOLD_ABOVE = 1_000
+#: The most rows of the layer table (layers and groups): ResNet-1202 has 4,813 (6,020 as a Keras file).
+#: Each row is a few hundred bytes of HTML; 2,000 layers whose names have 64 parts each would make 128,000.
+MAX_TABLE_ROWS = 20_000
 
 
 def _svg(summary: Summary, level: int) -> Markup:
@@ -42,22 +46,26 @@ def _tree_rows(summary: Summary) -> list[dict]:
     deepest = summary.max_depth
     groups = {row.name: row for level in range(1, deepest) for row in summary.rows(level)}
     layers = {row.name: row for row in summary.rows(deepest)}
-    emitted: set[str] = set()
+    ids: dict[str, str] = {}  # a group's row id, made once
     rows = []
     for record in summary.records:
         path = record.path
+        parent = ""
         for size in range(1, len(path) + 1):
             name = record.key(size)
-            if name in emitted:
-                continue
-            emitted.add(name)
-            row = layers[name] if size == len(path) else groups[name]
-            rows.append({
-                "id": f"row_{anchor(name)}", "name": path[size - 1] if size > 1 else name, "level": size,
-                "group": size < len(path), "op": row.op, "shape": shape_text(row.output_shape),
-                "params": row.params, "macs": row.macs, "flops": row.flops, "counted": row.counted,
-                "ancestors": [f"row_{anchor('.'.join(path[:k]))}" for k in range(1, size)],
-            })
+            if name not in ids:
+                if len(ids) == MAX_TABLE_ROWS:
+                    raise UsageError(f"{summary.name}: more than {MAX_TABLE_ROWS:,} rows (layers and the groups of "
+                                     f"their dotted names) for the report's layer table; archviz summary lists them")
+                ids[name] = f"row_{anchor(name)}"
+                row = layers[name] if size == len(path) else groups[name]
+                rows.append({
+                    "id": ids[name], "name": path[size - 1] if size > 1 else name, "level": size,
+                    "group": size < len(path), "op": row.op, "shape": shape_text(row.output_shape),
+                    "params": row.params, "macs": row.macs, "flops": row.flops, "counted": row.counted,
+                    "parent": parent,  # only the parent: the page walks up from it, so a row costs the same at any depth
+                })
+            parent = ids[name]
     return rows
 
 
@@ -99,6 +107,7 @@ def _options(summary: Summary) -> list[tuple[str, str]]:
 def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> str:
     """The report of ``summary``; ``stage_blocks`` is the basic-block-versus-bottleneck arithmetic at each
     stage's width (:func:`archviz.studies.blocks.stage_comparison`), computed by the caller."""
+    rows = _tree_rows(summary)  # a table too long is refused before the diagrams are drawn
     levels = sorted({min(level, summary.max_depth) for level in (1, 2, 3)})
     diagrams = [{"key": str(level), "label": "Layers" if level == summary.max_depth else DEPTH_LABELS[level],
                  "svg": _svg(summary, level)} for level in levels]
@@ -118,6 +127,6 @@ def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> s
         "report.html.j2",
         version=__version__, summary=summary, description=summary.options.get("description", ""),
         options=_options(summary), cards=cards, conventions=CONVENTIONS, diagrams=diagrams, stages=stages,
-        charts=charts, blocks=stage_blocks or [], rows=_tree_rows(summary), folded=len(summary.records) > FOLD_ABOVE,
+        charts=charts, blocks=stage_blocks or [], rows=rows, folded=len(summary.records) > FOLD_ABOVE,
         uncounted=[(op, names, summary.reasons.get(op, "")) for op, names in sorted(summary.uncounted.items())],
     )

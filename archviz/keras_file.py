@@ -8,8 +8,8 @@ in one line, when it is missing or not a regular file, when it is neither a zip 
 (``..``, an absolute path), when the config is larger than :data:`MAX_CONFIG_BYTES`
 uncompressed, not a JSON object, nested deeper than :data:`MAX_CONFIG_DEPTH`, or made of more than
 :data:`~archviz.limits.MAX_CONFIG_VALUES` JSON values: the byte limit alone does not bound memory,
-as 64 MiB of ``{},`` parse into 21 million dicts, gigabytes. The values are counted before parsing,
-and the depth measured, before parsing, at the speed of ``bytes.count``.
+as 64 MiB of ``{},`` parse into 21 million dicts, gigabytes. The values are counted and the depth
+measured before parsing, at the speed of ``bytes.count``.
 """
 
 from __future__ import annotations

@@ -50,8 +50,9 @@ SHORTCUT_COLOR = "#b33a3a"
 #: Nodes one diagram may have: dot's layout time grows faster than the node count, and
 #: ResNet-1202 drawn layer by layer has about 4,200.
 MAX_DRAWN_NODES = 5_000
-#: The most clusters (groups) a diagram draws: dot lays out each; ResNet-1202 has 603.
-MAX_DRAWN_CLUSTERS = 1_000
+#: The most clusters (groups) a diagram draws: dot lays out each like a node; ResNet-1202 has 603,
+#: and 64-part names on 80 layers make 5,000.
+MAX_DRAWN_CLUSTERS = 5_000
 
 
 class DiagramTooLarge(UsageError):

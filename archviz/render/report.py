@@ -27,9 +27,10 @@ DEPTH_LABELS = {1: "Stages", 2: "Blocks", 3: "Layers"}
 #: Above this many layers the report's diagrams fold runs of identical blocks (dot's time and the page's
 #: size grow with every node; ResNet-1202 has about 4,200 layers, ResNet-152 about 500).
 FOLD_ABOVE = 1_000
-#: The most rows of the layer table (layers and groups): ResNet-1202 has 4,813 (6,020 as a Keras file).
-#: Each row is a few hundred bytes of HTML; 2,000 layers whose names have 64 parts each would make 128,000.
-MAX_TABLE_ROWS = 20_000
+#: The layer table has a row per layer and per group. A model has fewer groups than layers (ResNet-1202:
+#: 605 for 4,208 layers); more groups than layers plus this many come only from names built to multiply
+#: them (2,000 layers of 64-part names make 126,000 rows of HTML), and are refused in one line.
+EXTRA_GROUPS = 1_000
 
 
 def _svg(summary: Summary, level: int) -> Markup:
@@ -47,6 +48,7 @@ def _tree_rows(summary: Summary) -> list[dict]:
     groups = {row.name: row for level in range(1, deepest) for row in summary.rows(level)}
     layers = {row.name: row for row in summary.rows(deepest)}
     ids: dict[str, str] = {}  # a group's row id, made once
+    most = 2 * len(summary.records) + EXTRA_GROUPS
     rows = []
     for record in summary.records:
         path = record.path
@@ -54,9 +56,10 @@ def _tree_rows(summary: Summary) -> list[dict]:
         for size in range(1, len(path) + 1):
             name = record.key(size)
             if name not in ids:
-                if len(ids) == MAX_TABLE_ROWS:
-                    raise UsageError(f"{summary.name}: more than {MAX_TABLE_ROWS:,} rows (layers and the groups of "
-                                     f"their dotted names) for the report's layer table; archviz summary lists them")
+                if len(ids) == most:
+                    raise UsageError(f"{summary.name}: the dotted names of its {len(summary.records):,} layers make "
+                                     f"at least {most - len(summary.records):,} groups for the report's layer table "
+                                     f"(at most one per layer and {EXTRA_GROUPS:,}); archviz summary lists the layers")
                 ids[name] = f"row_{anchor(name)}"
                 row = layers[name] if size == len(path) else groups[name]
                 rows.append({

@@ -32,7 +32,7 @@ def human(value: int | float | None, digits: int = 3) -> str:
     return str(value)  # pragma: no cover
 
 
-def _exponent(value: int | float, digits: int) -> str:
+def _exponent(value: int | float | Decimal, digits: int) -> str:
     """Any number, however large, with ``digits`` significant digits (Decimal never overflows)."""
     return f"{Decimal(value):.{digits - 1}e}"
 

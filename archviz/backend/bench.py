@@ -83,13 +83,16 @@ def run_benchmark(model: Any, *, batch_size: int = 32, steps: int = 20, warmup: 
 
 def check_memory(model: Any, *, batch_size: int, **options: Any) -> None:
     """Refuse, before TensorFlow loads, a model whose forward pass at ``batch_size`` would not fit in
-    this machine's memory (:mod:`archviz.memory`). A Keras file only archviz's config reader cannot
-    read is not checked here (knowing its size needs Keras): TensorFlow's own failure is one line."""
+    this machine's memory (:mod:`archviz.memory`). A Keras file that archviz's config reader cannot
+    read, or that the user has Keras read (``--loader keras``), is not checked here (knowing its size
+    needs Keras): TensorFlow's own failure is one line."""
     from archviz.keras_config import NotReadable
     from archviz.memory import check_fits
     from archviz.models import analyze, is_keras_file
 
     if is_keras_file(model):
+        if options.get("loader") == "keras":
+            return
         options = {"input_shape": options.get("input_shape"), "loader": "config"}
     try:
         summary = analyze(model, batch_size=batch_size, **options)

@@ -66,7 +66,7 @@ def _tree_rows(summary: Summary) -> list[dict]:
                     "id": ids[name], "name": path[size - 1] if size > 1 else name, "level": size,
                     "group": size < len(path), "op": row.op, "shape": shape_text(row.output_shape),
                     "params": row.params, "macs": row.macs, "flops": row.flops, "counted": row.counted,
-                    "parent": parent,  # only the parent: the page walks up from it, so a row costs the same at any depth
+                    "parent": parent,  # only the parent: the page walks up, so a row costs the same at any depth
                 })
             parent = ids[name]
     return rows

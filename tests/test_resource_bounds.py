@@ -341,6 +341,10 @@ def test_formatters_take_any_integer():
                                      ["bench", "resnet20", "--input-shape", "65536,65536,3", "--batch-size",
                                       "1000000"]])
 def test_a_model_too_big_for_the_machine_is_refused_before_tensorflow(tmp_path, command):
+    from archviz.memory import available
+
+    if "resnet18" in command and (available() or 0) > 400 * 2**30:  # 341 GiB would be enough here
+        pytest.skip("this machine has the memory resnet18 at width x64 needs")
     (tmp_path / "wide.toml").write_text('base = "resnet20"\nwidths = [65536, 65536, 65536]\n')
     line = one_line(archviz(*command, cwd=tmp_path), 1)
     assert " would need at least " in line and " of memory in Keras (2 x " in line and " is available" in line

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from archviz.errors import ModelError, UnsupportedOpError
 from archviz.graph import Declared, Graph, Node
-from archviz.limits import check
+from archviz.limits import MAX_DIMENSION, MAX_RANK, check, short
 from archviz.ops import ACTIVATIONS, OPS, Cost, Family, ShapeError, numel, op_for
 from archviz.summary import LayerRecord, Summary
 
@@ -66,6 +66,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
                                 f"{non_trainable:,}; using the declared params")
         else:
             trainable, non_trainable = cost.trainable, cost.non_trainable
+        _check_size(node, out)
         shapes[node.name] = out
         records.append(LayerRecord(
             name=node.name, op=node.op, family=family, inputs=node.inputs, attrs=dict(node.attrs), scope=node.scope,
@@ -80,6 +81,18 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
         bytes_per_param=DTYPE_BYTES[dtype], options=dict(graph.options),
         groups=dict(graph.groups), uncounted=uncounted, reasons=reasons, warnings=warnings,
     )
+
+
+def _check_size(node: Node, shape: tuple[int, ...]) -> None:
+    """A tensor has at most :data:`~archviz.limits.MAX_RANK` dimensions of at most
+    :data:`~archviz.limits.MAX_DIMENSION` (an UpSampling2D by 10**200 is refused here, in one line, so
+    that every count derived from shapes stays a number that prints)."""
+    if len(shape) > MAX_RANK - 1:  # and the batch
+        raise ModelError(f"layer {short(node.name)} ({node.op}): an output of {len(shape):,} dimensions; a tensor has "
+                         f"at most {MAX_RANK}")
+    if any(d > MAX_DIMENSION for d in shape):
+        raise ModelError(f"layer {short(node.name)} ({node.op}): an output dimension of "
+                         f"{short(max(shape), 24)} is over the limit of 2**63 - 1")
 
 
 class _UnknownSize(Exception):

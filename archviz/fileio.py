@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from archviz.errors import RuntimeFailure
 
@@ -63,6 +63,30 @@ def check_writable(path: str | Path) -> Path:
     except OSError as error:  # a name too long, a loop of links, ...
         raise RuntimeFailure(f"cannot write {path}: {error.strerror or error}") from None
     return target
+
+
+def open_regular(path: str | Path, what: str) -> BinaryIO:
+    """``path`` opened for reading, if it is a regular file. A FIFO would block and a device never end:
+    they are refused in one line, by ``stat`` before anything opens them, then again by the opened
+    descriptor (opened without blocking, so a FIFO swapped in between cannot hang the open)."""
+    from archviz.limits import clip
+
+    def refused(reason: str) -> RuntimeFailure:
+        return RuntimeFailure(f"cannot read {what} {clip(str(path))}: {reason}")
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise refused("it is a directory" if os.path.isdir(path) else "not a regular file")
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise refused("no such file") from None
+    except OSError as error:
+        raise refused(error.strerror or str(error)) from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise refused("not a regular file")
+    os.set_blocking(descriptor, True)
+    return os.fdopen(descriptor, "rb")
 
 
 def write_output(path: str | Path, data: str | bytes) -> None:

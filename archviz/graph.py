@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Mapping
 
 from archviz.errors import ModelError, UsageError
+from archviz.limits import MAX_NAME_PARTS, short
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -80,6 +81,7 @@ class Graph:
         self.groups: dict[str, str] = dict(groups or {})
         self.options: dict[str, Any] = dict(options or {})
         self._nodes: dict[str, Node] = {}
+        self._next: dict[str, int] = {}  # the next suffix :meth:`unique` tries for a name
 
     def add(self, name: str, op: str, inputs: tuple[str, ...] | list[str] | str = (), *,
             declared: Declared | None = None, **attrs: Any) -> str:
@@ -90,6 +92,9 @@ class Graph:
         inputs = tuple(valid_text(source) for source in inputs)
         if name in self._nodes:
             raise ModelError(f"duplicate layer name {name!r} in graph {self.name!r}")
+        if name.count(".") >= MAX_NAME_PARTS:  # each part is a level of clusters in a diagram and of the report's tree
+            raise ModelError(f"layer name {short(name)} has {name.count('.') + 1:,} dotted parts; archviz reads at "
+                             f"most {MAX_NAME_PARTS}")
         for source in inputs:
             if source not in self._nodes:
                 raise ModelError(f"layer {name!r} takes input {source!r}, which is not defined before it")
@@ -97,12 +102,15 @@ class Graph:
         return name
 
     def unique(self, name: str) -> str:
-        """``name``, or ``name_1``, ``name_2``... if a node has it (a shared layer's second call)."""
+        """``name``, or ``name_1``, ``name_2``... if a node has it (a shared layer's second call). The
+        search starts where the last one for ``name`` ended, so a layer called n times costs n steps, not n²."""
+        name = valid_text(name)
         if name not in self._nodes:
             return name
-        index = 1
+        index = self._next.get(name, 1)
         while f"{name}_{index}" in self._nodes:
             index += 1
+        self._next[name] = index + 1
         return f"{name}_{index}"
 
     def __iter__(self) -> Iterator[Node]:

@@ -26,6 +26,7 @@ from typing import Any
 from archviz.errors import RuntimeFailure
 from archviz.graph import Shape
 from archviz.keras_tf_ops import CONSTANT, TF_OP_CLASSES, first_argument, is_node_data
+from archviz.limits import MAX_DIMENSION, MAX_RANK
 from archviz.ops import KERAS_CLASSES
 
 #: The modules of raw ``keras.ops`` operations (not layers) in a functional graph.
@@ -120,8 +121,10 @@ class Entries:
         config = entry.get("config")
         dims = config.get("batch_shape", config.get("batch_input_shape")) if isinstance(config, dict) else None
         if not isinstance(dims, list) or len(dims) < 2 or not all(
-                d is None or (type(d) is int and d >= 0) for d in dims):
-            raise self.bad(f"{what} has no input shape (a list of sizes)")
+                d is None or (type(d) is int and 0 <= d <= MAX_DIMENSION) for d in dims):
+            raise self.bad(f"{what} has no input shape (a list of sizes up to 2**63 - 1)")
+        if len(dims) > MAX_RANK:
+            raise self.bad(f"{what} has {len(dims):,} dimensions; a tensor has at most {MAX_RANK}")
         return tuple(-1 if d is None else d for d in dims[1:])
 
     def references(self, value: Any, what: str) -> list[Reference]:

@@ -22,6 +22,7 @@ import io
 import math
 import re
 import struct
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -151,18 +152,32 @@ def open_weights(path: Path) -> Iterator[Weights]:
         yield weights
 
 
+#: The most bytes a compressed weights member is unpacked to (Keras stores it uncompressed; a re-zipped
+#: archive compresses it). h5py seeks back and forth, and every seek back in a compressed member
+#: decompresses it again from its start: n² for a file of n layers, so it is unpacked once to disk.
+MAX_UNPACKED_WEIGHTS = 2**30
+
+
 @contextlib.contextmanager
 def _archive_member(path: Path, member: str) -> Iterator[Any]:
     """A member of a zip archive as a seekable file: a window on the archive where the member is
-    stored uncompressed (as Keras writes it), else the decompressing reader."""
+    stored uncompressed (as Keras writes it), else a temporary file it is unpacked to."""
     with zipfile.ZipFile(path) as archive:
         try:
             info = archive.getinfo(member)
         except KeyError:
             raise RuntimeFailure(f"{path}: the archive has no {member}") from None
         if info.compress_type != zipfile.ZIP_STORED:
-            with archive.open(info) as handle:
-                yield handle
+            with archive.open(info) as handle, tempfile.TemporaryFile(prefix="archviz-") as unpacked:
+                copied = 0
+                while chunk := handle.read(2**20):
+                    copied += len(chunk)
+                    if copied > MAX_UNPACKED_WEIGHTS:  # the declared size may lie
+                        raise RuntimeFailure(f"{path}: refused: {member} unpacks to more than "
+                                             f"{MAX_UNPACKED_WEIGHTS:,} bytes (Keras stores it uncompressed)")
+                    unpacked.write(chunk)
+                unpacked.seek(0)
+                yield unpacked
             return
         with path.open("rb") as raw:
             raw.seek(info.header_offset)

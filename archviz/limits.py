@@ -6,6 +6,13 @@ line. Numbers are refused when they are not finite, when an integer is expected 
 is not one, when a boolean stands where a number goes, and outside the stated range. The
 limits keep every command linear and quick: a network has at most :data:`MAX_BLOCKS` residual
 blocks (ResNet-1202 has 600) and at most :data:`MAX_CHANNELS` channels in any layer.
+
+The limits on the structure of what archviz reads bound memory and time, not only bytes: a layer
+name has at most :data:`MAX_NAME_PARTS` dotted parts (each part is a level of diagram clusters and
+of the report's tree), a tensor at most :data:`MAX_RANK` dimensions (NumPy's own limit) of at most :data:`MAX_DIMENSION`
+each, so every count archviz derives has a bounded number of digits and formats; a model
+config at most :data:`MAX_CONFIG_VALUES` JSON values (each costs Python about 100 bytes, so 64 MiB
+of ``{},`` would cost gigabytes), and a spec line at most :data:`MAX_KEY_PARTS` dotted parts.
 """
 
 from __future__ import annotations
@@ -21,6 +28,16 @@ MAX_CHANNELS = 65_536
 MAX_SPATIAL = 65_536
 MAX_BATCH = 1_000_000
 MAX_BUDGET = 10**15
+#: Dotted parts of a layer name (``layer3.block2.conv1`` has 3); models nested 32 deep need about 35.
+MAX_NAME_PARTS = 64
+#: Dimensions of a tensor, batch included: NumPy's (and so Keras's) limit.
+MAX_RANK = 64
+#: The size of one dimension of a tensor: what an int64 shape (TensorFlow's, NumPy's) holds.
+MAX_DIMENSION = 2**63 - 1
+#: JSON values (objects, arrays, strings, numbers...) in a model config: ResNet-1202's has about 300,000 (4.9 MB).
+MAX_CONFIG_VALUES = 2_000_000
+#: Dotted parts in one line of a spec file (``[stages.2.block.1]`` has 4).
+MAX_KEY_PARTS = 64
 
 
 @dataclass(frozen=True)

@@ -272,9 +272,17 @@ def export(model: Any, output: str | Path, *, announce: Callable[[str], None] | 
 
     require()
     config = load_config(model, **options)  # a usage error before the slow part
+    graph = build(config)
+    from archviz.analysis import analyze_graph
+    from archviz.memory import check_fits
+
+    check_fits(analyze_graph(graph), run=False)  # a model too big for this machine, before TensorFlow loads
     if announce is not None:
         announce(f"building {config.name} in Keras (loading TensorFlow)...")
-    keras_model = _exported(build(config))
-    with atomic_path(output, suffix=".keras") as temporary, recursion_limit():
+    from archviz.backend import out_of_memory
+
+    with out_of_memory(f"building {config.name} in Keras"):
+        keras_model = _exported(graph)
+    with atomic_path(output, suffix=".keras") as temporary, recursion_limit(), out_of_memory(f"saving {output}"):
         keras_model.save(temporary)
     return keras_model

@@ -11,16 +11,14 @@ See ``examples/specs/`` for one spec per seed model.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-import stat
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from archviz.errors import RuntimeFailure, SpecError
-from archviz.limits import clip
-from archviz.zoo.config import BlockOverride, HeadOp, HeadLayer, ResNetConfig, Stem
+from archviz.limits import MAX_KEY_PARTS, clip
+from archviz.zoo.config import BlockOverride, HeadLayer, HeadOp, ResNetConfig, Stem
 from archviz.zoo.registry import REGISTRY
 
 _CONFIG_FIELDS = {f.name: f for f in dataclasses.fields(ResNetConfig)}
@@ -75,6 +73,7 @@ def load_spec(path: str | Path) -> ResNetConfig:
     """Read a spec file into a config. Errors name the file, the line and the key."""
     path = Path(path)
     text = _read_text(path)
+    _check_key_parts(path, text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -84,12 +83,25 @@ def load_spec(path: str | Path) -> ResNetConfig:
     return config_from_dict(data, _Locator(path, text), default_name=path.stem)
 
 
+_TOML_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'')
+
+
+def _check_key_parts(path: Path, text: str) -> None:
+    """Refuse, before the TOML parser sees it, a line with more than :data:`MAX_KEY_PARTS` dotted parts
+    outside strings: the parser's cost grows with the square of a key's parts (50,000 parts: gigabytes).
+    A key cannot span lines, so counting per line bounds every key."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.count(".") >= MAX_KEY_PARTS and _TOML_STRING.sub("", line).count(".") >= MAX_KEY_PARTS:
+            raise SpecError(f"{path}:{number}: more than {MAX_KEY_PARTS} dotted parts in one line; a spec's keys "
+                            f"have a few")
+
+
 def _read_text(path: Path) -> str:
     """The spec's text: a regular file of at most :data:`MAX_SPEC_BYTES`, UTF-8 (a byte-order mark is fine)."""
+    from archviz.fileio import open_regular
+
     try:
-        with open(path, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise RuntimeFailure(f"cannot read spec {clip(path)}: not a regular file")
+        with open_regular(path, "spec") as handle:
             data = handle.read(MAX_SPEC_BYTES + 1)
     except OSError as error:
         raise RuntimeFailure(f"cannot read spec {clip(path)}: {error.strerror or error}") from None

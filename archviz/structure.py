@@ -9,13 +9,15 @@ list. :func:`recover_structure` gives each layer a scope (stage, block):
    ``stack1_block2_...``), the scheme matching most layers winning. An unnamed layer
    (``add_5``) joins the layer before it.
 2. **Graph**: otherwise, each merge that closes a residual branch makes a block, from the point
-   where the branch leaves the main path to the merge (and the activation right after it).
+   where the branch leaves the main path to the merge (and the activation right after it). The
+   search is linear in the graph (:data:`WALK_PER_LAYER`).
 3. Blocks without a stage in their names are grouped into stages where the resolution changes;
    layers before the first block are the stem, after the last the head.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
 
 from archviz.graph import Graph, Node
@@ -119,14 +121,35 @@ def _own(node: Node) -> str:
 # ---- blocks from the graph ----------------------------------------------------------------------
 
 
-def _ancestors(graph: Graph, name: str) -> set[str]:
-    seen, stack = set(), [name]
-    while stack:
-        current = stack.pop()
-        if current not in seen:
-            seen.add(current)
-            stack.extend(graph[current].inputs)
-    return seen
+#: How many layers the search for the forks of residual branches may visit, per layer of the graph:
+#: a residual block is walked once (about 10 layers); a graph whose merges reach far back
+#: (every add fed from the input) would cost n² and is left without blocks from the graph.
+WALK_PER_LAYER = 16
+
+
+def _fork(graph: Graph, sources: tuple[str, ...], order: dict[str, int], budget: list[int]) -> int | None:
+    """The position of the last layer that every one of ``sources`` descends from (-1: none), found by
+    walking back from them in reverse topological order until one layer is reached from every branch:
+    the walk visits only the layers between the fork and the merge. None when ``budget`` runs out."""
+    full = (1 << len(sources)) - 1
+    reached: dict[str, int] = {}  # a layer -> the branches (bits) that reach it
+    heap: list[tuple[int, str]] = []
+    for bit, source in enumerate(sources):
+        if source not in reached:
+            heapq.heappush(heap, (-order[source], source))
+        reached[source] = reached.get(source, 0) | 1 << bit
+    while heap:
+        _, name = heapq.heappop(heap)  # every layer after it that reaches it has been popped: its bits are all in
+        if reached[name] == full:
+            return order[name]
+        budget[0] -= 1
+        if budget[0] < 0:
+            return None
+        for parent in graph[name].inputs:
+            if parent not in reached:
+                heapq.heappush(heap, (-order[parent], parent))
+            reached[parent] = reached.get(parent, 0) | reached[name]
+    return -1
 
 
 def _blocks_by_graph(graph: Graph, nodes: list[Node]) -> dict[str, tuple[str | None, str] | str] | None:
@@ -135,11 +158,13 @@ def _blocks_by_graph(graph: Graph, nodes: list[Node]) -> dict[str, tuple[str | N
     order = {node.name: index for index, node in enumerate(graph)}
     consumers = graph.consumers()
     spans: list[tuple[int, int]] = []
+    budget = [WALK_PER_LAYER * len(order) + 1_000]
     for node in nodes:
         if node.op != "add" or len(node.inputs) < 2:
             continue
-        shared = set.intersection(*(_ancestors(graph, source) for source in node.inputs))
-        start = max((order[name] for name in shared), default=-1)
+        start = _fork(graph, node.inputs, order, budget)
+        if start is None:
+            return None
         end = order[node.name]
         after = consumers[node.name]
         if len(after) == 1 and graph[after[0]].op == "activation":
@@ -149,9 +174,13 @@ def _blocks_by_graph(graph: Graph, nodes: list[Node]) -> dict[str, tuple[str | N
         return None
     places: dict[str, tuple[str | None, str] | str] = {}
     names = [node.name for node in graph]
-    for number, (start, end) in enumerate(spans, 1):
-        for name in names[start + 1: end + 1]:
-            places.setdefault(name, (None, f"block{number}"))
+    unplaced = _Unplaced(len(names))
+    for number, (start, end) in enumerate(spans, 1):  # a layer belongs to the first block that spans it
+        index = unplaced.next(start + 1)
+        while index <= end:
+            places[names[index]] = (None, f"block{number}")
+            unplaced.take(index)
+            index = unplaced.next(index + 1)
     last_end = spans[-1][1]
     previous: tuple[str | None, str] | str = "stem"
     for node in nodes:
@@ -159,6 +188,25 @@ def _blocks_by_graph(graph: Graph, nodes: list[Node]) -> dict[str, tuple[str | N
             places[node.name] = "head" if order[node.name] > last_end else previous
         previous = places[node.name]
     return places
+
+
+class _Unplaced:
+    """The positions 0..n-1 not yet in a block: the next one from any position in near-constant time
+    (a union-find of taken runs), so overlapping spans cost their layers once, not once per span."""
+
+    def __init__(self, size: int) -> None:
+        self.after = list(range(size + 1))  # after[i] == i: free (or the end); else a later candidate
+
+    def next(self, index: int) -> int:
+        root = index
+        while self.after[root] != root:
+            root = self.after[root]
+        while self.after[index] != root:  # compress the path walked
+            self.after[index], index = root, self.after[index]
+        return root
+
+    def take(self, index: int) -> None:
+        self.after[index] = index + 1
 
 
 # ---- stages -------------------------------------------------------------------------------------

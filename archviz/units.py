@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 
 from archviz.errors import SpecError
 from archviz.limits import MAX_BUDGET, RANGES, short
 
 _SUFFIXES = [(10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")]
+#: Counts from here on are written with an exponent (``1.23e+21``): a suffix past T would be unread,
+#: and a float cannot hold every integer a product of shapes gives (2**63 per dimension, 64 dimensions).
+_EXPONENT_FROM = 10**18
 _PARSE = {"": 1, "k": 10**3, "K": 10**3, "m": 10**6, "M": 10**6, "g": 10**9, "G": 10**9, "t": 10**12, "T": 10**12}
 
 
@@ -16,6 +20,8 @@ def human(value: int | float | None, digits: int = 3) -> str:
     """``25636712`` -> ``25.6 M``; three significant digits; small numbers stay exact."""
     if value is None:
         return "n/c"
+    if abs(value) >= _EXPONENT_FROM and (isinstance(value, int) or math.isfinite(value)):
+        return _exponent(value, digits)
     if abs(value) < 1000:
         return f"{value:,}" if isinstance(value, int) else f"{value:.{digits}g}"
     for scale, suffix in _SUFFIXES:
@@ -26,8 +32,15 @@ def human(value: int | float | None, digits: int = 3) -> str:
     return str(value)  # pragma: no cover
 
 
+def _exponent(value: int | float | Decimal, digits: int) -> str:
+    """Any number, however large, with ``digits`` significant digits (Decimal never overflows)."""
+    return f"{Decimal(value):.{digits - 1}e}"
+
+
 def human_bytes(value: int) -> str:
-    """Binary units: ``102760448`` -> ``98.0 MiB``."""
+    """Binary units: ``102760448`` -> ``98.0 MiB``; past a million TiB, TiB with an exponent."""
+    if value >= 2**40 * 10**6:
+        return f"{_exponent(Decimal(value) / 2**40, 3)} TiB"
     size = float(value)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if size < 1024 or unit == "TiB":

@@ -4,8 +4,14 @@
   var byId = new Map(rows.map(function (row) { return [row.id, row]; }));
   var collapsed = new Set();
 
-  function ancestors(row) {
-    return (row.getAttribute("data-ancestors") || "").split(" ").filter(Boolean);
+  function ancestors(row) {  // each row names its parent; the groups above it are found by walking up
+    var found = [];
+    var id = row.getAttribute("data-parent");
+    while (id && byId.has(id) && found.length < rows.length) {
+      found.push(id);
+      id = byId.get(id).getAttribute("data-parent");
+    }
+    return found;
   }
   function refresh() {
     rows.forEach(function (row) {

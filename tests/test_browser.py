@@ -152,14 +152,14 @@ def test_depth_switch_changes_the_diagram(open_report):
 def test_collapsing_a_stage_hides_its_rows(open_report):
     page = open_report("resnet20")
     page.click("[data-expand='true']")
-    block_rows = page.locator("#layer-table tr[data-ancestors*='row_layer2_']")
+    block_rows = page.locator("#layer-table tr[data-parent^='row_layer2_']")
     total = block_rows.count()
     assert total > 10 and all(block_rows.nth(i).is_visible() for i in range(total))
     stage = page.locator("#layer-table tr.level-1", has_text="layer2")
     stage.locator("button.toggle").click()
     assert not any(block_rows.nth(i).is_visible() for i in range(total))
     assert stage.is_visible() and stage.locator("button.toggle").get_attribute("aria-expanded") == "false"
-    other = page.locator("#layer-table tr[data-ancestors*='row_layer3_']").first
+    other = page.locator("#layer-table tr[data-parent^='row_layer3_']").first
     assert other.is_visible()
     stage.locator("button.toggle").click()
     assert all(block_rows.nth(i).is_visible() for i in range(total))

@@ -100,6 +100,20 @@ def tensorflow() -> ModuleType:
     return tf
 
 
+@contextlib.contextmanager
+def out_of_memory(what: str) -> Iterator[None]:
+    """TensorFlow's ``ResourceExhaustedError`` (and Python's ``MemoryError``) while ``what`` as one line."""
+    try:
+        yield
+    except MemoryError:
+        raise RuntimeFailure(f"ran out of memory {what}") from None
+    except Exception as error:
+        tf = sys.modules.get("tensorflow")
+        if tf is not None and isinstance(error, tf.errors.ResourceExhaustedError):
+            raise RuntimeFailure(f"ran out of memory {what}: {error.message.strip().splitlines()[0]}") from None
+        raise
+
+
 #: Keras maps, saves and loads a functional graph recursively: a few frames per layer.
 DEEP_MODEL_RECURSION = 200_000
 

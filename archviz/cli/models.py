@@ -161,7 +161,7 @@ def bench(model: str, fmt: str | None, batch_size: int, steps: int, warmup: int,
     import sys
 
     from archviz.backend import require
-    from archviz.studies.bench import run_benchmark
+    from archviz.studies.bench import check_memory, run_benchmark
     from archviz.render.formats import render
 
     require()
@@ -172,6 +172,7 @@ def bench(model: str, fmt: str | None, batch_size: int, steps: int, warmup: int,
         read_config(model)
     else:
         load_config(model, **{key: params[key] for key in CONFIG_OPTIONS if key in params})
+    check_memory(model, batch_size=batch_size, **params)  # too big for this machine: one line, before TensorFlow
     note(f"building {model} in Keras (loading TensorFlow)...")
     bar = click.progressbar(length=warmup + steps, label=f"{warmup} warm-up + {steps} timed passes",
                             file=sys.stderr, show_pos=True)  # shown from the first pass on

@@ -48,10 +48,13 @@ SHORTCUT_COLOR = "#b33a3a"
 #: Nodes one diagram may have: dot's layout time grows faster than the node count, and
 #: ResNet-1202 drawn layer by layer has about 4,200.
 MAX_DRAWN_NODES = 5_000
+#: The most clusters (groups) a diagram draws: dot lays out each like a node; ResNet-1202 has 603,
+#: and 64-part names on 80 layers make 5,000.
+MAX_DRAWN_CLUSTERS = 5_000
 
 
 class DiagramTooLarge(UsageError):
-    """A diagram with more nodes than :data:`MAX_DRAWN_NODES`."""
+    """A diagram with more nodes than :data:`MAX_DRAWN_NODES` or more clusters than :data:`MAX_DRAWN_CLUSTERS`."""
 
 
 def format_for(path: str, fmt: str | None) -> str:
@@ -200,14 +203,19 @@ class _Builder:
         clusters: dict[tuple[str, ...], Any] = {}
         order: list[tuple[str, ...]] = []  # clusters for every group prefix (stage, block), in order
         for record in records:
-            for size in range(1, len(record.path)):
+            known = len(record.path) - 1
+            while known >= 1 and record.path[:known] not in clusters:  # a known group's groups are known
+                known -= 1
+            for size in range(known + 1, len(record.path)):
                 prefix = record.path[:size]
-                if prefix not in clusters:
-                    name = ".".join(prefix)
-                    kind = self.summary.groups.get(name, "")
-                    label = name + (f"  ({kind})" if kind and kind != "group" else "")
-                    clusters[prefix] = self.cluster(name, label, top=size == 1)
-                    order.append(prefix)
+                name = ".".join(prefix)
+                kind = self.summary.groups.get(name, "")
+                label = name + (f"  ({kind})" if kind and kind != "group" else "")
+                clusters[prefix] = self.cluster(name, label, top=size == 1)
+                order.append(prefix)
+            if len(clusters) > MAX_DRAWN_CLUSTERS:
+                raise DiagramTooLarge(f"more than {MAX_DRAWN_CLUSTERS:,} groups to draw as clusters (dot would take "
+                                      f"minutes): use a smaller --depth")
         block_of = {r.name: r.path[:-1] for r in self.summary.records}  # the group a layer sits in
         for record in records:
             fill, border, _ = FAMILY_STYLE[record.family]
@@ -227,9 +235,7 @@ class _Builder:
                      *_numbers(sum(r.params for r in run), sum(r.macs for r in run), self.options)]
             self.node(stage, key, html_label(title, run[0].op + f"  ×{len(run)}", lines, fill, border), GROUP,
                       f"{title}: folded, archviz diagram --depth layers without --collapse draws them")
-        for prefix in sorted(order, key=len, reverse=True):  # nest clusters, deepest first
-            parent = clusters[prefix[:-1]] if len(prefix) > 1 else self.dot
-            parent.subgraph(clusters[prefix])
+        self.dot.body.extend(_nested(clusters, order))
         self._layer_edges(node_of, block_of)
 
     def _layer_edges(self, node_of: dict[str, str], block_of: dict) -> None:
@@ -260,6 +266,28 @@ class _Builder:
         self.dot.node(attribute("colour key"), label=HtmlLabel(f'<<TABLE BORDER="0" CELLSPACING="2" CELLPADDING="2">'
                                                            f'<TR><TD><FONT POINT-SIZE="9">key</FONT></TD></TR>'
                                                            f'{rows}</TABLE>>'))
+
+
+def _nested(clusters: dict[tuple[str, ...], Any], order: list[tuple[str, ...]]) -> list[str]:
+    """The DOT lines of ``clusters`` nested by their keys' prefixes, as ``parent.subgraph(child)`` from
+    the deepest up would write them, but each line written once: graphviz copies a subgraph's lines
+    into its parent, so nesting by it costs the square of the depth in lines (and the cube in bytes)."""
+    children: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    for prefix in order:
+        children.setdefault(prefix[:-1], []).append(prefix)
+    lines: list[str] = []
+    stack: list[tuple[tuple[str, ...], bool]] = [(prefix, True) for prefix in reversed(children.get((), []))]
+    while stack:
+        prefix, opening = stack.pop()
+        indent = "\t" * len(prefix)
+        if not opening:
+            lines.append(indent + "}\n")
+            continue
+        *head, _ = clusters[prefix].__iter__(subgraph=True)  # its header, attributes and own nodes
+        lines.extend(indent + line for line in head)
+        stack.append((prefix, False))
+        stack.extend((child, True) for child in reversed(children.get(prefix, [])))
+    return lines
 
 
 def build_dot(summary: Summary, options: DiagramOptions | None = None) -> Any:

@@ -94,7 +94,7 @@ def attributes(**values: object) -> dict[str, str]:
 
 def anchor(name: str) -> str:
     """A stable, HTML-safe id for a layer or group name (used by the diagram and the report)."""
-    safe = "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in name)[:60]
+    safe = "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in name[:60])
     return f"{safe}_{hashlib.sha1(name.encode('utf-8')).hexdigest()[:6]}"
 
 

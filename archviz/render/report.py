@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from archviz import __version__
 from archviz.conventions import CONVENTIONS
+from archviz.errors import UsageError
 from archviz.render.diagram import DiagramOptions, DiagramTooLarge, render
 from archviz.render.dot_text import anchor
 from archviz.render.templating import render_template
@@ -27,6 +28,10 @@ DEPTH_LABELS = {1: "Stages", 2: "Blocks", 3: "Layers"}
 #: Above this many layers the report's diagrams fold runs of identical blocks (dot's time and the page's
 #: size grow with every node; ResNet-1202 has about 4,200 layers, ResNet-152 about 500).
 FOLD_ABOVE = 1_000
+#: The layer table has a row per layer and per group. A model has fewer groups than layers (ResNet-1202:
+#: 605 for 4,208 layers); more groups than layers plus this many come only from names built to multiply
+#: them (2,000 layers of 64-part names make 126,000 rows of HTML), and are refused in one line.
+EXTRA_GROUPS = 1_000
 
 
 def _svg(summary: Summary, level: int) -> Markup:
@@ -43,23 +48,29 @@ def _tree_rows(summary: Summary) -> list[dict]:
     deepest = summary.max_depth
     groups = {row.name: row for level in range(1, deepest) for row in summary.rows(level)}
     layers = {row.name: row for row in summary.rows(deepest)}
-    emitted: set[str] = set()
+    ids: dict[str, str] = {}  # a group's row id, made once
+    most = 2 * len(summary.records) + EXTRA_GROUPS
     rows = []
     for record in summary.records:
         path = record.path
+        parent = ""
         for size in range(1, len(path) + 1):
             name = record.key(size)
-            if name in emitted:
-                continue
-            emitted.add(name)
-            row = layers[name] if size == len(path) else groups[name]
-            rows.append({
-                "id": f"row_{anchor(name)}", "name": path[size - 1] if size > 1 else name, "level": size,
-                "group": size < len(path), "op": row.op, "shape": shape_text(row.output_shape),
-                "params": row.params, "macs": row.macs if row.counted else None,  # as the summary's table
-                "flops": row.flops, "counted": row.counted,
-                "ancestors": [f"row_{anchor('.'.join(path[:k]))}" for k in range(1, size)],
-            })
+            if name not in ids:
+                if len(ids) == most:
+                    raise UsageError(f"{summary.name}: the dotted names of its {len(summary.records):,} layers make "
+                                     f"at least {most - len(summary.records):,} groups for the report's layer table "
+                                     f"(at most one per layer and {EXTRA_GROUPS:,}); archviz summary lists the layers")
+                ids[name] = f"row_{anchor(name)}"
+                row = layers[name] if size == len(path) else groups[name]
+                rows.append({
+                    "id": ids[name], "name": path[size - 1] if size > 1 else name, "level": size,
+                    "group": size < len(path), "op": row.op, "shape": shape_text(row.output_shape),
+                    "params": row.params, "macs": row.macs if row.counted else None,  # as the summary's table
+                    "flops": row.flops, "counted": row.counted,
+                    "parent": parent,  # only the parent: the page walks up, so a row costs the same at any depth
+                })
+            parent = ids[name]
     return rows
 
 
@@ -124,6 +135,7 @@ def _cards(summary: Summary) -> list[dict]:
 def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> str:
     """The report of ``summary``; ``stage_blocks`` is the basic-block-versus-bottleneck arithmetic at each
     stage's width (:func:`archviz.studies.blocks.stage_comparison`), computed by the caller."""
+    rows = _tree_rows(summary)  # a table too long is refused before the diagrams are drawn
     levels = sorted({min(level, summary.max_depth) for level in (1, 2, 3)})
     diagrams = [{"key": str(level), "label": "Layers" if level == summary.max_depth else DEPTH_LABELS[level],
                  "svg": _svg(summary, level)} for level in levels]
@@ -133,7 +145,7 @@ def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> s
         "report.html.j2",
         version=__version__, summary=summary, description=summary.options.get("description", ""),
         options=_options(summary), cards=cards, conventions=CONVENTIONS, diagrams=diagrams, stages=stages,
-        charts=charts, blocks=stage_blocks or [], rows=_tree_rows(summary), folded=len(summary.records) > FOLD_ABOVE,
+        charts=charts, blocks=stage_blocks or [], rows=rows, folded=len(summary.records) > FOLD_ABOVE,
         uncounted=[] if summary.size_open else [(op, names, summary.reasons.get(op, ""))
                                                 for op, names in sorted(summary.uncounted.items())],
         open_size=summary.size_open, unknown=UNKNOWN,

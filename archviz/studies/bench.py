@@ -67,6 +67,7 @@ def run_benchmark(model: Any, *, batch_size: int = 32, steps: int = 20, warmup: 
     from archviz.backend.keras_export import runnable
     from archviz.models import resolve
 
+    check_memory(model, batch_size=batch_size, **options)
     resolved = resolve(model, keras_model=True, **options)
     input_shape = tuple(next(node for node in resolved.graph if node.op == "input").attrs["shape"])
     if any(d < 0 for d in input_shape):
@@ -86,6 +87,26 @@ def run_benchmark(model: Any, *, batch_size: int = 32, steps: int = 20, warmup: 
     return Benchmark(model=summary.name, device=f"GPU ({gpus[0].name})" if gpus else "CPU", batch_size=batch_size,
                      input_shape=input_shape, warmup=warmup,
                      times=tuple(times), flops_per_batch=summary.flops, flops_complete=summary.complete)
+
+
+def check_memory(model: Any, *, batch_size: int, **options: Any) -> None:
+    """Refuse, before TensorFlow loads, a model whose forward pass at ``batch_size`` would not fit in
+    this machine's memory (:mod:`archviz.memory`). A Keras file that archviz's config reader cannot
+    read, or that the user has Keras read (``--loader keras``), is not checked here (knowing its size
+    needs Keras): TensorFlow's own failure is one line."""
+    from archviz.keras_config import NotReadable
+    from archviz.memory import check_fits
+    from archviz.models import analyze, is_keras_file
+
+    if is_keras_file(model):
+        if options.get("loader") == "keras":
+            return
+        options = {"input_shape": options.get("input_shape"), "loader": "config"}
+    try:
+        summary = analyze(model, batch_size=batch_size, **options)
+    except NotReadable:
+        return
+    check_fits(summary, run=True)
 
 
 def _time(tf: Any, keras_model: Any, input_shape: tuple[int, ...], batch_size: int, steps: int, warmup: int,

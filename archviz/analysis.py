@@ -52,7 +52,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
                 raise UnsupportedOpError(f"layer {node.name!r}: {error}") from None
             label = _uncounted_label(node)
             uncounted.setdefault(label, []).append(node.name)
-            reasons.setdefault(label, _reason(label, error, declared_shape))
+            reasons.setdefault(label, declared.reason or _reason(label, error, declared_shape))
             out, cost, family, counted = declared_shape, Cost(), Family.UNKNOWN, False
         if declared_shape is not None and known(declared_shape) and declared_shape != out:
             warnings.append(f"layer {node.name!r}: archviz's shape rule gives {out}, the model declares "
@@ -116,7 +116,7 @@ def _may_compute(node: Node, trainable: int) -> bool:
     try:
         return op_for(node.op).family in (Family.CONV, Family.DENSE)
     except UnsupportedOpError:
-        return trainable > 0
+        return trainable > 0 or (node.declared is not None and node.declared.may_compute)
 
 
 def _uncounted_label(node: Node) -> str:

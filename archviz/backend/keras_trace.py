@@ -17,10 +17,11 @@ weights are a container's own is Keras's accounting: its weights minus its subla
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any
 
 from archviz.backend import keras as _keras
-from archviz.backend.raw_ops import keras_functions, patched, tensorflow_functions
+from archviz.backend.raw_ops import keras_functions, patched, setup_functions, tensorflow_functions
 from archviz.graph import Declared
 from archviz.ops import KERAS_CLASSES, OPS, Family
 
@@ -70,7 +71,8 @@ class Trace:
 
         keras.layers.Layer.__call__ = hooked
         try:
-            with patched(keras_functions(keras) + tensorflow_functions(self.tf, keras), self.watch):
+            with patched(keras_functions(keras) + tensorflow_functions(self.tf, keras), self.watch), \
+                    patched(setup_functions(keras), self.quiet):
                 try:
                     output = self.root(inputs[0] if len(inputs) == 1 else inputs, training=False)
                 except TypeError:
@@ -126,7 +128,7 @@ class Trace:
             self.inside_leaf -= 1
         outs = flat(result)
         known = [t for t in in_tensors if not self.is_constant(t) or id(t) in self.names]
-        node = self.importer.leaf(layer, label, [self.source(t) for t in known], known, outs)
+        node = self.importer.leaf(layer, label, [self.source(t) for t in known], in_tensors, outs)
         for tensor in outs:
             self.name(tensor, node)
         return result
@@ -188,6 +190,18 @@ class Trace:
 
         return recording
 
+    def quiet(self, function: Any, key: str) -> Any:
+        """``function`` (a build, an initializer) with nothing it runs recorded."""
+
+        def running(*args: Any, **kwargs: Any) -> Any:
+            self.inside_op += 1
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.inside_op -= 1
+
+        return running
+
     def record(self, function: Any, key: str, args: tuple, kwargs: dict, result: Any) -> None:
         outs = flat(result)
         if not outs:
@@ -221,7 +235,7 @@ class Trace:
             attrs["constants"] = constants  # x * 2.0: a scalar operand of an elementwise op
         if len(outs) > 1:
             attrs["extra_outputs"] = len(outs) - 1
-        function_name = key.split(".", 1)[1]
+        function_name = re.sub(r"(?<!^)(?=[A-Z])", "_", key.split(".", 1)[1]).lower()  # ExpandDims: expand_dims
         declared = Declared(f"keras.ops {key}", shape_of(outs[0]), tuple(shapes), (0, 0),
                             may_compute=op not in OPS)
         node = self.graph.add(self.graph.unique(self.scope[-1] + (op if op in OPS else function_name)), op, inputs,

@@ -76,6 +76,17 @@ def tensorflow_functions(tf: Any, keras: Any) -> list[Watched]:
     return table
 
 
+def setup_functions(keras: Any) -> list[Watched]:
+    """What a layer runs to make its weights (its ``build``, a variable's initializer): not the call's ops."""
+    from keras.src.backend.common.variables import Variable
+
+    table: list[Watched] = [(keras.layers.Layer, "_maybe_build", "")]
+    for owner in {Variable, type(keras.Variable(0.0))}:
+        if "_initialize_with_initializer" in owner.__dict__:
+            table.append((owner, "_initialize_with_initializer", ""))
+    return table
+
+
 @contextlib.contextmanager
 def patched(table: list[Watched], wrap: Any) -> Iterator[None]:
     """Every function of ``table`` replaced by ``wrap(function, key)`` for the block."""

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archviz.backend import keras as _keras
+from archviz.backend.keras_trace import Trace, class_key as _class_key, sublayers as _sublayers
 from archviz.errors import UsageError
 from archviz.graph import Declared, Graph
-from archviz.keras_entries import RAW_OPS
 from archviz.ops import KERAS_CLASSES, OPS, Family
 
 def _op_and_attrs(layer: Any) -> tuple[str, dict]:
@@ -52,15 +52,6 @@ def _weights(layer: Any, counted: dict[int, str]) -> tuple[int, int]:
     non_trainable = sum(math.prod(w.shape) for w in getattr(layer, "non_trainable_weights", ())
                         if id(w) not in counted)
     return int(trainable), int(non_trainable)
-
-
-def _class_key(operation: Any) -> str:
-    """How the op table knows a Keras class: a layer by its class name (``Add``), a raw ``keras.ops``
-    operation by its module and class (``numpy.Add``), since the two share names."""
-    cls = type(operation)
-    if cls.__module__.startswith(RAW_OPS):
-        return f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}"
-    return cls.__name__
 
 
 def _constants(node: Any) -> int:
@@ -145,8 +136,6 @@ class _Importer:
     # ---- tracing subclassed models and custom layers ----------------------
     def trace(self, root: Any, prefix: str, sources: list[str], ins: list) -> list[str]:
         """Call ``root`` once on zeros and record its sublayers' calls and the operations between them."""
-        from archviz.backend.keras_trace import Trace
-
         return Trace(self, root, prefix, sources).run(ins)
 
 
@@ -154,13 +143,6 @@ def _is_functional(keras: Any, layer: Any) -> bool:
     if isinstance(layer, keras.Sequential):
         return getattr(layer, "_functional", None) is not None
     return hasattr(layer, "_nodes_by_depth") and bool(getattr(layer, "inputs", None))
-
-
-def _sublayers(layer: Any) -> list:
-    try:
-        return list(layer._layers)
-    except AttributeError:
-        return []
 
 
 def graph_from_keras(model: Any, *, input_shape: tuple[int, ...] | None = None, name: str | None = None) -> Graph:

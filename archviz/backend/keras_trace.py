@@ -23,6 +23,7 @@ from typing import Any
 from archviz.backend import keras as _keras
 from archviz.backend.raw_ops import keras_functions, patched, setup_functions, tensorflow_functions
 from archviz.graph import Declared
+from archviz.keras_entries import RAW_OPS
 from archviz.ops import KERAS_CLASSES, OPS, Family
 
 #: Operations that return their operand unchanged for counting (the profiler costs a Cast at 0).
@@ -104,14 +105,12 @@ class Trace:
     # ---- layers ------------------------------------------------------------------
     def layer_call(self, original: Any, layer: Any, args: tuple, kwargs: dict) -> Any:
         keras = _keras()
-        from archviz.backend.keras_import import _class_key, _sublayers  # one definition of both
-
         if self.inside_leaf or self.inside_op or layer is self.root:
             return original(layer, *args, **kwargs)
         if not self.tf.executing_eagerly() or any(isinstance(t, keras.KerasTensor) for t in flat((args, kwargs))):
             return original(layer, *args, **kwargs)  # Keras building a sublayer symbolically: not the real call
         label = self.scope[-1] + _attribute_name(self.parents[-1], layer)
-        if _class_key(layer) not in KERAS_CLASSES and _sublayers(layer):
+        if class_key(layer) not in KERAS_CLASSES and sublayers(layer):
             self.scope.append(label + ".")
             self.parents.append(layer)
             self.containers.append((layer, label + "."))
@@ -136,9 +135,7 @@ class Trace:
     def own_weights(self, layer: Any, prefix: str, only: Any = None) -> bool:
         """A ``weight`` node for each weight of ``layer`` that none of its sublayers holds (or for
         ``only``, if it is one); whether there was one."""
-        from archviz.backend.keras_import import _sublayers
-
-        held = {id(w) for sublayer in _sublayers(layer) for w in sublayer.weights}
+        held = {id(w) for sublayer in sublayers(layer) for w in sublayer.weights}
         trainable = {id(w) for w in layer.trainable_weights}
         found = False
         for weight in layer.weights:
@@ -242,6 +239,22 @@ class Trace:
                               declared=declared, **attrs)
         for tensor in outs:
             self.name(tensor, node)
+
+
+def class_key(operation: Any) -> str:
+    """How the op table knows a Keras class: a layer by its class name (``Add``), a raw ``keras.ops``
+    operation by its module and class (``numpy.Add``), since the two share names."""
+    cls = type(operation)
+    if cls.__module__.startswith(RAW_OPS):
+        return f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}"
+    return cls.__name__
+
+
+def sublayers(layer: Any) -> list:
+    try:
+        return list(layer._layers)
+    except AttributeError:
+        return []
 
 
 def _arguments(function: Any, args: tuple, kwargs: dict) -> dict:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from archviz.ops.base import (Attrs, Cost, Family, Op, Shape, ShapeError, activation_flops, activation_from_keras,
+                              activation_to_keras,
                               numel, single)
 
 
@@ -94,11 +95,19 @@ def _attention_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
 
 OPS = (
     Op("einsum_dense", Family.DENSE, _einsum_dense_shape, _einsum_dense_cost, weighted=True,
-       label=lambda attrs: str(attrs["equation"]), keras={"EinsumDense": _einsum_dense_read}),
+       label=lambda attrs: str(attrs["equation"]), keras={"EinsumDense": _einsum_dense_read},
+       write=lambda keras, name, attrs, inputs, out: keras.layers.EinsumDense(
+           attrs["equation"], tuple(None if d < 0 else d for d in attrs["output_shape"]),
+           bias_axes=attrs.get("bias_axes") or None, activation=activation_to_keras(attrs.get("activation")),
+           name=name)(inputs[0])),
     Op("dot_product_attention", Family.DENSE, _attention_shape, _attention_cost,
-       keras={"nn.DotProductAttention": lambda config: {"soft_cap": config.get("attn_logits_soft_cap")}}),
+       keras={"nn.DotProductAttention": lambda config: {"soft_cap": config.get("attn_logits_soft_cap")}},
+       write=lambda keras, name, attrs, inputs, out: keras.src.ops.nn.DotProductAttention(
+           attn_logits_soft_cap=attrs.get("soft_cap"), name=name)(*inputs)),
     Op("embedding", Family.RESHAPE, lambda attrs, shapes: (*single(shapes, "embedding"), attrs["output_dim"]),
        lambda attrs, shapes, out: Cost(trainable=attrs["input_dim"] * attrs["output_dim"], flops=2 * numel(shapes[0])),
        label=lambda attrs: f"{attrs['input_dim']} x {attrs['output_dim']}",
-       keras={"Embedding": lambda config: {"input_dim": int(config["input_dim"]), "output_dim": int(config["output_dim"])}}),
+       keras={"Embedding": lambda config: {"input_dim": int(config["input_dim"]), "output_dim": int(config["output_dim"])}},
+       write=lambda keras, name, attrs, inputs, out: keras.layers.Embedding(
+           attrs["input_dim"], attrs["output_dim"], name=name)(inputs[0])),
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
+from archviz.errors import UnsupportedOpError
 from archviz.ops.base import Attrs, Cost, Family, Op, Shape, ShapeError, nested_ints, numel, single
 
 
@@ -34,6 +35,20 @@ def _write(module: str, keras_class: str, config: Callable[[Attrs], dict]) -> Ca
         return operation(**config(attrs), name=name)(*inputs)
 
     return write
+
+
+def _refuse(reason: str) -> Callable:
+    """An exporter for an op that has no Keras layer of its own."""
+
+    def write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
+        raise UnsupportedOpError(f"layer {name!r}: {reason}")
+
+    return write
+
+
+def _keras_axis(axis: int) -> int:
+    """An axis of a sample as a Keras axis (0 is the batch)."""
+    return axis + 1 if axis >= 0 else axis
 
 
 # ---- pad and transpose ------------------------------------------------------------------
@@ -234,15 +249,25 @@ OPS = (
     _reduction_op("max", "Max", lambda inputs, outputs: 0),
     Op("matmul", Family.DENSE, _matmul_shape, _matmul_cost, keras={"numpy.Matmul": lambda c: {}},
        write=_write("numpy", "Matmul", lambda a: {})),
-    Op("split", Family.RESHAPE, _split_shape,
-       keras={"numpy.Split": lambda c: {"sections": nested_ints(c["indices_or_sections"]), "axis": _axis(c["axis"])}}),
-    Op("stack", Family.MERGE, _stack_shape, keras={"numpy.Stack": lambda c: {"axis": _axis(c.get("axis", 0))}}),
-    Op("expand_dims", Family.RESHAPE, _expand_dims_shape, keras={"numpy.ExpandDims": lambda c: {"axis": _axis(c["axis"])}}),
-    Op("squeeze", Family.RESHAPE, _squeeze_shape, keras={"numpy.Squeeze": lambda c: {"axis": _axes(c.get("axis"))}}),
-    Op("tile", Family.RESHAPE, _tile_shape, keras={"numpy.Tile": _tile_read}),
+    Op("split", Family.RESHAPE, _split_shape, label=lambda attrs: f"{attrs['sections']} on axis {attrs['axis']}",
+       keras={"numpy.Split": lambda c: {"sections": nested_ints(c["indices_or_sections"]), "axis": _axis(c["axis"])}},
+       write=_refuse("a split's pieces cannot be exported: archviz keeps one output per layer")),
+    Op("stack", Family.MERGE, _stack_shape, keras={"numpy.Stack": lambda c: {"axis": _axis(c.get("axis", 0))}},
+       write=lambda keras, name, attrs, inputs, out: keras.src.ops.numpy.Stack(
+           axis=_keras_axis(attrs["axis"]), name=name)(inputs)),
+    Op("expand_dims", Family.RESHAPE, _expand_dims_shape,
+       keras={"numpy.ExpandDims": lambda c: {"axis": _axis(c["axis"])}},
+       write=_write("numpy", "ExpandDims", lambda a: {"axis": _keras_axis(a["axis"])})),
+    Op("squeeze", Family.RESHAPE, _squeeze_shape, keras={"numpy.Squeeze": lambda c: {"axis": _axes(c.get("axis"))}},
+       write=_write("numpy", "Squeeze", lambda a: {"axis": None if a.get("axis") is None
+                                                   else [_keras_axis(x) for x in a["axis"]]})),
+    Op("tile", Family.RESHAPE, _tile_shape, keras={"numpy.Tile": _tile_read},
+       write=_write("numpy", "Tile", lambda a: {"repeats": [1, *a["repeats"]]})),
     Op("einsum", Family.DENSE, _einsum_shape, _einsum_cost, label=lambda attrs: str(attrs["equation"]),
-       keras={"numpy.Einsum": lambda c: {"equation": str(c["subscripts"])}}),
+       keras={"numpy.Einsum": lambda c: {"equation": str(c["subscripts"])}},
+       write=_write("numpy", "Einsum", lambda a: {"subscripts": a["equation"]})),
     Op("weight", Family.IO, lambda attrs, shapes: tuple(attrs["shape"]),
        lambda attrs, shapes, out: Cost(trainable=numel(out)) if attrs.get("trainable") else Cost(non_trainable=numel(out)),
-       label=lambda attrs: "trainable" if attrs.get("trainable") else "non-trainable"),
+       label=lambda attrs: "trainable" if attrs.get("trainable") else "non-trainable",
+       write=_refuse("a container's own weight cannot be exported: it belongs to the container's code")),
 )

@@ -71,7 +71,8 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             name=node.name, op=node.op, family=family, inputs=node.inputs, attrs=dict(node.attrs), scope=node.scope,
             output_shape=out, trainable_params=trainable, non_trainable_params=non_trainable,
             macs=cost.macs * batch_size, flops=cost.flops * batch_size + cost.fixed_flops if counted else None,
-            activation_bytes=max(numel(out), 0) * batch_size * DTYPE_BYTES[dtype] if known(out) else 0,
+            activation_bytes=max(numel(out), 0) * batch_size * DTYPE_BYTES[dtype]
+            if known(out) and node.op != "weight" else 0,  # a container's own weight is parameter memory
             weighted=node.op in OPS and OPS[node.op].weighted,  # a weight layer, counted or not
             counted=counted, computes=cost.macs > 0 if counted else _may_compute(node, trainable),
         ))

@@ -164,6 +164,7 @@ def test_a_containers_own_weights_are_counted_once_where_they_live():
     rows = {r.name: r for r in summary.records}
     assert rows["block.gamma"].trainable_params == 8 and rows["block.steps"].non_trainable_params == 1
     assert rows["block.multiply"].inputs == ("block.conv", "block.gamma")  # the weight wired to its use
+    assert rows["block.gamma"].activation_bytes == 0  # parameter memory, not an activation
     total, macs = profiled(model)
     assert summary.complete and summary.flops == total and summary.macs == macs
 

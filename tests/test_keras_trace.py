@@ -283,6 +283,38 @@ def test_mobilenet_squeeze_excite_mean_is_counted(backbones):
     assert means and all(r.flops > 0 for r in means)
 
 
+ELEMENTWISE = {
+    "exp": ops.exp, "sqrt": ops.sqrt, "rsqrt": ops.rsqrt, "log": ops.log, "square": ops.square,
+    "reciprocal": ops.reciprocal, "negative": lambda x: -x, "abs": ops.abs, "erf": ops.erf, "sin": ops.sin,
+    "cos": ops.cos, "clip": lambda x: ops.clip(x, 0.0, 1.0), "power": lambda x: x ** 2,
+    "min": lambda x: ops.min(x, axis=-1), "prod": lambda x: ops.prod(x, axis=(1, 2)),
+}
+
+
+class Applies(keras.layers.Layer):
+    """A conv, then one keras.ops function in ``call``."""
+
+    def __init__(self, function, **kwargs):
+        super().__init__(**kwargs)
+        self.function = function
+        self.conv = keras.layers.Conv2D(4, 1)
+
+    def call(self, x):
+        return self.function(self.conv(x))
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+def test_elementwise_ops_traced_and_functional_equal_the_profiler(name):
+    inputs = keras.Input((5, 5, 3))
+    traced = keras.Model(inputs, Applies(ELEMENTWISE[name], name="block")(inputs))
+    functional = keras.Model(inputs, ELEMENTWISE[name](keras.layers.Conv2D(4, 1)(inputs)))
+    for model in (traced, functional):
+        summary = archviz.analyze(model)
+        assert summary.complete and summary.warnings == [], summary.uncounted
+        assert name in [r.op for r in summary.records]
+        assert (summary.flops, summary.macs) == profiled(model)
+
+
 # ---- what the trace cannot count is listed, never guessed ------------------------------------------
 
 

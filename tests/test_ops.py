@@ -397,3 +397,19 @@ def test_a_weight_node_carries_its_params():
     graph.add("steps", "weight", shape=(), trainable=False)
     records = {r.name: r for r in analyze_graph(graph).records}
     assert (records["gamma"].trainable_params, records["steps"].non_trainable_params) == (8, 1)
+
+
+@pytest.mark.parametrize("op, per_element", [("exp", 0), ("sqrt", 0), ("rsqrt", 2), ("log", 1), ("square", 1),
+                                             ("reciprocal", 1), ("negative", 1), ("abs", 0), ("erf", 0), ("sin", 0),
+                                             ("cos", 0)])
+def test_elementwise_functions_cost_what_the_profiler_counts(op, per_element):
+    r = one_layer(op)
+    assert (r.output_shape, r.flops) == ((9, 11, 6), per_element * 9 * 11 * 6)
+
+
+def test_clip_power_min_and_prod():
+    assert one_layer("clip", x_min=0.0, x_max=1.0).flops == 2 * 9 * 11 * 6
+    assert one_layer("power", inputs=2).flops == 9 * 11 * 6
+    r = one_layer("min", axis=(2,), keepdims=False)
+    assert (r.output_shape, r.flops) == ((9, 11), 0)
+    assert one_layer("prod", axis=None, keepdims=False).output_shape == ()

@@ -40,7 +40,9 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
      "padded SpaceToBatch blocks for a dilated convolution; archviz counts the convolutions as 2 per "
      "MAC and the pooling by its windows. Between a traced call's layers: a mean 1 per input element, a "
      "sum 1 per input element not kept, an embedding lookup 2 per index (Keras wraps negative "
-     "indices); splits, stacks, tiles, transposes and added or removed axes cost nothing. The profiler "
+     "indices); per element a square, a log, a reciprocal, a negation or a power 1, a reciprocal square "
+     "root 2, a clip 2; splits, stacks, tiles, transposes, added or removed axes, a minimum or a product "
+     "over axes, and exp, sqrt, abs, erf, sin and cos cost nothing, as in the profiler. The profiler "
      "has no rule for TensorFlow's `Einsum` and counts 0 for it (TensorFlow runs some einsums, such as "
      "`EinsumDense`'s, as matmuls, which it counts); archviz counts every einsum as 2 per MAC, so for a "
      "model with einsums (`dot_product_attention`'s) its total is the profiler's plus 2 per einsum MAC."),

@@ -28,6 +28,8 @@ from archviz.ops import KERAS_CLASSES, OPS, Family
 
 #: Operations that return their operand unchanged for counting (the profiler costs a Cast at 0).
 _ALIASES = frozenset({"core.Cast", "core.ConvertToTensor", "core.StopGradient", "numpy.Copy"})
+#: Operations whose result depends on their operand's shape alone (``ops.zeros_like``): constants.
+_CONSTANT_MAKERS = frozenset({"numpy.ZerosLike", "numpy.OnesLike", "numpy.FullLike", "numpy.EmptyLike"})
 UNSEEN = "unseen"
 
 
@@ -219,7 +221,7 @@ class Trace:
             else:
                 inputs.append(self.source(value))
                 shapes.append(shape_of(value))
-        if not inputs:  # made from constants alone (ops.arange, ops.ones): a constant too
+        if not inputs or key in _CONSTANT_MAKERS:  # made from constants alone (ops.arange, ops.ones): a constant
             self.constants.update(id(t) for t in outs)
             self.keep_alive.extend(outs)
             return

@@ -413,3 +413,14 @@ def test_clip_power_min_and_prod():
     r = one_layer("min", axis=(2,), keepdims=False)
     assert (r.output_shape, r.flops) == ((9, 11), 0)
     assert one_layer("prod", axis=None, keepdims=False).output_shape == ()
+
+
+def test_index_takes_numpys_shape_at_no_cost():
+    r = one_layer("index", input_shape=(17, 16), key=(("index", 0),))
+    assert (r.output_shape, r.flops) == ((16,), 0)
+    r = one_layer("index", key=(("...",), ("slice", None, 3, None)))
+    assert r.output_shape == (9, 11, 3)
+    r = one_layer("index", key=(("new",), ("slice", 2, None, 2)))
+    assert r.output_shape == (1, 4, 11, 6)
+    with pytest.raises(ModelError, match="cannot index"):
+        one_layer("index", key=(("index", 20),))

@@ -9,7 +9,7 @@ a traced call and a functional graph count an operation by the same rule:
   and a layer's ``from keras.src import ops`` are different names of one function that all look its
   backend function up at call time, so the backend module is the one place every caller passes;
 * TensorFlow's tensor operators and the ``tf`` functions a ``call`` may use directly (``x + y``,
-  ``q @ k``, ``tf.nn.relu``), and a Keras variable's operators (``self.gamma * x``).
+  ``q @ k``, ``x[:, 0]``, ``tf.nn.relu``), and a Keras variable's operators (``self.gamma * x``).
 
 The keras.ops functions end in TensorFlow functions and call each other (``ops.gelu`` in ``tf.nn.gelu``
 in a tanh); the watcher records the outermost call only.
@@ -69,6 +69,7 @@ def tensorflow_functions(tf: Any, keras: Any) -> list[Watched]:
             table += [(owner, name, key) for name in dunders if name in owner.__dict__]
         for owner in (tf, tf.math, tf.linalg):
             table += [(owner, name, key) for name in functions if hasattr(owner, name)]
+    table.append((Tensor, "__getitem__", "numpy.GetItem"))
     for name, key in (("relu", "nn.Relu"), ("relu6", "nn.Relu6"), ("sigmoid", "nn.Sigmoid"), ("silu", "nn.Silu"),
                       ("swish", "nn.Silu"), ("tanh", "numpy.Tanh"), ("softmax", "nn.Softmax"), ("gelu", "nn.Gelu")):
         if hasattr(tf.nn, name):

@@ -237,6 +237,7 @@ def _einsum_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
         macs *= size if index != batch else 1
     return Cost(macs=macs, flops=2 * macs)
 
+
 OPS = (
     Op("pad", Family.RESHAPE, _pad_shape, label=lambda attrs: str(attrs.get("mode", "constant")),
        keras={"numpy.Pad": _pad_read},

@@ -78,10 +78,9 @@ class Trace:
         try:
             with patched(keras_functions(keras) + tensorflow_functions(self.tf, keras), self.watch), \
                     patched(setup_functions(keras), self.quiet):
-                try:
-                    output = self.root(inputs[0] if len(inputs) == 1 else inputs, training=False)
-                except TypeError:
-                    output = self.root(inputs[0] if len(inputs) == 1 else inputs)
+                # training=False only where call() takes it: retrying after a TypeError would record twice
+                training = {"training": False} if getattr(self.root, "_call_has_training_arg", True) else {}
+                output = self.root(inputs[0] if len(inputs) == 1 else inputs, **training)
         finally:
             keras.layers.Layer.__call__ = original
         for container, prefix in self.containers:  # own weights the call did not use

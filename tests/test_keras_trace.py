@@ -245,6 +245,30 @@ def test_ops_of_a_call_equal_the_profiler(layer, shape):
     assert (summary.flops, summary.macs) == profiled(model)
 
 
+class AttentionModel(keras.Model):
+    """A subclassed model: attention with a residual, its scale a weight of its own."""
+
+    def __init__(self):
+        super().__init__()
+        self.attention = Attention(8)
+        self.norm = keras.layers.LayerNormalization()
+
+    def build(self, shape):
+        self.scale = self.add_weight(shape=(8,), initializer="ones", name="scale")
+
+    def call(self, x):
+        return self.norm(x + self.attention(x) * self.scale)
+
+
+def test_a_subclassed_attention_model_equals_the_profiler():
+    model = AttentionModel()
+    model.build((None, 12, 8))
+    summary = archviz.analyze(model, input_shape=(12, 8))
+    assert summary.complete and summary.macs_complete and summary.warnings == []
+    assert archviz_params(summary) == keras_params(model)
+    assert (summary.flops, summary.macs) == profiled(keras.Sequential([keras.Input((12, 8)), model]))
+
+
 def test_attention_is_wired_by_identity_and_nested_ops_recorded_once():
     inputs = keras.Input((10, 16))
     summary = archviz.analyze(keras.Model(inputs, Attention(name="block")(inputs)))

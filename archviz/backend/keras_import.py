@@ -12,8 +12,9 @@ other layers, in which case it is expanded:
   layers named under the base's name (``resnet50.conv1_conv``);
 * custom layers holding other layers (seed 004's ``Residual_Block``) and subclassed models
   (seed 000's ``ResNet``): a subclassed model has no static graph, so one call on a zero
-  batch is traced and every sublayer call recorded, under the attribute names the code
-  gives them (``layer1.basic_block.conv1``).
+  batch is traced (:mod:`archviz.backend.keras_trace`): every sublayer call, under the attribute
+  names the code gives them (``layer1.basic_block.conv1``), every operation between them, and the
+  container's own weights.
 """
 
 from __future__ import annotations

@@ -301,6 +301,32 @@ def test_vit_equals_the_profiler_with_its_einsums_costed():
     assert (summary.flops, summary.macs) == (flops + 2 * einsums, macs + einsums)
 
 
+class DotProduct(keras.layers.Layer):
+    """``ops.dot_product_attention`` with or without a causal mask, a boolean mask or a scale."""
+
+    def __init__(self, causal=False, mask=False, scale=None, **kwargs):
+        super().__init__(**kwargs)
+        self.causal, self.mask, self.scale = causal, mask, scale
+        self.project = keras.layers.Dense(16)
+
+    def call(self, x):
+        q = ops.reshape(self.project(x), (-1, 10, 2, 8))
+        mask = ops.ones((1, 2, 10, 10), dtype="bool") if self.mask else None
+        return ops.dot_product_attention(q, q, q, is_causal=self.causal, mask=mask, scale=self.scale)
+
+
+@pytest.mark.parametrize("options", [{}, {"causal": True}, {"mask": True}, {"scale": 0.5}])
+def test_dot_product_attention_equals_the_profiler_with_its_einsums_costed(options):
+    inputs = keras.Input((10, 16))
+    model = keras.Model(inputs, DotProduct(**options, name="block")(inputs))
+    summary = archviz.analyze(model)
+    assert summary.complete and summary.macs_complete and summary.warnings == []
+    flops, macs = profiled(model)
+    einsums = einsum_macs(model)
+    assert einsums == 2 * 2 * 10 * 10 * 8
+    assert (summary.flops, summary.macs) == (flops + 2 * einsums, macs + einsums)
+
+
 def test_mobilenet_squeeze_excite_mean_is_counted(backbones):
     _, summary = backbones("mobilenet")
     means = [r for r in summary.records if r.op == "mean"]

@@ -386,9 +386,12 @@ def test_einsum_dense_embedding_and_attention():
     q = graph.add("q", "input", shape=(5, 2, 8))
     kv = graph.add("kv", "input", shape=(7, 2, 8))
     graph.add("attention", "dot_product_attention", (q, kv, kv))
-    r = next(r for r in analyze_graph(graph).records if r.name == "attention")
+    graph.add("scaled", "dot_product_attention", (q, kv, kv), scaled=True)
+    records = {r.name: r for r in analyze_graph(graph, batch_size=2).records}
     logits = 2 * 5 * 7
-    assert r.output_shape == (5, 2, 8) and r.macs == 2 * logits * 8 and r.flops == 2 * r.macs + 6 * logits
+    r = records["scaled"]
+    assert r.output_shape == (5, 2, 8) and r.macs == 2 * 2 * logits * 8 and r.flops == 2 * r.macs + 2 * 6 * logits
+    assert records["attention"].flops == r.flops + 1  # 1 / sqrt(8) once per call
 
 
 def test_a_weight_node_carries_its_params():

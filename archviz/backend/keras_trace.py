@@ -31,7 +31,8 @@ _ALIASES = frozenset({"core.Cast", "core.ConvertToTensor", "core.StopGradient", 
 #: Operations whose result depends on their operand's shape alone (``ops.zeros_like``): constants.
 _CONSTANT_MAKERS = frozenset({"numpy.ZerosLike", "numpy.OnesLike", "numpy.FullLike", "numpy.EmptyLike"})
 #: Call arguments that say what an operation does, where its Keras class takes them at call time.
-_CALL_CONFIG = {"numpy.GetItem": frozenset({"slice_spec"})}  # the index of x[...]
+_CALL_CONFIG = {"numpy.GetItem": frozenset({"slice_spec"}),  # the index of x[...]
+                "nn.DotProductAttention": frozenset({"scale"})}
 UNSEEN = "unseen"
 
 
@@ -271,14 +272,12 @@ def _arguments(function: Any, args: tuple, kwargs: dict) -> dict:
 
 def _config_parameters(key: str) -> frozenset[str]:
     """The config of the Keras operation class ``key`` names (``numpy.Mean``: axis, keepdims)."""
-    if key in _CALL_CONFIG:
-        return _CALL_CONFIG[key]
     module, name = key.split(".", 1)
     operation = getattr(getattr(_keras().src.ops, module, None), name, None)
     if operation is None:
-        return frozenset()
+        return _CALL_CONFIG.get(key, frozenset())
     return frozenset(p for p in inspect.signature(operation.__init__).parameters
-                     if p not in ("self", "name", "args", "kwargs"))
+                     if p not in ("self", "name", "args", "kwargs")) | _CALL_CONFIG.get(key, frozenset())
 
 
 def _read(key: str, config: dict) -> tuple[str, dict]:

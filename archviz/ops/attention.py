@@ -5,7 +5,8 @@ An einsum is costed like a matmul, one MAC per combination of all its indices an
 The profiler itself has no rule for TensorFlow's ``Einsum`` and costs it at 0, so for a model with
 einsums archviz's total is the profiler's plus twice the einsums' MACs. ``dot_product_attention`` is,
 in TensorFlow, an einsum for the logits, a scaling multiply, a softmax (5 per logit, as the profiler
-counts one) and an einsum with the values. An embedding is a lookup, after Keras wraps negative indices:
+counts one) and an einsum with the values; without a scale given, one division computes it per call (the
+scale a call passes is not in a functional graph's config, which is read as none given). An embedding is a lookup, after Keras wraps negative indices:
 a compare and an add per index, as the profiler counts them.
 """
 
@@ -90,7 +91,8 @@ def _attention_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
     (steps, heads, depth), sources = shapes[0], shapes[1][0]
     logits = heads * steps * sources
     macs = 2 * logits * depth
-    return Cost(macs=macs, flops=2 * macs + logits + 5 * logits)
+    # without a scale given, TensorFlow computes 1 / sqrt(H) once per call: one division
+    return Cost(macs=macs, flops=2 * macs + logits + 5 * logits, fixed_flops=0 if attrs.get("scaled") else 1)
 
 
 OPS = (
@@ -101,7 +103,8 @@ OPS = (
            bias_axes=attrs.get("bias_axes") or None, activation=activation_to_keras(attrs.get("activation")),
            name=name)(inputs[0])),
     Op("dot_product_attention", Family.DENSE, _attention_shape, _attention_cost,
-       keras={"nn.DotProductAttention": lambda config: {"soft_cap": config.get("attn_logits_soft_cap")}},
+       keras={"nn.DotProductAttention": lambda config: {"soft_cap": config.get("attn_logits_soft_cap"),
+                                                         "scaled": config.get("scale") is not None}},
        write=lambda keras, name, attrs, inputs, out: keras.src.ops.nn.DotProductAttention(
            attn_logits_soft_cap=attrs.get("soft_cap"), name=name)(*inputs)),
     Op("embedding", Family.RESHAPE, lambda attrs, shapes: (*single(shapes, "embedding"), attrs["output_dim"]),

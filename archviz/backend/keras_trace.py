@@ -16,6 +16,7 @@ weights are a container's own is Keras's accounting: its weights minus its subla
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from typing import Any
@@ -270,6 +271,7 @@ def _arguments(function: Any, args: tuple, kwargs: dict) -> dict:
     return dict(bound.arguments)
 
 
+@functools.lru_cache(maxsize=None)
 def _config_parameters(key: str) -> frozenset[str]:
     """The config of the Keras operation class ``key`` names (``numpy.Mean``: axis, keepdims)."""
     module, name = key.split(".", 1)

@@ -52,7 +52,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
                 raise UnsupportedOpError(f"layer {node.name!r}: {error}") from None
             label = _uncounted_label(node)
             uncounted.setdefault(label, []).append(node.name)
-            reasons.setdefault(label, _reason(label, error, declared_shape))
+            reasons.setdefault(label, declared.reason or _reason(label, error, declared_shape))
             out, cost, family, counted = declared_shape, Cost(), Family.UNKNOWN, False
         if declared_shape is not None and known(declared_shape) and declared_shape != out:
             warnings.append(f"layer {node.name!r}: archviz's shape rule gives {out}, the model declares "
@@ -72,7 +72,8 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             name=node.name, op=node.op, family=family, inputs=node.inputs, attrs=dict(node.attrs), scope=node.scope,
             output_shape=out, trainable_params=trainable, non_trainable_params=non_trainable,
             macs=cost.macs * batch_size, flops=cost.flops * batch_size + cost.fixed_flops if counted else None,
-            activation_bytes=max(numel(out), 0) * batch_size * DTYPE_BYTES[dtype] if known(out) else 0,
+            activation_bytes=max(numel(out), 0) * batch_size * DTYPE_BYTES[dtype]
+            if known(out) and node.op != "weight" else 0,  # a container's own weight is parameter memory
             weighted=node.op in OPS and OPS[node.op].weighted,  # a weight layer, counted or not
             counted=counted, computes=cost.macs > 0 if counted else _may_compute(node, trainable),
         ))
@@ -129,7 +130,7 @@ def _may_compute(node: Node, trainable: int) -> bool:
     try:
         return op_for(node.op).family in (Family.CONV, Family.DENSE)
     except UnsupportedOpError:
-        return trainable > 0
+        return trainable > 0 or (node.declared is not None and node.declared.may_compute)
 
 
 def _uncounted_label(node: Node) -> str:

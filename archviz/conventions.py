@@ -10,11 +10,14 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
     ("Params",
      "**Params** follow Keras's accounting. BatchNormalization has 4 per channel: gamma and beta are "
      "trainable, the moving mean and variance non-trainable. Trainable params therefore equal "
-     "torchvision's `num_params`, which keeps the moving statistics as buffers."),
+     "torchvision's `num_params`, which keeps the moving statistics as buffers. Every weight a model "
+     "holds is counted once, where it lives: a container's own weights (a custom layer's or a subclassed "
+     "model's `add_weight` next to its sublayers) on a row of their own, a variable two layers share once."),
     ("MACs",
      "**MACs** are the multiply-accumulates of convolutions (grouped and depthwise included; a separable "
      "one's depthwise and pointwise parts; a transposed one's input positions x kernel x input x output "
-     "channels) and dense layers: what the ResNet paper calls \"FLOPs (multiply-adds)\" and "
+     "channels), dense layers, matmuls and einsums (one per combination of their indices: `EinsumDense`, "
+     "attention's products): for a CNN, what the ResNet paper calls \"FLOPs (multiply-adds)\" and "
      "torchvision's GFLOPS column."),
     ("FLOPs",
      "**FLOPs** are the floating-point operations of the inference graph, counted as "
@@ -35,7 +38,14 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
      "(it sees an opaque call, and loses the shape of the per-element layers after it until a reshape), "
      "a Conv3DTranspose or a 3-D pooling (no statistic for them) and counts "
      "padded SpaceToBatch blocks for a dilated convolution; archviz counts the convolutions as 2 per "
-     "MAC and the pooling by its windows."),
+     "MAC and the pooling by its windows. Between a traced call's layers: a mean 1 per input element, a "
+     "sum 1 per input element not kept, an embedding lookup 2 per index (Keras wraps negative "
+     "indices); per element a square, a log, a reciprocal, a negation or a power 1, a reciprocal square "
+     "root 2, a clip 2; splits, stacks, tiles, transposes, added or removed axes, a minimum or a product "
+     "over axes, and exp, sqrt, abs, erf, sin and cos cost nothing, as in the profiler. The profiler "
+     "has no rule for TensorFlow's `Einsum` and counts 0 for it (TensorFlow runs some einsums, such as "
+     "`EinsumDense`'s, as matmuls, which it counts); archviz counts every einsum as 2 per MAC, so for a "
+     "model with einsums (`dot_product_attention`'s) its total is the profiler's plus 2 per einsum MAC."),
     ("Keras 2",
      "**Keras 2 graphs** (models of tf-keras, tf.keras) differ from the profiler in one op: tf.keras runs an "
      "inference batch norm as one `FusedBatchNormV3`, for which the profiler registers no cost, so it counts 0 "

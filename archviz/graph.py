@@ -48,6 +48,8 @@ class Declared:
     input_shapes: tuple[Shape, ...] | None = None
     params: tuple[int, int] | None = None  # (trainable, non-trainable)
     shares: str | None = None  # a repeated call of a layer: the node that counts its weights
+    reason: str | None = None  # why no rule counts it, where the importer knows better than "no rule"
+    may_compute: bool = False  # not counted, it may have MACs (an operation the importer did not see)
 
 
 @dataclass(frozen=True)

@@ -345,3 +345,85 @@ def test_graph_refuses_duplicates_and_forward_references():
         graph.add("x", "input", shape=(1, 1, 1))
     with pytest.raises(ModelError, match="not defined"):
         graph.add("y", "activation", "z", fn="relu")
+
+
+def test_ops_that_move_values_are_free():
+    graph = Graph("moves")
+    x = graph.add("x", "input", shape=(6, 6, 4))
+    graph.add("halves", "split", x, sections=2, axis=-1)
+    graph.add("at_index", "split", x, sections=(1, 4), axis=0)
+    graph.add("stacked", "stack", (x, x), axis=0)
+    graph.add("wider", "expand_dims", x, axis=-1)
+    one = graph.add("one", "input", shape=(1, 6, 1))
+    graph.add("narrower", "squeeze", one, axis=None)
+    graph.add("tiled", "tile", one, repeats=(2, 1, 3))
+    records = {r.name: r for r in analyze_graph(graph).records}
+    assert records["halves"].output_shape == (6, 6, 2) and records["at_index"].output_shape == (1, 6, 4)
+    assert records["stacked"].output_shape == (2, 6, 6, 4) and records["wider"].output_shape == (6, 6, 4, 1)
+    assert records["narrower"].output_shape == (6,) and records["tiled"].output_shape == (2, 6, 3)
+    assert all(r.flops == 0 and r.macs == 0 for r in records.values())
+    with pytest.raises(ModelError, match="equal parts"):
+        one_layer("split", sections=5, axis=-1)
+
+
+def test_einsum_costs_one_mac_per_combination_of_its_indices():
+    graph = Graph("einsum")
+    q = graph.add("q", "input", shape=(5, 2, 8))  # (T, N, H) of a sample
+    k = graph.add("k", "input", shape=(7, 2, 8))
+    graph.add("logits", "einsum", (q, k), equation="btnh,bsnh->bnts")  # b: the batch, in no sample's shape
+    r = next(r for r in analyze_graph(graph).records if r.name == "logits")
+    assert r.output_shape == (2, 5, 7) and r.macs == 5 * 7 * 2 * 8 and r.flops == 2 * r.macs
+
+
+def test_einsum_dense_embedding_and_attention():
+    r = one_layer("einsum_dense", input_shape=(10, 16), equation="abc,cde->abde", output_shape=(-1, 2, 8),
+                  bias_axes="de")
+    assert r.output_shape == (10, 2, 8) and r.macs == 10 * 16 * 16 and r.trainable_params == 16 * 16 + 16
+    assert r.flops == 2 * r.macs + 10 * 16
+    r = one_layer("embedding", input_shape=(7,), input_dim=50, output_dim=4)
+    assert (r.output_shape, r.trainable_params, r.flops) == ((7, 4), 200, 14)
+    graph = Graph("attention")
+    q = graph.add("q", "input", shape=(5, 2, 8))
+    kv = graph.add("kv", "input", shape=(7, 2, 8))
+    graph.add("attention", "dot_product_attention", (q, kv, kv))
+    graph.add("scaled", "dot_product_attention", (q, kv, kv), scaled=True)
+    records = {r.name: r for r in analyze_graph(graph, batch_size=2).records}
+    logits = 2 * 5 * 7
+    r = records["scaled"]
+    assert r.output_shape == (5, 2, 8) and r.macs == 2 * 2 * logits * 8 and r.flops == 2 * r.macs + 2 * 6 * logits
+    assert records["attention"].flops == r.flops + 1  # 1 / sqrt(8) once per call
+
+
+def test_a_weight_node_carries_its_params():
+    graph = Graph("weights")
+    graph.add("gamma", "weight", shape=(8,), trainable=True)
+    graph.add("steps", "weight", shape=(), trainable=False)
+    records = {r.name: r for r in analyze_graph(graph).records}
+    assert (records["gamma"].trainable_params, records["steps"].non_trainable_params) == (8, 1)
+
+
+@pytest.mark.parametrize("op, per_element", [("exp", 0), ("sqrt", 0), ("rsqrt", 2), ("log", 1), ("square", 1),
+                                             ("reciprocal", 1), ("negative", 1), ("abs", 0), ("erf", 0), ("sin", 0),
+                                             ("cos", 0)])
+def test_elementwise_functions_cost_what_the_profiler_counts(op, per_element):
+    r = one_layer(op)
+    assert (r.output_shape, r.flops) == ((9, 11, 6), per_element * 9 * 11 * 6)
+
+
+def test_clip_power_min_and_prod():
+    assert one_layer("clip", x_min=0.0, x_max=1.0).flops == 2 * 9 * 11 * 6
+    assert one_layer("power", inputs=2).flops == 9 * 11 * 6
+    r = one_layer("min", axis=(2,), keepdims=False)
+    assert (r.output_shape, r.flops) == ((9, 11), 0)
+    assert one_layer("prod", axis=None, keepdims=False).output_shape == ()
+
+
+def test_index_takes_numpys_shape_at_no_cost():
+    r = one_layer("index", input_shape=(17, 16), key=(("index", 0),))
+    assert (r.output_shape, r.flops) == ((16,), 0)
+    r = one_layer("index", key=(("...",), ("slice", None, 3, None)))
+    assert r.output_shape == (9, 11, 3)
+    r = one_layer("index", key=(("new",), ("slice", 2, None, 2)))
+    assert r.output_shape == (1, 4, 11, 6)
+    with pytest.raises(ModelError, match="cannot index"):
+        one_layer("index", key=(("index", 20),))

@@ -214,6 +214,8 @@ def test_relu_with_a_threshold_is_reported_not_counted_as_zero():
 
 #: attributes of each op, exactly as its Keras reader gives them back
 ROUND_TRIP = {
+    "einsum_dense": {"equation": "abc,cde->abde", "output_shape": (8, 2, 4), "bias_axes": "de"},
+    "embedding": {"input_dim": 10, "output_dim": 4},
     "conv1d": {"filters": 4, "kernel": (3,), "strides": (2,), "padding": "causal", "dilation": (1,),
                "use_bias": False, "activation": "gelu"},
     "conv3d": {"filters": 6, "kernel": (3, 3, 1), "strides": (1, 1, 1), "padding": "same", "dilation": (1, 1, 1),
@@ -258,6 +260,7 @@ ROUND_TRIP = {
 }
 #: the input each example takes, when not (8, 8, 3)
 ROUND_TRIP_INPUTS = {
+    "einsum_dense": (8, 3), "embedding": (8,),
     **dict.fromkeys(["conv1d", "depthwise_conv1d", "separable_conv1d", "conv1d_transpose", "max_pool1d",
                      "avg_pool1d", "global_avg_pool1d", "global_max_pool1d", "zero_pad1d"], (8, 3)),
     **dict.fromkeys(["conv3d", "conv3d_transpose", "max_pool3d", "avg_pool3d", "global_avg_pool3d",

@@ -12,13 +12,15 @@ The counting conventions these rules implement are written once, in :mod:`archvi
 from __future__ import annotations
 
 from archviz.errors import UnsupportedOpError
-from archviz.ops import convolution, layers, more_structure, normalization, structure, tensor
+from archviz.ops import (attention, convolution, elementwise, indexing, layers, more_structure, normalization,
+                         structure, tensor)
 from archviz.ops.base import (ACTIVATIONS, Activation, Cost, Family, Op, Shape, ShapeError, activation_flops,
                               numel)
 
 #: Every op by name.
 OPS: dict[str, Op] = {op.name: op for op in (*layers.OPS, *structure.OPS, *tensor.OPS, *convolution.OPS,
-                                          *normalization.OPS, *more_structure.OPS)}
+                                          *normalization.OPS, *more_structure.OPS, *attention.OPS,
+                                          *elementwise.OPS, *indexing.OPS)}
 
 #: The op each Keras class is imported as.
 KERAS_CLASSES: dict[str, Op] = {}

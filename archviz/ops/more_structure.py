@@ -235,6 +235,7 @@ OPS = (
     Op("identity", Family.RESHAPE, same_shape, keras={"Identity": lambda config: {}},
        write=_simple(lambda k, name, a: k.layers.Identity(name=name))),
     Op("stochastic_depth", Family.REGULARIZATION, same_shape, label=lambda attrs: f"rate {attrs.get('rate', 0)}",
-       keras={"StochasticDepth": lambda config: {"rate": float(config.get("drop_path_rate", 0.0))}},
+       keras={"StochasticDepth": lambda config: {"rate": float(config.get("drop_path_rate", 0.0))},
+              "DropPath": lambda config: {"rate": float(config.get("rate", 0.0))}},
        write=_stochastic_depth_write),
 )

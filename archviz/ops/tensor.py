@@ -4,13 +4,16 @@ They appear in functional graphs as operation nodes, not layers, keyed here by t
 class (``numpy.Mean``). Their configs count axes with the batch dimension first; archviz's
 shapes leave the batch out, so the readers shift every axis by one. FLOPs follow the profiler:
 a mean costs one per input element, a sum one per input element not kept, a max nothing, a
-matmul two per multiply-accumulate; padding and transposes are free.
+matmul or an einsum two per multiply-accumulate (the profiler itself costs an ``Einsum`` at 0: it has no
+rule for it); padding, transposes, splits, stacks, tiles and added or removed axes are free. A ``weight``
+is a container's own weight, a node of the traced call (:mod:`archviz.backend.keras_trace`).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
+from archviz.errors import UnsupportedOpError
 from archviz.ops.base import Attrs, Cost, Family, Op, Shape, ShapeError, nested_ints, numel, single
 
 
@@ -32,6 +35,20 @@ def _write(module: str, keras_class: str, config: Callable[[Attrs], dict]) -> Ca
         return operation(**config(attrs), name=name)(*inputs)
 
     return write
+
+
+def _refuse(reason: str) -> Callable:
+    """An exporter for an op that has no Keras layer of its own."""
+
+    def write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
+        raise UnsupportedOpError(f"layer {name!r}: {reason}")
+
+    return write
+
+
+def _keras_axis(axis: int) -> int:
+    """An axis of a sample as a Keras axis (0 is the batch)."""
+    return axis + 1 if axis >= 0 else axis
 
 
 # ---- pad and transpose ------------------------------------------------------------------
@@ -119,6 +136,108 @@ def _matmul_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
     return Cost(macs=macs, flops=2 * macs)
 
 
+
+# ---- split, stack, expand_dims, squeeze, tile: they move values, at no cost -------------------------
+
+
+def _axis(value: Any) -> int:
+    """A Keras axis (0 is the batch) as an axis of a sample."""
+    axis = int(value)
+    if axis == 0:
+        raise ValueError("an operation across the batch")
+    return axis - 1 if axis > 0 else axis
+
+
+def _split_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    """The first piece's shape (the others, of a split at indices, are their consumers' inputs)."""
+    shape = list(single(shapes, "split"))
+    axis = attrs["axis"] % len(shape)
+    sections = attrs["sections"]
+    if isinstance(sections, int):
+        if sections <= 0 or shape[axis] % sections:
+            raise ShapeError(f"cannot split {shape[axis]} values into {sections} equal parts")
+        shape[axis] //= sections
+    else:
+        shape[axis] = min(sections[0], shape[axis]) if sections else shape[axis]
+    return tuple(shape)
+
+
+def _stack_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    if len(set(shapes)) != 1:
+        raise ShapeError("cannot stack inputs of shapes " + ", ".join(map(str, shapes)))
+    shape = list(shapes[0])
+    axis = attrs["axis"] if attrs["axis"] >= 0 else len(shape) + 1 + attrs["axis"]
+    return (*shape[:axis], len(shapes), *shape[axis:])
+
+
+def _expand_dims_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    shape = list(single(shapes, "expand_dims"))
+    axis = attrs["axis"] if attrs["axis"] >= 0 else len(shape) + 1 + attrs["axis"]
+    return (*shape[:axis], 1, *shape[axis:])
+
+
+def _squeeze_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    shape = single(shapes, "squeeze")
+    axes = attrs.get("axis")
+    axes = {i for i, d in enumerate(shape) if d == 1} if axes is None else {a % len(shape) for a in axes}
+    if any(shape[a] != 1 for a in axes):
+        raise ShapeError(f"cannot squeeze axes {sorted(axes)} of {shape}")
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def _tile_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    shape = single(shapes, "tile")
+    repeats = attrs["repeats"]
+    shape = (1,) * (len(repeats) - len(shape)) + tuple(shape)
+    return tuple(d * r for d, r in zip(shape, (1,) * (len(shape) - len(repeats)) + tuple(repeats)))
+
+
+def _tile_read(config: Mapping[str, Any]) -> dict:
+    repeats = nested_ints(config["repeats"])
+    if isinstance(repeats, int) or len(repeats) < 2:
+        raise ValueError("a tile of the batch axis alone")
+    return {"repeats": repeats[1:]}
+
+
+# ---- einsum: one multiply-accumulate per combination of all its indices -------------------------------
+
+
+def _einsum_parts(equation: str, shapes: Sequence[Shape]) -> tuple[list[str], str, dict[str, int], str]:
+    """(operands' subscripts, output's, the size of each index, the batch index or ""), with each sample's
+    shapes: an operand with one subscript more than axes carries the batch as its first index."""
+    inputs, _, output = equation.replace(" ", "").partition("->")
+    subscripts = inputs.split(",")
+    if "." in equation or not output or len(subscripts) != len(shapes):
+        raise ShapeError(f"einsum {equation!r} on {len(shapes)} operands is not counted")
+    sizes: dict[str, int] = {}
+    batch = ""
+    for subscript, shape in zip(subscripts, shapes):
+        if len(subscript) == len(shape) + 1:
+            batch, subscript = subscript[0], subscript[1:]
+        elif len(subscript) != len(shape):
+            raise ShapeError(f"einsum subscripts {subscript!r} do not fit a shape {shape}")
+        for index, size in zip(subscript, shape):
+            if sizes.setdefault(index, size) != size and 1 not in (size, sizes[index]):
+                raise ShapeError(f"einsum index {index!r} has sizes {sizes[index]} and {size}")
+            sizes[index] = max(sizes[index], size)
+    return subscripts, output, sizes, batch
+
+
+def _einsum_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    _, output, sizes, batch = _einsum_parts(attrs["equation"], shapes)
+    return tuple(sizes[index] for index in output if index != batch)
+
+
+def _einsum_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
+    subscripts, _, sizes, batch = _einsum_parts(attrs["equation"], shapes)
+    if len(subscripts) != 2:
+        raise ShapeError("an einsum of one operand is not counted")
+    macs = 1
+    for index, size in sizes.items():
+        macs *= size if index != batch else 1
+    return Cost(macs=macs, flops=2 * macs)
+
+
 OPS = (
     Op("pad", Family.RESHAPE, _pad_shape, label=lambda attrs: str(attrs.get("mode", "constant")),
        keras={"numpy.Pad": _pad_read},
@@ -131,5 +250,25 @@ OPS = (
     _reduction_op("max", "Max", lambda inputs, outputs: 0),
     Op("matmul", Family.DENSE, _matmul_shape, _matmul_cost, keras={"numpy.Matmul": lambda c: {}},
        write=_write("numpy", "Matmul", lambda a: {})),
+    Op("split", Family.RESHAPE, _split_shape, label=lambda attrs: f"{attrs['sections']} on axis {attrs['axis']}",
+       keras={"numpy.Split": lambda c: {"sections": nested_ints(c["indices_or_sections"]), "axis": _axis(c["axis"])}},
+       write=_refuse("a split's pieces cannot be exported: archviz keeps one output per layer")),
+    Op("stack", Family.MERGE, _stack_shape, keras={"numpy.Stack": lambda c: {"axis": _axis(c.get("axis", 0))}},
+       write=lambda keras, name, attrs, inputs, out: keras.src.ops.numpy.Stack(
+           axis=_keras_axis(attrs["axis"]), name=name)(inputs)),
+    Op("expand_dims", Family.RESHAPE, _expand_dims_shape,
+       keras={"numpy.ExpandDims": lambda c: {"axis": _axis(c["axis"])}},
+       write=_write("numpy", "ExpandDims", lambda a: {"axis": _keras_axis(a["axis"])})),
+    Op("squeeze", Family.RESHAPE, _squeeze_shape, keras={"numpy.Squeeze": lambda c: {"axis": _axes(c.get("axis"))}},
+       write=_write("numpy", "Squeeze", lambda a: {"axis": None if a.get("axis") is None
+                                                   else [_keras_axis(x) for x in a["axis"]]})),
+    Op("tile", Family.RESHAPE, _tile_shape, keras={"numpy.Tile": _tile_read},
+       write=_write("numpy", "Tile", lambda a: {"repeats": [1, *a["repeats"]]})),
+    Op("einsum", Family.DENSE, _einsum_shape, _einsum_cost, label=lambda attrs: str(attrs["equation"]),
+       keras={"numpy.Einsum": lambda c: {"equation": str(c["subscripts"])}},
+       write=_write("numpy", "Einsum", lambda a: {"subscripts": a["equation"]})),
+    Op("weight", Family.IO, lambda attrs, shapes: tuple(attrs["shape"]),
+       lambda attrs, shapes, out: Cost(trainable=numel(out)) if attrs.get("trainable") else Cost(non_trainable=numel(out)),
+       label=lambda attrs: "trainable" if attrs.get("trainable") else "non-trainable",
+       write=_refuse("a container's own weight cannot be exported: it belongs to the container's code")),
 )
-

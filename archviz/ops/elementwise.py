@@ -1,0 +1,49 @@
+"""Element-wise ``keras.ops`` functions of one tensor (``ops.exp``, ``ops.square``, ``-x``), a raised
+power (``x ** 2``) and the reductions the profiler costs at 0 (``ops.min``, ``ops.prod``).
+
+FLOPs per element are the profiler's for the TensorFlow op each one runs: a square, a log, a
+reciprocal or a negation 1; a reciprocal square root 2; a clip 2 (a maximum and a minimum); a power 1
+per output element; an exponential, a square root, an absolute value, erf, sine and cosine nothing
+(the profiler has no rule for them).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from archviz.ops.base import Attrs, Cost, Family, Op, Shape, numel, same_shape
+from archviz.ops.structure import _elementwise_op
+from archviz.ops.tensor import _reduction_op, _write
+
+
+def _unary_op(name: str, keys: tuple[str, ...], flops_per_element: int,
+              read: Any = lambda config: {}) -> Op:
+    def cost(attrs: Attrs, shapes: tuple[Shape, ...], out: Shape) -> Cost:
+        return Cost(flops=flops_per_element * numel(out))
+
+    module, keras_class = keys[0].split(".")
+    return Op(name, Family.ACTIVATION, same_shape, cost, label=lambda attrs: name,
+              keras=dict.fromkeys(keys, read), write=_write(module, keras_class, lambda attrs: dict(attrs)))
+
+
+def _clip_read(config: Mapping[str, Any]) -> dict:
+    return {"x_min": float(config["x_min"]), "x_max": float(config["x_max"])}
+
+
+OPS = (
+    _unary_op("exp", ("numpy.Exp",), 0),
+    _unary_op("sqrt", ("numpy.Sqrt",), 0),
+    _unary_op("rsqrt", ("math.Rsqrt",), 2),
+    _unary_op("log", ("numpy.Log",), 1),
+    _unary_op("square", ("numpy.Square",), 1),
+    _unary_op("reciprocal", ("numpy.Reciprocal",), 1),
+    _unary_op("negative", ("numpy.Negative",), 1),
+    _unary_op("abs", ("numpy.Absolute", "numpy.Abs"), 0),
+    _unary_op("erf", ("math.Erf",), 0),
+    _unary_op("sin", ("numpy.Sin",), 0),
+    _unary_op("cos", ("numpy.Cos",), 0),
+    _unary_op("clip", ("numpy.Clip",), 2, _clip_read),
+    _elementwise_op("power", None, "numpy.Power"),
+    _reduction_op("min", "Min", lambda inputs, outputs: 0),
+    _reduction_op("prod", "Prod", lambda inputs, outputs: 0),
+)

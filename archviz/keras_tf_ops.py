@@ -58,15 +58,21 @@ def _reduction(keras_class: str) -> Function:
         "keepdims": bool(kw.get("keepdims", kw.get("keep_dims")) or False)}))
 
 
+class NotCounted(ValueError):
+    """A variant of a function whose output shape the table knows (``Function.shape``) but whose cost the
+    op's rule does not give: the call is kept, listed as not counted."""
+
+
 def _activation(fn: str, axis: str | None = None) -> Function:
-    """An activation; a softmax only over the last axis (the one the activation op takes)."""
+    """An activation; a softmax over another axis than the last is not counted (TensorFlow transposes
+    around it, which the profiler costs and the activation rule does not)."""
 
     def read(kwargs: Mapping[str, Any]) -> dict:
         if axis is not None and kwargs.get(axis, kwargs.get("dim", -1)) not in (-1, None):
-            raise ValueError(f"a {fn} over axis {kwargs.get(axis, kwargs.get('dim'))}, not the last")
+            raise NotCounted(f"a {fn} over axis {kwargs.get(axis, kwargs.get('dim'))}, not the last")
         return {"fn": fn}
 
-    return Function("activation", read=read)
+    return Function("activation", read=read, shape=_same_shape if axis is not None else None)
 
 
 def _gelu(kwargs: Mapping[str, Any]) -> dict:
@@ -74,10 +80,27 @@ def _gelu(kwargs: Mapping[str, Any]) -> dict:
 
 
 def _matmul(kwargs: Mapping[str, Any]) -> dict:
-    flags = [key for key in ("transpose_a", "transpose_b", "adjoint_a", "adjoint_b") if kwargs.get(key)]
-    if flags:
-        raise ValueError(f"a matmul with {', '.join(flags)}")
-    return {}
+    """``transpose_a``/``transpose_b`` as the matmul op takes them (an adjoint is a transpose of real values)."""
+    return {f"transpose_{side}": True for side in "ab"
+            if kwargs.get(f"transpose_{side}") or kwargs.get(f"adjoint_{side}")}
+
+
+def _index(kwargs: Mapping[str, Any]) -> dict:
+    """``x[...]`` as the index op reads it: tf-keras writes each slice as ``{"start", "stop", "step"}``."""
+    spec = kwargs.get("slice_spec")
+    items = spec if isinstance(spec, list) else [spec]
+    key = []
+    for item in items:
+        if isinstance(item, dict) and set(item) == {"start", "stop", "step"}:
+            bounds = [item["start"], item["stop"], item["step"]]
+            if not all(v is None or type(v) is int for v in bounds):
+                raise ValueError("a slice with bounds that are not integers")
+            key.append(slice(*bounds))
+        elif type(item) is int or item is None:
+            key.append(item)
+        else:
+            raise ValueError(f"an index {str(item)[:40]} that is not a slice, an integer or a new axis")
+    return dict(KERAS_CLASSES["numpy.GetItem"].keras["numpy.GetItem"]({"slice_spec": tuple(key)}))
 
 
 def _reshape(kwargs: Mapping[str, Any]) -> dict:
@@ -89,26 +112,6 @@ def _reshape(kwargs: Mapping[str, Any]) -> dict:
 
 def _same_shape(attrs: Mapping[str, Any], shapes: Sequence[Shape]) -> Shape:
     return broadcast(shapes)
-
-
-def _slice_shape(attrs: Mapping[str, Any], shapes: Sequence[Shape]) -> Shape:
-    """``x[...]`` with slices only (no integer index, ellipsis or new axis), the first over the batch."""
-    spec, shape = attrs["slice_spec"], shapes[0]
-    if not isinstance(spec, list) or not 1 <= len(spec) <= len(shape) + 1:
-        raise ValueError("an index that is not one slice per axis")
-    result = list(shape)
-    for axis, item in enumerate(spec):
-        if not isinstance(item, dict) or set(item) != {"start", "stop", "step"}:
-            raise ValueError("an index that is not a slice")
-        bounds = [item["start"], item["stop"], item["step"]]
-        if not all(v is None or type(v) is int for v in bounds):
-            raise ValueError("a slice with bounds that are not integers")
-        if axis == 0:
-            if bounds != [None, None, None]:
-                raise ValueError("a slice across the batch")
-            continue
-        result[axis - 1] = len(range(result[axis - 1])[slice(*bounds)])
-    return tuple(result)
 
 
 _BINARY = ("y",)
@@ -125,7 +128,8 @@ FUNCTIONS: dict[str, Function] = {
     "linalg.matmul": Function("matmul", ("b",), _matmul),
     **{f"{prefix}{name}": _reduction(keras_class) for prefix in ("math.", "compat.v1.math.")
        for name, keras_class in (("reduce_mean", "numpy.Mean"), ("reduce_sum", "numpy.Sum"),
-                                 ("reduce_max", "numpy.Max"))},
+                                 ("reduce_max", "numpy.Max"), ("reduce_min", "numpy.Min"),
+                                 ("reduce_prod", "numpy.Prod"))},
     "nn.relu": _activation("relu"),
     "nn.relu6": _activation("relu6"),
     "math.sigmoid": _activation("sigmoid"),
@@ -146,11 +150,12 @@ FUNCTIONS: dict[str, Function] = {
     "reshape": Function("reshape", read=_reshape),
     **{name: Function("transpose", read=_op_reader("numpy.Transpose", lambda kw: {"axes": kw.get("perm")}))
        for name in ("transpose", "compat.v1.transpose")},
-    **{name: Function(None, _BINARY, shape=_same_shape) for name in ("math.pow", "math.squared_difference")},
-    **{name: Function(None, shape=_same_shape) for name in (
-        "math.cumsum", "math.abs", "math.square", "math.sqrt", "math.rsqrt", "math.negative", "math.log",
-        "math.erf", "math.reciprocal")},
-    "__operators__.getitem": Function(None, read=lambda kw: {"slice_spec": kw.get("slice_spec")}, shape=_slice_shape),
+    "math.pow": Function("power", _BINARY),
+    **{f"math.{name}": Function(name) for name in (
+        "abs", "square", "sqrt", "rsqrt", "negative", "log", "erf", "reciprocal")},
+    **{name: Function(None, _BINARY, shape=_same_shape) for name in ("math.squared_difference",)},
+    "math.cumsum": Function(None, shape=_same_shape),
+    "__operators__.getitem": Function("index", read=_index),
 }
 
 
@@ -170,7 +175,12 @@ def resolve(function: str, call: Any) -> tuple[Op, dict]:
     rest = {key: value for key, value in kwargs.items() if key not in entry.operands and key != "name"}
     if any(is_node_data(value) for value in rest.values()):
         raise ValueError(f"a tensor as its argument {next(k for k, v in rest.items() if is_node_data(v))!r}")
-    attrs = entry.read(rest)
+    try:
+        attrs = entry.read(rest)
+    except NotCounted:
+        if entry.shape is None:
+            raise
+        return Op("TFOpLambda", Family.UNKNOWN, entry.shape), {}
     if entry.op is not None:
         op = OPS[entry.op]
         if constants and op.family != Family.MERGE:

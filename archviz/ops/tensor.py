@@ -120,10 +120,17 @@ def _reduction_op(name: str, keras_class: str, cost_of: Any) -> Op:
 # ---- matmul ---------------------------------------------------------------------------------
 
 
-def _matmul_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+def _operands(attrs: Attrs, shapes: Sequence[Shape]) -> tuple[Shape, Shape]:
+    """The two matrices as multiplied: ``transpose_a``/``transpose_b`` (tf.matmul's) swap the last two axes."""
     if len(shapes) != 2 or min(len(s) for s in shapes) < 2:
         raise ShapeError(f"matmul takes two operands of at least two axes, got {list(shapes)}")
-    (a, b) = shapes
+    a, b = (tuple(s[:-2]) + ((s[-1], s[-2]) if attrs.get(flag) else tuple(s[-2:]))
+            for s, flag in zip(shapes, ("transpose_a", "transpose_b")))
+    return a, b
+
+
+def _matmul_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
+    a, b = _operands(attrs, shapes)
     if a[-1] != b[-2]:
         raise ShapeError(f"cannot multiply matrices of shapes {a} and {b}")
     from archviz.ops.structure import broadcast
@@ -132,9 +139,14 @@ def _matmul_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
 
 
 def _matmul_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
-    macs = numel(out) * shapes[0][-1]
+    macs = numel(out) * _operands(attrs, shapes)[0][-1]
     return Cost(macs=macs, flops=2 * macs)
 
+
+def _matmul_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
+    if attrs.get("transpose_a") or attrs.get("transpose_b"):
+        raise UnsupportedOpError(f"layer {name!r}: a matmul of a transposed operand cannot be exported")
+    return keras.src.ops.numpy.Matmul(name=name)(*inputs)
 
 
 # ---- split, stack, expand_dims, squeeze, tile: they move values, at no cost -------------------------
@@ -249,7 +261,8 @@ OPS = (
     _reduction_op("sum", "Sum", lambda inputs, outputs: inputs - outputs),
     _reduction_op("max", "Max", lambda inputs, outputs: 0),
     Op("matmul", Family.DENSE, _matmul_shape, _matmul_cost, keras={"numpy.Matmul": lambda c: {}},
-       write=_write("numpy", "Matmul", lambda a: {})),
+       label=lambda attrs: ", ".join(f for f in ("transpose_a", "transpose_b") if attrs.get(f)),
+       write=_matmul_write),
     Op("split", Family.RESHAPE, _split_shape, label=lambda attrs: f"{attrs['sections']} on axis {attrs['axis']}",
        keras={"numpy.Split": lambda c: {"sections": nested_ints(c["indices_or_sections"]), "axis": _axis(c["axis"])}},
        write=_refuse("a split's pieces cannot be exported: archviz keeps one output per layer")),

@@ -64,8 +64,9 @@ class NotCounted(ValueError):
 
 
 def _activation(fn: str, axis: str | None = None) -> Function:
-    """An activation; a softmax over another axis than the last is not counted (TensorFlow transposes
-    around it, which the profiler costs and the activation rule does not)."""
+    """An activation; a softmax over another axis than the last is not counted: TensorFlow transposes
+    around it, and the scalar arithmetic the profiler costs there is not the same in a tf-keras graph
+    (none measured) as in a Keras 3 one (:data:`archviz.ops.layers.SOFTMAX_SWAP_FLOPS`)."""
 
     def read(kwargs: Mapping[str, Any]) -> dict:
         if axis is not None and kwargs.get(axis, kwargs.get("dim", -1)) not in (-1, None):

@@ -95,10 +95,10 @@ def archviz_params(summary) -> tuple[int, int, int]:
     return summary.params, summary.trainable_params, summary.non_trainable_params
 
 
-def profiled(model, grouped: bool = False) -> tuple[int, int]:
+def profiled(model, grouped: bool = False, batch_size: int = 1) -> tuple[int, int]:
     """(FLOPs, MACs) as the profiler counts them."""
     with plain_grouped_convolutions() if grouped else contextlib.nullcontext():
-        total, by_type = profiler_flops(model, batch_size=1)
+        total, by_type = profiler_flops(model, batch_size=batch_size)
     return total, sum(by_type.get(op, 0) for op in MAC_OPS) // 2
 
 
@@ -243,6 +243,27 @@ def test_ops_of_a_call_equal_the_profiler(layer, shape):
     summary = archviz.analyze(model)
     assert summary.complete and summary.macs_complete and summary.warnings == []
     assert (summary.flops, summary.macs) == profiled(model)
+
+
+class AxisSoftmax(keras.layers.Layer):
+    """A projection, then ``ops.softmax`` over one axis: TensorFlow transposes around any but the last."""
+
+    def __init__(self, axis, **kwargs):
+        super().__init__(**kwargs)
+        self.axis, self.dense = axis, keras.layers.Dense(5)
+
+    def call(self, x):
+        return ops.softmax(self.dense(x), axis=self.axis)
+
+
+@pytest.mark.parametrize("axis", [-1, -2, -4, 1, 2, 3])
+def test_a_softmax_over_any_axis_equals_the_profiler(axis):
+    inputs = keras.Input((3, 4, 2))
+    model = keras.Model(inputs, AxisSoftmax(axis, name="block")(inputs))
+    for batch in (1, 2):
+        summary = archviz.analyze(model, batch_size=batch)
+        assert summary.complete and summary.warnings == []
+        assert (summary.flops, summary.macs) == profiled(model, batch_size=batch)
 
 
 class AttentionModel(keras.Model):

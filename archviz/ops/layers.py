@@ -48,8 +48,27 @@ def _batch_norm_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Sh
 # ---- activation -------------------------------------------------------------------
 
 
+#: tf.nn.softmax over an axis that is not the last transposes around it and works out the permutation
+#: with scalar arithmetic the profiler counts, once per call whatever the shape or batch: two ``Sub``,
+#: and three ``AddV2`` more to make a negative axis positive.
+SOFTMAX_SWAP_FLOPS = {"positive": 2, "negative": 5}
+
+
 def _activation_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
-    return Cost(flops=activation_flops(attrs["fn"], numel(out)))
+    axis = attrs.get("axis")  # Keras's, the batch 0
+    last = axis is None or axis % (len(out) + 1) == len(out)
+    fixed = 0 if last else SOFTMAX_SWAP_FLOPS["negative" if axis < 0 else "positive"]
+    return Cost(flops=activation_flops(attrs["fn"], numel(out)), fixed_flops=fixed)
+
+
+def _softmax_read(config: Mapping[str, Any]) -> dict:
+    """A softmax over one axis (Keras's number, the batch 0; kept where it is not the last)."""
+    axis = config.get("axis", -1)
+    axis = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis
+    axis = -1 if axis is None else axis
+    if type(axis) is not int:
+        raise ValueError(f"a softmax over the axes {str(axis)[:40]}")
+    return {"fn": "softmax"} | ({"axis": axis} if axis != -1 else {})
 
 
 def _relu_read(config: Mapping[str, Any]) -> dict:
@@ -69,11 +88,13 @@ def _activation_read(config: Mapping[str, Any]) -> dict:
 
 #: Raw ``keras.ops`` activation functions and archviz's names for them.
 _RAW_ACTIVATIONS = {"nn.Relu": "relu", "nn.Relu6": "relu6", "nn.Sigmoid": "sigmoid", "nn.Silu": "swish",
-                    "nn.Softmax": "softmax", "nn.HardSigmoid": "hard_sigmoid", "nn.HardSilu": "hard_silu",
+                    "nn.HardSigmoid": "hard_sigmoid", "nn.HardSilu": "hard_silu",
                     "numpy.Tanh": "tanh"}
 
 
 def _activation_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
+    if attrs.get("axis") is not None:
+        return keras.layers.Softmax(axis=attrs["axis"], name=name)(inputs[0])
     return keras.layers.Activation(activation_to_keras(attrs["fn"]) or "linear", name=name)(inputs[0])
 
 
@@ -112,7 +133,7 @@ OPS = (
     Op("batch_norm", Family.NORM, same_shape, _batch_norm_cost,
        keras={"BatchNormalization": _batch_norm_read}, write=_batch_norm_write),
     Op("activation", Family.ACTIVATION, same_shape, _activation_cost, label=lambda attrs: str(attrs.get("fn", "")),
-       keras={"Activation": _activation_read, "ReLU": _relu_read, "Softmax": lambda config: {"fn": "softmax"},
+       keras={"Activation": _activation_read, "ReLU": _relu_read, "Softmax": _softmax_read, "nn.Softmax": _softmax_read,
               **{raw: (lambda fn: lambda config: {"fn": fn})(fn) for raw, fn in _RAW_ACTIVATIONS.items()},
               "nn.Gelu": lambda config: {"fn": "gelu_approximate" if config.get("approximate", True) else "gelu"}},
        write=_activation_write),

@@ -73,7 +73,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             output_shape=out, trainable_params=trainable, non_trainable_params=non_trainable,
             macs=cost.macs * batch_size, flops=cost.flops * batch_size + cost.fixed_flops if counted else None,
             activation_bytes=max(numel(out), 0) * batch_size * DTYPE_BYTES[dtype]
-            if known(out) and node.op != "weight" else 0,  # a container's own weight is parameter memory
+            if known(out) and (node.op not in OPS or OPS[node.op].activation) else 0,
             weighted=node.op in OPS and OPS[node.op].weighted,  # a weight layer, counted or not
             counted=counted, computes=cost.macs > 0 if counted else _may_compute(node, trainable),
         ))

@@ -32,7 +32,8 @@ from archviz.keras_entries import (CONTAINERS, Entries, NotReadable, Reference, 
                                    recorded_shape)
 from archviz.keras_tf_ops import TF_OP_CLASSES, resolve
 from archviz.keras_weights import Place, Weights, open_weights
-from archviz.ops import KERAS_CLASSES, Family, Op
+from archviz.ops import KERAS_CLASSES, Op
+from archviz.ops.base import with_constants
 
 #: Two sizes an open (``None``) input dimension takes: an output dimension that differs between them is open too.
 PROBES = (512, 544)
@@ -267,9 +268,7 @@ class _Reader(Entries):
             attrs = dict(op.keras[kind](config))
         except _RULE_ERRORS as error:
             raise NotReadable(self.path, f"layer {name!r} ({kind}): {error}") from None
-        if constants and op.family == Family.MERGE:
-            attrs["constants"] = constants  # x * 2.0: a scalar operand of an elementwise op
-        return self.node(name, kind, op, attrs, sources, place, frozen)
+        return self.node(name, kind, op, with_constants(op, attrs, constants), sources, place, frozen)
 
     def node(self, name: str, kind: str, op: Op, attrs: dict, sources: list[str], place: Place | None,
              frozen: bool) -> str:

@@ -90,7 +90,7 @@ def _index(kwargs: Mapping[str, Any]) -> dict:
     """``x[...]`` as the index op reads it: tf-keras writes each slice as ``{"start", "stop", "step"}``."""
     spec = kwargs.get("slice_spec")
     items = spec if isinstance(spec, list) else [spec]
-    key = []
+    key: list[Any] = []
     for item in items:
         if isinstance(item, dict) and set(item) == {"start", "stop", "step"}:
             bounds = [item["start"], item["stop"], item["step"]]

@@ -24,10 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archviz.backend import keras as _keras
-from archviz.backend.keras_trace import Trace, class_key as _class_key, sublayers as _sublayers
+from archviz.backend.keras_trace import Trace, flat, shape_of
+from archviz.backend.keras_trace import class_key as _class_key
+from archviz.backend.keras_trace import sublayers as _sublayers
 from archviz.errors import UsageError
 from archviz.graph import Declared, Graph
-from archviz.ops import KERAS_CLASSES, OPS, Family
+from archviz.ops import KERAS_CLASSES, OPS
+from archviz.ops.base import with_constants
 
 def _op_and_attrs(layer: Any) -> tuple[str, dict]:
     """The op a Keras layer is imported as, with its attributes read from the layer's config by the
@@ -40,10 +43,6 @@ def _op_and_attrs(layer: Any) -> tuple[str, dict]:
         return op.name, op.keras[kind](layer.get_config())
     except (KeyError, TypeError, ValueError, NotImplementedError):
         return kind, {}
-
-
-def _shape(tensor: Any) -> tuple[int, ...]:
-    return tuple(int(d) if d is not None else -1 for d in tuple(tensor.shape)[1:])
 
 
 def _weights(layer: Any, counted: dict[int, str]) -> tuple[int, int]:
@@ -62,11 +61,6 @@ def _constants(node: Any) -> int:
     return sum(1 for value in values if isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
-def _flat(value: Any) -> list:
-    keras = _keras()
-    return [v for v in keras.tree.flatten(value) if hasattr(v, "shape")]
-
-
 @dataclass
 class _Importer:
     """Adds the layers of one Keras model to a graph, naming them under prefixes."""
@@ -80,15 +74,14 @@ class _Importer:
              constants: int = 0) -> str:
         kind = _class_key(layer)
         op, attrs = _op_and_attrs(layer)
-        if constants and op in OPS and OPS[op].family == Family.MERGE:
-            attrs["constants"] = constants  # x * 2.0: a scalar operand of an elementwise op
+        with_constants(OPS.get(op), attrs, constants)
         # Keras counts a shared layer's weights once: only its first call carries them
         shares = self.counted_layers.get(id(layer))
         trainable, non_trainable = (0, 0) if shares is not None else _weights(layer, self.counted_weights)
         if len(out_tensors) > 1:
             attrs["extra_outputs"] = len(out_tensors) - 1
-        declared = Declared(kind, output_shape=_shape(out_tensors[0]),
-                            input_shapes=tuple(_shape(t) for t in in_tensors), params=(trainable, non_trainable),
+        declared = Declared(kind, output_shape=shape_of(out_tensors[0]),
+                            input_shapes=tuple(shape_of(t) for t in in_tensors), params=(trainable, non_trainable),
                             shares=shares)
         node = self.graph.add(self.graph.unique(name), op, inputs, declared=declared, **attrs)
         self.counted_layers.setdefault(id(layer), node)
@@ -113,15 +106,15 @@ class _Importer:
                 if isinstance(operation, keras.layers.InputLayer):
                     if input_names is None:
                         names[id(outs[0])] = self.graph.add(self.graph.unique(prefix + operation.name), "input",
-                                                            shape=_shape(outs[0]),
-                                                            declared=Declared("InputLayer", _shape(outs[0])))
+                                                            shape=shape_of(outs[0]),
+                                                            declared=Declared("InputLayer", shape_of(outs[0])))
                     continue
                 ins = list(node.input_tensors)
                 sources = [names[id(t)] for t in ins]
                 produced = self.layer(operation, prefix + operation.name, sources, ins, outs, _constants(node))
                 for tensor, name in zip(outs, produced):
                     names[id(tensor)] = name
-        return [names[id(t)] for t in _flat(fn.outputs)]
+        return [names[id(t)] for t in flat(fn.outputs)]
 
     # ---- any layer -------------------------------------------------------
     def layer(self, layer: Any, name: str, sources: list[str], ins: list, outs: list,

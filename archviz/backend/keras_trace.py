@@ -22,10 +22,11 @@ import re
 from typing import Any
 
 from archviz.backend import keras as _keras
-from archviz.backend.raw_ops import keras_functions, patched, setup_functions, tensorflow_functions
+from archviz.backend.raw_ops import keras_functions, operation_key, patched, setup_functions, tensorflow_functions
 from archviz.graph import Declared
 from archviz.keras_entries import RAW_OPS
-from archviz.ops import KERAS_CLASSES, OPS, Family
+from archviz.ops import KERAS_CLASSES, OPS
+from archviz.ops.base import with_constants
 
 #: Operations that return their operand unchanged for counting (the profiler costs a Cast at 0).
 _ALIASES = frozenset({"core.Cast", "core.ConvertToTensor", "core.StopGradient", "numpy.Copy"})
@@ -143,9 +144,10 @@ class Trace:
         held = {id(w) for sublayer in sublayers(layer) for w in sublayer.weights}
         trainable = {id(w) for w in layer.trainable_weights}
         found = False
-        for weight in layer.weights:
-            if id(weight) not in held and (only is None or weight is only):
-                self.weight(weight, prefix + weight.name, id(weight) in trainable)
+        own = [weight for weight in layer.weights if id(weight) not in held]
+        for index, weight in enumerate(own):
+            if only is None or weight is only:
+                self.weight(weight, prefix + _weight_name(layer, weight, index), id(weight) in trainable)
                 found = True
         return found
 
@@ -233,8 +235,7 @@ class Trace:
                 self.name(tensor, inputs[0])
             return
         op, attrs = _read(key, {k: v for k, v in arguments.items() if k in parameters})
-        if constants and op in OPS and OPS[op].family == Family.MERGE:
-            attrs["constants"] = constants  # x * 2.0: a scalar operand of an elementwise op
+        with_constants(OPS.get(op), attrs, constants)
         if len(outs) > 1:
             attrs["extra_outputs"] = len(outs) - 1
         function_name = re.sub(r"(?<!^)(?=[A-Z])", "_", key.split(".", 1)[1]).lower()  # ExpandDims: expand_dims
@@ -251,7 +252,7 @@ def class_key(operation: Any) -> str:
     operation by its module and class (``numpy.Add``), since the two share names."""
     cls = type(operation)
     if cls.__module__.startswith(RAW_OPS):
-        return f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}"
+        return operation_key(cls.__module__.rsplit(".", 1)[-1], cls.__name__)
     return cls.__name__
 
 
@@ -302,7 +303,23 @@ def _sample_shape(weight: Any, result: Any) -> tuple[int, ...]:
 
 def _attribute_name(parent: Any, layer: Any) -> str:
     """The attribute a subclassed model keeps a layer in (``self.conv1``), else its Keras name."""
-    for key, value in vars(parent).items():
-        if value is layer and not key.startswith("_"):
+    return _attribute(parent, layer) or layer.name
+
+
+def _attribute(parent: Any, value: Any) -> str | None:
+    for key, held in vars(parent).items():
+        if held is value and not key.startswith("_"):
             return key
-    return layer.name
+    return None
+
+
+#: The name Keras gives a weight made without one: numbered by a counter of the whole process.
+_UNNAMED = re.compile(r"variable(_\d+)?")
+
+
+def _weight_name(layer: Any, weight: Any, index: int) -> str:
+    """A container's own weight by the attribute that holds it (``self.gamma``), else its own name,
+    else its place among the container's own weights (``weight_1``): never Keras's process-wide
+    ``variable_6``, which depends on what was built before."""
+    name = _attribute(layer, weight) or weight.name
+    return f"weight_{index}" if _UNNAMED.fullmatch(name) else name

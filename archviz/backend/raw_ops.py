@@ -31,9 +31,14 @@ _NOT_OPS = frozenset({"shape", "is_tensor", "convert_to_numpy", "dtype", "result
                       "vectorized_map", "unstack", "size", "ndim"})
 
 
-def class_key(module: str, function: str) -> str:
-    """The op table's key of the Keras operation class of a keras.ops function: ``numpy.ExpandDims``."""
-    return f"{module}.{''.join(part.capitalize() for part in function.split('_'))}"
+def operation_key(module: str, class_name: str) -> str:
+    """The op table's key of a Keras operation class: its module's last part and its name (``numpy.Add``)."""
+    return f"{module}.{class_name}"
+
+
+def function_key(module: str, function: str) -> str:
+    """The key of the Keras operation class a keras.ops function makes: ``expand_dims`` is ``numpy.ExpandDims``."""
+    return operation_key(module, "".join(part.capitalize() for part in function.split("_")))
 
 
 def keras_functions(keras: Any) -> list[Watched]:
@@ -48,7 +53,7 @@ def keras_functions(keras: Any) -> list[Watched]:
             if (name.startswith("_") or name in _NOT_OPS or not inspect.isfunction(function)
                     or function.__module__ != backend_module.__name__ or not callable(getattr(ops_module, name, None))):
                 continue
-            table.append((backend_module, name, class_key(module, name)))
+            table.append((backend_module, name, function_key(module, name)))
     return table
 
 

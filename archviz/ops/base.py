@@ -83,7 +83,9 @@ class Op:
     * ``label``: its key attributes as diagrams and tables show them (``3x3/2, 128``);
     * ``keras``: each Keras class imported as this op, with the function that turns such a
       layer's config (``layer.get_config()``, or a model file's JSON) into attributes;
-    * ``write``: builds the Keras layer on export.
+    * ``write``: builds the Keras layer on export;
+    * ``activation``: whether its output is activation memory (False for a held weight, which is
+      parameter memory).
     """
 
     name: str
@@ -94,6 +96,15 @@ class Op:
     label: Callable[[Attrs], str] = _no_label
     keras: Mapping[str, KerasReader] = field(default_factory=dict)
     write: KerasWriter | None = None
+    activation: bool = True
+
+
+def with_constants(op: Op | None, attrs: dict, constants: int) -> dict:
+    """``attrs`` with the scalar operands of an element-wise op (``x * 2.0`` has one: ``constants``), as
+    every importer records them; another op's numbers are settings, not operands."""
+    if constants and op is not None and op.family == Family.MERGE:
+        attrs["constants"] = constants
+    return attrs
 
 
 # --------------------------------------------------------------------------

@@ -56,8 +56,9 @@ SOFTMAX_SWAP_FLOPS = {"positive": 2, "negative": 5}
 
 def _activation_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
     axis = attrs.get("axis")  # Keras's, the batch 0
-    last = axis is None or axis % (len(out) + 1) == len(out)
-    fixed = 0 if last else SOFTMAX_SWAP_FLOPS["negative" if axis < 0 else "positive"]
+    fixed = 0
+    if axis is not None and axis % (len(out) + 1) != len(out):
+        fixed = SOFTMAX_SWAP_FLOPS["negative" if axis < 0 else "positive"]
     return Cost(flops=activation_flops(attrs["fn"], numel(out)), fixed_flops=fixed)
 
 

@@ -283,5 +283,6 @@ OPS = (
     Op("weight", Family.IO, lambda attrs, shapes: tuple(attrs["shape"]),
        lambda attrs, shapes, out: Cost(trainable=numel(out)) if attrs.get("trainable") else Cost(non_trainable=numel(out)),
        label=lambda attrs: "trainable" if attrs.get("trainable") else "non-trainable",
-       write=_refuse("a container's own weight cannot be exported: it belongs to the container's code")),
+       write=_refuse("a container's own weight cannot be exported: it belongs to the container's code"),
+       activation=False),
 )

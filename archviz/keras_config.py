@@ -30,9 +30,9 @@ from archviz.errors import ArchvizError, RuntimeFailure
 from archviz.graph import Declared, Graph, Shape
 from archviz.keras_entries import (CONTAINERS, Entries, NotReadable, Reference, is_frozen, is_raw_op, keras_refuses,
                                    recorded_shape)
-from archviz.keras_tf_ops import TF_OP_CLASSES, resolve
+from archviz.keras_tf_ops import FUNCTIONS, TF_OP_CLASSES, resolve
 from archviz.keras_weights import Place, Weights, open_weights
-from archviz.ops import KERAS_CLASSES, Op
+from archviz.ops import KERAS_CLASSES, Family, Op
 from archviz.ops.base import with_constants
 
 #: Two sizes an open (``None``) input dimension takes: an output dimension that differs between them is open too.
@@ -96,6 +96,7 @@ class _Reader(Entries):
         super().__init__(path)
         self.shapes: dict[str, tuple[Shape, Shape]] = {}  # node -> its output shape under each probe size
         self.counted: dict[int, str] = {}  # id of a layer's place -> the node that counts its weights
+        self.consumed: dict[str, Shape] = {}  # TF op layer -> the input shape its one consumer was built for
 
     # ---- models ------------------------------------------------------------------------------
     def model(self, entry: dict, prefix: str, sources: list[str] | None, place: Place, frozen: bool) -> list[str]:
@@ -143,6 +144,7 @@ class _Reader(Entries):
                 raise self.bad(f"two layers named {self.name_of(layer)!r}")
             self.get(layer, "inbound_nodes", list, f"layer {self.name_of(layer)!r}", [])
         self.places(place, layers)
+        self.note_consumed(by_name, prefix)
         legacy = any(isinstance(call, list) for layer in layers for call in layer.get("inbound_nodes", []))
         produced: dict[str, list[list[str]]] = {name: [] for name in by_name}  # each call's output nodes
         inputs = self.references(config.get("input_layers"), "the model's inputs")
@@ -160,6 +162,23 @@ class _Reader(Entries):
         if None in outputs:
             raise self.bad("an output of the model is never computed")
         return outputs
+
+    def note_consumed(self, by_name: dict, prefix: str) -> None:
+        """The shape a tf-keras ``.keras`` file records for a TF op layer's output: the ``build_config``
+        input shape of a layer called once on that output alone (a function without a rule keeps it)."""
+        for name, layer in by_name.items():
+            calls, built = layer.get("inbound_nodes"), layer.get("build_config")
+            shape = built.get("input_shape") if isinstance(built, dict) else None
+            if not (isinstance(calls, list) and len(calls) == 1 and isinstance(shape, list) and shape
+                    and all(type(d) is int and d > 0 for d in shape[1:])):
+                continue
+            try:
+                refs, _, _ = self.arguments(calls[0], f"layer {name!r}'s inputs")
+            except NotReadable:
+                continue
+            source = by_name.get(refs[0][0]) if len(refs) == 1 and refs[0][1:] == (0, 0) else None
+            if source is not None and self.class_key(source) in TF_OP_CLASSES:
+                self.consumed[prefix + refs[0][0]] = tuple(shape[1:])
 
     def run_calls(self, by_name: dict, produced: dict, legacy: bool, prefix: str, place: Place,
                   frozen: bool) -> None:
@@ -250,7 +269,10 @@ class _Reader(Entries):
         try:
             op, attrs = resolve(function, arguments)
         except (ValueError, TypeError, KeyError) as error:
-            raise NotReadable(self.path, f"layer {name!r}, {label}: {error}", keras_loads=False) from None
+            if function in FUNCTIONS or name not in self.consumed:
+                raise NotReadable(self.path, f"layer {name!r}, {label}: {error}", keras_loads=False) from None
+            shape = self.consumed[name]  # no rule, but the file says what its consumer was built for
+            op, attrs = Op("TFOpLambda", Family.UNKNOWN, lambda attrs, shapes: shape), {}
         return self.node(name, label, op, attrs, sources, place, frozen)
 
     # ---- nodes ---------------------------------------------------------------------------------

@@ -219,6 +219,16 @@ def test_hints_name_a_loader_only_when_it_reads_the_file(written, run_cli):
     assert not error.value.keras_loads
 
 
+def test_a_function_without_a_rule_in_a_keras_archive_takes_its_consumers_built_shape(written):
+    """A .keras archive records the input shape its consumer was built for (an .h5 does not: refused above)."""
+    where, figures = written
+    summary = archviz.analyze(where / "unknown.keras")
+    assert summary.uncounted == {"TFOpLambda(tf.math.cumprod)": ["tf.math.cumprod"]} and not summary.complete
+    assert [(r.op, r.output_shape) for r in summary.records][1:] == [("TFOpLambda", (8, 3)),
+                                                                      ("dense", (8, 2))]
+    assert summary.params == figures["unknown"]["params"]
+
+
 def test_the_conventions_quote_the_measured_fused_batch_norm(written):
     where, figures = written
     summary = archviz.analyze(where / "batch_norm.keras")

@@ -11,8 +11,10 @@ as ``[layer, node, tensor]``: ``{"y": ["tf.nn.relu", 0, 0], "name": null}``; ``3
 :data:`FUNCTIONS` is the one table: function name -> the archviz op it is and how its keyword
 arguments become the op's attributes (the op's own Keras reader where it has one). A function
 whose output shape is known but has no cost rule (``op=None``) is kept, listed as not counted
-(``TFOpLambda(tf.math.cumsum)``); a function not in the table, or a variant its reader refuses,
-cannot be read: archviz cannot tell its output shape.
+(``TFOpLambda(tf.math.cumsum)``), and so is a variant a reader raises :class:`NotCounted` for; a
+function not in the table is kept the same way only where a ``.keras`` archive records its
+consumer's built input shape (:mod:`archviz.keras_config`); else, like a variant its reader refuses,
+it cannot be read: archviz cannot tell its output shape.
 """
 
 from __future__ import annotations

@@ -279,6 +279,11 @@ NEW_RULES = [
     ("upsampling2d", [(6, 6, 4)], dict(size=(2, 2), interpolation="bilinear"), (12, 12, 4), (0, 0, 0, 0, 0)),
     ("identity", [(6, 6, 4)], {}, (6, 6, 4), (0, 0, 0, 0, 0)),
     ("stochastic_depth", [(6, 6, 4)], dict(rate=0.1), (6, 6, 4), (0, 0, 0, 0, 0)),
+    ("matmul", [(3, 6, 8), (3, 5, 8)], dict(transpose_b=True), (3, 6, 5), (0, 0, 90 * 8, 2 * 90 * 8, 0)),
+    ("matmul", [(8, 6), (8, 5)], dict(transpose_a=True), (6, 5), (0, 0, 30 * 8, 2 * 30 * 8, 0)),
+    ("activation", [(3, 4)], dict(fn="softmax", axis=1), (3, 4), (0, 0, 0, 60, 2)),
+    ("activation", [(3, 4)], dict(fn="softmax", axis=-2), (3, 4), (0, 0, 0, 60, 5)),
+    ("activation", [(3, 4)], dict(fn="softmax", axis=2), (3, 4), (0, 0, 0, 60, 0)),
 ]
 
 
@@ -306,6 +311,7 @@ def test_new_rules(op, inputs, attrs, shape, cost):
     ("permute", [(4, 4, 6)], dict(dims=(1, 1, 2)), "permutation"),
     ("cropping2d", [(4, 4, 6)], dict(cropping=((2, 2), (0, 0))), "leaves nothing"),
     ("layer_norm", [(4, 4, 6)], dict(axis=(4,)), "out of range"),
+    ("matmul", [(6, 8), (5, 8)], {}, "cannot multiply"),
 ])
 def test_new_rules_refuse_bad_shapes(op, inputs, attrs, message):
     graph = Graph("bad")

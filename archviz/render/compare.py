@@ -11,9 +11,9 @@ from archviz import __version__
 from archviz.studies.compare import Comparison, Entry
 from archviz.summary import Summary
 from archviz.conventions import CONVENTIONS
+from archviz.metrics import View, row_value, shown
 from archviz.render.tables import csv_table, markdown_table, text_table
 from archviz.render.templating import render_template
-from archviz.render.text import total_text
 from archviz.units import human, human_bytes
 
 STAGE_COLORS = ["#2f6aa3", "#c46a00", "#3c8a2e", "#b33a3a", "#7d4e91", "#287c76", "#8a8a55", "#555555"]
@@ -24,43 +24,30 @@ def display_name(entry: Entry) -> str:
     return entry.summary.name if entry.summary is not None else entry.label
 
 
-def _readable(value: int | None, complete: bool) -> str:
-    """A total for people: :func:`total_text` (``unknown`` where the input size is open), ``+`` where it is
-    a lower bound."""
-    return total_text(value) + ("" if complete or value is None else "+")
-
-
-def _exact(value: int | None) -> object:
-    return "" if value is None else value
-
-
 def _ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
 def _main_table(entries: list[Entry], readable: bool) -> tuple[list[str], list[list[Any]]]:
-    ok = [e for e in entries if e.ok]
-    baseline = any(e.ratios for e in ok)
-    header = ["Model", "Weighted layers", "Params", "Trainable", "MACs", "FLOPs", "Param memory",
-              "Activation memory"] + (["x Params", "x MACs", "x FLOPs"] if baseline else [])
+    """One row per model: each compared metric (readable, or exact where ``readable`` is False, an unknown
+    value empty), then the ratios to the baseline where there is one."""
+    ok = [e for e in entries if e.summary is not None]
+    metrics, ratios = shown(View.COMPARE), shown(View.RATIO) if any(e.ratios for e in ok) else ()
+    header = ["Model", *(metric.title for metric in metrics), *(f"x {metric.title}" for metric in ratios)]
     body = []
     for e in ok:
-        s, t = e.summary, e.summary.totals()  # the totals say None where the input size is open
-        if readable:
-            row = [display_name(e), s.weighted_layers, human(s.params), human(s.trainable_params),
-                   _readable(t["macs"], s.macs_complete), _readable(t["flops"], s.complete),
-                   human_bytes(s.param_bytes), total_text(t["activation_bytes"], human_bytes)]
-        else:
-            row = [display_name(e), s.weighted_layers, s.params, s.trainable_params, _exact(t["macs"]),
-                   _exact(t["flops"]), s.param_bytes, _exact(t["activation_bytes"])]
-        if baseline:
-            row += [_ratio(e.ratios.get(column)) for column in ("params", "macs", "flops")]
-        body.append(row)
+        values = [e.summary.value(metric.key) for metric in metrics]  # type: ignore[union-attr]
+        cells: list[Any] = [metric.short(value) if readable else "" if value.number is None else value.number
+                            for metric, value in zip(metrics, values)]
+        body.append([display_name(e), *cells, *(_ratio(e.ratios.get(metric.key)) for metric in ratios)])
     return header, body
 
 
 def _stage_table(entries: list[Entry], readable: bool) -> tuple[list[str], list[list[Any]]]:
-    ok = [e for e in entries if e.ok]
+    """One row per model, one column per stage any model has: its budget in each stage metric (readable,
+    ``params / MACs``; or exact, a column per stage and metric)."""
+    ok = [e for e in entries if e.summary is not None]
+    metrics = shown(View.STAGES)
     names: list[str] = []
     for e in ok:
         for row in e.summary.stage_rows():
@@ -74,13 +61,19 @@ def _stage_table(entries: list[Entry], readable: bool) -> tuple[list[str], list[
         cells: list[Any] = [display_name(e)]
         for name in names:
             row = stages.get(name)
+            values = [row_value(metric, row) if row else None for metric in metrics]
             if readable:
-                cells.append(f"{human(row.params)} / {human(row.macs)}" if row else "")
+                cells.append(" / ".join(metric.cell(v) for metric, v in zip(metrics, values)) if row else "")
             else:
-                cells += [row.params if row else "", row.macs if row else ""]
+                cells += ["" if v is None else v for v in values]
         body.append(cells)
-    header = ["Model"] + (names if readable else [f"{n}_{k}" for n in names for k in ("params", "macs")])
+    header = ["Model"] + (names if readable else [f"{n}_{metric.key}" for n in names for metric in metrics])
     return header, body
+
+
+def stage_heading() -> str:
+    """What the per-stage table is headed with: ``Per stage (params / MACs)``."""
+    return f"Per stage ({' / '.join(metric.in_text for metric in shown(View.STAGES))})"
 
 
 def render_csv(comparison: Comparison, by_stage: bool = False) -> str:
@@ -107,7 +100,7 @@ def _render_text(entries: list[Entry], fmt: str) -> str:
     right = set(range(1, len(header)))
     lines = [*table(header, [[str(c) for c in row] for row in body], right)]
     if stage_header:
-        lines += ["", "Per stage (params / MACs):" if fmt == "table" else "**Per stage (params / MACs)**", ""]
+        lines += ["", f"**{stage_heading()}**" if fmt == "markdown" else f"{stage_heading()}:", ""]
         lines += table(stage_header, stage_body, set(range(1, len(stage_header))))
     if any(e.summary is not None and not e.summary.complete for e in entries):
         lines += ["", "+ FLOPs are a lower bound: some layers have no FLOP rule (see archviz summary)."]
@@ -259,7 +252,8 @@ def render_html(comparison: Comparison, by_stage: bool = False) -> str:
     chart = render_chart(comparison, by_stage=by_stage)
     return render_template(
         "compare.html.j2", version=__version__, title=" vs ".join(display_name(e) for e in ok) or "comparison",
-        baseline=comparison.baseline, batch_size=comparison.batch_size, dtype=comparison.dtype, header=header, body=body, stage_header=stage_header,
-        stage_body=stage_body, chart=Markup(chart), conventions=CONVENTIONS,
+        baseline=comparison.baseline, batch_size=comparison.batch_size, dtype=comparison.dtype, header=header,
+        body=body, stage_header=stage_header, stage_body=stage_body, stage_heading=stage_heading(),
+        chart=Markup(chart), conventions=CONVENTIONS,
         failures=[{"name": e.label, "error": str(e.error)} for e in comparison.failures],
     )

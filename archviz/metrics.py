@@ -22,12 +22,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from archviz.units import exact, human, human_bytes
 
-if TYPE_CHECKING:
-    from archviz.summary import Counts, Summary
+#: A :class:`~archviz.summary.Summary` and a layer's or group's :class:`~archviz.summary.Counts`, as the
+#: table reads them (by attribute: this module sits below the summary, which imports it).
+Summary = Any
+Counts = Any
 
 #: What a total that depends on the input size reads while the model leaves that size open.
 UNKNOWN = "unknown"

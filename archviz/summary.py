@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from archviz.metrics import METRICS_BY_KEY, Value, View, row_value, shown
 from archviz.ops import OPS
+from archviz.record import ModelRecord
 
 DEPTHS = {"stages": 1, "blocks": 2, "layers": 3}
 
@@ -104,11 +105,16 @@ class Summary:
     batch_size: int = 1
     dtype: str = "float32"
     bytes_per_param: int = 4
-    options: dict[str, Any] = field(default_factory=dict)
+    record: ModelRecord = field(default_factory=ModelRecord)
     groups: dict[str, str] = field(default_factory=dict)
     uncounted: dict[str, list[str]] = field(default_factory=dict)  # label -> layer names
     reasons: dict[str, str] = field(default_factory=dict)  # label -> why those layers are not counted
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The model's options as the JSON record gives them (:meth:`ModelRecord.options`)."""
+        return self.record.options()
 
     # ---- totals -------------------------------------------------------
     @property

@@ -98,7 +98,7 @@ def _options(summary: Summary) -> list[tuple[str, str]]:
     for key, value in summary.options.items():
         if key in ("name", "description", "source", "overrides", "head", "stem") or value in (None, "", [], ()):
             continue
-        if summary.options.get("block") == "basic" and key in ("stride_on", "groups", "width_per_group"):
+        if summary.record.config.get("block") == "basic" and key in ("stride_on", "groups", "width_per_group"):
             continue  # bottleneck settings, with no effect on basic blocks
         if isinstance(value, bool):
             value = "yes" if value else "no"
@@ -125,7 +125,7 @@ def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> s
     cards = [metric.card(summary) for metric in shown(View.CARD)]
     return render_template(
         "report.html.j2",
-        version=__version__, summary=summary, description=summary.options.get("description", ""),
+        version=__version__, summary=summary, description=summary.record.description,
         options=_options(summary), cards=cards, conventions=CONVENTIONS, diagrams=diagrams, stages=stages,
         charts=charts, blocks=stage_blocks or [], rows=rows, folded=len(summary.records) > FOLD_ABOVE,
         uncounted=[] if summary.size_open else [(op, names, summary.reasons.get(op, ""))

@@ -36,16 +36,15 @@ def totals_lines(summary: Summary) -> list[tuple[str, str]]:
 
 
 def _title(summary: Summary) -> str:
-    options = summary.options
+    record = summary.record
     parts = [summary.name]
-    if options.get("input_shape"):
-        parts.append(f"input {shape_text(options['input_shape'])}")
-    if options.get("classes") and options.get("include_top", True):
-        classes = options["classes"]
-        parts.append(f"{classes} class" + ("" if classes == 1 else "es"))
+    if record.input_shape:
+        parts.append(f"input {shape_text(record.input_shape)}")
+    if record.classes:
+        parts.append(f"{record.classes} class" + ("" if record.classes == 1 else "es"))
     parts.append(f"batch {summary.batch_size}")
-    if options.get("loader_reason"):
-        parts.append(f"loaded with Keras: {options['loader_reason']}")
+    if record.loader_reason:
+        parts.append(f"loaded with Keras: {record.loader_reason}")
     return visible(", ".join(parts))
 
 

@@ -60,6 +60,7 @@ class View(enum.StrEnum):
     RATIO = "ratio"  # a ratio to ``compare --baseline``
     CARD = "card"  # a card at the top of the report
     STAGES = "stages"  # a stage's budget in ``compare`` and its JSON
+    CHART = "chart"  # a panel of ``compare``'s bar chart
 
 
 @dataclass(frozen=True)
@@ -149,8 +150,14 @@ def _params_breakdown(summary: Summary) -> str:
     return f"{exact(summary.trainable_params)} trainable, {exact(summary.non_trainable_params)} non-trainable"
 
 
+def _activation_bytes(counts: Counts) -> int | None:
+    """A layer's (or a group's) activation bytes; unknown where its output size is open."""
+    return None if any(d < 0 for d in counts.output_shape) else int(counts.activation_bytes)
+
+
 _EVERYWHERE = frozenset(View)
 _SIZED_TOTAL = frozenset({View.LAYERS, View.TOTAL, View.LINE, View.COMPARE, View.CARD})
+_NO_CHART = _EVERYWHERE - {View.CHART}
 
 #: Every metric, in the order columns and totals list them.
 METRICS: tuple[Metric, ...] = (
@@ -167,13 +174,13 @@ METRICS: tuple[Metric, ...] = (
     Metric("macs", "MACs", "MACs", Unit.COUNT, lambda s: s.macs, _EVERYWHERE,
            row=lambda r: r.macs if r.counted else None, sized=True, complete=lambda s: s.macs_complete,
            words="multiply-accumulates"),
-    Metric("flops", "FLOPs", "FLOPs", Unit.COUNT, lambda s: s.flops, _EVERYWHERE - {View.STAGES},
+    Metric("flops", "FLOPs", "FLOPs", Unit.COUNT, lambda s: s.flops, _NO_CHART - {View.STAGES},
            row=lambda r: r.flops, sized=True, complete=lambda s: s.complete,
            words="floating-point operations"),
     Metric("param_bytes", "Param memory", "Parameter memory", Unit.BYTES, lambda s: s.param_bytes,
            frozenset({View.TOTAL, View.LINE, View.COMPARE, View.CARD}), condition=lambda s: s.dtype),
     Metric("activation_bytes", "Activation memory", "Activation memory", Unit.BYTES,
-           lambda s: s.activation_bytes, _SIZED_TOTAL, row=lambda r: r.activation_bytes, sized=True,
+           lambda s: s.activation_bytes, _SIZED_TOTAL, row=_activation_bytes, sized=True,
            condition=lambda s: f"batch {s.batch_size}, {s.dtype}"),
 )
 

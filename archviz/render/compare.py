@@ -11,7 +11,7 @@ from archviz import __version__
 from archviz.studies.compare import Comparison, Entry
 from archviz.summary import Summary
 from archviz.conventions import CONVENTIONS
-from archviz.metrics import View, row_value, shown
+from archviz.metrics import LOWER_BOUND_MARK, Value, View, row_value, shown
 from archviz.render.tables import csv_table, markdown_table, text_table
 from archviz.render.templating import render_template
 from archviz.units import human, human_bytes
@@ -71,6 +71,11 @@ def _stage_table(entries: list[Entry], readable: bool) -> tuple[list[str], list[
     return header, body
 
 
+def _bounded(value: Value) -> bool:
+    """Whether a value is shown with the lower-bound mark: known, and missing layers."""
+    return value.number is not None and not value.complete
+
+
 def stage_heading() -> str:
     """What the per-stage table is headed with: ``Per stage (params / MACs)``."""
     return f"Per stage ({' / '.join(metric.in_text for metric in shown(View.STAGES))})"
@@ -102,8 +107,11 @@ def _render_text(entries: list[Entry], fmt: str) -> str:
     if stage_header:
         lines += ["", f"**{stage_heading()}**" if fmt == "markdown" else f"{stage_heading()}:", ""]
         lines += table(stage_header, stage_body, set(range(1, len(stage_header))))
-    if any(e.summary is not None and not e.summary.complete for e in entries):
-        lines += ["", "+ FLOPs are a lower bound: some layers have no FLOP rule (see archviz summary)."]
+    bounded = [metric.title for metric in shown(View.COMPARE)
+               if any(e.summary is not None and _bounded(e.summary.value(metric.key)) for e in entries)]
+    if bounded:
+        lines += ["", f"{LOWER_BOUND_MARK} {' and '.join(bounded)}: a lower bound, some layers not counted "
+                      f"(see archviz summary)."]
     return "\n".join(lines) + "\n"
 
 
@@ -134,6 +142,15 @@ def tick_text(value: int, top: int) -> str:
     return f"{value / scale:g} {suffix}"
 
 
+def _chart_bars(summary: Summary, metric: str, by_stage: bool) -> list[tuple[str, int]]:
+    """A model's bars for one metric: its total, or its parts; none where the total is unknown (an open
+    input size), so no bar ever stands for a number archviz does not know."""
+    total = summary.value(metric).number
+    if total is None:
+        return []
+    return chart_parts(summary, metric) if by_stage else [("total", total)]
+
+
 def chart_parts(summary: Summary, metric: str) -> list[tuple[str, int]]:
     """The bars of a model in a per-stage chart: each part at depth 1 (stem, stages, head, ...) with its
     own value, then whatever layers belong to no part, so the bars always add up to the total."""
@@ -154,8 +171,8 @@ def render_chart(comparison: Comparison, by_stage: bool = False) -> str:
     SVG: each bar labelled with its own value, a y axis with round ticks and gridlines, each model's
     totals under its name."""
     ok = comparison.ok
-    bars_of = {metric: [chart_parts(e.summary, metric) if by_stage else [("total", getattr(e.summary, metric))]
-                        for e in ok] for metric in ("params", "macs")}
+    metrics = shown(View.CHART)
+    bars_of = {metric.key: [_chart_bars(e.summary, metric.key, by_stage) for e in ok] for metric in metrics}
     part_names: list[str] = []
     kinds: dict[str, str | None] = {}
     for e, bars in zip(ok, bars_of["params"]):
@@ -179,8 +196,9 @@ def render_chart(comparison: Comparison, by_stage: bool = False) -> str:
     plot_width = sum(w + gap for w in widths) + gap
     panel_height = 26 + headroom + plot_height + 10 + 14 * label_lines + 16
     panels = []
-    for index, (metric, title, unit) in enumerate((("params", "Parameters", "params"),
-                                                   ("macs", "MACs (multiply-accumulates)", "MACs"))):
+    for index, chart_metric in enumerate(metrics):
+        metric = chart_metric.key
+        title = chart_metric.name + (f" ({chart_metric.words})" if chart_metric.words else "")
         largest = max((v for bars in bars_of[metric] for _, v in bars), default=0)
         ticks = nice_ticks(largest)
         top = ticks[-1]
@@ -200,13 +218,14 @@ def render_chart(comparison: Comparison, by_stage: bool = False) -> str:
                               "center": round(offset + i * slot + slot / 2, 1), "part": part, "value": value,
                               "label": human(value), "exact": f"{value:,}",
                               "color": colors[part] if by_stage else METRIC_COLORS[metric]})
-            total = getattr(e.summary, metric)
+            total = e.summary.value(metric)  # type: ignore[union-attr]
+            text = chart_metric.short(total)
             groups.append({"x": x, "width": widths[position], "name": display_name(e), "lines": names[position],
-                           "total": f"total {human(total)}" if by_stage else "", "total_exact": f"{total:,}",
-                           "bars": drawn})
+                           "total": f"total {text}" if by_stage else text if total.number is None else "",
+                           "total_exact": "" if total.number is None else f"{total.number:,}", "bars": drawn})
             x += widths[position] + gap
         panels.append({"y": 34 + index * panel_height, "title": title + (" per part" if by_stage else ""),
-                       "unit": unit, "groups": groups,
+                       "unit": chart_metric.in_text, "groups": groups,
                        "ticks": [{"y": round(plot_height - t * scale, 1), "label": tick_text(t, top)} for t in ticks]})
     plot_width = max(plot_width, 300)
     per_row = max(1, (plot_width - 10) // 96)

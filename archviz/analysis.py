@@ -79,7 +79,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
         ))
     return Summary(
         name=graph.name, records=records, batch_size=batch_size, dtype=dtype,
-        bytes_per_param=DTYPE_BYTES[dtype], options=dict(graph.options),
+        bytes_per_param=DTYPE_BYTES[dtype], record=graph.record,
         groups=dict(graph.groups), uncounted=uncounted, reasons=reasons, warnings=warnings,
     )
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Mapping
 
 from archviz.errors import ModelError, UsageError
+from archviz.record import ModelRecord
 from archviz.limits import MAX_NAME_PARTS, short
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -73,15 +74,16 @@ class Graph:
     """Nodes in topological order (a node's inputs are always added before it).
 
     ``groups`` names the kind of each group of the hierarchy (``layer2`` is a ``stage``,
-    ``layer2.block1`` a ``bottleneck``); ``options`` are the model's options as plain data (a
-    preset's resolved config, an imported model's input shape), carried into its summary.
+    ``layer2.block1`` a ``bottleneck``); ``record`` is what is known of the model besides its layers
+    (:class:`~archviz.record.ModelRecord`: its source, a preset's config, how a file was read),
+    carried into its summary.
     """
 
     def __init__(self, name: str, *, groups: Mapping[str, str] | None = None,
-                 options: Mapping[str, Any] | None = None) -> None:
+                 record: ModelRecord | None = None) -> None:
         self.name = valid_text(name)
         self.groups: dict[str, str] = dict(groups or {})
-        self.options: dict[str, Any] = dict(options or {})
+        self.record = record or ModelRecord()
         self._nodes: dict[str, Node] = {}
         self._next: dict[str, int] = {}  # the next suffix :meth:`unique` tries for a name
 
@@ -165,7 +167,7 @@ class Graph:
                              f"fit it (only the ? dimensions can be chosen)")
         declared = replace(node.declared, output_shape=shape) if node.declared is not None else None
         self._nodes[node.name] = replace(node, attrs={**node.attrs, "shape": shape}, declared=declared)
-        self.options["input_shape"] = list(shape)
+        self.record = self.record.with_input_shape(shape)
 
     @property
     def max_depth(self) -> int:

@@ -34,6 +34,7 @@ from archviz.keras_tf_ops import FUNCTIONS, TF_OP_CLASSES, resolve
 from archviz.keras_weights import Place, Weights, open_weights
 from archviz.ops import KERAS_CLASSES, Family, Op
 from archviz.ops.base import with_constants
+from archviz.record import ModelRecord, Source
 
 #: Two sizes an open (``None``) input dimension takes: an output dimension that differs between them is open too.
 PROBES = (512, 544)
@@ -52,7 +53,8 @@ def graph_from_config(path: str | Path, config: dict, *, input_shape: Shape | No
     kind = reader.class_key(config)
     if kind not in CONTAINERS:
         raise NotReadable(path, f"model class {kind!r} (not a functional or Sequential model)")
-    graph = Graph(name or path.stem, options={"keras_class": "Sequential" if kind == "Sequential" else "Functional"})
+    keras_class = "Sequential" if kind == "Sequential" else "Functional"
+    graph = Graph(name or path.stem, record=ModelRecord(Source.KERAS, keras_class=keras_class))
     reader.keras_loads = not keras_refuses(path, config)
     try:
         reader.check_classes(config)  # before anything else is read
@@ -63,7 +65,7 @@ def graph_from_config(path: str | Path, config: dict, *, input_shape: Shape | No
         if error.keras_loads and not reader.keras_loads:
             raise NotReadable(path, error.reason, keras_loads=False) from None
         raise
-    graph.options["input_shape"] = list(next(iter(graph)).attrs["shape"])
+    graph.record = graph.record.with_input_shape(next(iter(graph)).attrs["shape"])
     if input_shape is not None:
         graph.set_input_shape(tuple(input_shape))
     return graph

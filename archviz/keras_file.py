@@ -17,10 +17,12 @@ from __future__ import annotations
 import json
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from archviz.errors import RuntimeFailure, UsageError
+from archviz.record import Loader
 from archviz.limits import MAX_CONFIG_VALUES
 
 #: The names of the files archviz reads as Keras models.
@@ -55,7 +57,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
 def load_file(path: Path, *, input_shape: tuple[int, ...] | None, loader: str, unsafe: bool,
               custom_objects: str | Path | dict | None, keras_model: bool) -> tuple[Any, Any]:
     """(layer graph, Keras model or None) of a Keras file: read by archviz's config reader (no
-    TensorFlow) where ``loader`` (:data:`archviz.models.LOADERS`) lets it and it can, else loaded by
+    TensorFlow) where ``loader`` (:class:`archviz.record.Loader`) lets it and it can, else loaded by
     Keras with its safe mode on unless ``unsafe`` (and the Keras model kept when ``keras_model``). The
     graph's options say which (``loader``; ``loader_reason``, why ``auto`` chose Keras)."""
     config = read_config(path)  # a missing, foreign or hostile file fails here, before anything reads it further
@@ -72,7 +74,7 @@ def load_file(path: Path, *, input_shape: tuple[int, ...] | None, loader: str, u
                 raise
             reason = f"the config reader cannot read {error.reason}"
         else:
-            graph.options["loader"] = "config"
+            graph.record = replace(graph.record, loader=Loader.CONFIG)
             return graph, None
     if loader == "keras" or keras_model:
         from archviz.keras_config import keras_refusal
@@ -91,9 +93,7 @@ def load_file(path: Path, *, input_shape: tuple[int, ...] | None, loader: str, u
     objects = load_custom_objects(custom_objects) if isinstance(custom_objects, (str, Path)) else custom_objects
     model = load_keras_file(path, unsafe=unsafe, custom_objects=objects)
     graph = graph_from_keras(model, input_shape=input_shape, name=path.stem)
-    graph.options["loader"] = "keras"
-    if reason:
-        graph.options["loader_reason"] = reason
+    graph.record = replace(graph.record, loader=Loader.KERAS, loader_reason=reason)
     return graph, model if keras_model else None
 
 

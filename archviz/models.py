@@ -20,6 +20,7 @@ from archviz.errors import SpecError, UnknownModelError, UsageError
 from archviz.graph import Graph
 from archviz.keras_file import KERAS_SUFFIXES
 from archviz.limits import short
+from archviz.record import Loader
 from archviz.structure import recover_structure
 from archviz.summary import Summary
 from archviz.units import parse_shape
@@ -27,9 +28,6 @@ from archviz.zoo import REGISTRY, STEMS, ResNetConfig, build
 from archviz.zoo.config import BlockType, Shortcut, StrideOn
 
 SPEC_SUFFIXES = (".toml",)
-#: How a Keras file is read: ``auto``, archviz's config reader (no TensorFlow), or Keras where the file
-#: uses a class the reader does not know; ``config``, the reader only; ``keras``, Keras only.
-LOADERS = ("auto", "config", "keras")
 
 
 
@@ -195,13 +193,13 @@ def resolve(model: Any, *, unsafe: bool = False, custom_objects: str | dict | No
 
     Zoo models and specs take the :data:`MODEL_OPTIONS`; Keras models take only ``input_shape``
     (for a subclassed model that was never built, or a model whose input size is open). A file is
-    read as ``loader`` says (:data:`LOADERS`); Keras loads it with its safe mode on unless
+    read as ``loader`` says (:class:`~archviz.record.Loader`); Keras loads it with its safe mode on unless
     ``unsafe``; ``custom_objects`` is a dict, or the path of a Python file defining the custom
     layers (it is executed: an explicit choice of the caller). With ``keras_model`` the result
     also holds a Keras model (a zoo model is exported to one, a file is loaded by Keras).
     """
-    if loader not in LOADERS:
-        raise UsageError(f"loader must be one of {', '.join(LOADERS)}; got {short(str(loader))}")
+    if loader not in tuple(Loader):
+        raise UsageError(f"loader must be one of {', '.join(Loader)}; got {short(str(loader))}")
     if isinstance(model, Graph):
         return Resolved(model, _exported(model) if keras_model else None)
     if loader != "auto" and not is_keras_file(model):

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from archviz.metrics import METRICS_BY_KEY, Value, View, row_value, shown
 from archviz.ops import OPS
+from archviz.record import ModelRecord
 
 DEPTHS = {"stages": 1, "blocks": 2, "layers": 3}
 
@@ -71,17 +73,10 @@ class Row(Counts):
     detail: str = ""  # a layer's key attributes, as its op labels them (``3x3/2, 128``)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "op": self.op,
-            "output_shape": list(self.output_shape),
-            "params": self.params,
-            "trainable_params": self.trainable_params,
-            "non_trainable_params": self.non_trainable_params,
-            "macs": self.macs if self.counted else None,
-            "flops": self.flops,
-            "activation_bytes": self.activation_bytes,
-        }
+        """The row in JSON: its name, op and shape, and every per-layer metric (None: not counted)."""
+        record: dict[str, Any] = {"name": self.name, "op": self.op, "output_shape": list(self.output_shape)}
+        record.update((metric.key, row_value(metric, self)) for metric in shown(View.LAYERS))
+        return record
 
 
 def resolve_depth(depth: int | str | None, max_depth: int) -> int:
@@ -110,11 +105,16 @@ class Summary:
     batch_size: int = 1
     dtype: str = "float32"
     bytes_per_param: int = 4
-    options: dict[str, Any] = field(default_factory=dict)
+    record: ModelRecord = field(default_factory=ModelRecord)
     groups: dict[str, str] = field(default_factory=dict)
     uncounted: dict[str, list[str]] = field(default_factory=dict)  # label -> layer names
     reasons: dict[str, str] = field(default_factory=dict)  # label -> why those layers are not counted
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The model's options as the JSON record gives them (:meth:`ModelRecord.options`)."""
+        return self.record.options()
 
     # ---- totals -------------------------------------------------------
     @property
@@ -170,22 +170,22 @@ class Summary:
         memory are then unknown, not zero, until an input shape is given."""
         return any(r.op == "input" and any(d < 0 for d in r.output_shape) for r in self.records)
 
+    def value(self, key: str) -> Value:
+        """A total as shown: unknown while the input size is open (for what depends on it), a lower
+        bound where layers are not counted (:mod:`archviz.metrics`)."""
+        return METRICS_BY_KEY[key].value(self)
+
     def totals(self) -> dict[str, Any]:
-        """The totals; those that depend on the input size are None while it is open."""
-        sized = not self.size_open
-        return {
-            "params": self.params,
-            "trainable_params": self.trainable_params,
-            "non_trainable_params": self.non_trainable_params,
-            "macs": self.macs if sized else None,
-            "flops": self.flops if sized else None,
-            "macs_complete": self.macs_complete,
-            "flops_complete": self.complete,
-            "param_bytes": self.param_bytes,
-            "activation_bytes": self.activation_bytes if sized else None,
-            "layers": len(self.records),
-            "weighted_layers": self.weighted_layers,
-        }
+        """The totals of every metric (:data:`~archviz.metrics.METRICS`); those that depend on the input
+        size are None while it is open, and a metric that can miss layers says whether it is complete
+        (``macs_complete``)."""
+        totals: dict[str, Any] = {}
+        for metric in shown(View.TOTAL):
+            value = metric.value(self)
+            totals[metric.key] = value.number
+            if metric.complete is not None:
+                totals[f"{metric.key}_complete"] = value.complete
+        return totals
 
     # ---- rows at a depth ----------------------------------------------
     def rows(self, depth: int | str | None = None) -> list[Row]:

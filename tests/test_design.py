@@ -184,7 +184,7 @@ def _choices(command_name: str) -> dict[str, tuple]:
 def test_command_line_choices_come_from_the_library():
     from archviz.analysis import DTYPE_BYTES
     from archviz.studies.bench import Benchmark
-    from archviz.models import LOADERS
+    from archviz.record import Loader
     from archviz.studies.catalog import Catalog
     from archviz.studies.compare import SORT_KEYS, Comparison
     from archviz.studies.blocks import BlockComparison
@@ -194,7 +194,7 @@ def test_command_line_choices_come_from_the_library():
     from archviz.zoo.config import STEMS, BlockType, Shortcut, StrideOn
 
     model = {"block": tuple(BlockType), "shortcut": tuple(Shortcut), "stem": tuple(STEMS), "stride_on": tuple(StrideOn)}
-    files = {**model, "loader": LOADERS}
+    files = {**model, "loader": tuple(Loader)}
     expected = {
         "summary": {**files, "dtype": tuple(DTYPE_BYTES), "fmt": formats(Summary)},
         "compare": {**files, "dtype": tuple(DTYPE_BYTES), "fmt": formats(Comparison), "sort": SORT_KEYS},

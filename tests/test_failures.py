@@ -137,6 +137,24 @@ def test_keras_paths_write_nothing_in_home(tmp_path, models):
     assert (own / "keras.json").is_file() and list(home.iterdir()) == []
 
 
+def test_the_library_keeps_its_callers_keras_home(tmp_path):
+    """Only the archviz command gives Keras a config directory of its own: a program using archviz as a
+    library keeps its Keras set-up (its KERAS_HOME unset, Keras's directory under its HOME)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    probe = ("import os, archviz\n"
+             "archviz.build_keras('resnet20')\n"
+             "import keras\n"
+             "print(os.environ.get('KERAS_HOME'), keras.config.keras_home() if hasattr(keras.config, 'keras_home') "
+             "else '')\n")
+    env = {key: value for key, value in os.environ.items() if key != "KERAS_HOME"}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=600,
+                            env={**env, "HOME": str(home), "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[0] == "None"
+    assert (home / ".keras").is_dir()  # Keras's own default, as the caller would have it
+
+
 def test_keras_names_are_valid_name_scopes():
     from archviz.backend.keras_export import model_name, scope_names
 

@@ -29,7 +29,10 @@ pytestmark = pytest.mark.tf  # the Keras file is made with Keras (and read witho
 
 TEXT_FORMATS = ("table", "markdown", "csv", "json")
 #: A Keras file's names must be text JSON can carry as UTF-8 (no lone surrogates); a TOML string too.
-text_names = names.map(lambda name: "".join(ch for ch in name if not 0xD800 <= ord(ch) <= 0xDFFF))
+#: What GitHub's Markdown makes links and entities of, mixed into the names.
+AUTOLINKS = ["https://", "http://", "www.", "WWW.", "@", "evil.example", "mailto:", "&copy;", "&#60;", " "]
+text_names = (names | st.lists(st.sampled_from(AUTOLINKS) | st.characters(), max_size=8).map("".join)).map(
+    lambda name: "".join(ch for ch in name if not 0xD800 <= ord(ch) <= 0xDFFF))
 #: A stage or block name is one part of a dotted name.
 parts = text_names.map(lambda name: name.replace(".", ""))
 
@@ -98,7 +101,7 @@ def check_text(fmt: str, text: str, shown: list[str]) -> None:
 def check_markdown(text: str, shown: list[str]) -> None:
     """Parsed as CommonMark with tables: only archviz's own markup (the bold title, tables, its block
     quotes) forms; every name is text, shown as :func:`visible` shows it."""
-    parser = markdown_it.MarkdownIt("commonmark").enable("table")
+    parser = markdown_it.MarkdownIt("gfm-like")  # CommonMark with tables and GitHub's autolinks (linkify)
     tokens = parser.parse(text)
     inline_kinds = set()
     shown_text = []

@@ -164,7 +164,8 @@ def test_report_of_an_open_input_size(run_cli, tmp_path, open_resnet50):
     """The report renders what the summary renders, and its cards say unknown where the summary does."""
     from test_security import check_html
 
-    from archviz.render.text import UNKNOWN, totals_lines
+    from archviz.metrics import UNKNOWN
+    from archviz.render.text import totals_lines
 
     code, _, err = run_cli("report", open_resnet50, "-o", tmp_path / "r.html")
     assert code == 0, err

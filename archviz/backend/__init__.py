@@ -43,9 +43,11 @@ def keras() -> ModuleType:
     descriptor 2 on /dev/null; after it, the usual variables and absl's verbosity apply.
 
     Keras writes ``keras.json`` into its config directory (``~/.keras``) when it is first imported;
-    archviz writes nothing outside ``-o``, so that directory is a temporary one (:func:`_keras_home`).
+    the ``archviz`` command writes nothing outside ``-o``, so there that directory is a temporary one
+    (:func:`isolate_keras_home`). A program using archviz as a library keeps its own Keras set-up.
     """
-    _keras_home()
+    if _ISOLATE[0]:
+        _keras_home()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     first = "tensorflow" not in sys.modules
@@ -60,6 +62,16 @@ def keras() -> ModuleType:
 
         absl.logging.set_verbosity(absl.logging.ERROR)  # Python-side warnings (saving .h5, retracing)
     return keras_module
+
+
+#: Whether this process is the ``archviz`` command, whose Keras config directory is its own.
+_ISOLATE = [False]
+
+
+def isolate_keras_home() -> None:
+    """Give this process (the ``archviz`` command) a Keras config directory of its own when Keras is
+    imported: a temporary one, unless the user set ``KERAS_HOME``."""
+    _ISOLATE[0] = True
 
 
 def _keras_home() -> None:

@@ -31,6 +31,7 @@ from archviz.errors import UsageError
 from archviz.graph import Declared, Graph
 from archviz.ops import KERAS_CLASSES, OPS
 from archviz.ops.base import with_constants
+from archviz.record import ModelRecord, Source
 
 def _op_and_attrs(layer: Any) -> tuple[str, dict]:
     """The op a Keras layer is imported as, with its attributes read from the layer's config by the
@@ -146,11 +147,11 @@ def graph_from_keras(model: Any, *, input_shape: tuple[int, ...] | None = None, 
     keras = _keras()
     if not isinstance(model, keras.layers.Layer):
         raise UsageError(f"not a Keras model: {type(model).__name__}")
-    graph = Graph(name or model.name, options={"keras_class": type(model).__name__})
+    graph = Graph(name or model.name, record=ModelRecord(Source.KERAS, keras_class=type(model).__name__))
     importer = _Importer(graph)
     if _is_functional(keras, model):
         importer.functional(model, "", None)
-        graph.options["input_shape"] = list(next(iter(graph)).attrs["shape"])
+        graph.record = graph.record.with_input_shape(next(iter(graph)).attrs["shape"])
         if input_shape is not None:
             graph.set_input_shape(tuple(input_shape))
     else:
@@ -160,7 +161,7 @@ def graph_from_keras(model: Any, *, input_shape: tuple[int, ...] | None = None, 
         graph.add("input", "input", shape=shape, declared=Declared("InputLayer", shape))
         probe = keras.ops.zeros((1, *shape))
         importer.trace(model, "", ["input"], [probe])
-        graph.options["input_shape"] = list(shape)
+        graph.record = graph.record.with_input_shape(shape)
     return graph
 
 

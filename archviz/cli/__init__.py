@@ -14,6 +14,9 @@ from archviz.cli.app import cli
 
 
 def main() -> None:  # the console script
+    from archviz.backend import isolate_keras_home
+
+    isolate_keras_home()  # the command writes nothing outside -o, Keras's keras.json included
     cli.main(prog_name="archviz")
 
 

@@ -12,7 +12,8 @@ import click
 from archviz.analysis import DTYPE_BYTES
 from archviz.errors import ArchvizError
 from archviz.limits import RANGES, short
-from archviz.models import CONFIG_OPTIONS, LOADERS, MODEL_OPTIONS, ModelOption
+from archviz.models import CONFIG_OPTIONS, MODEL_OPTIONS, ModelOption
+from archviz.record import Loader
 from archviz.summary import DEPTHS
 
 Decorator = Callable[[Callable], Callable]
@@ -93,11 +94,9 @@ def model_params(params: dict[str, Any]) -> dict[str, Any]:
 def keras_file_options(command: Callable) -> Callable:
     """How a Keras model file is read: by archviz's config reader where it can (no TensorFlow), else by
     Keras, whose safe mode stays on unless the user says otherwise."""
-    command = click.option("--loader", type=click.Choice(LOADERS, case_sensitive=False), default="auto",
+    command = click.option("--loader", type=click.Choice(tuple(Loader), case_sensitive=False), default=Loader.AUTO,
                            show_default=True,
-                           help="How a Keras file is read: config, archviz's reader (no TensorFlow, nothing in the "
-                                "file runs); keras, loaded by Keras; auto, the reader unless the file has a layer "
-                                "class it does not know.")(command)
+                           help=" ".join((Loader.__doc__ or "").split()))(command)
     command = click.option("--custom-objects", type=click.Path(dir_okay=False), default=None, metavar="FILE.py",
                            help="A Python file defining the custom layers a Keras file uses (it is executed).")(command)
     return click.option("--unsafe", is_flag=True, default=False,

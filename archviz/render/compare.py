@@ -11,9 +11,9 @@ from archviz import __version__
 from archviz.studies.compare import Comparison, Entry
 from archviz.summary import Summary
 from archviz.conventions import CONVENTIONS
+from archviz.metrics import LOWER_BOUND_MARK, Value, View, row_value, shown
 from archviz.render.tables import csv_table, markdown_table, text_table
 from archviz.render.templating import render_template
-from archviz.render.text import total_text
 from archviz.units import human, human_bytes
 
 STAGE_COLORS = ["#2f6aa3", "#c46a00", "#3c8a2e", "#b33a3a", "#7d4e91", "#287c76", "#8a8a55", "#555555"]
@@ -24,43 +24,30 @@ def display_name(entry: Entry) -> str:
     return entry.summary.name if entry.summary is not None else entry.label
 
 
-def _readable(value: int | None, complete: bool) -> str:
-    """A total for people: :func:`total_text` (``unknown`` where the input size is open), ``+`` where it is
-    a lower bound."""
-    return total_text(value) + ("" if complete or value is None else "+")
-
-
-def _exact(value: int | None) -> object:
-    return "" if value is None else value
-
-
 def _ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
 def _main_table(entries: list[Entry], readable: bool) -> tuple[list[str], list[list[Any]]]:
-    ok = [e for e in entries if e.ok]
-    baseline = any(e.ratios for e in ok)
-    header = ["Model", "Weighted layers", "Params", "Trainable", "MACs", "FLOPs", "Param memory",
-              "Activation memory"] + (["x Params", "x MACs", "x FLOPs"] if baseline else [])
+    """One row per model: each compared metric (readable, or exact where ``readable`` is False, an unknown
+    value empty), then the ratios to the baseline where there is one."""
+    ok = [e for e in entries if e.summary is not None]
+    metrics, ratios = shown(View.COMPARE), shown(View.RATIO) if any(e.ratios for e in ok) else ()
+    header = ["Model", *(metric.title for metric in metrics), *(f"x {metric.title}" for metric in ratios)]
     body = []
     for e in ok:
-        s, t = e.summary, e.summary.totals()  # the totals say None where the input size is open
-        if readable:
-            row = [display_name(e), s.weighted_layers, human(s.params), human(s.trainable_params),
-                   _readable(t["macs"], s.macs_complete), _readable(t["flops"], s.complete),
-                   human_bytes(s.param_bytes), total_text(t["activation_bytes"], human_bytes)]
-        else:
-            row = [display_name(e), s.weighted_layers, s.params, s.trainable_params, _exact(t["macs"]),
-                   _exact(t["flops"]), s.param_bytes, _exact(t["activation_bytes"])]
-        if baseline:
-            row += [_ratio(e.ratios.get(column)) for column in ("params", "macs", "flops")]
-        body.append(row)
+        values = [e.summary.value(metric.key) for metric in metrics]  # type: ignore[union-attr]
+        cells: list[Any] = [metric.short(value) if readable else "" if value.number is None else value.number
+                            for metric, value in zip(metrics, values)]
+        body.append([display_name(e), *cells, *(_ratio(e.ratios.get(metric.key)) for metric in ratios)])
     return header, body
 
 
 def _stage_table(entries: list[Entry], readable: bool) -> tuple[list[str], list[list[Any]]]:
-    ok = [e for e in entries if e.ok]
+    """One row per model, one column per stage any model has: its budget in each stage metric (readable,
+    ``params / MACs``; or exact, a column per stage and metric)."""
+    ok = [e for e in entries if e.summary is not None]
+    metrics = shown(View.STAGES)
     names: list[str] = []
     for e in ok:
         for row in e.summary.stage_rows():
@@ -74,13 +61,24 @@ def _stage_table(entries: list[Entry], readable: bool) -> tuple[list[str], list[
         cells: list[Any] = [display_name(e)]
         for name in names:
             row = stages.get(name)
+            values = [row_value(metric, row) if row else None for metric in metrics]
             if readable:
-                cells.append(f"{human(row.params)} / {human(row.macs)}" if row else "")
+                cells.append(" / ".join(metric.cell(v) for metric, v in zip(metrics, values)) if row else "")
             else:
-                cells += [row.params if row else "", row.macs if row else ""]
+                cells += ["" if v is None else v for v in values]
         body.append(cells)
-    header = ["Model"] + (names if readable else [f"{n}_{k}" for n in names for k in ("params", "macs")])
+    header = ["Model"] + (names if readable else [f"{n}_{metric.key}" for n in names for metric in metrics])
     return header, body
+
+
+def _bounded(value: Value) -> bool:
+    """Whether a value is shown with the lower-bound mark: known, and missing layers."""
+    return value.number is not None and not value.complete
+
+
+def stage_heading() -> str:
+    """What the per-stage table is headed with: ``Per stage (params / MACs)``."""
+    return f"Per stage ({' / '.join(metric.in_text for metric in shown(View.STAGES))})"
 
 
 def render_csv(comparison: Comparison, by_stage: bool = False) -> str:
@@ -107,10 +105,13 @@ def _render_text(entries: list[Entry], fmt: str) -> str:
     right = set(range(1, len(header)))
     lines = [*table(header, [[str(c) for c in row] for row in body], right)]
     if stage_header:
-        lines += ["", "Per stage (params / MACs):" if fmt == "table" else "**Per stage (params / MACs)**", ""]
+        lines += ["", f"**{stage_heading()}**" if fmt == "markdown" else f"{stage_heading()}:", ""]
         lines += table(stage_header, stage_body, set(range(1, len(stage_header))))
-    if any(e.summary is not None and not e.summary.complete for e in entries):
-        lines += ["", "+ FLOPs are a lower bound: some layers have no FLOP rule (see archviz summary)."]
+    bounded = [metric.title for metric in shown(View.COMPARE)
+               if any(e.summary is not None and _bounded(e.summary.value(metric.key)) for e in entries)]
+    if bounded:
+        lines += ["", f"{LOWER_BOUND_MARK} {' and '.join(bounded)}: a lower bound, some layers not counted "
+                      f"(see archviz summary)."]
     return "\n".join(lines) + "\n"
 
 
@@ -141,6 +142,15 @@ def tick_text(value: int, top: int) -> str:
     return f"{value / scale:g} {suffix}"
 
 
+def _chart_bars(summary: Summary, metric: str, by_stage: bool) -> list[tuple[str, int]]:
+    """A model's bars for one metric: its total, or its parts; none where the total is unknown (an open
+    input size), so no bar ever stands for a number archviz does not know."""
+    total = summary.value(metric).number
+    if total is None:
+        return []
+    return chart_parts(summary, metric) if by_stage else [("total", total)]
+
+
 def chart_parts(summary: Summary, metric: str) -> list[tuple[str, int]]:
     """The bars of a model in a per-stage chart: each part at depth 1 (stem, stages, head, ...) with its
     own value, then whatever layers belong to no part, so the bars always add up to the total."""
@@ -161,8 +171,8 @@ def render_chart(comparison: Comparison, by_stage: bool = False) -> str:
     SVG: each bar labelled with its own value, a y axis with round ticks and gridlines, each model's
     totals under its name."""
     ok = comparison.ok
-    bars_of = {metric: [chart_parts(e.summary, metric) if by_stage else [("total", getattr(e.summary, metric))]
-                        for e in ok] for metric in ("params", "macs")}
+    metrics = shown(View.CHART)
+    bars_of = {metric.key: [_chart_bars(e.summary, metric.key, by_stage) for e in ok] for metric in metrics}
     part_names: list[str] = []
     kinds: dict[str, str | None] = {}
     for e, bars in zip(ok, bars_of["params"]):
@@ -186,8 +196,9 @@ def render_chart(comparison: Comparison, by_stage: bool = False) -> str:
     plot_width = sum(w + gap for w in widths) + gap
     panel_height = 26 + headroom + plot_height + 10 + 14 * label_lines + 16
     panels = []
-    for index, (metric, title, unit) in enumerate((("params", "Parameters", "params"),
-                                                   ("macs", "MACs (multiply-accumulates)", "MACs"))):
+    for index, chart_metric in enumerate(metrics):
+        metric = chart_metric.key
+        title = chart_metric.name + (f" ({chart_metric.words})" if chart_metric.words else "")
         largest = max((v for bars in bars_of[metric] for _, v in bars), default=0)
         ticks = nice_ticks(largest)
         top = ticks[-1]
@@ -207,13 +218,14 @@ def render_chart(comparison: Comparison, by_stage: bool = False) -> str:
                               "center": round(offset + i * slot + slot / 2, 1), "part": part, "value": value,
                               "label": human(value), "exact": f"{value:,}",
                               "color": colors[part] if by_stage else METRIC_COLORS[metric]})
-            total = getattr(e.summary, metric)
+            total = e.summary.value(metric)  # type: ignore[union-attr]
+            text = chart_metric.short(total)
             groups.append({"x": x, "width": widths[position], "name": display_name(e), "lines": names[position],
-                           "total": f"total {human(total)}" if by_stage else "", "total_exact": f"{total:,}",
-                           "bars": drawn})
+                           "total": f"total {text}" if by_stage else text if total.number is None else "",
+                           "total_exact": "" if total.number is None else f"{total.number:,}", "bars": drawn})
             x += widths[position] + gap
         panels.append({"y": 34 + index * panel_height, "title": title + (" per part" if by_stage else ""),
-                       "unit": unit, "groups": groups,
+                       "unit": chart_metric.in_text, "groups": groups,
                        "ticks": [{"y": round(plot_height - t * scale, 1), "label": tick_text(t, top)} for t in ticks]})
     plot_width = max(plot_width, 300)
     per_row = max(1, (plot_width - 10) // 96)
@@ -259,7 +271,8 @@ def render_html(comparison: Comparison, by_stage: bool = False) -> str:
     chart = render_chart(comparison, by_stage=by_stage)
     return render_template(
         "compare.html.j2", version=__version__, title=" vs ".join(display_name(e) for e in ok) or "comparison",
-        baseline=comparison.baseline, batch_size=comparison.batch_size, dtype=comparison.dtype, header=header, body=body, stage_header=stage_header,
-        stage_body=stage_body, chart=Markup(chart), conventions=CONVENTIONS,
+        baseline=comparison.baseline, batch_size=comparison.batch_size, dtype=comparison.dtype, header=header,
+        body=body, stage_header=stage_header, stage_body=stage_body, stage_heading=stage_heading(),
+        chart=Markup(chart), conventions=CONVENTIONS,
         failures=[{"name": e.label, "error": str(e.error)} for e in comparison.failures],
     )

@@ -8,19 +8,18 @@ from Graphviz, which escapes its text itself.
 from __future__ import annotations
 
 import re
-from typing import Callable
-
 from markupsafe import Markup
 
 from archviz import __version__
 from archviz.conventions import CONVENTIONS
+from archviz.metrics import UNKNOWN, Metric, View, row_value, shown
 from archviz.errors import UsageError
 from archviz.render.diagram import DiagramOptions, DiagramTooLarge, render
 from archviz.render.dot_text import anchor
 from archviz.render.templating import render_template
-from archviz.render.text import OPEN_SIZE, UNKNOWN, shape_text, total_text
+from archviz.render.text import shape_text
 from archviz.summary import Summary
-from archviz.units import exact, human, human_bytes
+from archviz.units import exact, human
 
 DEPTH_LABELS = {1: "Stages", 2: "Blocks", 3: "Layers"}
 
@@ -44,10 +43,16 @@ def _svg(summary: Summary, level: int) -> Markup:
     return Markup(text)  # produced by dot from escaped labels
 
 
+def _cell(metric: Metric, number: int | None) -> dict[str, str]:
+    """A number of the layer table: readable, with the exact value to hover (as the summary's table)."""
+    return {"text": metric.cell(number), "exact": "not counted" if number is None else exact(number)}
+
+
 def _tree_rows(summary: Summary) -> list[dict]:
     deepest = summary.max_depth
     groups = {row.name: row for level in range(1, deepest) for row in summary.rows(level)}
     layers = {row.name: row for row in summary.rows(deepest)}
+    metrics = shown(View.TABLE)
     ids: dict[str, str] = {}  # a group's row id, made once
     most = 2 * len(summary.records) + EXTRA_GROUPS
     rows = []
@@ -66,8 +71,7 @@ def _tree_rows(summary: Summary) -> list[dict]:
                 rows.append({
                     "id": ids[name], "name": path[size - 1] if size > 1 else name, "level": size,
                     "group": size < len(path), "op": row.op, "shape": shape_text(row.output_shape),
-                    "params": row.params, "macs": row.macs if row.counted else None,  # as the summary's table
-                    "flops": row.flops, "counted": row.counted,
+                    "cells": [_cell(metric, row_value(metric, row)) for metric in metrics], "counted": row.counted,
                     "parent": parent,  # only the parent: the page walks up, so a row costs the same at any depth
                 })
             parent = ids[name]
@@ -90,11 +94,11 @@ def _charts(summary: Summary) -> tuple[list, list]:
 
 
 def _options(summary: Summary) -> list[tuple[str, str]]:
-    shown = []
+    listed = []
     for key, value in summary.options.items():
         if key in ("name", "description", "source", "overrides", "head", "stem") or value in (None, "", [], ()):
             continue
-        if summary.options.get("block") == "basic" and key in ("stride_on", "groups", "width_per_group"):
+        if summary.record.config.get("block") == "basic" and key in ("stride_on", "groups", "width_per_group"):
             continue  # bottleneck settings, with no effect on basic blocks
         if isinstance(value, bool):
             value = "yes" if value else "no"
@@ -105,31 +109,9 @@ def _options(summary: Summary) -> list[tuple[str, str]]:
                 else value.replace("_", " ")
         elif isinstance(value, list):
             value = "x".join(map(str, value)) if key == "input_shape" else ", ".join(map(str, value))
-        shown.append((key.replace("_", " "), str(value)))
-    shown.append(("batch size", str(summary.batch_size)))
-    return shown
-
-
-def _cards(summary: Summary) -> list[dict]:
-    """The totals as cards, each total's text from :func:`total_text`, as in the summary: unknown where
-    the input size is open, and a lower bound only where a known total misses layers."""
-    totals = summary.totals()
-
-    def sized(label: str, key: str, complete: bool, unit: Callable[[int], str], detail: str) -> dict:
-        value = totals[key]
-        bound = "" if complete or value is None else " (lower bound)"
-        return {"label": label + bound, "value": total_text(value, unit), "exact": total_text(value, exact),
-                "detail": detail if value is not None else OPEN_SIZE}
-
-    return [
-        {"label": "Parameters", "value": human(summary.params), "exact": exact(summary.params),
-         "detail": f"{exact(summary.trainable_params)} trainable · {exact(summary.non_trainable_params)} non-trainable"},
-        sized("MACs", "macs", summary.macs_complete, human, total_text(totals["macs"], exact)),
-        sized("FLOPs", "flops", summary.complete, human, total_text(totals["flops"], exact)),
-        {"label": "Parameter memory", "value": human_bytes(summary.param_bytes), "exact": exact(summary.param_bytes),
-         "detail": f"{summary.dtype}"},
-        sized("Activation memory", "activation_bytes", True, human_bytes, f"batch {summary.batch_size}, {summary.dtype}"),
-    ]
+        listed.append((key.replace("_", " "), str(value)))
+    listed.append(("batch size", str(summary.batch_size)))
+    return listed
 
 
 def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> str:
@@ -140,13 +122,13 @@ def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> s
     diagrams = [{"key": str(level), "label": "Layers" if level == summary.max_depth else DEPTH_LABELS[level],
                  "svg": _svg(summary, level)} for level in levels]
     stages, charts = _charts(summary)
-    cards = _cards(summary)
+    cards = [metric.card(summary) for metric in shown(View.CARD)]
     return render_template(
         "report.html.j2",
-        version=__version__, summary=summary, description=summary.options.get("description", ""),
+        version=__version__, summary=summary, description=summary.record.description,
         options=_options(summary), cards=cards, conventions=CONVENTIONS, diagrams=diagrams, stages=stages,
         charts=charts, blocks=stage_blocks or [], rows=rows, folded=len(summary.records) > FOLD_ABOVE,
         uncounted=[] if summary.size_open else [(op, names, summary.reasons.get(op, ""))
                                                 for op, names in sorted(summary.uncounted.items())],
-        open_size=summary.size_open, unknown=UNKNOWN,
+        open_size=summary.size_open, unknown=UNKNOWN, columns=[metric.title for metric in shown(View.TABLE)],
     )

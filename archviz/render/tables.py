@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Sequence
 
 
@@ -17,17 +18,22 @@ def visible(text: str) -> str:
 
 
 #: The characters Markdown may read as inline markup (escapes, code spans, emphasis, strikethrough,
-#: links and images, HTML and autolinks, table cells): each is written after a backslash, so a name
-#: is always text. Parentheses stay as they are: a link or image needs ``](`` and every ``]`` is
-#: escaped. Entities (``&lt;``) only ever decode to text; block markup (``#``, ``>``, ``-``) needs the
-#: start of a line, where archviz writes its own markup.
-_MARKDOWN = frozenset("\\`*_~[]<>|")
+#: links and images, HTML, entities, table cells) or that GitHub's extended autolinks need
+#: (``user@host``): each is written after a backslash, so a name is always text and shows as itself.
+#: Parentheses stay as they are: a link or image needs ``](`` and every ``]`` is escaped. Block markup
+#: (``#``, ``>``, ``-``) needs the start of a line, where archviz writes its own markup.
+_MARKDOWN = frozenset("\\`*_~[]<>|&@")
+#: The other autolinks GitHub makes, ``https://...`` and ``www.``: the colon or the dot is escaped
+#: (CommonMark escapes any ASCII punctuation), which breaks the run the autolink needs.
+_AUTOLINK = re.compile(r"(?i):(?=//)|(?<=(?<![a-z0-9])www)\.")
 
 
 def markdown_text(text: object) -> str:
     """``text`` as Markdown text: :func:`visible`, then every character Markdown could read as markup
-    backslash-escaped (CommonMark's escapes), so no link, image, HTML tag or code span can form."""
-    return "".join("\\" + ch if ch in _MARKDOWN else ch for ch in visible(str(text)))
+    backslash-escaped (CommonMark's escapes), so no link, autolink, image, HTML tag, entity or code span
+    can form."""
+    escaped = "".join("\\" + ch if ch in _MARKDOWN else ch for ch in visible(str(text)))
+    return _AUTOLINK.sub(lambda match: "\\" + match.group(), escaped)
 
 
 def _csv_cell(value: object) -> object:

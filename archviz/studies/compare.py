@@ -10,18 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from archviz.errors import ArchvizError, UsageError
+from archviz.metrics import View, row_value, shown
 from archviz.summary import Summary
 
-#: Columns of the comparison, each with how to read it from a summary (for --sort and --baseline).
-COLUMNS: dict[str, Callable[[Summary], int]] = {
-    "weighted_layers": lambda s: s.weighted_layers,
-    "params": lambda s: s.params,
-    "trainable_params": lambda s: s.trainable_params,
-    "macs": lambda s: s.macs,
-    "flops": lambda s: s.flops,
-    "param_bytes": lambda s: s.param_bytes,
-    "activation_bytes": lambda s: s.activation_bytes,
-}
+#: The metrics a comparison shows, sorts by (``--sort``) and divides by the baseline's (``--baseline``).
+COLUMNS: tuple[str, ...] = tuple(metric.key for metric in shown(View.COMPARE))
 #: What ``--sort`` takes.
 SORT_KEYS = ("name", *COLUMNS)
 
@@ -43,7 +36,7 @@ class Entry:
         if self.summary is None:
             return {"name": self.label, "model": self.label, "error": str(self.error)}
         record: dict[str, Any] = {"name": self.summary.name, "model": self.label, **self.summary.totals()}
-        record["stages"] = [{"name": row.name, "params": row.params, "macs": row.macs}
+        record["stages"] = [{"name": row.name, **{metric.key: row_value(metric, row) for metric in shown(View.STAGES)}}
                             for row in self.summary.stage_rows()]
         if self.ratios:
             record["ratios"] = dict(self.ratios)
@@ -94,13 +87,18 @@ def compare(models: list[str], *, baseline: str | None = None, sort: str | None 
                     entry.ratios = {column: _ratio(entry.summary, base.summary, column) for column in COLUMNS}
     if sort == "name":
         entries.sort(key=lambda e: e.label)
-    elif sort is not None:
-        entries.sort(key=lambda e: (e.summary is None, COLUMNS[sort](e.summary) if e.summary else 0))
+    elif sort is not None:  # failures last, then unknown values (an open input size)
+        entries.sort(key=lambda e: _sort_key(e, sort))
     return Comparison(entries, baseline=baseline, batch_size=batch_size, dtype=dtype)
+
+
+def _sort_key(entry: Entry, column: str) -> tuple[bool, bool, int]:
+    number = entry.summary.value(column).number if entry.summary is not None else None
+    return entry.summary is None, number is None, number or 0
 
 
 def _ratio(summary: Summary, base: Summary, column: str) -> float | None:
     """``summary``'s value over ``base``'s for a column; None where either is unknown (an open input size)
     or the baseline's is 0."""
-    value, reference = summary.totals()[column], base.totals()[column]
+    value, reference = summary.value(column).number, base.value(column).number
     return None if value is None or not reference else value / reference

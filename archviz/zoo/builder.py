@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from archviz.graph import Graph
+from archviz.record import ModelRecord, Source
 from archviz.zoo.config import HeadLayer, ResNetConfig
 from archviz.zoo.plans import BlockPlan, LayerStyle, StemPlan, TailPlan, plan, stem_plan, tail_plan
 
@@ -180,7 +181,9 @@ def _group_kinds(config: ResNetConfig, stages: list[list[BlockPlan]]) -> dict[st
 def build(config: ResNetConfig) -> Graph:
     """Build the layer graph of a config."""
     stem, stages, tail = stem_plan(config), plan(config), tail_plan(config)
-    graph = Graph(config.name, groups=_group_kinds(config, stages), options=config.options())
+    record = ModelRecord(Source.ZOO, description=config.description, input_shape=config.input_shape,
+                         classes=config.classes if config.include_top else None, config=config.options())
+    graph = Graph(config.name, groups=_group_kinds(config, stages), record=record)
     x = _stem(graph, stem)
     for stage_number, stage in enumerate(stages, 1):
         for index, block in enumerate(stage, 1):

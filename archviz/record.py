@@ -1,0 +1,65 @@
+"""The typed record of a model, apart from its layers: where it came from and how it was read.
+
+Sources fill it in (the zoo's builder, the Keras readers); the graph carries it into the summary,
+and renderers read its fields. Its :meth:`ModelRecord.options` is the plain data the JSON record
+has always had under ``model.options``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+
+class Source(enum.StrEnum):
+    """What kind of input a model was made from."""
+
+    ZOO = "zoo"  # a preset or a spec file: a config the builder turned into layers
+    KERAS = "keras"  # a Keras model object or file
+
+
+class Loader(enum.StrEnum):
+    """How a Keras file is read: config, archviz's reader (no TensorFlow, nothing in the file runs);
+    keras, loaded by Keras; auto, the reader unless the file has a layer class it does not know."""
+
+    AUTO = "auto"
+    CONFIG = "config"
+    KERAS = "keras"
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """What is known of a model besides its layers.
+
+    ``config`` is a zoo model's resolved options as plain data (the spec it could be written as);
+    ``classes`` the classifier's outputs where the model has a top; ``loader`` and ``loader_reason``
+    say how a Keras file was read, and why Keras read it where the config reader could not.
+    """
+
+    source: Source = Source.ZOO
+    description: str = ""
+    input_shape: tuple[int, ...] | None = None
+    classes: int | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)
+    keras_class: str | None = None
+    loader: Loader | None = None
+    loader_reason: str | None = None
+
+    def with_input_shape(self, shape: tuple[int, ...]) -> ModelRecord:
+        return replace(self, input_shape=tuple(shape))
+
+    def options(self) -> dict[str, Any]:
+        """The options as the JSON record gives them: a zoo model's config; a Keras model's class, input
+        shape and loader."""
+        if self.source is Source.ZOO:
+            return dict(self.config)
+        options: dict[str, Any] = {"keras_class": self.keras_class}
+        if self.input_shape is not None:
+            options["input_shape"] = list(self.input_shape)
+        if self.loader is not None:
+            options["loader"] = str(self.loader)
+        if self.loader_reason is not None:
+            options["loader_reason"] = self.loader_reason
+        return options

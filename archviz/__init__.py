@@ -19,15 +19,15 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "ArchvizError": "archviz.errors", "RuntimeFailure": "archviz.errors", "SpecError": "archviz.errors",
     "UnknownModelError": "archviz.errors", "UsageError": "archviz.errors",
-    "analyze": "archviz.models", "build_keras": "archviz.models", "load_config": "archviz.models",
-    "load_graph": "archviz.models",
+    "analyze": "archviz.api", "build_keras": "archviz.api", "load_config": "archviz.api",
+    "load_graph": "archviz.api",
 }
 
 __all__ = ["__version__", *_PUBLIC]
 
 if TYPE_CHECKING:
     from archviz.errors import ArchvizError, RuntimeFailure, SpecError, UnknownModelError, UsageError
-    from archviz.models import analyze, build_keras, load_config, load_graph
+    from archviz.api import analyze, build_keras, load_config, load_graph
 
 
 def __getattr__(name: str) -> Any:

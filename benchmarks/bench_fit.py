@@ -39,7 +39,7 @@ def main() -> int:
     from archviz.backend.keras_export import to_keras
 
     keras = load_keras()
-    from archviz.zoo import build
+    from archviz.sources.zoo import build
 
     pool = list(search.candidates("cifar"))
     sample = random.Random(0).sample(pool, args.keras_samples)

@@ -11,7 +11,7 @@ import pytest
 import archviz
 from archviz.studies.fit import FAMILIES, candidates, cost_by_parts, fit, pareto
 from archviz.units import parse_count
-from archviz.zoo import REGISTRY, build
+from archviz.sources.zoo import REGISTRY, build
 
 from conftest import SPECS
 from reference import BASIC_PAIR_WEIGHTS, BOTTLENECK_WEIGHTS, PAPER_MACS, PAPER_TABLE1_PRINTED

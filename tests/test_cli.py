@@ -246,7 +246,7 @@ def test_a_command_imports_only_what_it_needs(args, allowed):
              "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
              f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))\n"
              "print('HEAVY', *heavy, file=sys.stderr)\n"
-             "print('MODELS', 'archviz.models' in sys.modules, file=sys.stderr)\n")
+             "print('MODELS', 'archviz.api' in sys.modules, file=sys.stderr)\n")
     result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True)
     lines = dict(line.split(" ", 1) if " " in line else (line, "") for line in result.stderr.splitlines()
                  if line.startswith(("HEAVY", "MODELS")))

@@ -40,7 +40,7 @@ def test_every_imported_keras_class_maps_to_an_exportable_op():
 
 
 def test_the_builder_uses_only_ops_of_the_table():
-    source = (PACKAGE / "zoo" / "builder.py").read_text()
+    source = (PACKAGE / "sources" / "zoo" / "builder.py").read_text()
     used = set(re.findall(r'graph\.add\([^,]+, "([a-z0-9_]+)"', source))
     assert used and used <= set(OPS)
 
@@ -50,10 +50,10 @@ def test_the_builder_uses_only_ops_of_the_table():
 def test_keras_round_trip_of_each_op(name):
     """Export an op to its Keras layer, read the layer's config back: the same attributes."""
     keras = pytest.importorskip("keras")
-    from archviz.analysis import analyze_graph
+    from archviz.core.analysis import analyze_graph
     from archviz.backend.keras_export import to_keras
     from archviz.backend.keras_import import graph_from_keras
-    from archviz.graph import Graph
+    from archviz.core.graph import Graph
 
     examples = {
         "conv2d": {"filters": 4, "kernel": (3, 3), "strides": (2, 2), "padding": "same", "dilation": (1, 1),
@@ -158,9 +158,31 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_no_import_cycle_in_the_package():
     graph = import_graph()
-    assert "archviz.analysis" in graph and "archviz.ops" in graph["archviz.analysis"]
+    assert "archviz.core.analysis" in graph and "archviz.ops" in graph["archviz.core.analysis"]
     cycle = find_cycle(graph)
     assert cycle is None, " -> ".join(cycle)
+
+
+#: The packages from the bottom up: each may import only the ones before it (at the top of a module or
+#: inside a function), as each package's docstring says. The shared modules are errors, limits, units,
+#: fileio and conventions; ``archviz`` itself re-exports the library's entry points (archviz.api).
+LAYERS = ["shared", "ops", "core", "backend", "sources", "api", "studies", "render", "cli", "__main__"]
+SHARED = {"archviz.errors", "archviz.limits", "archviz.units", "archviz.fileio", "archviz.conventions"}
+
+
+def _layer(module: str) -> str:
+    if module in SHARED:
+        return "shared"
+    if module == "archviz":
+        return "api"
+    return module.split(".")[1]
+
+
+def test_packages_import_only_the_packages_below_them():
+    upward = sorted(f"{source} -> {target}" for source, targets in import_graph().items() for target in targets
+                    if LAYERS.index(_layer(target)) > LAYERS.index(_layer(source)))
+    assert not upward, upward
+    assert set(map(_layer, import_graph())) == set(LAYERS)
 
 
 def test_the_cycle_finder_finds_cycles():
@@ -182,16 +204,16 @@ def _choices(command_name: str) -> dict[str, tuple]:
 
 
 def test_command_line_choices_come_from_the_library():
-    from archviz.analysis import DTYPE_BYTES
+    from archviz.core.analysis import DTYPE_BYTES
     from archviz.studies.bench import Benchmark
-    from archviz.record import Loader
+    from archviz.core.record import Loader
     from archviz.studies.catalog import Catalog
     from archviz.studies.compare import SORT_KEYS, Comparison
     from archviz.studies.blocks import BlockComparison
     from archviz.studies.fit import FAMILIES, OBJECTIVES, FitResult
     from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS, formats
-    from archviz.summary import Summary
-    from archviz.zoo.config import STEMS, BlockType, Shortcut, StrideOn
+    from archviz.core.summary import Summary
+    from archviz.sources.zoo.config import STEMS, BlockType, Shortcut, StrideOn
 
     model = {"block": tuple(BlockType), "shortcut": tuple(Shortcut), "stem": tuple(STEMS), "stride_on": tuple(StrideOn)}
     files = {**model, "loader": tuple(Loader)}
@@ -212,7 +234,7 @@ def test_command_line_choices_come_from_the_library():
 
 def test_every_model_command_takes_every_model_option():
     from archviz.cli import cli
-    from archviz.models import CONFIG_OPTIONS
+    from archviz.api import CONFIG_OPTIONS
 
     for name in ("summary", "compare", "diagram", "report", "export", "bench"):
         params = {param.name for param in cli.get_command(None, name).params}
@@ -237,3 +259,14 @@ def test_every_named_renderer_exists():
         result_type = type(type_name, (), {})
         for fmt in table:
             assert callable(renderer(result_type, fmt)), (type_name, fmt)
+
+
+def test_no_two_modules_share_a_name():
+    """A module's name says what it is: two modules share one only where one renders the other's result
+    (studies/compare.py and render/compare.py)."""
+    names: dict[str, list[Path]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        if path.name != "__init__.py":
+            names.setdefault(path.stem, []).append(path.parent.relative_to(PACKAGE))
+    shared = {name: sorted(map(str, places)) for name, places in names.items() if len(places) > 1}
+    assert all(places == ["render", "studies"] for places in shared.values()), shared

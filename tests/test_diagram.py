@@ -10,8 +10,8 @@ import pydot
 import pytest
 
 import archviz
-from archviz.analysis import analyze_graph
-from archviz.graph import Graph
+from archviz.core.analysis import analyze_graph
+from archviz.core.graph import Graph
 from archviz.render.diagram import DiagramOptions, dot_source, render
 from archviz.render.dot_text import anchor
 

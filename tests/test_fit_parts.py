@@ -1,7 +1,7 @@
 """fit's costing by parts equals the full build, for any config, and its cache key is the plan.
 
 :func:`archviz.studies.fit.cost_by_parts` counts a network as its stem, its blocks and its tail, each
-cached under its plan (:mod:`archviz.zoo.plans`). Random configs (every field of
+cached under its plan (:mod:`archviz.sources.zoo.plans`). Random configs (every field of
 :class:`ResNetConfig`, per-stage and per-block overrides included) are costed through one warm
 cache and compared with the full build; and for every field of every plan, two configs that
 differ in it get separate cache entries.
@@ -14,16 +14,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archviz.analysis import analyze_graph
+from archviz.core.analysis import analyze_graph
 from archviz.errors import ArchvizError
 from archviz.studies.fit import _PARTS, cost_by_parts
-from archviz.zoo import BlockOverride, HeadLayer, ResNetConfig, Stem, build
+from archviz.sources.zoo import BlockOverride, HeadLayer, ResNetConfig, Stem, build
 from archviz.ops.base import ACTIVATIONS as ACTIVATION_TABLE
-from archviz.zoo.config import ConvBias, Padding, Shortcut
+from archviz.sources.zoo.config import ConvBias, Padding, Shortcut
 
 ACTIVATIONS = (None, *ACTIVATION_TABLE)
 CONV_BIAS, PADDINGS, SHORTCUTS = tuple(ConvBias), tuple(Padding), tuple(Shortcut)
-from archviz.zoo.plans import BlockPlan, StemPlan, TailPlan, plan, stem_plan, tail_plan
+from archviz.sources.zoo.plans import BlockPlan, StemPlan, TailPlan, plan, stem_plan, tail_plan
 
 #: The fields that make a config's network (the others name and describe it).
 VARIED = {f.name for f in dataclasses.fields(ResNetConfig)} - {"name", "family", "description", "source"}

@@ -394,7 +394,7 @@ def test_bench_checks_the_file_before_loading_tensorflow(hostile):
 
 @pytest.mark.tf
 def test_a_real_keras_file_passes_the_checks(exported):
-    from archviz.keras_file import MAX_CONFIG_DEPTH, nesting_depth, read_config
+    from archviz.sources.keras.files import MAX_CONFIG_DEPTH, nesting_depth, read_config
 
     config = read_config(exported[0])
     assert config["class_name"] == "Functional"
@@ -402,7 +402,7 @@ def test_a_real_keras_file_passes_the_checks(exported):
 
 
 def test_nesting_depth():
-    from archviz.keras_file import nesting_depth
+    from archviz.sources.keras.files import nesting_depth
 
     assert [nesting_depth(value) for value in (1, [], {}, [[]], {"a": [1, {"b": 2}]})] == [0, 1, 1, 2, 3]
     deep: list = []
@@ -428,7 +428,7 @@ def test_model_argument_of_100000_characters(run_cli, tmp_path, monkeypatch, suf
 def test_bench_out_of_memory_is_one_line(tmp_path):
     result = archviz("bench", "resnet20", "--input-shape", "65536,65536,3", "--batch-size", "1000000",
                      "--steps", "1", "--warmup", "0", cwd=tmp_path)
-    assert result.returncode == 1  # refused before TensorFlow loads (archviz.memory), so no progress line
+    assert result.returncode == 1  # refused before TensorFlow loads (archviz.core.memory), so no progress line
     error = one_error_line(result.stderr)
     assert error.startswith("archviz: error: resnet20 would need at least ")
     assert "at batch size 1,000,000); " in error and error.endswith(" is available: try a smaller --batch-size")

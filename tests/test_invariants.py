@@ -6,7 +6,7 @@ import pytest
 
 import archviz
 from archviz.ops import OPS, numel
-from archviz.zoo import REGISTRY, build
+from archviz.sources.zoo import REGISTRY, build
 
 from conftest import SPECS
 

@@ -1,4 +1,4 @@
-"""Keras files read without TensorFlow (archviz.keras_config): the same record as loading them with
+"""Keras files read without TensorFlow (archviz.sources.keras.reader): the same record as loading them with
 Keras, for every keras.applications model, the seeds' models, nested, frozen and shared layers, and
 Keras 2 (tf.keras) .h5 files; safe by construction: a config that is not what Keras writes is one
 line, exit 1, never a traceback; and TensorFlow is never imported on the way.
@@ -19,7 +19,7 @@ import zipfile
 import pytest
 
 import archviz
-from archviz.keras_config import NotReadable
+from archviz.sources.keras.reader import NotReadable
 from conftest import ROOT, SPECS
 from reference import SEED_FIGURES
 

@@ -19,8 +19,8 @@ import pytest
 
 import archviz
 from archviz.conventions import CONVENTIONS
-from archviz.keras_config import NotReadable
-from archviz.keras_tf_ops import FUNCTIONS
+from archviz.sources.keras.reader import NotReadable
+from archviz.sources.keras.tf_ops import FUNCTIONS
 from conftest import ROOT
 
 pytestmark = [pytest.mark.tf, pytest.mark.skipif(importlib.util.find_spec("tf_keras") is None,

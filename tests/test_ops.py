@@ -2,9 +2,9 @@
 
 import pytest
 
-from archviz.analysis import analyze_graph
+from archviz.core.analysis import analyze_graph
 from archviz.errors import ModelError, UnsupportedOpError
-from archviz.graph import Graph
+from archviz.core.graph import Graph
 from archviz.ops import OPS
 
 
@@ -216,7 +216,7 @@ def test_option_a_shortcut_has_no_params():
     assert (r.params, r.macs, r.flops) == (0, 0, 0)
 
 
-# ---- the rules of ops/convolution.py, ops/normalization.py, ops/more_structure.py -----------------
+# ---- the rules of ops/convolution.py, ops/normalization.py, ops/pooling.py -----------------
 # (checked against Keras and tf.profiler in test_ops_keras.py; here, the formulas by hand)
 
 E = 6 * 6 * 4  # elements of a (6, 6, 4) map

@@ -1,4 +1,4 @@
-"""The rules of ops/convolution.py, ops/normalization.py and ops/more_structure.py against Keras and
+"""The rules of ops/convolution.py, ops/normalization.py and ops/pooling.py against Keras and
 tf.profiler: each case is a one-layer Keras model (untrained, nothing downloaded), imported by
 ``archviz.analyze``. Its output shape and params must be Keras's (the analysis warns when a rule
 disagrees with what Keras declares), and its FLOPs, at batch 1 and 2, the profiler's total.
@@ -21,7 +21,7 @@ pytest.importorskip("tensorflow")
 
 import archviz  # noqa: E402
 from archviz.backend.profiler import profiler_flops  # noqa: E402
-from archviz.ops import convolution, more_structure, normalization  # noqa: E402
+from archviz.ops import convolution, pooling, normalization  # noqa: E402
 
 pytestmark = [pytest.mark.tf, pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`:UserWarning")]
 
@@ -119,7 +119,7 @@ CASES = [
                  "exponential", "leaky_relu", "log_softmax")),
     Case("activation-gelu-approximate", "activation", lambda: lambda x: keras.ops.gelu(x, approximate=True)),
     Case("dense-gelu", "dense", lambda: L.Dense(8, activation="gelu"), (5, 4)),
-    # ---- more_structure.py
+    # ---- pooling.py
     Case("max_pool2d-same", "max_pool2d", lambda: L.MaxPooling2D(3, 2, padding="same"), IMAGE),
     Case("avg_pool2d", "avg_pool2d", lambda: L.AveragePooling2D(2), IMAGE),
     Case("global_avg_pool2d-keepdims", "global_avg_pool2d", lambda: L.GlobalAveragePooling2D(keepdims=True), IMAGE),
@@ -162,7 +162,7 @@ def one_layer_model(case: Case) -> Any:
 
 
 def test_every_new_op_has_a_case():
-    ops = {op.name for module in (convolution, normalization, more_structure) for op in module.OPS}
+    ops = {op.name for module in (convolution, normalization, pooling) for op in module.OPS}
     assert ops <= {case.op for case in CASES}
 
 

@@ -137,7 +137,7 @@ def json_names(data: object) -> set[str]:
 @given(model=text_names.filter(lambda name: name.strip()), stages=st.lists(parts, min_size=2, max_size=2),
        blocks=st.lists(parts, min_size=2, max_size=2), layers=st.lists(text_names, min_size=1, max_size=4))
 def test_names_are_text_in_every_format(tmp_path_factory, template, model, stages, blocks, layers):
-    from archviz.models import analyze
+    from archviz.api import analyze
     from archviz.studies.compare import compare
 
     directory = tmp_path_factory.mktemp("names")
@@ -178,7 +178,7 @@ def test_markdown_text_escapes_what_could_form_markup():
 @pytest.mark.parametrize("fmt", ["table", "markdown"])
 def test_compare_stage_header_cannot_drive_a_terminal(template, tmp_path, fmt):
     """The stage names of compare's per-stage header, as the issue found them."""
-    from archviz.models import analyze
+    from archviz.api import analyze
     from archviz.studies.compare import compare
 
     model = keras_file(template, tmp_path / "m.keras", ["\x1b[2J", "\x1b]0;title\x07\x00\r"], ["b", "c"], ["l"])
@@ -188,7 +188,7 @@ def test_compare_stage_header_cannot_drive_a_terminal(template, tmp_path, fmt):
 
 
 def test_csv_headers_are_never_formulas(template, tmp_path):
-    from archviz.models import analyze
+    from archviz.api import analyze
     from archviz.studies.compare import compare
 
     model = keras_file(template, tmp_path / "m.keras", ["=1+1", "@SUM(A1)"], ["b", "c"], ["l"])

@@ -275,7 +275,7 @@ def test_list_fits_a_hundred_columns_with_the_whole_description_in_json(run_cli)
 
 
 def test_basic_block_presets_do_not_claim_a_1x1():
-    from archviz.zoo import REGISTRY
+    from archviz.sources.zoo import REGISTRY
 
     for config in REGISTRY:
         if config.block == "basic":

@@ -3,7 +3,7 @@
 import pytest
 
 import archviz
-from archviz.zoo import REGISTRY
+from archviz.sources.zoo import REGISTRY
 
 from conftest import SPECS
 from reference import (KERAS_FIGURES, PROFILER_FLOPS, PROFILER_FLOPS_BATCH2, LATER_MACS, LATER_PAPERS, PAPER_MACS, PAPER_TABLE1_PRINTED, PAPER_TABLE6,

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import archviz
-from archviz.analysis import analyze_graph
+from archviz.core.analysis import analyze_graph
 from archviz.studies.blocks import stage_comparison
 from archviz.render.report import render_report
 
@@ -62,7 +62,7 @@ def test_names_are_escaped():
 
 
 def test_uncounted_layers_are_listed():
-    from archviz.graph import Declared, Graph
+    from archviz.core.graph import Declared, Graph
 
     imported = Graph("imported")  # as an importer hands it over: an unknown layer keeps its declared numbers
     x = imported.add("input", "input", shape=(8, 8, 3), declared=Declared("InputLayer", (8, 8, 3)))
@@ -164,7 +164,7 @@ def test_report_of_an_open_input_size(run_cli, tmp_path, open_resnet50):
     """The report renders what the summary renders, and its cards say unknown where the summary does."""
     from test_security import check_html
 
-    from archviz.metrics import UNKNOWN
+    from archviz.core.metrics import UNKNOWN
     from archviz.render.text import totals_lines
 
     code, _, err = run_cli("report", open_resnet50, "-o", tmp_path / "r.html")

@@ -188,7 +188,7 @@ def test_a_config_just_under_the_value_limit_is_read(tmp_path):
 
 
 def test_the_value_count_and_depth_match_the_parser():
-    from archviz.keras_file import json_depth, json_values, nesting_depth
+    from archviz.sources.keras.files import json_depth, json_values, nesting_depth
 
     def values(item):
         children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else []
@@ -341,7 +341,7 @@ def test_formatters_take_any_integer():
                                      ["bench", "resnet20", "--input-shape", "65536,65536,3", "--batch-size",
                                       "1000000"]])
 def test_a_model_too_big_for_the_machine_is_refused_before_tensorflow(tmp_path, command):
-    from archviz.memory import available
+    from archviz.core.memory import available
 
     if "resnet18" in command and (available() or 0) > 400 * 2**30:  # 341 GiB would be enough here
         pytest.skip("this machine has the memory resnet18 at width x64 needs")
@@ -352,8 +352,8 @@ def test_a_model_too_big_for_the_machine_is_refused_before_tensorflow(tmp_path, 
 
 
 def test_the_memory_rule():
-    from archviz.memory import check_fits, needed
-    from archviz.models import analyze
+    from archviz.core.memory import check_fits, needed
+    from archviz.api import analyze
 
     summary = analyze("resnet20", batch_size=10)
     params, activations = 2 * summary.param_bytes, max(r.activation_bytes for r in summary.records)

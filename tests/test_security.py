@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archviz.analysis import analyze_graph
-from archviz.graph import Graph
+from archviz.core.analysis import analyze_graph
+from archviz.core.graph import Graph
 from archviz.render.diagram import DiagramOptions, dot_source, render
 from archviz.render.dot_text import HtmlLabel, attribute, html_label
 from archviz.render.report import render_report

@@ -3,7 +3,7 @@
 import pytest
 
 from archviz.errors import RuntimeFailure, SpecError
-from archviz.spec import load_spec
+from archviz.sources.spec import load_spec
 
 from conftest import SPECS
 

@@ -16,7 +16,7 @@ import archviz  # noqa: E402
 from archviz.backend.keras_export import to_keras  # noqa: E402
 from archviz.backend.keras_import import graph_from_keras  # noqa: E402
 from archviz.backend.profiler import profiler_flops  # noqa: E402
-from archviz.zoo import REGISTRY  # noqa: E402
+from archviz.sources.zoo import REGISTRY  # noqa: E402
 
 from conftest import SPECS  # noqa: E402
 from reference import KERAS_FIGURES, SEED_FIGURES  # noqa: E402

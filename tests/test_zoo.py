@@ -4,7 +4,7 @@ import pytest
 
 import archviz
 from archviz.errors import SpecError, UnknownModelError
-from archviz.zoo import REGISTRY, Registry, ResNetConfig, build, plan
+from archviz.sources.zoo import REGISTRY, Registry, ResNetConfig, build, plan
 
 
 def test_registry_refuses_a_duplicate_name():

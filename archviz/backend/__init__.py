@@ -5,7 +5,12 @@
   custom layers, subclassed) to a graph, with Keras's own params and shapes.
 * :mod:`archviz.backend.profiler`: ``tf.compat.v1.profiler`` FLOPs of a Keras model.
 
-Importing this package does not import TensorFlow; :func:`keras` does.
+* :mod:`archviz.backend.keras_files`: Keras's loader of model files (safe mode, custom objects).
+* :mod:`archviz.backend.keras_trace` and :mod:`archviz.backend.raw_ops`: one traced call of a subclassed
+  model, recording every layer, ``keras.ops`` function and tensor operator.
+
+Importing this package does not import TensorFlow; :func:`keras` does. May import: the shared modules,
+:mod:`archviz.ops` and :mod:`archviz.core`. Never a source, a study, a renderer or the CLI.
 """
 
 from __future__ import annotations

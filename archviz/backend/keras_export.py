@@ -5,7 +5,7 @@ Keras layers are used, so an exported ``.keras`` file loads anywhere with safe m
 have no single Keras layer: explicit (torch-style) padding of a conv or pool becomes a
 ``ZeroPadding2D`` named ``<name>_pad`` before a ``valid`` one (for a max-pool after a ReLU,
 zeros and minus infinity pad alike), and option A's zero-padding shortcut becomes a strided 1x1
-``MaxPooling2D`` and a channel padding (see :mod:`archviz.ops.structure`).
+``MaxPooling2D`` and a channel padding (see :mod:`archviz.ops.merging`).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from archviz.analysis import analyze_graph
+from archviz.core.analysis import analyze_graph
 from archviz.backend import keras as _keras
 from archviz.backend import recursion_limit
 from archviz.errors import UnsupportedOpError
-from archviz.graph import Graph
+from archviz.core.graph import Graph
 from archviz.ops import op_for
 
 

@@ -1,6 +1,6 @@
 """Keras model files loaded by Keras itself, with safe mode on unless the user says otherwise.
 
-Only for files the config reader cannot take alone; :mod:`archviz.keras_file` has already
+Only for files the config reader cannot take alone; :mod:`archviz.sources.keras.files` has already
 checked the file (and refused any Lambda without ``--unsafe``) before this module is imported.
 """
 

@@ -28,10 +28,10 @@ from archviz.backend.keras_trace import Trace, flat, shape_of
 from archviz.backend.keras_trace import class_key as _class_key
 from archviz.backend.keras_trace import sublayers as _sublayers
 from archviz.errors import UsageError
-from archviz.graph import Declared, Graph
+from archviz.core.graph import Declared, Graph
 from archviz.ops import KERAS_CLASSES, OPS
 from archviz.ops.base import with_constants
-from archviz.record import ModelRecord, Source
+from archviz.core.record import ModelRecord, Source
 
 def _op_and_attrs(layer: Any) -> tuple[str, dict]:
     """The op a Keras layer is imported as, with its attributes read from the layer's config by the

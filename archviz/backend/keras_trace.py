@@ -23,8 +23,8 @@ from typing import Any
 
 from archviz.backend import keras as _keras
 from archviz.backend.raw_ops import keras_functions, operation_key, patched, setup_functions, tensorflow_functions
-from archviz.graph import Declared
-from archviz.keras_entries import RAW_OPS
+from archviz.core.graph import Declared
+from archviz.ops.base import RAW_OPS
 from archviz.ops import KERAS_CLASSES, OPS
 from archviz.ops.base import with_constants
 

@@ -15,8 +15,8 @@ MAX_MESSAGE = 400
 
 #: Each command and the module that defines it.
 COMMAND_MODULES = {
-    **dict.fromkeys(("summary", "diagram", "report", "export", "bench"), "archviz.cli.models"),
-    **dict.fromkeys(("compare", "blocks", "fit", "list"), "archviz.cli.studies"),
+    **dict.fromkeys(("summary", "diagram", "report", "export", "bench"), "archviz.cli.model_commands"),
+    **dict.fromkeys(("compare", "blocks", "fit", "list"), "archviz.cli.study_commands"),
 }
 
 

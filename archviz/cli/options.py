@@ -1,7 +1,7 @@
 """Options shared by the commands, each declared once and derived from the library's own words:
-model options from :data:`archviz.models.MODEL_OPTIONS`, number ranges from
+model options from :data:`archviz.api.MODEL_OPTIONS`, number ranges from
 :data:`archviz.limits.RANGES`, formats from :func:`archviz.render.formats.formats`, dtypes from
-:data:`archviz.analysis.DTYPE_BYTES`, depths from :data:`archviz.summary.DEPTHS`."""
+:data:`archviz.core.analysis.DTYPE_BYTES`, depths from :data:`archviz.core.summary.DEPTHS`."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import Any, Callable
 
 import click
 
-from archviz.analysis import DTYPE_BYTES
+from archviz.core.analysis import DTYPE_BYTES
 from archviz.errors import ArchvizError
 from archviz.limits import RANGES, short
-from archviz.models import CONFIG_OPTIONS, MODEL_OPTIONS, ModelOption
-from archviz.record import Loader
-from archviz.summary import DEPTHS
+from archviz.api import CONFIG_OPTIONS, MODEL_OPTIONS, ModelOption
+from archviz.core.record import Loader
+from archviz.core.summary import DEPTHS
 
 Decorator = Callable[[Callable], Callable]
 
@@ -80,7 +80,7 @@ def _model_option(option: ModelOption) -> Decorator:
 
 
 def model_options(command: Callable) -> Callable:
-    """The options that change a zoo model or spec, one per :data:`~archviz.models.MODEL_OPTIONS` entry."""
+    """The options that change a zoo model or spec, one per :data:`~archviz.api.MODEL_OPTIONS` entry."""
     for option in reversed(MODEL_OPTIONS):
         command = _model_option(option)(command)
     return command
@@ -144,7 +144,7 @@ def emit(data: str | bytes, output: str | None) -> None:
 
 
 def check_depth(summary: Any, depth: str) -> None:
-    from archviz.summary import resolve_depth
+    from archviz.core.summary import resolve_depth
 
     try:
         resolve_depth(depth, summary.max_depth)

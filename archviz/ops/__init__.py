@@ -2,24 +2,25 @@
 
 An op's entry holds its shape and cost rule, its family, its diagram label and the Keras
 classes it is imported from and exported to. Adding an op is one entry in
-:mod:`~archviz.ops.layers` or :mod:`~archviz.ops.structure` plus its tests; the analysis, the
+:mod:`~archviz.ops.layers` or :mod:`~archviz.ops.merging` plus its tests; the analysis, the
 Keras importer and exporter, and the diagrams all read this table. An op missing from it is
 reported by name, never counted as zero (see :func:`op_for`).
 
 The counting conventions these rules implement are written once, in :mod:`archviz.conventions`.
+May import: the shared modules (errors, limits, units) only.
 """
 
 from __future__ import annotations
 
 from archviz.errors import UnsupportedOpError
-from archviz.ops import (attention, convolution, elementwise, indexing, layers, more_structure, normalization,
-                         structure, tensor)
+from archviz.ops import (attention, convolution, elementwise, indexing, layers, merging, normalization, pooling,
+                         tensor)
 from archviz.ops.base import (ACTIVATIONS, Activation, Cost, Family, Op, Shape, ShapeError, activation_flops,
                               numel)
 
 #: Every op by name.
-OPS: dict[str, Op] = {op.name: op for op in (*layers.OPS, *structure.OPS, *tensor.OPS, *convolution.OPS,
-                                          *normalization.OPS, *more_structure.OPS, *attention.OPS,
+OPS: dict[str, Op] = {op.name: op for op in (*layers.OPS, *merging.OPS, *tensor.OPS, *convolution.OPS,
+                                          *normalization.OPS, *pooling.OPS, *attention.OPS,
                                           *elementwise.OPS, *indexing.OPS)}
 
 #: The op each Keras class is imported as.

@@ -60,6 +60,9 @@ ZERO = Cost()
 
 ShapeRule = Callable[[Attrs, Sequence[Shape]], Shape]
 CostRule = Callable[[Attrs, Sequence[Shape], Shape], Cost]
+#: The modules of raw ``keras.ops`` operations (not layers): a functional graph's operation nodes and a
+#: traced call's functions, keyed in the op table by module and class (``numpy.Mean``).
+RAW_OPS = "keras.src.ops."
 #: a Keras layer's config -> the op's attributes
 KerasReader = Callable[[Mapping[str, Any]], dict]
 #: (keras module, layer name, attrs, input tensors, output shape) -> output tensor

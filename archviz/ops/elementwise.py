@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from archviz.ops.base import Attrs, Cost, Family, Op, Shape, numel, same_shape
-from archviz.ops.structure import _elementwise_op
+from archviz.ops.merging import _elementwise_op
 from archviz.ops.tensor import _reduction_op, _write
 
 

@@ -23,7 +23,7 @@ import math
 from typing import Any, Mapping, Sequence
 
 from archviz.ops.base import Attrs, Cost, Family, Op, Shape, ShapeError, numel, same_shape, single
-from archviz.ops.structure import _simple
+from archviz.ops.merging import _simple
 
 
 def feature_axes(axis: Any, shape: Shape, op: str) -> tuple[int, ...]:

@@ -133,7 +133,7 @@ def _matmul_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
     a, b = _operands(attrs, shapes)
     if a[-1] != b[-2]:
         raise ShapeError(f"cannot multiply matrices of shapes {a} and {b}")
-    from archviz.ops.structure import broadcast
+    from archviz.ops.merging import broadcast
 
     return (*broadcast([a[:-2], b[:-2]]), a[-2], b[-1])
 

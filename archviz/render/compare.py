@@ -9,9 +9,9 @@ from markupsafe import Markup
 
 from archviz import __version__
 from archviz.studies.compare import Comparison, Entry
-from archviz.summary import Summary
+from archviz.core.summary import Summary
 from archviz.conventions import CONVENTIONS
-from archviz.metrics import LOWER_BOUND_MARK, Value, View, row_value, shown
+from archviz.core.metrics import LOWER_BOUND_MARK, Value, View, row_value, shown
 from archviz.render.tables import csv_table, markdown_table, text_table
 from archviz.render.templating import render_template
 from archviz.units import human, human_bytes

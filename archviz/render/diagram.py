@@ -24,7 +24,7 @@ from archviz.render.diagram_views import (Shortcut, block_records, blocks_per_gr
 from archviz.render.dot_text import HtmlLabel, anchor, attribute, attributes, dot_id, html_label
 from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS, output_format
 from archviz.render.text import shape_text
-from archviz.summary import Summary, resolve_depth
+from archviz.core.summary import Summary, resolve_depth
 from archviz.units import human
 
 GROUP = "group"  # the style of a node that stands for a stage or a block

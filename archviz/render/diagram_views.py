@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archviz.render.text import shape_text
-from archviz.summary import LayerRecord, Row, Summary
+from archviz.core.summary import LayerRecord, Row, Summary
 from archviz.units import human
 
 

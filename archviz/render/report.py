@@ -12,13 +12,13 @@ from markupsafe import Markup
 
 from archviz import __version__
 from archviz.conventions import CONVENTIONS
-from archviz.metrics import UNKNOWN, Metric, View, row_value, shown
+from archviz.core.metrics import UNKNOWN, Metric, View, row_value, shown
 from archviz.errors import UsageError
 from archviz.render.diagram import DiagramOptions, DiagramTooLarge, render
 from archviz.render.dot_text import anchor
 from archviz.render.templating import render_template
 from archviz.render.text import shape_text
-from archviz.summary import Summary
+from archviz.core.summary import Summary
 from archviz.units import exact, human
 
 DEPTH_LABELS = {1: "Stages", 2: "Blocks", 3: "Layers"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from archviz.render.tables import csv_table, markdown_table, markdown_text, text_table, visible
-from archviz.summary import Row, Summary
-from archviz.metrics import View, row_value, shown
+from archviz.core.summary import Row, Summary
+from archviz.core.metrics import View, row_value, shown
 
 #: The columns before the metrics: the layer's name, its op and its output shape.
 _LEAD = ["Layer", "Op", "Output shape"]

@@ -6,4 +6,7 @@
 * :mod:`~archviz.studies.fit`: the variants of a family that fit a budget;
 * :mod:`~archviz.studies.catalog`: the presets;
 * :mod:`~archviz.studies.bench`: timed forward passes of the real Keras model (TensorFlow, lazily).
+
+May import: the shared modules, :mod:`archviz.ops`, :mod:`archviz.core`, :mod:`archviz.backend`
+(lazily), :mod:`archviz.sources` and :mod:`archviz.api`. Never a renderer or the CLI.
 """

@@ -60,12 +60,12 @@ class Benchmark:
 
 def run_benchmark(model: Any, *, batch_size: int = 32, steps: int = 20, warmup: int = 3,
                   progress: Callable[[], None] | None = None, **options: Any) -> Benchmark:
-    """Time ``steps`` forward passes of MODEL (anything :func:`archviz.models.resolve` takes, with its
+    """Time ``steps`` forward passes of MODEL (anything :func:`archviz.api.resolve` takes, with its
     options) after ``warmup`` untimed ones; ``progress`` is called after each pass. TensorFlow's
     failures (a batch that does not fit in memory) are one line: :class:`RuntimeFailure`."""
-    from archviz.analysis import analyze_graph
+    from archviz.core.analysis import analyze_graph
     from archviz.backend.keras_export import runnable
-    from archviz.models import resolve
+    from archviz.api import resolve
 
     check_memory(model, batch_size=batch_size, **options)
     resolved = resolve(model, keras_model=True, **options)
@@ -91,12 +91,12 @@ def run_benchmark(model: Any, *, batch_size: int = 32, steps: int = 20, warmup: 
 
 def check_memory(model: Any, *, batch_size: int, **options: Any) -> None:
     """Refuse, before TensorFlow loads, a model whose forward pass at ``batch_size`` would not fit in
-    this machine's memory (:mod:`archviz.memory`). A Keras file that archviz's config reader cannot
+    this machine's memory (:mod:`archviz.core.memory`). A Keras file that archviz's config reader cannot
     read, or that the user has Keras read (``--loader keras``), is not checked here (knowing its size
     needs Keras): TensorFlow's own failure is one line."""
-    from archviz.keras_config import NotReadable
-    from archviz.memory import check_fits
-    from archviz.models import analyze, is_keras_file
+    from archviz.sources.keras.reader import NotReadable
+    from archviz.core.memory import check_fits
+    from archviz.api import analyze, is_keras_file
 
     if is_keras_file(model):
         if options.get("loader") == "keras":

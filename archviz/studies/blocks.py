@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from archviz.analysis import analyze_graph
+from archviz.core.analysis import analyze_graph
 from archviz.errors import SpecError
 from archviz.limits import check
-from archviz.summary import LayerRecord, Summary
-from archviz.zoo import BlockPlan, ResNetConfig
-from archviz.zoo.config import BlockType, ConvBias
-from archviz.zoo.builder import block_graph
-from archviz.zoo.plans import block_style, grouped_width
+from archviz.core.summary import LayerRecord, Summary
+from archviz.sources.zoo import BlockPlan, ResNetConfig
+from archviz.sources.zoo.config import BlockType, ConvBias
+from archviz.sources.zoo.builder import block_graph
+from archviz.sources.zoo.plans import block_style, grouped_width
 
 
 @dataclass(frozen=True)

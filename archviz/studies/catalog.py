@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archviz.analysis import analyze_graph
+from archviz.core.analysis import analyze_graph
 from archviz.errors import UnknownModelError
 from archviz.limits import short
-from archviz.zoo import REGISTRY, build
+from archviz.sources.zoo import REGISTRY, build
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from archviz.errors import ArchvizError, UsageError
-from archviz.metrics import View, row_value, shown
-from archviz.summary import Summary
+from archviz.core.metrics import View, row_value, shown
+from archviz.core.summary import Summary
 
 #: The metrics a comparison shows, sorts by (``--sort``) and divides by the baseline's (``--baseline``).
 COLUMNS: tuple[str, ...] = tuple(metric.key for metric in shown(View.COMPARE))

@@ -3,7 +3,7 @@
 The design space of a family (blocks per stage from a grid, width multiplier, block type,
 groups) is enumerated and each candidate costed by parts: its stem, each of its blocks and its
 head are small graphs counted by the same rule table as ``archviz summary``, cached under their
-plans (:mod:`archviz.zoo.plans`), and summed (:func:`cost_by_parts`; the tests check it equals the
+plans (:mod:`archviz.sources.zoo.plans`), and summed (:func:`cost_by_parts`; the tests check it equals the
 full build for every preset and for random configs). No Keras model is built. The candidates
 within budget are ranked by an objective (:data:`OBJECTIVES`): the most params (the best
 network the budget affords), the fewest MACs, or the Pareto front of params against MACs.
@@ -16,13 +16,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from archviz.analysis import analyze_graph
+from archviz.core.analysis import analyze_graph
 from archviz.errors import ArchvizError, UsageError
-from archviz.graph import Graph
-from archviz.zoo import REGISTRY, ResNetConfig
-from archviz.zoo.config import BlockType
-from archviz.zoo.builder import block_graph, stem_graph, tail_graph
-from archviz.zoo.plans import plan, stem_plan, tail_plan
+from archviz.core.graph import Graph
+from archviz.sources.zoo import REGISTRY, ResNetConfig
+from archviz.sources.zoo.config import BlockType
+from archviz.sources.zoo.builder import block_graph, stem_graph, tail_graph
+from archviz.sources.zoo.plans import plan, stem_plan, tail_plan
 
 #: family -> (base preset, grids of the design space)
 FAMILIES: dict[str, tuple[str, dict[str, tuple]]] = {
@@ -102,7 +102,7 @@ def candidates(family: str, **fixed: Any) -> Iterator[tuple[dict[str, Any], ResN
     base_name, grid = FAMILIES[family]
     base = REGISTRY.get(base_name)
     if fixed:
-        from archviz.models import load_config
+        from archviz.api import load_config
 
         base = load_config(base, **fixed)
     stages = len(base.layers)

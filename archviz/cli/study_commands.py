@@ -45,7 +45,7 @@ def compare(models: tuple[str, ...], fmt: str | None, output: str | None, baseli
     from archviz.studies.compare import compare as compare_models
     from archviz.errors import UsageError
     from archviz.fileio import check_writable, is_stdout
-    from archviz.models import analyze
+    from archviz.api import analyze
     from archviz.render.formats import BINARY_FORMATS, pick_format, render
 
     fmt = pick_format(Comparison, fmt, output)

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from archviz.errors import SpecError
 from archviz.limits import check
-from archviz.zoo.config import BlockType, ConvBias, HeadLayer, Padding, ResNetConfig
+from archviz.sources.zoo.config import BlockType, ConvBias, HeadLayer, Padding, ResNetConfig
 
 
 class LayerStyle(NamedTuple):

@@ -2,22 +2,22 @@
 :func:`archviz.backend.keras_import.graph_from_keras` makes of the loaded model, node for node.
 
 The config (a ``.keras`` archive's ``config.json``, a legacy ``.h5`` file's ``model_config``) is
-data, and is only read (:mod:`archviz.keras_entries`): functional and ``Sequential`` models, as
+data, and is only read (:mod:`archviz.sources.keras.entries`): functional and ``Sequential`` models, as
 Keras 3 and Keras 2 (tf.keras) write them; models nested in models, their layers named
 ``outer.inner``; layers called more than once (a later call is ``name_1``, its weights counted at
 the first call); raw ``keras.ops`` calls (``x * 2.0``). Each layer's attributes come from the op
 table's reader for its class, its output shape from the op's rule, its params from the file's
-weights (:mod:`archviz.keras_weights`): a frozen layer's weights are all non-trainable. Where the
+weights (:mod:`archviz.sources.keras.weights`): a frozen layer's weights are all non-trainable. Where the
 weights, or the input shapes a Keras 3 file records, are not what the rules give, that is an
 error naming the layer, never a silent pick.
 
 Keras 2 files of tf-keras (``.keras`` archives with ``tf_keras.src...`` classes, ``TFOpLambda``
-layers, whose functions :mod:`archviz.keras_tf_ops` maps to ops) are read alike. A class with no op
+layers, whose functions :mod:`archviz.sources.keras.tf_ops` maps to ops) are read alike. A class with no op
 (a custom layer, a ``Lambda``, a subclassed model), or a variant that an op's reader or rule cannot
 take, raises :class:`NotReadable`: Keras can load such a file, unless tf-keras wrote it
 (:func:`keras_refusal` says so). A config that
 is not what Keras writes (a missing key, a wrong type, an input from a layer that is not there, a
-cycle, models nested deeper than :data:`~archviz.keras_entries.MAX_NESTING`) is one line.
+cycle, models nested deeper than :data:`~archviz.sources.keras.entries.MAX_NESTING`) is one line.
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from archviz.errors import ArchvizError, RuntimeFailure
-from archviz.graph import Declared, Graph, Shape
-from archviz.keras_entries import (CONTAINERS, Entries, NotReadable, Reference, is_frozen, is_raw_op, keras_refuses,
+from archviz.core.graph import Declared, Graph, Shape
+from archviz.sources.keras.entries import (CONTAINERS, Entries, NotReadable, Reference, is_frozen, is_raw_op, keras_refuses,
                                    recorded_shape)
-from archviz.keras_tf_ops import FUNCTIONS, TF_OP_CLASSES, resolve
-from archviz.keras_weights import Place, Weights, open_weights
+from archviz.sources.keras.tf_ops import FUNCTIONS, TF_OP_CLASSES, resolve
+from archviz.sources.keras.weights import Place, Weights, open_weights
 from archviz.ops import KERAS_CLASSES, Family, Op
 from archviz.ops.base import with_constants
-from archviz.record import ModelRecord, Source
+from archviz.core.record import ModelRecord, Source
 
 #: Two sizes an open (``None``) input dimension takes: an output dimension that differs between them is open too.
 PROBES = (512, 544)
@@ -47,7 +47,7 @@ __all__ = ["NotReadable", "graph_from_config", "keras_refusal"]
 def graph_from_config(path: str | Path, config: dict, *, input_shape: Shape | None = None,
                       name: str | None = None) -> Graph:
     """The layer graph of the model file ``path`` whose config (checked by
-    :func:`archviz.keras_file.read_config`) is ``config``; ``input_shape`` sizes what the model leaves open."""
+    :func:`archviz.sources.keras.files.read_config`) is ``config``; ``input_shape`` sizes what the model leaves open."""
     path = Path(path)
     reader = _Reader(path)
     kind = reader.class_key(config)
@@ -264,7 +264,7 @@ class _Reader(Entries):
 
     def tf_op(self, entry: dict, kind: str, name: str, sources: list[str], arguments: Any, place: Place | None,
               frozen: bool) -> str:
-        """A Keras 2 ``TFOpLambda``: the op its function is (:mod:`archviz.keras_tf_ops`), or a node
+        """A Keras 2 ``TFOpLambda``: the op its function is (:mod:`archviz.sources.keras.tf_ops`), or a node
         listed as not counted where the function has no cost rule."""
         function = self.get(self.get(entry, "config", dict, f"layer {name!r}"), "function", str, f"layer {name!r}")
         label = f"{kind}(tf.{function})"

@@ -18,8 +18,8 @@ from typing import Any
 
 from archviz.errors import RuntimeFailure, SpecError
 from archviz.limits import MAX_KEY_PARTS, clip
-from archviz.zoo.config import BlockOverride, HeadLayer, HeadOp, ResNetConfig, Stem
-from archviz.zoo.registry import REGISTRY
+from archviz.sources.zoo.config import BlockOverride, HeadLayer, HeadOp, ResNetConfig, Stem
+from archviz.sources.zoo.registry import REGISTRY
 
 _CONFIG_FIELDS = {f.name: f for f in dataclasses.fields(ResNetConfig)}
 _TOP_KEYS = (set(_CONFIG_FIELDS) - {"overrides"}) | {"base", "stages"}

@@ -11,7 +11,7 @@ from archviz.cli.options import (analysis_options, check_depth, depth_option, em
                                  keras_file_options, model_options, model_params, output_option, ranged)
 from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS
 from archviz.studies.bench import Benchmark
-from archviz.summary import Summary
+from archviz.core.summary import Summary
 
 
 @cli.command(short_help="Layer-by-layer shapes, params, MACs and FLOPs, with exact totals.")
@@ -40,7 +40,7 @@ def summary(model: str, depth: str, fmt: str | None, output: str | None, batch_s
       archviz summary resnet20 --shortcut B --batch-size 128
       archviz summary my_model.keras --format json
     """
-    from archviz.models import analyze
+    from archviz.api import analyze
     from archviz.render.formats import pick_format, render
 
     fmt = pick_format(Summary, fmt, output)
@@ -77,7 +77,7 @@ def diagram(model: str, output: str, fmt: str | None, depth: str, rankdir: str, 
       archviz diagram resnet20 --depth layers -o resnet20.dot
     """
     from archviz.fileio import check_writable
-    from archviz.models import analyze
+    from archviz.api import analyze
     from archviz.render.diagram import DiagramOptions, format_for, render
 
     kind = format_for(output, fmt)
@@ -108,7 +108,7 @@ def report(model: str, output: str, batch_size: int, dtype: str, **params: Any) 
     """
     from archviz.studies.blocks import stage_comparison
     from archviz.fileio import check_suffix, check_writable
-    from archviz.models import analyze
+    from archviz.api import analyze
     from archviz.render.report import render_report
 
     check_suffix(output, (".html", ".htm"), "a report")
@@ -132,7 +132,7 @@ def export(model: str, output: str, **params: Any) -> None:
       archviz export resnet20 --shortcut B --classes 100 -o resnet20_cifar100.keras
       archviz export examples/specs/seed004_mini_resnet.toml -o mini_resnet.keras
     """
-    from archviz.models import export as export_model
+    from archviz.api import export as export_model
 
     keras_model = export_model(model, output, announce=note, **model_params(params))
     note(f"wrote {output}: {keras_model.count_params():,} params, {len(keras_model.layers)} layers")
@@ -165,8 +165,8 @@ def bench(model: str, fmt: str | None, batch_size: int, steps: int, warmup: int,
     from archviz.render.formats import render
 
     require()
-    from archviz.keras_file import read_config
-    from archviz.models import CONFIG_OPTIONS, is_keras_file, load_config
+    from archviz.sources.keras.files import read_config
+    from archviz.api import CONFIG_OPTIONS, is_keras_file, load_config
 
     if is_keras_file(model):  # a mistake is one line, before the slow part announces itself
         read_config(model)

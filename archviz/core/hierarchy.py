@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 import re
 
-from archviz.graph import Graph, Node
+from archviz.core.graph import Graph, Node
 
 #: A scheme: (pattern, stage format, block format) for block layers, then patterns of the stem and the head.
 #: ``{s}`` and ``{b}`` are the pattern's ``stage`` and ``block`` groups.

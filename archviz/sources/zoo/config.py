@@ -1,10 +1,10 @@
 """A ResNet variant as data.
 
 :class:`ResNetConfig` is a frozen record of every choice that distinguishes one
-member of the family from another. Presets (:mod:`archviz.zoo.presets`) are
-configs; a spec file (:mod:`archviz.spec`) is a config written by a user; the
+member of the family from another. Presets (:mod:`archviz.sources.zoo.presets`) are
+configs; a spec file (:mod:`archviz.sources.spec`) is a config written by a user; the
 command-line options are changes to a config (:meth:`ResNetConfig.replace`).
-:func:`archviz.zoo.builder.build` is the one function that turns a config into
+:func:`archviz.sources.zoo.builder.build` is the one function that turns a config into
 a graph.
 """
 
@@ -187,7 +187,7 @@ class BlockOverride:
 
 @dataclass(frozen=True)
 class ResNetConfig:
-    """Every choice that makes one ResNet variant. Build it with :func:`archviz.zoo.builder.build`."""
+    """Every choice that makes one ResNet variant. Build it with :func:`archviz.sources.zoo.builder.build`."""
 
     name: str
     family: str = "resnet"

@@ -22,7 +22,7 @@ from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from archviz.errors import RuntimeFailure, UsageError
-from archviz.record import Loader
+from archviz.core.record import Loader
 from archviz.limits import MAX_CONFIG_VALUES
 
 #: The names of the files archviz reads as Keras models.
@@ -57,7 +57,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
 def load_file(path: Path, *, input_shape: tuple[int, ...] | None, loader: str, unsafe: bool,
               custom_objects: str | Path | dict | None, keras_model: bool) -> tuple[Any, Any]:
     """(layer graph, Keras model or None) of a Keras file: read by archviz's config reader (no
-    TensorFlow) where ``loader`` (:class:`archviz.record.Loader`) lets it and it can, else loaded by
+    TensorFlow) where ``loader`` (:class:`archviz.core.record.Loader`) lets it and it can, else loaded by
     Keras with its safe mode on unless ``unsafe`` (and the Keras model kept when ``keras_model``). The
     graph's options say which (``loader``; ``loader_reason``, why ``auto`` chose Keras)."""
     config = read_config(path)  # a missing, foreign or hostile file fails here, before anything reads it further
@@ -65,7 +65,7 @@ def load_file(path: Path, *, input_shape: tuple[int, ...] | None, loader: str, u
         raise UsageError("--loader config reads the file without Keras, but this command runs the model in Keras")
     reason = None
     if loader != "keras" and not keras_model:
-        from archviz.keras_config import NotReadable, graph_from_config
+        from archviz.sources.keras.reader import NotReadable, graph_from_config
 
         try:
             graph = graph_from_config(path, config, input_shape=input_shape)
@@ -77,7 +77,7 @@ def load_file(path: Path, *, input_shape: tuple[int, ...] | None, loader: str, u
             graph.record = replace(graph.record, loader=Loader.CONFIG)
             return graph, None
     if loader == "keras" or keras_model:
-        from archviz.keras_config import keras_refusal
+        from archviz.sources.keras.reader import keras_refusal
 
         refusal = keras_refusal(path, config, runs=keras_model)
         if refusal:

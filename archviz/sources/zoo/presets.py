@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from archviz.zoo.config import (STEMS, BlockType, ConvBias, DownsampleAt, Padding, ResNetConfig, Shortcut, Stem,
+from archviz.sources.zoo.config import (STEMS, BlockType, ConvBias, DownsampleAt, Padding, ResNetConfig, Shortcut, Stem,
                                  StrideOn, Subsample)
-from archviz.zoo.registry import REGISTRY
+from archviz.sources.zoo.registry import REGISTRY
 
 PAPER = "He et al. 2015, Deep Residual Learning for Image Recognition"
 PREACT_PAPER = "He et al. 2016, Identity Mappings in Deep Residual Networks"

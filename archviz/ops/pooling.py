@@ -5,7 +5,7 @@ as is Inception-ResNet's scaled add).
 FLOPs follow ``tf.compat.v1.profiler``: prod(window) per output of a pooling window, 1 per input
 element of a global average pool (a global max pool is free); n - 1 per output element of an
 n-way subtract, maximum or minimum (layers and raw ``keras.ops`` calls, by the rule of
-:mod:`~archviz.ops.structure`'s add and multiply), n of an n-way average (n - 1 adds and a
+:mod:`~archviz.ops.merging`'s add and multiply), n of an n-way average (n - 1 adds and a
 divide), 2 of Inception-ResNet's scaled add (a multiply and an add), broadcast inputs costing the
 output's elements; a nearest-neighbour (or Lanczos) upsampling 2 once per call, whatever the batch
 (the scalar arithmetic of its repeat), other interpolations nothing. Cropping, permuting, padding,
@@ -24,7 +24,7 @@ from archviz.errors import UnsupportedOpError
 from archviz.ops.base import (Attrs, Cost, Family, Op, Shape, ShapeError, nested_ints, ntuple, numel, same_shape,
                               single, spatial_map, window_shape)
 from archviz.ops.convolution import RANK_SUFFIX, channels_last, padded, window_label
-from archviz.ops.structure import _elementwise_op, _simple, broadcast
+from archviz.ops.merging import _elementwise_op, _simple, broadcast
 
 # ---- pooling -----------------------------------------------------------------------------------
 

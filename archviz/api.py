@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from archviz.analysis import analyze_graph
+from archviz.core.analysis import analyze_graph
 from archviz.errors import SpecError, UnknownModelError, UsageError
-from archviz.graph import Graph
-from archviz.keras_file import KERAS_SUFFIXES
+from archviz.core.graph import Graph
+from archviz.sources.keras.files import KERAS_SUFFIXES
 from archviz.limits import short
-from archviz.record import Loader
-from archviz.structure import recover_structure
-from archviz.summary import Summary
+from archviz.core.record import Loader
+from archviz.core.hierarchy import recover_structure
+from archviz.core.summary import Summary
 from archviz.units import parse_shape
-from archviz.zoo import REGISTRY, STEMS, ResNetConfig, build
-from archviz.zoo.config import BlockType, Shortcut, StrideOn
+from archviz.sources.zoo import REGISTRY, STEMS, ResNetConfig, build
+from archviz.sources.zoo.config import BlockType, Shortcut, StrideOn
 
 SPEC_SUFFIXES = (".toml",)
 
@@ -84,7 +84,7 @@ def load_config(model: str | Path | ResNetConfig, **options: Any) -> ResNetConfi
         text = str(model)
         path = Path(text)
         if path.suffix.lower() in SPEC_SUFFIXES:
-            from archviz.spec import load_spec
+            from archviz.sources.spec import load_spec
 
             config = load_spec(path)
         elif path.suffix.lower() in KERAS_SUFFIXES:
@@ -193,7 +193,7 @@ def resolve(model: Any, *, unsafe: bool = False, custom_objects: str | dict | No
 
     Zoo models and specs take the :data:`MODEL_OPTIONS`; Keras models take only ``input_shape``
     (for a subclassed model that was never built, or a model whose input size is open). A file is
-    read as ``loader`` says (:class:`~archviz.record.Loader`); Keras loads it with its safe mode on unless
+    read as ``loader`` says (:class:`~archviz.core.record.Loader`); Keras loads it with its safe mode on unless
     ``unsafe``; ``custom_objects`` is a dict, or the path of a Python file defining the custom
     layers (it is executed: an explicit choice of the caller). With ``keras_model`` the result
     also holds a Keras model (a zoo model is exported to one, a file is loaded by Keras).
@@ -214,7 +214,7 @@ def resolve(model: Any, *, unsafe: bool = False, custom_objects: str | dict | No
     if isinstance(shape, str):
         shape = parse_shape(shape)
     if is_keras_file(model):
-        from archviz.keras_file import load_file
+        from archviz.sources.keras.files import load_file
 
         graph, keras_object = load_file(Path(str(model)), input_shape=shape, loader=loader, unsafe=unsafe,
                                         custom_objects=custom_objects, keras_model=keras_model)
@@ -271,8 +271,8 @@ def export(model: Any, output: str | Path, *, announce: Callable[[str], None] | 
     require()
     config = load_config(model, **options)  # a usage error before the slow part
     graph = build(config)
-    from archviz.analysis import analyze_graph
-    from archviz.memory import check_fits
+    from archviz.core.analysis import analyze_graph
+    from archviz.core.memory import check_fits
 
     check_fits(analyze_graph(graph), run=False)  # a model too big for this machine, before TensorFlow loads
     if announce is not None:

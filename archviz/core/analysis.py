@@ -1,16 +1,16 @@
 """Walk a graph once, in topological order, applying the rule table.
 
-The result is a :class:`~archviz.summary.Summary`: one record per layer plus
+The result is a :class:`~archviz.core.summary.Summary`: one record per layer plus
 totals. Renderers read the summary and never recompute a number.
 """
 
 from __future__ import annotations
 
 from archviz.errors import ModelError, UnsupportedOpError
-from archviz.graph import Declared, Graph, Node
+from archviz.core.graph import Declared, Graph, Node
 from archviz.limits import MAX_DIMENSION, MAX_RANK, check, short
 from archviz.ops import ACTIVATIONS, OPS, Cost, Family, ShapeError, numel, op_for
-from archviz.summary import LayerRecord, Summary
+from archviz.core.summary import LayerRecord, Summary
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 
@@ -19,7 +19,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
     """Count every layer of ``graph``.
 
     A node the rule table cannot count is an error naming it, unless the node carries a
-    :class:`~archviz.graph.Declared` (an imported layer): then its declared shape and params
+    :class:`~archviz.core.graph.Declared` (an imported layer): then its declared shape and params
     are kept, it is marked not counted and listed in ``summary.uncounted`` with the reason.
     Declared shapes and params win over the rules' (the rules still give MACs and FLOPs).
     """

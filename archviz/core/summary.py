@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from archviz.metrics import METRICS_BY_KEY, Value, View, row_value, shown
+from archviz.core.metrics import METRICS_BY_KEY, Value, View, row_value, shown
 from archviz.ops import OPS
-from archviz.record import ModelRecord
+from archviz.core.record import ModelRecord
 
 DEPTHS = {"stages": 1, "blocks": 2, "layers": 3}
 
@@ -172,11 +172,11 @@ class Summary:
 
     def value(self, key: str) -> Value:
         """A total as shown: unknown while the input size is open (for what depends on it), a lower
-        bound where layers are not counted (:mod:`archviz.metrics`)."""
+        bound where layers are not counted (:mod:`archviz.core.metrics`)."""
         return METRICS_BY_KEY[key].value(self)
 
     def totals(self) -> dict[str, Any]:
-        """The totals of every metric (:data:`~archviz.metrics.METRICS`); those that depend on the input
+        """The totals of every metric (:data:`~archviz.core.metrics.METRICS`); those that depend on the input
         size are None while it is open, and a metric that can miss layers says whether it is complete
         (``macs_complete``)."""
         totals: dict[str, Any] = {}

@@ -8,7 +8,7 @@ from typing import Iterator
 
 from archviz.errors import SpecError, UnknownModelError
 from archviz.limits import short
-from archviz.zoo.config import ResNetConfig
+from archviz.sources.zoo.config import ResNetConfig
 
 
 class Registry:

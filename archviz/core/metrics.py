@@ -1,8 +1,8 @@
 """The metrics archviz reports, each described once.
 
 A :class:`Metric` says what a number is called (its JSON key and its titles), its unit, how it is
-read from a layer's or a group's :class:`~archviz.summary.Counts` and from a whole
-:class:`~archviz.summary.Summary`, whether it depends on the input size, and where it is shown
+read from a layer's or a group's :class:`~archviz.core.summary.Counts` and from a whole
+:class:`~archviz.core.summary.Summary`, whether it depends on the input size, and where it is shown
 (:class:`View`). Totals, table rows, JSON, CSV, Markdown, text, ``compare`` and the report all
 iterate :data:`METRICS`: adding a metric is one entry here, plus the rule that computes it.
 
@@ -26,7 +26,7 @@ from typing import Any
 
 from archviz.units import exact, human, human_bytes
 
-#: A :class:`~archviz.summary.Summary` and a layer's or group's :class:`~archviz.summary.Counts`, as the
+#: A :class:`~archviz.core.summary.Summary` and a layer's or group's :class:`~archviz.core.summary.Counts`, as the
 #: table reads them (by attribute: this module sits below the summary, which imports it).
 Summary = Any
 Counts = Any

@@ -132,7 +132,7 @@ def _elements(dataset: Any) -> int:
 
 @contextlib.contextmanager
 def open_weights(path: Path) -> Iterator[Weights]:
-    """The weights of a ``.keras`` or ``.h5`` file (already checked by :mod:`archviz.keras_file`); a
+    """The weights of a ``.keras`` or ``.h5`` file (already checked by :mod:`archviz.sources.keras.files`); a
     damaged or missing weights store is one line (:class:`RuntimeFailure`)."""
     import h5py
 

@@ -2,7 +2,7 @@
 
 Names follow torchvision's hierarchy with 1-based blocks: ``stem.conv1``,
 ``layer2.block1.conv1``, ``layer2.block1.shortcut``, ``post.bn``, ``head.fc``.
-Building happens in two steps: :mod:`archviz.zoo.plans` resolves the config into plans (the
+Building happens in two steps: :mod:`archviz.sources.zoo.plans` resolves the config into plans (the
 stem's, one per residual block, the tail's), then :func:`build` emits the layers of each part.
 The emitters (:func:`_stem`, :func:`_block`, :func:`_tail`) read plans only, never the config,
 so the layers of a part are a function of its plan: :func:`stem_graph`, :func:`block_graph`
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from archviz.graph import Graph
-from archviz.record import ModelRecord, Source
-from archviz.zoo.config import HeadLayer, ResNetConfig
-from archviz.zoo.plans import BlockPlan, LayerStyle, StemPlan, TailPlan, plan, stem_plan, tail_plan
+from archviz.core.graph import Graph
+from archviz.core.record import ModelRecord, Source
+from archviz.sources.zoo.config import HeadLayer, ResNetConfig
+from archviz.sources.zoo.plans import BlockPlan, LayerStyle, StemPlan, TailPlan, plan, stem_plan, tail_plan
 
 
 class _Emitter:

@@ -13,7 +13,7 @@ arguments become the op's attributes (the op's own Keras reader where it has one
 whose output shape is known but has no cost rule (``op=None``) is kept, listed as not counted
 (``TFOpLambda(tf.math.cumsum)``), and so is a variant a reader raises :class:`NotCounted` for; a
 function not in the table is kept the same way only where a ``.keras`` archive records its
-consumer's built input shape (:mod:`archviz.keras_config`); else, like a variant its reader refuses,
+consumer's built input shape (:mod:`archviz.sources.keras.reader`); else, like a variant its reader refuses,
 it cannot be read: archviz cannot tell its output shape.
 """
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from archviz.ops import KERAS_CLASSES, OPS, Family, Op, Shape
-from archviz.ops.structure import broadcast
+from archviz.ops.merging import broadcast
 
 #: The Keras 2 layer classes that wrap one TensorFlow function.
 TF_OP_CLASSES = ("TFOpLambda", "SlicingOpLambda")

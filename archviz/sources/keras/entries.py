@@ -24,13 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from archviz.errors import RuntimeFailure
-from archviz.graph import Shape
-from archviz.keras_tf_ops import CONSTANT, TF_OP_CLASSES, first_argument, is_node_data
+from archviz.core.graph import Shape
+from archviz.sources.keras.tf_ops import CONSTANT, TF_OP_CLASSES, first_argument, is_node_data
 from archviz.limits import MAX_DIMENSION, MAX_RANK
 from archviz.ops import KERAS_CLASSES
+from archviz.ops.base import RAW_OPS
 
-#: The modules of raw ``keras.ops`` operations (not layers) in a functional graph.
-RAW_OPS = "keras.src.ops."
 #: Model classes whose layers are walked: ``keras.Model(inputs, outputs)`` is saved as Functional (Model in Keras 2).
 CONTAINERS = ("Functional", "Model", "Sequential")
 #: The packages whose classes a config names as Keras's own: Keras 3, and tf-keras (Keras 2) in its ``.keras`` files.

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Mapping
 
 from archviz.errors import ModelError, UsageError
-from archviz.record import ModelRecord
+from archviz.core.record import ModelRecord
 from archviz.limits import MAX_NAME_PARTS, short
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -75,7 +75,7 @@ class Graph:
 
     ``groups`` names the kind of each group of the hierarchy (``layer2`` is a ``stage``,
     ``layer2.block1`` a ``bottleneck``); ``record`` is what is known of the model besides its layers
-    (:class:`~archviz.record.ModelRecord`: its source, a preset's config, how a file was read),
+    (:class:`~archviz.core.record.ModelRecord`: its source, a preset's config, how a file was read),
     carried into its summary.
     """
 

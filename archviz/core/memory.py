@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 
 from archviz.errors import RuntimeFailure
-from archviz.summary import Summary
+from archviz.core.summary import Summary
 from archviz.units import human_bytes
 
 

@@ -1,0 +1,13 @@
+"""The core: the layer graph, the one analysis walk, and the summary it produces.
+
+* :mod:`~archviz.core.graph`: framework-neutral layers with stable hierarchical names;
+* :mod:`~archviz.core.record`: the typed record of a model besides its layers;
+* :mod:`~archviz.core.analysis`: the walk that applies the op table (:mod:`archviz.ops`);
+* :mod:`~archviz.core.summary` and :mod:`~archviz.core.metrics`: per-layer records and totals, described
+  by one metric table;
+* :mod:`~archviz.core.hierarchy`: stages and blocks recovered from an imported graph;
+* :mod:`~archviz.core.memory`: what a model needs in memory, checked before TensorFlow runs it.
+
+May import: the shared modules (errors, limits, units) and :mod:`archviz.ops`. Never a source, a
+study, a renderer, the CLI or a framework.
+"""

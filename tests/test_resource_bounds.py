@@ -252,7 +252,7 @@ def test_an_input_of_rank_1000000(tmp_path):
 def test_a_spec_key_of_50000_parts(tmp_path):
     (tmp_path / "key.toml").write_text('base = "resnet20"\n' + ".".join(["a"] * 50_000) + " = 1\n")
     line = one_line(archviz("summary", "key.toml", cwd=tmp_path), 2)
-    assert line == f"archviz: error: key.toml:2: more than {MAX_KEY_PARTS} dotted parts in one line; a spec's keys " \
+    assert line == f"archviz: error: key.toml:2: a key with more than {MAX_KEY_PARTS} dotted parts; a spec's keys " \
                    f"have a few"
 
 

@@ -167,7 +167,7 @@ def test_64_mib_of_empty_objects_in_a_keras_file_is_one_line(tmp_path):
     write_keras(tmp_path / "objects.keras", None, dense_weights(1), text=empty_objects(63))
     assert (tmp_path / "objects.keras").stat().st_size < 100_000
     line = one_line(archviz("summary", "objects.keras", cwd=tmp_path), 1)
-    assert line.endswith(f"JSON values, over the limit of {MAX_CONFIG_VALUES:,}")
+    assert line.endswith(f"holds more than {MAX_CONFIG_VALUES:,} JSON values (the limit)")
 
 
 def test_64_mib_of_empty_objects_in_an_h5_file_is_one_line(tmp_path):
@@ -176,7 +176,29 @@ def test_64_mib_of_empty_objects_in_an_h5_file_is_one_line(tmp_path):
     with h5py.File(tmp_path / "objects.h5", "w", libver="latest") as handle:
         handle.attrs["model_config"] = empty_objects(60)
     line = one_line(archviz("summary", "objects.h5", cwd=tmp_path), 1)
-    assert "the model_config attribute holds 20,971,5" in line and line.endswith("over the limit of 2,000,000")
+    assert line.endswith("the model_config attribute holds more than 2,000,000 JSON values (the limit)")
+
+
+@pytest.mark.parametrize("filler", ['"",', "[]", "{}", '"[",', "[" * 1000 + "]" * 1000])
+def test_60_mib_of_strings_or_brackets_in_a_keras_file_is_one_line(tmp_path, filler):
+    """Counted without a list of pieces or an array per bracket: 60 MiB of ``"",`` split on every quote,
+    and ``[][]`` (one value by commas, 30 million containers) counted with an int64 per bracket, took
+    gigabytes before the count refused."""
+    config, _ = chain_of_dense(["fc"])
+    text = json.dumps(config)[:-1] + ', "unused": [' + filler * (60 * 2**20 // len(filler)) + '""]}'
+    write_keras(tmp_path / "filler.keras", None, dense_weights(1), text=text)
+    assert (tmp_path / "filler.keras").stat().st_size < 300_000
+    line = one_line(archviz("summary", "filler.keras", cwd=tmp_path), 1)
+    assert line.endswith(f"holds more than {MAX_CONFIG_VALUES:,} JSON values (the limit)")
+
+
+def test_the_scan_carries_strings_and_pairs_across_chunks():
+    """Strings and ``[]`` cut by the scan's chunk boundary are counted as the parser sees them."""
+    from archviz.keras_file import _CHUNK, json_shape
+
+    for cut in range(_CHUNK - 3, _CHUNK + 3):
+        text = " " * cut + '[[], "a,[{b", {}, [1]]'
+        assert json_shape(text.encode()) == (6, 2), cut
 
 
 @pytest.mark.slow

@@ -144,3 +144,17 @@ def test_keras_names_are_valid_name_scopes():
         "layer1.block1.conv1": "layer1.block1.conv1", "a b": "a_b_2", "a_b": "a_b", "é/x": "__x"}
     assert [model_name(name) for name in ("_resnet20", "resnet-20", "-x", "", "ok.1")] == [
         "model_resnet20", "resnet-20", "model-x", "model", "ok.1"]
+
+
+@pytest.mark.parametrize("name, extra", [("x.txt/.", []), ("x.txt/..", ["--format", "json"]),
+                                         ("sub/x.txt/.", []), ("new/.", ["--format", "csv"])])
+def test_a_name_ending_in_dot_writes_nothing(tmp_path, name, extra):
+    """``Path("x.txt/.")`` is ``x.txt``: such a name would write a file it does not name. (An existing
+    directory, ``-o .``, is refused by click before this.)"""
+    (tmp_path / "sub").mkdir()
+    result = subprocess.run([sys.executable, "-m", "archviz", "summary", "resnet20", "-o", name, *extra],
+                            capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            timeout=300, check=False)
+    assert result.returncode == 1 and result.stderr == (
+        f"archviz: error: cannot write {name}: a name ending in . or .. is a directory; name a file\n")
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["sub"]

@@ -386,3 +386,29 @@ def test_the_memory_rule():
         check_fits(summary, run=True, memory=params + 1)
     with pytest.raises(Exception, match=r"is available$"):
         check_fits(summary, run=False, memory=params - 1)
+
+
+def test_available_memory_is_the_least_of_the_machine_and_the_cgroup(tmp_path):
+    """Kernel files as a container shows them: the cgroup's room is often far below MemAvailable."""
+    from archviz.memory import available
+
+    meminfo, v2, v1 = tmp_path / "meminfo", tmp_path / "v2", tmp_path / "v1"
+    v2.mkdir()
+    (v1 / "memory").mkdir(parents=True)
+    meminfo.write_text("MemTotal:       65536000 kB\nMemFree:  100 kB\nMemAvailable:   32000000 kB\n")
+    assert available(meminfo, tmp_path / "none") == 32_000_000 * 1024
+    (v2 / "memory.max").write_text("2147483648\n")
+    (v2 / "memory.current").write_text("1073741824\n")
+    (v2 / "memory.stat").write_text("anon 900000000\nfile 173741824\ninactive_file 100000000\n")
+    assert available(meminfo, v2) == 2**31 - 2**30 + 100_000_000  # inactive file cache is reclaimable
+    (v2 / "memory.max").write_text("max\n")  # no limit: the machine's
+    assert available(meminfo, v2) == 32_000_000 * 1024
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("536870912\n")
+    (v1 / "memory" / "memory.usage_in_bytes").write_text("436870912\n")
+    (v1 / "memory" / "memory.stat").write_text("cache 5\ntotal_inactive_file 1000\n")
+    assert available(meminfo, v1) == 100_000_000 + 1000
+    (v1 / "memory" / "memory.usage_in_bytes").write_text("636870912\n")  # over the limit: nothing is left
+    assert available(meminfo, v1) == 0
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")  # v1's "no limit"
+    assert available(tmp_path / "no-meminfo", v1) == 9223372036854771712 - 636870912 + 1000
+    assert available(tmp_path / "no-meminfo", tmp_path / "none") is not None  # the free pages

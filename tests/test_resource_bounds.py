@@ -412,3 +412,26 @@ def test_available_memory_is_the_least_of_the_machine_and_the_cgroup(tmp_path):
     (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")  # v1's "no limit"
     assert available(tmp_path / "no-meminfo", v1) == 9223372036854771712 - 636870912 + 1000
     assert available(tmp_path / "no-meminfo", tmp_path / "none") is not None  # the free pages
+
+
+def test_a_compressed_weights_member_declaring_too_much_is_refused_before_unpacking(tmp_path):
+    """A re-zipped archive whose weights member inflates 60 KB into 60 MB is refused by its declared size,
+    before a byte is written: the run may write no file larger than 1 MiB (``RLIMIT_FSIZE``)."""
+    config, weights = chain_of_dense(["fc"])
+    write_keras(tmp_path / "ok.keras", config, weights)
+    with zipfile.ZipFile(tmp_path / "ok.keras") as archive, \
+            zipfile.ZipFile(tmp_path / "bomb.keras", "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
+        bomb.writestr("config.json", archive.read("config.json"))
+        bomb.writestr("model.weights.h5", archive.read("model.weights.h5") + bytes(60 * 2**20))
+    assert (tmp_path / "bomb.keras").stat().st_size < 100_000
+
+    def limited():
+        _limited()
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2**20, 2**20))
+
+    result = subprocess.run([sys.executable, "-m", "archviz", "summary", "bomb.keras"], cwd=tmp_path,
+                            capture_output=True, preexec_fn=limited, timeout=SECONDS, check=False)
+    line = one_line(result, 1)
+    assert line.startswith("archviz: error: bomb.keras: refused: model.weights.h5 unpacks to more than ")
+    assert line.endswith("(100 times its compressed size, at most 1,073,741,824; Keras stores it uncompressed)")
+    assert "Params:            72" in succeeded(archviz("summary", "ok.keras", cwd=tmp_path))  # deflated, small: read

@@ -4,6 +4,7 @@ point run as a user runs it (a subprocess), over a matrix of bad inputs and ever
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -67,9 +68,16 @@ def models(tmp_path_factory) -> dict[str, Path]:
             **{path.stem: path for path in directory.iterdir()}}
 
 
+#: What a successful run may write on stderr (README, Errors): what it wrote, and export's and bench's progress.
+PROGRESS = re.compile(r"wrote .+|building .+ in Keras \(loading TensorFlow\)\.\.\.|\d+ warm-up \+ \d+ timed passes")
+
+
 def check_one_line(result: subprocess.CompletedProcess, args: list[str]) -> None:
-    """A failure is one line: ``archviz: error: ...`` naming a cause, nothing else on stderr."""
+    """A failure is one line: ``archviz: error: ...`` naming a cause, nothing else on stderr; a success
+    writes at most its documented progress lines there, never a warning or a traceback."""
     if result.returncode == 0:
+        lines = result.stderr.splitlines()
+        assert len(lines) <= 2 and all(PROGRESS.fullmatch(line) for line in lines), (args, result.stderr[-2000:])
         return
     assert result.returncode in (1, 2), (args, result.returncode, result.stderr[-2000:])
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -158,3 +166,13 @@ def test_a_name_ending_in_dot_writes_nothing(tmp_path, name, extra):
     assert result.returncode == 1 and result.stderr == (
         f"archviz: error: cannot write {name}: a name ending in . or .. is a directory; name a file\n")
     assert sorted(path.name for path in tmp_path.rglob("*")) == ["sub"]
+
+
+def test_a_success_with_more_on_stderr_is_caught():
+    """The matrix's check looks at successful runs too: a warning or traceback with exit 0 fails it."""
+    ok = subprocess.CompletedProcess([], 0, "", "building x in Keras (loading TensorFlow)...\n0 warm-up + 1 timed passes\n")
+    check_one_line(ok, ["bench"])
+    check_one_line(subprocess.CompletedProcess([], 0, "", "wrote out/x.svg\n"), ["diagram"])
+    for stderr in ("Traceback (most recent call last):\n", "wrote x\nWARNING: something\n", "UserWarning: y\n"):
+        with pytest.raises(AssertionError):
+            check_one_line(subprocess.CompletedProcess([], 0, "", stderr), ["summary"])

@@ -45,6 +45,8 @@ def check_writable(path: str | Path) -> Path:
         return Path(STDOUT)
     if str(path).endswith(("/", os.sep)):  # Path() drops the slash: x.txt/ would write a file x.txt
         raise RuntimeFailure(f"cannot write {path}: a name ending in / is a directory; name a file")
+    if os.path.basename(str(path)) in ("", ".", ".."):  # Path() drops a last "." too: x.txt/. writes x.txt
+        raise RuntimeFailure(f"cannot write {path}: a name ending in . or .. is a directory; name a file")
     try:
         target = Path(path)
         if target.is_symlink():
@@ -96,13 +98,36 @@ def write_output(path: str | Path, data: str | bytes) -> None:
         return
     if sys.stdout is None:
         raise RuntimeFailure("cannot write to standard output: it is closed")
-    sys.stdout.flush()
-    if isinstance(data, str):
-        sys.stdout.write(data)
+    with writing_stdout():
         sys.stdout.flush()
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        if isinstance(data, str):
+            sys.stdout.write(data)
+            sys.stdout.flush()
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+
+
+@contextlib.contextmanager
+def writing_stdout() -> Iterator[None]:
+    """An OSError writing standard output (``> /dev/full``, a closed descriptor) as one line. A broken
+    pipe is not an error to report (``archviz ... | head``): it passes, and the group exits quietly.
+    What is still buffered is dropped, so Python's own flush at exit cannot fail again."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        discard_stdout()
+        raise RuntimeFailure(f"cannot write to standard output: {error.strerror or error}") from None
+
+
+def discard_stdout() -> None:
+    """Point standard output at the null device: what is buffered for a stream that failed goes nowhere."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
 
 
 def _mode(target: Path) -> int:
@@ -148,7 +173,7 @@ def atomic_path(path: str | Path, *, suffix: str = "") -> Iterator[Path]:
                 temporary = Path(directory, f"output{suffix}")
                 with _as_runtime_failure(path):
                     yield temporary
-                with temporary.open("rb") as handle:
+                with temporary.open("rb") as handle, writing_stdout():
                     sys.stdout.flush()
                     shutil.copyfileobj(handle, sys.stdout.buffer)
                     sys.stdout.buffer.flush()

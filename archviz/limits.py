@@ -60,7 +60,8 @@ class Range:
         """What is wrong with ``value`` (``must be ...; got ...``), or None."""
         ok = isinstance(value, (int, float) if self.real else int) and not isinstance(value, bool)
         if ok:
-            ok = math.isfinite(value) and (value > self.low if self.low_open else value >= self.low) and \
+            # An int is finite and compares exactly with the bounds; math.isfinite(10**400) overflows.
+            ok = (isinstance(value, int) or math.isfinite(value)) and (value > self.low if self.low_open else value >= self.low) and \
                 (value < self.high if self.high_open else value <= self.high)
         return None if ok else f"must be {self.describe()}; got {short(value)}"
 
@@ -120,7 +121,10 @@ def check_text(what: str, value: Any, *, empty: bool = False) -> str:
 
 def short(value: Any, limit: int = 60) -> str:
     """``repr(value)``, cut to ``limit`` characters, for messages about what a user gave."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more digits than Python converts to text (sys.int_info.default_max_str_digits)
+        text = f"an integer of about {round(value.bit_length() * math.log10(2)):,} digits" if isinstance(value, int) else "?"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -4,6 +4,7 @@ point run as a user runs it (a subprocess), over a matrix of bad inputs and ever
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -67,9 +68,16 @@ def models(tmp_path_factory) -> dict[str, Path]:
             **{path.stem: path for path in directory.iterdir()}}
 
 
+#: What a successful run may write on stderr (README, Errors): what it wrote, and export's and bench's progress.
+PROGRESS = re.compile(r"wrote .+|building .+ in Keras \(loading TensorFlow\)\.\.\.|\d+ warm-up \+ \d+ timed passes")
+
+
 def check_one_line(result: subprocess.CompletedProcess, args: list[str]) -> None:
-    """A failure is one line: ``archviz: error: ...`` naming a cause, nothing else on stderr."""
+    """A failure is one line: ``archviz: error: ...`` naming a cause, nothing else on stderr; a success
+    writes at most its documented progress lines there, never a warning or a traceback."""
     if result.returncode == 0:
+        lines = result.stderr.splitlines()
+        assert len(lines) <= 2 and all(PROGRESS.fullmatch(line) for line in lines), (args, result.stderr[-2000:])
         return
     assert result.returncode in (1, 2), (args, result.returncode, result.stderr[-2000:])
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -162,3 +170,27 @@ def test_keras_names_are_valid_name_scopes():
         "layer1.block1.conv1": "layer1.block1.conv1", "a b": "a_b_2", "a_b": "a_b", "é/x": "__x"}
     assert [model_name(name) for name in ("_resnet20", "resnet-20", "-x", "", "ok.1")] == [
         "model_resnet20", "resnet-20", "model-x", "model", "ok.1"]
+
+
+@pytest.mark.parametrize("name, extra", [("x.txt/.", []), ("x.txt/..", ["--format", "json"]),
+                                         ("sub/x.txt/.", []), ("new/.", ["--format", "csv"])])
+def test_a_name_ending_in_dot_writes_nothing(tmp_path, name, extra):
+    """``Path("x.txt/.")`` is ``x.txt``: such a name would write a file it does not name. (An existing
+    directory, ``-o .``, is refused by click before this.)"""
+    (tmp_path / "sub").mkdir()
+    result = subprocess.run([sys.executable, "-m", "archviz", "summary", "resnet20", "-o", name, *extra],
+                            capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            timeout=300, check=False)
+    assert result.returncode == 1 and result.stderr == (
+        f"archviz: error: cannot write {name}: a name ending in . or .. is a directory; name a file\n")
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["sub"]
+
+
+def test_a_success_with_more_on_stderr_is_caught():
+    """The matrix's check looks at successful runs too: a warning or traceback with exit 0 fails it."""
+    ok = subprocess.CompletedProcess([], 0, "", "building x in Keras (loading TensorFlow)...\n0 warm-up + 1 timed passes\n")
+    check_one_line(ok, ["bench"])
+    check_one_line(subprocess.CompletedProcess([], 0, "", "wrote out/x.svg\n"), ["diagram"])
+    for stderr in ("Traceback (most recent call last):\n", "wrote x\nWARNING: something\n", "UserWarning: y\n"):
+        with pytest.raises(AssertionError):
+            check_one_line(subprocess.CompletedProcess([], 0, "", stderr), ["summary"])

@@ -432,3 +432,37 @@ def test_bench_out_of_memory_is_one_line(tmp_path):
     error = one_error_line(result.stderr)
     assert error.startswith("archviz: error: resnet20 would need at least ")
     assert "at batch size 1,000,000); " in error and error.endswith(" is available: try a smaller --batch-size")
+
+
+@pytest.mark.parametrize("args", [
+    ["summary", "resnet18"],
+    ["summary", "resnet18", "--format", "json", "-o", "-"],
+    ["report", "resnet20", "-o", "-"],
+    ["diagram", "resnet20", "--format", "svg", "-o", "-"],
+    ["list"],
+    ["--help"],
+    ["summary", "--help"],
+    [],
+])
+def test_a_full_standard_output_is_one_line(tmp_path, args):
+    """``> /dev/full``: the write fails with ENOSPC, in archviz's writer, in click's echo or in the final
+    flush; each is one line and exit 1, and Python's own flush at exit has nothing left to fail on."""
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run([sys.executable, "-m", "archviz", *args], stdout=full, stderr=subprocess.PIPE,
+                                cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+                                timeout=300, check=False)
+    assert result.returncode == 1
+    assert one_error_line(result.stderr) == "archviz: error: cannot write to standard output: No space left on device"
+
+
+def test_running_out_of_memory_is_one_line(run_cli, monkeypatch):
+    """A MemoryError (a bound that missed a case) reaches the user as one line, exit 1."""
+    import archviz.models
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(archviz.models, "analyze", exhausted)
+    code, _, err = run_cli("summary", "resnet18")
+    assert code == 1 and err.splitlines() == [
+        "archviz: error: out of memory: the input needs more memory than this machine has available"]

@@ -167,7 +167,7 @@ def test_64_mib_of_empty_objects_in_a_keras_file_is_one_line(tmp_path):
     write_keras(tmp_path / "objects.keras", None, dense_weights(1), text=empty_objects(63))
     assert (tmp_path / "objects.keras").stat().st_size < 100_000
     line = one_line(archviz("summary", "objects.keras", cwd=tmp_path), 1)
-    assert line.endswith(f"JSON values, over the limit of {MAX_CONFIG_VALUES:,}")
+    assert line.endswith(f"holds more than {MAX_CONFIG_VALUES:,} JSON values (the limit)")
 
 
 def test_64_mib_of_empty_objects_in_an_h5_file_is_one_line(tmp_path):
@@ -176,7 +176,29 @@ def test_64_mib_of_empty_objects_in_an_h5_file_is_one_line(tmp_path):
     with h5py.File(tmp_path / "objects.h5", "w", libver="latest") as handle:
         handle.attrs["model_config"] = empty_objects(60)
     line = one_line(archviz("summary", "objects.h5", cwd=tmp_path), 1)
-    assert "the model_config attribute holds 20,971,5" in line and line.endswith("over the limit of 2,000,000")
+    assert line.endswith("the model_config attribute holds more than 2,000,000 JSON values (the limit)")
+
+
+@pytest.mark.parametrize("filler", ['"",', "[]", "{}", '"[",', "[" * 1000 + "]" * 1000])
+def test_60_mib_of_strings_or_brackets_in_a_keras_file_is_one_line(tmp_path, filler):
+    """Counted without a list of pieces or an array per bracket: 60 MiB of ``"",`` split on every quote,
+    and ``[][]`` (one value by commas, 30 million containers) counted with an int64 per bracket, took
+    gigabytes before the count refused."""
+    config, _ = chain_of_dense(["fc"])
+    text = json.dumps(config)[:-1] + ', "unused": [' + filler * (60 * 2**20 // len(filler)) + '""]}'
+    write_keras(tmp_path / "filler.keras", None, dense_weights(1), text=text)
+    assert (tmp_path / "filler.keras").stat().st_size < 300_000
+    line = one_line(archviz("summary", "filler.keras", cwd=tmp_path), 1)
+    assert line.endswith(f"holds more than {MAX_CONFIG_VALUES:,} JSON values (the limit)")
+
+
+def test_the_scan_carries_strings_and_pairs_across_chunks():
+    """Strings and ``[]`` cut by the scan's chunk boundary are counted as the parser sees them."""
+    from archviz.keras_file import _CHUNK, json_shape
+
+    for cut in range(_CHUNK - 3, _CHUNK + 3):
+        text = " " * cut + '[[], "a,[{b", {}, [1]]'
+        assert json_shape(text.encode()) == (6, 2), cut
 
 
 @pytest.mark.slow
@@ -252,7 +274,7 @@ def test_an_input_of_rank_1000000(tmp_path):
 def test_a_spec_key_of_50000_parts(tmp_path):
     (tmp_path / "key.toml").write_text('base = "resnet20"\n' + ".".join(["a"] * 50_000) + " = 1\n")
     line = one_line(archviz("summary", "key.toml", cwd=tmp_path), 2)
-    assert line == f"archviz: error: key.toml:2: more than {MAX_KEY_PARTS} dotted parts in one line; a spec's keys " \
+    assert line == f"archviz: error: key.toml:2: a key with more than {MAX_KEY_PARTS} dotted parts; a spec's keys " \
                    f"have a few"
 
 
@@ -364,3 +386,52 @@ def test_the_memory_rule():
         check_fits(summary, run=True, memory=params + 1)
     with pytest.raises(Exception, match=r"is available$"):
         check_fits(summary, run=False, memory=params - 1)
+
+
+def test_available_memory_is_the_least_of_the_machine_and_the_cgroup(tmp_path):
+    """Kernel files as a container shows them: the cgroup's room is often far below MemAvailable."""
+    from archviz.memory import available
+
+    meminfo, v2, v1 = tmp_path / "meminfo", tmp_path / "v2", tmp_path / "v1"
+    v2.mkdir()
+    (v1 / "memory").mkdir(parents=True)
+    meminfo.write_text("MemTotal:       65536000 kB\nMemFree:  100 kB\nMemAvailable:   32000000 kB\n")
+    assert available(meminfo, tmp_path / "none") == 32_000_000 * 1024
+    (v2 / "memory.max").write_text("2147483648\n")
+    (v2 / "memory.current").write_text("1073741824\n")
+    (v2 / "memory.stat").write_text("anon 900000000\nfile 173741824\ninactive_file 100000000\n")
+    assert available(meminfo, v2) == 2**31 - 2**30 + 100_000_000  # inactive file cache is reclaimable
+    (v2 / "memory.max").write_text("max\n")  # no limit: the machine's
+    assert available(meminfo, v2) == 32_000_000 * 1024
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("536870912\n")
+    (v1 / "memory" / "memory.usage_in_bytes").write_text("436870912\n")
+    (v1 / "memory" / "memory.stat").write_text("cache 5\ntotal_inactive_file 1000\n")
+    assert available(meminfo, v1) == 100_000_000 + 1000
+    (v1 / "memory" / "memory.usage_in_bytes").write_text("636870912\n")  # over the limit: nothing is left
+    assert available(meminfo, v1) == 0
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")  # v1's "no limit"
+    assert available(tmp_path / "no-meminfo", v1) == 9223372036854771712 - 636870912 + 1000
+    assert available(tmp_path / "no-meminfo", tmp_path / "none") is not None  # the free pages
+
+
+def test_a_compressed_weights_member_declaring_too_much_is_refused_before_unpacking(tmp_path):
+    """A re-zipped archive whose weights member inflates 60 KB into 60 MB is refused by its declared size,
+    before a byte is written: the run may write no file larger than 1 MiB (``RLIMIT_FSIZE``)."""
+    config, weights = chain_of_dense(["fc"])
+    write_keras(tmp_path / "ok.keras", config, weights)
+    with zipfile.ZipFile(tmp_path / "ok.keras") as archive, \
+            zipfile.ZipFile(tmp_path / "bomb.keras", "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
+        bomb.writestr("config.json", archive.read("config.json"))
+        bomb.writestr("model.weights.h5", archive.read("model.weights.h5") + bytes(60 * 2**20))
+    assert (tmp_path / "bomb.keras").stat().st_size < 100_000
+
+    def limited():
+        _limited()
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2**20, 2**20))
+
+    result = subprocess.run([sys.executable, "-m", "archviz", "summary", "bomb.keras"], cwd=tmp_path,
+                            capture_output=True, preexec_fn=limited, timeout=SECONDS, check=False)
+    line = one_line(result, 1)
+    assert line.startswith("archviz: error: bomb.keras: refused: model.weights.h5 unpacks to more than ")
+    assert line.endswith("(100 times its compressed size, at most 1,073,741,824; Keras stores it uncompressed)")
+    assert "Params:            72" in succeeded(archviz("summary", "ok.keras", cwd=tmp_path))  # deflated, small: read

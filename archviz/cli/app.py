@@ -57,12 +57,21 @@ class ArchvizGroup(click.Group):
 
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
         extra.pop("standalone_mode", None)
+        from archviz.fileio import discard_stdout, writing_stdout
+
         try:
             result = super().main(args=args, prog_name=prog_name or "archviz", standalone_mode=False, **extra)
+            with writing_stdout():  # what click.echo left buffered fails here, not in Python's exit
+                sys.stdout.flush()
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
         except click.exceptions.NoArgsIsHelpError as error:  # plain `archviz`: the help, not an error
-            click.echo(error.ctx.get_help())
+            try:
+                click.echo(error.ctx.get_help())
+                sys.stdout.flush()
+            except OSError as failed:
+                discard_stdout()
+                fail(f"cannot write to standard output: {failed.strerror or failed}", 1)
             sys.exit(0)
         except click.UsageError as error:
             hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
@@ -73,8 +82,27 @@ class ArchvizGroup(click.Group):
         except ArchvizError as error:
             fail(str(error), error.exit_code)
         except BrokenPipeError:
+            discard_stdout()
             sys.exit(1)
+        except OSError as error:  # one no handler named: click's echo to a full stdout (--help > /dev/full)
+            if _in_echo(error):
+                discard_stdout()
+                fail(f"cannot write to standard output: {error.strerror or error}", 1)
+            fail(f"{error.strerror or error}" + (f": {error.filename}" if error.filename else ""), 1)
+        except MemoryError:  # a bound missed: still one line, not a traceback (which may itself fail)
+            fail("out of memory: the input needs more memory than this machine has available", 1)
         sys.exit(result if isinstance(result, int) else 0)
+
+
+def _in_echo(error: BaseException) -> bool:
+    """Whether ``error`` was raised writing with :func:`click.echo` (help, usage, a command's lines)."""
+    frames = []
+    trace = error.__traceback__
+    while trace is not None:
+        frames.append(trace.tb_frame)
+        trace = trace.tb_next
+    return any(frame.f_code.co_name == "echo" and frame.f_globals.get("__name__") == "click.utils"
+               for frame in frames[-2:])
 
 
 @click.group(cls=ArchvizGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -80,19 +80,33 @@ def load_spec(path: str | Path) -> ResNetConfig:
         raise SpecError(f"{path}: invalid TOML: {error}") from None
     except RecursionError:
         raise SpecError(f"{path}: invalid spec: tables or arrays nested too deeply") from None
+    except ValueError:  # Python refuses to read an integer of more than 4,300 digits
+        raise SpecError(f"{path}: invalid spec: a number of thousands of digits") from None
     return config_from_dict(data, _Locator(path, text), default_name=path.stem)
 
 
-_TOML_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'')
+#: What can hold a dot that is not a key's: comments, and strings of the four kinds (multi-line ones may
+#: end in up to two extra quotes). Each alternative ends at its first possible end, so one scan is linear.
+_TOML_NOT_KEYS = re.compile(r'#[^\n]*|"""(?:[^\\]|\\.)*?"""(?!")|\'\'\'.*?\'\'\'(?!\')|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'',
+                            re.DOTALL)
+#: A run of text since the line, table, list or value began: a key, a header's name or a value. Outside
+#: strings only keys hold many dots (a number or a date has one), and the parser reads a key's parts
+#: before it finds a missing ``=``, so every run is counted. Nothing is matched twice: the scan is linear.
+_TOML_RUN = re.compile(r'[^\n{,\[\]=]+')
 
 
 def _check_key_parts(path: Path, text: str) -> None:
-    """Refuse, before the TOML parser sees it, a line with more than :data:`MAX_KEY_PARTS` dotted parts
-    outside strings: the parser's cost grows with the square of a key's parts (50,000 parts: gigabytes).
-    A key cannot span lines, so counting per line bounds every key."""
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.count(".") >= MAX_KEY_PARTS and _TOML_STRING.sub("", line).count(".") >= MAX_KEY_PARTS:
-            raise SpecError(f"{path}:{number}: more than {MAX_KEY_PARTS} dotted parts in one line; a spec's keys "
+    """Refuse, before the TOML parser sees it, a key or ``[table]`` header with more than
+    :data:`MAX_KEY_PARTS` dotted parts: the parser's cost grows with the square of a key's parts (50,000
+    parts: gigabytes). Dots in comments and strings (multi-line ones too) are not counted; the two
+    scans are linear in the text. A string becomes ``s`` and keeps its line breaks, so lines still count."""
+    if text.count(".") < MAX_KEY_PARTS:
+        return
+    bare = _TOML_NOT_KEYS.sub(lambda m: "" if m[0].startswith("#") else "s" + "\n" * m[0].count("\n"), text)
+    for key in _TOML_RUN.finditer(bare):
+        if key[0].count(".") >= MAX_KEY_PARTS:
+            number = bare.count("\n", 0, key.start()) + 1
+            raise SpecError(f"{path}:{number}: a key with more than {MAX_KEY_PARTS} dotted parts; a spec's keys "
                             f"have a few")
 
 

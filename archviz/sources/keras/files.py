@@ -9,7 +9,7 @@ in one line, when it is missing or not a regular file, when it is neither a zip 
 uncompressed, not a JSON object, nested deeper than :data:`MAX_CONFIG_DEPTH`, or made of more than
 :data:`~archviz.limits.MAX_CONFIG_VALUES` JSON values: the byte limit alone does not bound memory,
 as 64 MiB of ``{},`` parse into 21 million dicts, gigabytes. The values are counted and the depth
-measured before parsing, at the speed of ``bytes.count``.
+measured before parsing, at the speed of ``bytes.count`` and in memory of one chunk of the text.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ ZIP_CONFIG = "config.json"
 HDF5_CONFIG = "model_config"
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+#: The bytes of config JSON scanned at a time: the scan's memory is a few times this.
+_CHUNK = 2**18
 _FORMATS = {"zip": "a zip archive (.keras)", "hdf5": "HDF5 (.h5)"}
 
 
@@ -136,34 +138,44 @@ def nesting_depth(value: Any) -> int:
 def json_values(data: bytes) -> int:
     """How many values the JSON text ``data`` holds (every value but the first follows a comma or opens
     a non-empty container), counted outside strings without parsing, in linear time."""
-    return _values(_bare(data))
-
-
-def _values(bare: bytes) -> int:
-    opened = bare.count(b"[") + bare.count(b"{") - bare.count(b"[]") - bare.count(b"{}")
-    return bare.count(b",") + opened + 1
+    return json_shape(data)[0]
 
 
 def json_depth(data: bytes) -> int:
     """How deeply containers nest in the JSON text ``data`` (the highest running count of open brackets
-    outside strings), without parsing; its memory is 16 bytes per bracket, so count the values first."""
-    return _depth(_bare(data))
+    outside strings), without parsing."""
+    return json_shape(data)[1]
 
 
-def _depth(bare: bytes) -> int:
+def json_shape(data: bytes, limit: int | None = None) -> tuple[int, int]:
+    """``(values, depth)`` of the JSON text ``data``, without parsing, in time linear in ``data`` and
+    memory of one :data:`_CHUNK` (never a list or an array as long as the text: 60 MiB of ``"",`` split on
+    every quote, or a running count per bracket, took gigabytes). A container is a value even when it
+    follows none (``[][]``). Past ``limit`` values the scan stops and the values counted so far are
+    returned: enough to refuse. Escapes go first (``\\\\`` then ``\\"``, left to right as the parser reads
+    them); then each chunk is cut at its quotes, alternately outside and inside a string."""
     import numpy
 
-    brackets = numpy.frombuffer(bare.translate(None, _NOT_BRACKETS), dtype=numpy.uint8)
-    steps = numpy.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1)
-    return int(numpy.cumsum(steps).max()) if len(steps) else 0
-
-
-def _bare(data: bytes) -> bytes:
-    """JSON text without whitespace and without the text of its strings: what is left is structure and
-    numbers. Escapes go first (``\\\\`` then ``\\"``, left to right as the parser reads them), then
-    every other stretch between quotes is a string's; all at the speed of ``bytes.replace``."""
     unescaped = data.replace(b"\\\\", b"").replace(b'\\"', b"")
-    return b'""'.join(unescaped.split(b'"')[::2]).translate(None, b" \t\r\n")
+    values, opens, depth, level, inside, last = 1, 0, 0, 0, False, b""
+    for start in range(0, len(unescaped), _CHUNK):
+        parts = unescaped[start:start + _CHUNK].split(b'"')
+        outside = parts[1::2] if inside else parts[::2]
+        bare = b'"'.join(outside).translate(None, b" \t\r\n")
+        inside ^= len(parts) % 2 == 0
+        del parts, outside
+        pairs = (last + bare).count(b"[]") + (last + bare).count(b"{}")
+        opened = bare.count(b"[") + bare.count(b"{")
+        values += bare.count(b",") + opened - pairs
+        opens += opened
+        last = bare[-1:]
+        brackets = numpy.frombuffer(bare.translate(None, _NOT_BRACKETS), dtype=numpy.uint8)
+        if len(brackets):
+            running = numpy.cumsum(numpy.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1)) + level
+            depth, level = max(depth, int(running.max())), int(running[-1])
+        if limit is not None and max(values, opens) > limit:
+            break
+    return max(values, opens), depth
 
 
 def _kind(path: Path) -> str:
@@ -249,12 +261,15 @@ def _parse(path: Path, data: bytes, what: str) -> dict[str, Any]:
     """Parse ``data`` once its values and depth are known to be within the limits (parsing 64 MiB of
     ``{},`` would cost gigabytes); the normal recursion limit stays as a second guard."""
     too_deep = f"{path}: refused: {what} nests more than {MAX_CONFIG_DEPTH} levels deep"
-    bare = _bare(data)
-    values = _values(bare)
+    over = f"{path}: refused: {what} holds more than {MAX_CONFIG_VALUES:,} JSON values (the limit)"
+    # Every string is a value and so is every container: counted at the speed of bytes.count, before
+    # anything is built. (A quote after a backslash may be escaped, so those are not counted.)
+    if (data.count(b'"') - data.count(b'\\"')) // 2 > MAX_CONFIG_VALUES:
+        raise RuntimeFailure(over)
+    values, depth = json_shape(data, limit=MAX_CONFIG_VALUES)
     if values > MAX_CONFIG_VALUES:
-        raise RuntimeFailure(f"{path}: refused: {what} holds {values:,} JSON values, over the limit of "
-                             f"{MAX_CONFIG_VALUES:,}")
-    if _depth(bare) > MAX_CONFIG_DEPTH:
+        raise RuntimeFailure(over)
+    if depth > MAX_CONFIG_DEPTH:
         raise RuntimeFailure(too_deep)
     try:
         config = json.loads(data)

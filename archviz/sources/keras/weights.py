@@ -156,25 +156,36 @@ def open_weights(path: Path) -> Iterator[Weights]:
 #: archive compresses it). h5py seeks back and forth, and every seek back in a compressed member
 #: decompresses it again from its start: n² for a file of n layers, so it is unpacked once to disk.
 MAX_UNPACKED_WEIGHTS = 2**30
+#: How many times its compressed size a weights member may unpack to, beyond :data:`UNPACKED_SLACK`:
+#: weights (random floats) hardly compress, so a member that inflates 100 times is a bomb, and a
+#: 60 KB archive can never cost more than a few MB of disk.
+MAX_WEIGHTS_RATIO = 100
+UNPACKED_SLACK = 2**20
 
 
 @contextlib.contextmanager
 def _archive_member(path: Path, member: str) -> Iterator[Any]:
     """A member of a zip archive as a seekable file: a window on the archive where the member is
-    stored uncompressed (as Keras writes it), else a temporary file it is unpacked to."""
+    stored uncompressed (as Keras writes it), else a temporary file it is unpacked to, once its
+    declared size is within the bounds and while the bytes it really unpacks to stay within them."""
     with zipfile.ZipFile(path) as archive:
         try:
             info = archive.getinfo(member)
         except KeyError:
             raise RuntimeFailure(f"{path}: the archive has no {member}") from None
         if info.compress_type != zipfile.ZIP_STORED:
+            bound = min(MAX_UNPACKED_WEIGHTS, MAX_WEIGHTS_RATIO * info.compress_size + UNPACKED_SLACK)
+            refused = RuntimeFailure(
+                f"{path}: refused: {member} unpacks to more than {bound:,} bytes ({MAX_WEIGHTS_RATIO} times its "
+                f"compressed size, at most {MAX_UNPACKED_WEIGHTS:,}; Keras stores it uncompressed)")
+            if info.file_size > bound:  # before a byte is written
+                raise refused
             with archive.open(info) as handle, tempfile.TemporaryFile(prefix="archviz-") as unpacked:
                 copied = 0
                 while chunk := handle.read(2**20):
                     copied += len(chunk)
-                    if copied > MAX_UNPACKED_WEIGHTS:  # the declared size may lie
-                        raise RuntimeFailure(f"{path}: refused: {member} unpacks to more than "
-                                             f"{MAX_UNPACKED_WEIGHTS:,} bytes (Keras stores it uncompressed)")
+                    if copied > min(bound, info.file_size):  # the declared size may lie
+                        raise refused
                     unpacked.write(chunk)
                 unpacked.seek(0)
                 yield unpacked

@@ -457,12 +457,12 @@ def test_a_full_standard_output_is_one_line(tmp_path, args):
 
 def test_running_out_of_memory_is_one_line(run_cli, monkeypatch):
     """A MemoryError (a bound that missed a case) reaches the user as one line, exit 1."""
-    import archviz.models
+    import archviz.api
 
     def exhausted(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(archviz.models, "analyze", exhausted)
+    monkeypatch.setattr(archviz.api, "analyze", exhausted)
     code, _, err = run_cli("summary", "resnet18")
     assert code == 1 and err.splitlines() == [
         "archviz: error: out of memory: the input needs more memory than this machine has available"]

@@ -194,7 +194,7 @@ def test_60_mib_of_strings_or_brackets_in_a_keras_file_is_one_line(tmp_path, fil
 
 def test_the_scan_carries_strings_and_pairs_across_chunks():
     """Strings and ``[]`` cut by the scan's chunk boundary are counted as the parser sees them."""
-    from archviz.keras_file import _CHUNK, json_shape
+    from archviz.sources.keras.files import _CHUNK, json_shape
 
     for cut in range(_CHUNK - 3, _CHUNK + 3):
         text = " " * cut + '[[], "a,[{b", {}, [1]]'
@@ -390,7 +390,7 @@ def test_the_memory_rule():
 
 def test_available_memory_is_the_least_of_the_machine_and_the_cgroup(tmp_path):
     """Kernel files as a container shows them: the cgroup's room is often far below MemAvailable."""
-    from archviz.memory import available
+    from archviz.core.memory import available
 
     meminfo, v2, v1 = tmp_path / "meminfo", tmp_path / "v2", tmp_path / "v1"
     v2.mkdir()

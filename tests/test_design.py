@@ -92,9 +92,9 @@ def test_keras_round_trip_of_each_op(name):
 # ---- the counting conventions are written once -----------------------------------------------
 
 
-def test_readme_quotes_the_conventions():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Counting conventions", 1)[1].split("\n## ", 1)[0]
+def test_the_docs_quote_the_conventions():
+    page = (ROOT / "docs" / "conventions.md").read_text()
+    section = page.split("# Counting conventions\n", 1)[1].split("\n#", 1)[0]
     bullets = [" ".join(item.split()) for item in section.split("\n- ")[1:]]
     assert bullets == [text for _, text in CONVENTIONS]
 

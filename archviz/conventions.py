@@ -1,11 +1,11 @@
 """The counting conventions, written once: the HTML reports quote them, and a test checks that
-the README's "Counting conventions" section says the same. The rules that implement them are
+docs/conventions.md says the same, word for word. The rules that implement them are
 the op table's (:mod:`archviz.ops`). Text is Markdown: ``**term**`` and ``code`` only.
 """
 
 from __future__ import annotations
 
-#: (term, Markdown sentence) pairs, in the order the README lists them.
+#: (term, Markdown sentence) pairs, in the order docs/conventions.md lists them.
 CONVENTIONS: tuple[tuple[str, str], ...] = (
     ("Params",
      "**Params** follow Keras's accounting. BatchNormalization has 4 per channel: gamma and beta are "

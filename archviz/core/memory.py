@@ -8,7 +8,7 @@ whose estimate exceeds the memory available now: the least of what is readable o
 ``MemAvailable`` (``/proc/meminfo``) and the room left under the container's cgroup limit (v2
 ``memory.max`` less ``memory.current``, v1 ``memory.limit_in_bytes`` less ``memory.usage_in_bytes``,
 the inactive file cache counted as free as the kernel does), else the free physical pages. In a
-container the cgroup limit is often far below the machine's memory. The rule, documented in the README:
+container the cgroup limit is often far below the machine's memory. The rule, documented in docs/errors.md:
 
 * **export** needs twice the param memory: Keras holds the variables and their initial values.
 * **bench** needs twice the param memory plus, at the batch size, the largest layer output twice

@@ -77,10 +77,17 @@ demo: setup
 	fi
 	@echo "outputs in $(OUT)/: open $(OUT)/resnet50.html in a browser"
 
+# The test command: lint, format, types, then the suite (doctests in the package's docstrings included).
+LINTED := archviz tests benchmarks examples
 test: setup-test
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 test-fast: setup-test
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -m "not slow"
 
 bench: setup-test

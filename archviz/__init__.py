@@ -17,17 +17,33 @@ __version__ = "0.1.0"
 
 #: Each public name and the module that defines it.
 _PUBLIC = {
-    "ArchvizError": "archviz.errors", "RuntimeFailure": "archviz.errors", "SpecError": "archviz.errors",
-    "UnknownModelError": "archviz.errors", "UsageError": "archviz.errors",
-    "analyze": "archviz.api", "build_keras": "archviz.api", "load_config": "archviz.api",
+    "ArchvizError": "archviz.errors",
+    "RuntimeFailure": "archviz.errors",
+    "SpecError": "archviz.errors",
+    "UnknownModelError": "archviz.errors",
+    "UsageError": "archviz.errors",
+    "analyze": "archviz.api",
+    "build_keras": "archviz.api",
+    "load_config": "archviz.api",
     "load_graph": "archviz.api",
 }
 
-__all__ = ["__version__", *_PUBLIC]
+__all__ = [
+    "ArchvizError",
+    "RuntimeFailure",
+    "SpecError",
+    "UnknownModelError",
+    "UsageError",
+    "__version__",
+    "analyze",
+    "build_keras",
+    "load_config",
+    "load_graph",
+]
 
 if TYPE_CHECKING:
-    from archviz.errors import ArchvizError, RuntimeFailure, SpecError, UnknownModelError, UsageError
     from archviz.api import analyze, build_keras, load_config, load_graph
+    from archviz.errors import ArchvizError, RuntimeFailure, SpecError, UnknownModelError, UsageError
 
 
 def __getattr__(name: str) -> Any:

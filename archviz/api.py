@@ -11,24 +11,24 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from archviz.core.analysis import analyze_graph
-from archviz.errors import SpecError, UnknownModelError, UsageError
 from archviz.core.graph import Graph
-from archviz.sources.keras.files import KERAS_SUFFIXES
-from archviz.limits import short
-from archviz.core.record import Loader
 from archviz.core.hierarchy import recover_structure
+from archviz.core.record import Loader
 from archviz.core.summary import Summary
-from archviz.units import parse_shape
+from archviz.errors import SpecError, UnknownModelError, UsageError
+from archviz.limits import short
+from archviz.sources.keras.files import KERAS_SUFFIXES
 from archviz.sources.zoo import REGISTRY, STEMS, ResNetConfig, build
 from archviz.sources.zoo.config import BlockType, Shortcut, StrideOn
+from archviz.units import parse_shape
 
 SPEC_SUFFIXES = (".toml",)
-
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,12 @@ class ModelOption:
 
 
 MODEL_OPTIONS: tuple[ModelOption, ...] = (
-    ModelOption("layers", "Blocks per stage, e.g. 3,4,6,3 (the stage count must stay the same).", parse="layers",
-                metavar="N,N,..."),
+    ModelOption(
+        "layers",
+        "Blocks per stage, e.g. 3,4,6,3 (the stage count must stay the same).",
+        parse="layers",
+        metavar="N,N,...",
+    ),
     ModelOption("block", "Residual block type.", choices=tuple(BlockType)),
     ModelOption("input_shape", "Input size, e.g. 32,32,3 (or 224 for 224,224,3).", parse="shape", metavar="H,W,C"),
     ModelOption("classes", "Number of output classes.", range="classes"),
@@ -58,13 +62,21 @@ MODEL_OPTIONS: tuple[ModelOption, ...] = (
     ModelOption("width_multiplier", "Scale every stage and stem width.", range="width_multiplier", metavar="X"),
     ModelOption("groups", "Groups of the 3x3 bottleneck conv (ResNeXt).", range="groups"),
     ModelOption("width_per_group", "Width per group (64: ResNet, 128: wide).", range="width_per_group"),
-    ModelOption("shortcut", "A: zero-padding identity; B: projection where the shape changes; C: projection on "
-                            "every block; none: plain network.", choices=tuple(Shortcut)),
-    ModelOption("stride_on", "Which bottleneck conv carries the stride: the first 1x1 (paper) or the 3x3 (v1.5).",
-                choices=tuple(StrideOn)),
+    ModelOption(
+        "shortcut",
+        "A: zero-padding identity; B: projection where the shape changes; C: projection on "
+        "every block; none: plain network.",
+        choices=tuple(Shortcut),
+    ),
+    ModelOption(
+        "stride_on",
+        "Which bottleneck conv carries the stride: the first 1x1 (paper) or the 3x3 (v1.5).",
+        choices=tuple(StrideOn),
+    ),
     ModelOption("conv_bias", "A bias on every conv, or none.", negative="no-conv-bias"),
-    ModelOption("stem", "imagenet: 7x7/2 + max-pool; cifar: 3x3/1; deep: three 3x3 convs + max-pool.",
-                choices=tuple(STEMS)),
+    ModelOption(
+        "stem", "imagenet: 7x7/2 + max-pool; cifar: 3x3/1; deep: three 3x3 convs + max-pool.", choices=tuple(STEMS)
+    ),
     ModelOption("bn_epsilon", "The epsilon of every batch norm.", range="bn_epsilon", metavar="EPS"),
 )
 
@@ -115,8 +127,9 @@ def _apply(config: ResNetConfig, options: dict[str, Any]) -> ResNetConfig:
     if "layers" in changes:
         changes["layers"] = tuple(int(v) for v in changes["layers"])
         if len(changes["layers"]) != len(config.layers):
-            raise SpecError(f"--layers needs {len(config.layers)} stages for {config.name}, "
-                            f"got {len(changes['layers'])}")
+            raise SpecError(
+                f"--layers needs {len(config.layers)} stages for {config.name}, got {len(changes['layers'])}"
+            )
     if "stem" in changes:
         name = changes["stem"]
         if name not in STEMS:
@@ -130,8 +143,11 @@ def _apply(config: ResNetConfig, options: dict[str, Any]) -> ResNetConfig:
     if not changes:
         return config
     changed = config.replace(**changes)
-    what = [_change_text(key, getattr(changed, key), options.get(key)) for key in _NAMED_CHANGES
-            if key in changes and getattr(changed, key) != getattr(config, key)]
+    what = [
+        _change_text(key, getattr(changed, key), options.get(key))
+        for key in _NAMED_CHANGES
+        if key in changes and getattr(changed, key) != getattr(config, key)
+    ]
     if not what:
         return changed
     text = ", ".join(what)
@@ -140,8 +156,19 @@ def _apply(config: ResNetConfig, options: dict[str, Any]) -> ResNetConfig:
 
 #: The options that make a different network, in the order its name lists them. The input shape and
 #: the classes are the data a network is applied to: titles show them, the name stays.
-_NAMED_CHANGES = ("layers", "block", "width_multiplier", "groups", "width_per_group", "shortcut", "stride_on",
-                  "stem", "conv_bias", "bn_epsilon", "include_top")
+_NAMED_CHANGES = (
+    "layers",
+    "block",
+    "width_multiplier",
+    "groups",
+    "width_per_group",
+    "shortcut",
+    "stride_on",
+    "stem",
+    "conv_bias",
+    "bn_epsilon",
+    "include_top",
+)
 
 
 def _change_text(key: str, value: Any, given: Any) -> str:
@@ -186,8 +213,15 @@ class Resolved:
     keras_model: Any = None
 
 
-def resolve(model: Any, *, unsafe: bool = False, custom_objects: str | dict | None = None,
-            keras_model: bool = False, loader: str = "auto", **options: Any) -> Resolved:
+def resolve(
+    model: Any,
+    *,
+    unsafe: bool = False,
+    custom_objects: str | dict | None = None,
+    keras_model: bool = False,
+    loader: str = "auto",
+    **options: Any,
+) -> Resolved:
     """What MODEL means, for every command: a preset name, a spec path, a :class:`ResNetConfig`, a
     graph, a Keras model object (any kind) or a Keras file (``.keras``, ``.h5``).
 
@@ -216,8 +250,14 @@ def resolve(model: Any, *, unsafe: bool = False, custom_objects: str | dict | No
     if is_keras_file(model):
         from archviz.sources.keras.files import load_file
 
-        graph, keras_object = load_file(Path(str(model)), input_shape=shape, loader=loader, unsafe=unsafe,
-                                        custom_objects=custom_objects, keras_model=keras_model)
+        graph, keras_object = load_file(
+            Path(str(model)),
+            input_shape=shape,
+            loader=loader,
+            unsafe=unsafe,
+            custom_objects=custom_objects,
+            keras_model=keras_model,
+        )
         recover_structure(graph)
         return Resolved(graph, keras_object)
     from archviz.backend import require
@@ -257,8 +297,7 @@ def build_keras(model: Any, **options: Any) -> Any:
     return _exported(build(load_config(model, **options)))
 
 
-def export(model: Any, output: str | Path, *, announce: Callable[[str], None] | None = None,
-           **options: Any) -> Any:
+def export(model: Any, output: str | Path, *, announce: Callable[[str], None] | None = None, **options: Any) -> Any:
     """Write MODEL (a preset, spec or config, with the model options) as a trainable ``.keras`` or
     legacy ``.h5`` file, atomically (``-`` is standard output); returns the ``keras.Model``.
     ``announce`` hears about the slow part before it starts."""

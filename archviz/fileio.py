@@ -14,8 +14,9 @@ import stat
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 from archviz.errors import RuntimeFailure
 
@@ -33,8 +34,7 @@ def check_suffix(path: str | Path, suffixes: tuple[str, ...], what: str) -> None
         from archviz.errors import UsageError
         from archviz.limits import clip
 
-        raise UsageError(f"cannot write {what} to {clip(str(path))}: the file name must end in "
-                         f"{' or '.join(suffixes)}")
+        raise UsageError(f"cannot write {what} to {clip(str(path))}: the file name must end in {' or '.join(suffixes)}")
 
 
 def check_writable(path: str | Path) -> Path:
@@ -178,12 +178,13 @@ def atomic_path(path: str | Path, *, suffix: str = "") -> Iterator[Path]:
                     shutil.copyfileobj(handle, sys.stdout.buffer)
                     sys.stdout.buffer.flush()
             return
-        descriptor, temporary = _temporary(path, target, suffix)
+        descriptor, name = _temporary(path, target, suffix)
+        temporary = Path(name)
         try:
             os.close(descriptor)
             os.unlink(temporary)  # some writers refuse to overwrite; they create it
             with _as_runtime_failure(path):
-                yield Path(temporary)
+                yield temporary
                 os.chmod(temporary, _mode(target))
                 os.replace(temporary, target)
         finally:
@@ -197,8 +198,9 @@ def _temporary(path: str | Path, target: Path, suffix: str) -> tuple[int, str]:
     try:
         return tempfile.mkstemp(prefix=f".{target.stem[:32]}.", suffix=suffix, dir=target.parent)
     except OSError as error:
-        raise RuntimeFailure(f"cannot write {path}: cannot create a temporary file in {target.parent}: "
-                             f"{error.strerror or error}") from None
+        raise RuntimeFailure(
+            f"cannot write {path}: cannot create a temporary file in {target.parent}: {error.strerror or error}"
+        ) from None
 
 
 @contextlib.contextmanager

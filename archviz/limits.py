@@ -61,8 +61,11 @@ class Range:
         ok = isinstance(value, (int, float) if self.real else int) and not isinstance(value, bool)
         if ok:
             # An int is finite and compares exactly with the bounds; math.isfinite(10**400) overflows.
-            ok = (isinstance(value, int) or math.isfinite(value)) and (value > self.low if self.low_open else value >= self.low) and \
-                (value < self.high if self.high_open else value <= self.high)
+            ok = (
+                (isinstance(value, int) or math.isfinite(value))
+                and (value > self.low if self.low_open else value >= self.low)
+                and (value < self.high if self.high_open else value <= self.high)
+            )
         return None if ok else f"must be {self.describe()}; got {short(value)}"
 
     def check(self, what: str, value: Any) -> Any:
@@ -124,7 +127,11 @@ def short(value: Any, limit: int = 60) -> str:
     try:
         text = repr(value)
     except ValueError:  # an int of more digits than Python converts to text (sys.int_info.default_max_str_digits)
-        text = f"an integer of about {round(value.bit_length() * math.log10(2)):,} digits" if isinstance(value, int) else "?"
+        text = (
+            f"an integer of about {round(value.bit_length() * math.log10(2)):,} digits"
+            if isinstance(value, int)
+            else "?"
+        )
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -57,11 +57,12 @@ def parse_count(text: str, what: str = "value") -> int:
     """``5M``, ``2.5e6``, ``1G``, ``800k`` -> an integer; anything else is an error naming ``what``."""
     match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMgGtT]?)\s*", str(text))
     if not match:
-        raise SpecError(f"{what} must be a number with an optional k, M, G or T suffix (like 5M or 2.5e6); "
-                        f"got {short(text)}")
+        raise SpecError(
+            f"{what} must be a number with an optional k, M, G or T suffix (like 5M or 2.5e6); got {short(text)}"
+        )
     value = float(match.group(1)) * _PARSE[match.group(2)]
     count = round(value) if math.isfinite(value) else None
-    if RANGES["budget"].problem(count):
+    if count is None or RANGES["budget"].problem(count):
         raise SpecError(f"{what} must be a count from 1 to {human(MAX_BUDGET)} (like 5M or 2.5e6); got {short(text)}")
     return count
 
@@ -79,8 +80,11 @@ def parse_shape(text: str) -> tuple[int, int, int]:
         values = [values[0], values[1], 3]
     if len(values) != 3:
         raise SpecError(f"input shape must be HEIGHT,WIDTH,CHANNELS; got {short(text)}")
-    for kind, value, what in (("spatial", values[0], "height"), ("spatial", values[1], "width"),
-                              ("channels", values[2], "channels")):
+    for kind, value, what in (
+        ("spatial", values[0], "height"),
+        ("spatial", values[1], "width"),
+        ("channels", values[2], "channels"),
+    ):
         problem = RANGES[kind].problem(value)
         if problem:
             raise SpecError(f"input shape {what} {problem}")

@@ -32,8 +32,10 @@ def main() -> int:
         rates[family] = result.rate
         verdict = "ok" if result.rate >= 2000 else "MISSED"
         ok = ok and result.rate >= 2000
-        print(f"archviz fit --family {family:<8} {result.evaluated:>6,} variants in {result.seconds:5.2f} s "
-              f"{result.rate:>9,.0f}/s  (>= 2,000/s) {verdict}")
+        print(
+            f"archviz fit --family {family:<8} {result.evaluated:>6,} variants in {result.seconds:5.2f} s "
+            f"{result.rate:>9,.0f}/s  (>= 2,000/s) {verdict}"
+        )
 
     from archviz.backend import keras as load_keras  # TensorFlow's start-up lines silenced
     from archviz.backend.keras_export import to_keras

@@ -52,15 +52,26 @@ def main() -> int:
         exact = total == summary.flops
         rows += [
             (f"{name}: Keras build", f"{build:.2f} s", ""),
-            (f"{name}: archviz summary of the built model", f"{ours:.3f} s",
-             f"+{ours / build:.1%} (<= 10%)", ours <= 0.1 * build),
+            (
+                f"{name}: archviz summary of the built model",
+                f"{ours:.3f} s",
+                f"+{ours / build:.1%} (<= 10%)",
+                ours <= 0.1 * build,
+            ),
             (f"{name}: Keras load of the .keras file", f"{load:.2f} s", ""),
-            (f"{name}: archviz summary of the loaded model", f"{file_summary:.3f} s",
-             f"+{file_summary / load:.1%} (<= 10%)", file_summary <= 0.1 * load),
+            (
+                f"{name}: archviz summary of the loaded model",
+                f"{file_summary:.3f} s",
+                f"+{file_summary / load:.1%} (<= 10%)",
+                file_summary <= 0.1 * load,
+            ),
             (f"{name}: tf.profiler FLOPs (freeze + profile)", f"{profile:.2f} s", f"{total:,} FLOPs"),
-            (f"{name}: archviz FLOPs", f"{ours:.3f} s",
-             f"{profile / ours:.0f}x faster (>= 10x), {'equal' if exact else 'DIFFERENT'}",
-             profile >= 10 * ours and exact),
+            (
+                f"{name}: archviz FLOPs",
+                f"{ours:.3f} s",
+                f"{profile / ours:.0f}x faster (>= 10x), {'equal' if exact else 'DIFFERENT'}",
+                profile >= 10 * ours and exact,
+            ),
         ]
         del model, loaded
         keras.backend.clear_session()

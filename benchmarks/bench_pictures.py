@@ -45,12 +45,14 @@ def main() -> int:
     ]
     for label, seconds, target in checks:
         verdict = "" if target is None else ("ok" if seconds <= target else "MISSED")
-        print(f"{label:<58} {seconds:7.2f} s  {'<= %.0f s' % target if target else '':<8} {verdict}")
+        print(f"{label:<58} {seconds:7.2f} s  {f'<= {target:.0f} s' if target else '':<8} {verdict}")
     print(f"{'ratio plot_model / archviz diagram (layer depth)':<58} {keras / layers:7.1f}x")
     ratio, megabytes = big / small, sizes["r1202"] / 2**20
     print(f"{'archviz report resnet50':<58} {small:7.2f} s  {sizes['r50'] / 2**20:.1f} MB")
-    print(f"{'archviz report resnet1202':<58} {big:7.2f} s  {megabytes:.1f} MB  <= 3 MB  "
-          f"{'ok' if megabytes <= 3 else 'MISSED'}")
+    print(
+        f"{'archviz report resnet1202':<58} {big:7.2f} s  {megabytes:.1f} MB  <= 3 MB  "
+        f"{'ok' if megabytes <= 3 else 'MISSED'}"
+    )
     print(f"{'ratio report resnet1202 / resnet50':<58} {ratio:7.1f}x  <= 4x     {'ok' if ratio <= 4 else 'MISSED'}")
     met = all(target is None or seconds <= target for _, seconds, target in checks)
     return 0 if met and megabytes <= 3 and ratio <= 4 else 1

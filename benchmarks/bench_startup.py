@@ -45,11 +45,13 @@ def main() -> int:
     median = {label: statistics.median(values) for label, values in times.items()}
     bare = median["python -c pass"]
     version, summary = median["archviz --version"] / bare, median["archviz summary resnet152"] / bare
-    return report([
-        ("python -c pass (whole process)", f"{bare * 1000:.0f} ms", True, ""),
-        ("archviz --version / python -c pass", f"{version:.2f}x", version <= 2.0, "<= 2x"),
-        ("archviz summary resnet152 / python -c pass", f"{summary:.2f}x", summary <= 3.5, "<= 3.5x"),
-    ])
+    return report(
+        [
+            ("python -c pass (whole process)", f"{bare * 1000:.0f} ms", True, ""),
+            ("archviz --version / python -c pass", f"{version:.2f}x", version <= 2.0, "<= 2x"),
+            ("archviz summary resnet152 / python -c pass", f"{summary:.2f}x", summary <= 3.5, "<= 3.5x"),
+        ]
+    )
 
 
 if __name__ == "__main__":

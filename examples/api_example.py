@@ -1,6 +1,6 @@
 """Using archviz from Python: where do ResNet-50's parameters and MACs go, stage by stage?
 
-    python examples/api_example.py
+python examples/api_example.py
 """
 
 import archviz

@@ -40,8 +40,14 @@ PAPER_MACS = {
 PAPER_TABLE1_PRINTED = {"resnet18": 1.8, "resnet34": 3.6, "resnet50": 3.8, "resnet101": 7.6, "resnet152": 11.3}
 
 # CIFAR-10, Table 6: params in millions as printed
-PAPER_TABLE6 = {"resnet20": 0.27, "resnet32": 0.46, "resnet44": 0.66, "resnet56": 0.85, "resnet110": 1.7,
-                "resnet1202": 19.4}
+PAPER_TABLE6 = {
+    "resnet20": 0.27,
+    "resnet32": 0.46,
+    "resnet44": 0.66,
+    "resnet56": 0.85,
+    "resnet110": 1.7,
+    "resnet1202": 19.4,
+}
 
 # later papers: (params in millions as printed, significant decimals, source)
 LATER_PAPERS = {
@@ -65,8 +71,8 @@ SEED_FIGURES = {
 }
 
 # seed 002: the famous comparison at 256 channels
-BASIC_PAIR_WEIGHTS = 1_179_648   # 3x3x256x256 + 3x3x256x256
-BOTTLENECK_WEIGHTS = 69_632      # 1x1x256x64 + 3x3x64x64 + 1x1x64x256
+BASIC_PAIR_WEIGHTS = 1_179_648  # 3x3x256x256 + 3x3x256x256
+BOTTLENECK_WEIGHTS = 69_632  # 1x1x256x64 + 3x3x64x64 + 1x1x64x256
 
 # tf.compat.v1.profiler (float_operation) on the frozen inference graph of keras.applications models
 # (weights=None, 224x224x3, 1000 classes), measured with TensorFlow 2.21 / Keras 3.15 at batch 1.

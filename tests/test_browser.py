@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 import archviz
-from archviz.studies.blocks import stage_comparison
 from archviz.render.report import render_report
+from archviz.studies.blocks import stage_comparison
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):
@@ -18,8 +18,16 @@ if not os.path.exists(CHROMIUM):
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +59,14 @@ def open_report(browser, reports):
         page.errors = []
         page.on("console", lambda message: page.errors.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.on("request", lambda request: page.errors.append(f"request {request.url}")
-                if not request.url.startswith(("file:", "data:", "about:")) else None)
+        page.on(
+            "request",
+            lambda request: (
+                page.errors.append(f"request {request.url}")
+                if not request.url.startswith(("file:", "data:", "about:"))
+                else None
+            ),
+        )
         page.goto(reports[name].as_uri())
         pages.append(page)
         return page

@@ -7,14 +7,13 @@ import sys
 import xml.dom.minidom
 
 import pytest
-
-import archviz
-from archviz.studies.fit import FAMILIES, candidates, cost_by_parts, fit, pareto
-from archviz.units import parse_count
-from archviz.sources.zoo import REGISTRY, build
-
 from conftest import SPECS
 from reference import BASIC_PAIR_WEIGHTS, BOTTLENECK_WEIGHTS, PAPER_MACS, PAPER_TABLE1_PRINTED
+
+import archviz
+from archviz.sources.zoo import REGISTRY
+from archviz.studies.fit import FAMILIES, candidates, cost_by_parts, fit, pareto
+from archviz.units import parse_count
 
 PAPER = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
 TOTAL_KEYS = set(archviz.analyze("resnet18").totals())
@@ -44,8 +43,18 @@ def test_compare_table_and_per_stage(run_cli):
 
 
 def test_baseline_and_sort(run_cli):
-    code, out, _ = run_cli("compare", "resnext50_32x4d", "resnet50", "resnet50-torchvision", "--baseline",
-                           "resnet50", "--sort", "macs", "--format", "json")
+    code, out, _ = run_cli(
+        "compare",
+        "resnext50_32x4d",
+        "resnet50",
+        "resnet50-torchvision",
+        "--baseline",
+        "resnet50",
+        "--sort",
+        "macs",
+        "--format",
+        "json",
+    )
     records = json.loads(out)
     assert [r["name"] for r in records] == ["resnet50", "resnet50-torchvision", "resnext50_32x4d"]
     assert records[0]["ratios"]["macs"] == 1.0
@@ -55,8 +64,17 @@ def test_baseline_and_sort(run_cli):
 
 
 def test_options_apply_to_every_model_and_specs_mix(run_cli):
-    code, out, _ = run_cli("compare", "resnet18", str(SPECS / "seed004_mini_resnet.toml"), "--input-shape",
-                           "32,32,3", "--classes", "10", "--format", "csv")
+    code, out, _ = run_cli(
+        "compare",
+        "resnet18",
+        str(SPECS / "seed004_mini_resnet.toml"),
+        "--input-shape",
+        "32,32,3",
+        "--classes",
+        "10",
+        "--format",
+        "csv",
+    )
     assert code == 0
     lines = out.splitlines()
     assert lines[0].startswith("Model,Weighted layers,Params,")
@@ -184,8 +202,10 @@ def test_front_respects_the_budget_and_is_not_dominated(family):
     assert result.ranked and result.evaluated >= result.within_budget >= len(result.ranked) == result.front_size
     for variant in result.ranked:
         assert variant.params <= 3_000_000 and variant.macs <= 2_000_000_000
-        assert not any(o.params >= variant.params and o.macs < variant.macs or
-                       o.params > variant.params and o.macs <= variant.macs for o in result.ranked)
+        assert not any(
+            o.params >= variant.params and o.macs < variant.macs or o.params > variant.params and o.macs <= variant.macs
+            for o in result.ranked
+        )
 
 
 def test_each_listed_command_builds_what_it_says(run_cli):
@@ -206,8 +226,19 @@ def test_fit_command(run_cli):
     for record in data["variants"]:
         assert record["params"] <= 5_000_000 and record["macs"] <= 1_000_000_000
         assert {"params", "macs", "options", "command"} <= set(record)
-    code, out, _ = run_cli("fit", "--max-params", "800k", "--family", "cifar", "--input-shape", "64,64,3",
-                           "--classes", "200", "--limit", "3")
+    code, out, _ = run_cli(
+        "fit",
+        "--max-params",
+        "800k",
+        "--family",
+        "cifar",
+        "--input-shape",
+        "64,64,3",
+        "--classes",
+        "200",
+        "--limit",
+        "3",
+    )
     assert "--input-shape 64,64,3 --classes 200" in out
     assert "variants evaluated" in out and "more: --limit 0 shows them all" in out
 
@@ -217,8 +248,17 @@ def test_fit_with_no_variant_in_budget(run_cli):
     assert code == 0 and "No variant fits" in out
 
 
-@pytest.mark.parametrize("text, value", [("5M", 5_000_000), ("2.5e6", 2_500_000), ("1G", 1_000_000_000),
-                                         ("800k", 800_000), ("11689512", 11_689_512), ("1.5 M", 1_500_000)])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("5M", 5_000_000),
+        ("2.5e6", 2_500_000),
+        ("1G", 1_000_000_000),
+        ("800k", 800_000),
+        ("11689512", 11_689_512),
+        ("1.5 M", 1_500_000),
+    ],
+)
 def test_budget_units(text, value):
     assert parse_count(text) == value
 
@@ -240,14 +280,16 @@ def test_pareto_keeps_only_undominated():
 
 
 def test_fit_never_imports_tensorflow():
-    probe = ("import sys\nfrom archviz.studies.fit import fit\nfit(max_params=5_000_000, family='resnet')\n"
-             "assert not [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')]\n")
+    probe = (
+        "import sys\nfrom archviz.studies.fit import fit\nfit(max_params=5_000_000, family='resnet')\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')]\n"
+    )
     subprocess.run([sys.executable, "-c", probe], check=True)
 
 
 def test_chart_keeps_models_that_share_a_name():
-    from archviz.studies.compare import compare
     from archviz.render.compare import render_chart
+    from archviz.studies.compare import compare
 
     entries = compare(["resnet20", "resnet20"], analyze=archviz.analyze)
     document = xml.dom.minidom.parseString(render_chart(entries))

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import SPECS
 
 ARCHVIZ = Path(sys.executable).with_name("archviz")
@@ -39,8 +38,13 @@ def test_json_record(run_cli):
     assert record["totals"]["trainable_params"] == 25_557_032
     assert record["totals"]["macs"] == 8 * 4_089_184_256
     assert record["totals"]["param_bytes"] == 4 * record["totals"]["params"]
-    assert record["layers"][1] == {**record["layers"][1], "name": "stem.conv1", "op": "conv2d",
-                                   "output_shape": [112, 112, 64], "params": 9408}
+    assert record["layers"][1] == {
+        **record["layers"][1],
+        "name": "stem.conv1",
+        "op": "conv2d",
+        "output_shape": [112, 112, 64],
+        "params": 9408,
+    }
 
 
 def test_csv_is_exact(run_cli):
@@ -91,24 +95,30 @@ def test_list(run_cli):
     assert entries["resnext50_32x4d"]["family"] == "resnext"
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (["summary", "resnt50"], 2, "unknown model 'resnt50'.*did you mean resnet50"),
-    (["summary", "resnet50", "--classes", "0"], 2, "--classes"),
-    (["summary", "resnet50", "--classes", "many"], 2, "--classes"),
-    (["summary", "resnet50", "--batch-size", "-4"], 2, "--batch-size"),
-    (["summary", "resnet50", "--input-shape", "224,0,3"], 2, "input shape width must be an integer >= 1"),
-    (["summary", "resnet50", "--input-shape", "abc"], 2, "input shape must be integers"),
-    (["summary", "resnet50", "--width-multiplier", "0"], 2, "--width-multiplier"),
-    (["summary", "resnet50", "--depth", "7"], 2, "beyond the model's 3 levels"),
-    (["summary", "resnet50", "--depth", "leaves"], 2, "--depth"),
-    (["summary", "resnet18", "--groups", "4"], 2, "bottleneck blocks only"),
-    (["summary", "resnet50", "--format", "yaml"], 2, "--format"),
-    (["summary", str(SPECS / "seed003_resnet50_as_written.toml"), "--input-shape", "16"], 2,
-     "layer 'head.pool' .*too small"),
-    (["summary", "missing.toml"], 1, "cannot read spec missing.toml"),
-    (["list", "nothing*"], 2, "no preset matches"),
-    (["sumary", "resnet50"], 2, "No such command"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["summary", "resnt50"], 2, "unknown model 'resnt50'.*did you mean resnet50"),
+        (["summary", "resnet50", "--classes", "0"], 2, "--classes"),
+        (["summary", "resnet50", "--classes", "many"], 2, "--classes"),
+        (["summary", "resnet50", "--batch-size", "-4"], 2, "--batch-size"),
+        (["summary", "resnet50", "--input-shape", "224,0,3"], 2, "input shape width must be an integer >= 1"),
+        (["summary", "resnet50", "--input-shape", "abc"], 2, "input shape must be integers"),
+        (["summary", "resnet50", "--width-multiplier", "0"], 2, "--width-multiplier"),
+        (["summary", "resnet50", "--depth", "7"], 2, "beyond the model's 3 levels"),
+        (["summary", "resnet50", "--depth", "leaves"], 2, "--depth"),
+        (["summary", "resnet18", "--groups", "4"], 2, "bottleneck blocks only"),
+        (["summary", "resnet50", "--format", "yaml"], 2, "--format"),
+        (
+            ["summary", str(SPECS / "seed003_resnet50_as_written.toml"), "--input-shape", "16"],
+            2,
+            "layer 'head.pool' .*too small",
+        ),
+        (["summary", "missing.toml"], 1, "cannot read spec missing.toml"),
+        (["list", "nothing*"], 2, "no preset matches"),
+        (["sumary", "resnet50"], 2, "No such command"),
+    ],
+)
 def test_user_mistakes_are_one_line(run_cli, args, code, message):
     import re
 
@@ -137,14 +147,17 @@ def test_help_has_examples(run_cli):
 
 def test_entry_point_runs_without_tensorflow():
     """The installed console script works, and a zoo summary never imports TensorFlow."""
-    result = subprocess.run([str(ARCHVIZ), "summary", "resnet152", "--format", "json"], capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [str(ARCHVIZ), "summary", "resnet152", "--format", "json"], capture_output=True, text=True, check=True
+    )
     assert json.loads(result.stdout)["totals"]["params"] == 60_344_232
-    probe = ("import sys; from archviz.cli import cli\n"
-             "try:\n    cli.main(['summary', 'resnet1202', '--depth', 'stages'])\n"
-             "except SystemExit as e:\n    assert e.code == 0, e.code\n"
-             "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))\n"
-             "assert not heavy, heavy\n")
+    probe = (
+        "import sys; from archviz.cli import cli\n"
+        "try:\n    cli.main(['summary', 'resnet1202', '--depth', 'stages'])\n"
+        "except SystemExit as e:\n    assert e.code == 0, e.code\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))\n"
+        "assert not heavy, heavy\n"
+    )
     subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, env={**os.environ})
 
 
@@ -170,21 +183,32 @@ except SystemExit as done:
 """
 
 
-@pytest.mark.parametrize("args, needs", [
-    (["export", "resnet20", "-o", "r.keras"], "this command"), (["bench", "resnet20"], "this command"),
-    (["summary", "custom.keras"], "reading custom.keras with Keras (the config reader cannot read layer class "
-                                  "'mypackage>Mystery')")])
+@pytest.mark.parametrize(
+    "args, needs",
+    [
+        (["export", "resnet20", "-o", "r.keras"], "this command"),
+        (["bench", "resnet20"], "this command"),
+        (
+            ["summary", "custom.keras"],
+            "reading custom.keras with Keras (the config reader cannot read layer class 'mypackage>Mystery')",
+        ),
+    ],
+)
 def test_tensorflow_commands_without_tensorflow(args, needs, tmp_path):
     from test_keras_config import mutate, write_keras
 
     if args[-1] == "custom.keras":
-        write_keras(tmp_path / "custom.keras", mutate(lambda c: c["layers"][1].update(module="mypackage",
-                                                                                      class_name="Mystery")))
-    result = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, *args], capture_output=True, text=True,
-                            cwd=tmp_path)
+        write_keras(
+            tmp_path / "custom.keras", mutate(lambda c: c["layers"][1].update(module="mypackage", class_name="Mystery"))
+        )
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TENSORFLOW, *args], capture_output=True, text=True, cwd=tmp_path
+    )
     assert result.returncode == 1
-    assert result.stderr == f"archviz: error: {needs} needs TensorFlow, which is not installed: " \
-                            f"pip install 'archviz[tensorflow]'\n"
+    assert (
+        result.stderr == f"archviz: error: {needs} needs TensorFlow, which is not installed: "
+        f"pip install 'archviz[tensorflow]'\n"
+    )
     assert list(tmp_path.iterdir()) == ([tmp_path / "custom.keras"] if args[-1] == "custom.keras" else [])
 
 
@@ -194,8 +218,9 @@ def test_keras_files_of_built_in_layers_need_no_tensorflow(tmp_path):
     write_keras(tmp_path / "tiny.keras", tiny())
     outputs = []
     for args in (["summary", "tiny.keras", "--format", "json"], ["diagram", "tiny.keras", "-o", "tiny.dot"]):
-        result = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, *args], capture_output=True, text=True,
-                                cwd=tmp_path)
+        result = subprocess.run(
+            [sys.executable, "-c", WITHOUT_TENSORFLOW, *args], capture_output=True, text=True, cwd=tmp_path
+        )
         assert result.returncode == 0, result.stderr
         outputs.append(result.stdout)
     assert json.loads(outputs[0])["totals"]["params"] == 36
@@ -203,8 +228,12 @@ def test_keras_files_of_built_in_layers_need_no_tensorflow(tmp_path):
 
 
 def test_everything_else_works_without_tensorflow(tmp_path):
-    result = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, "summary", "resnet50", "--format", "json"],
-                            capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TENSORFLOW, "summary", "resnet50", "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["totals"]["params"] == 25_610_152
 
@@ -220,8 +249,9 @@ def test_layers_and_block_options(run_cli):
     assert code == 2 and "--layers" in err
 
 
-@pytest.mark.parametrize("command", ["summary", "list", "diagram", "report", "export", "bench", "compare", "blocks",
-                                     "fit"])
+@pytest.mark.parametrize(
+    "command", ["summary", "list", "diagram", "report", "export", "bench", "compare", "blocks", "fit"]
+)
 def test_every_command_has_help_with_examples(run_cli, command):
     code, out, _ = run_cli(command, "--help")
     assert code == 0
@@ -229,27 +259,46 @@ def test_every_command_has_help_with_examples(run_cli, command):
 
 
 #: What a command must not import: renderers, readers and frameworks it does not use (start-up is a feature).
-HEAVY = ("graphviz", "jinja2", "markupsafe", "h5py", "numpy", "cairosvg", "zipfile", "tensorflow", "keras",
-         "tf_keras", "onnx")
+HEAVY = (
+    "graphviz",
+    "jinja2",
+    "markupsafe",
+    "h5py",
+    "numpy",
+    "cairosvg",
+    "zipfile",
+    "tensorflow",
+    "keras",
+    "tf_keras",
+    "onnx",
+)
 
 
-@pytest.mark.parametrize("args, allowed", [
-    (["--version"], ()),
-    (["summary", "resnet152"], ()),
-    (["summary", "resnet50", "--depth", "stages", "--format", "json"], ()),
-    (["list"], ()),
-    (["diagram", "resnet20", "-o", "-", "--format", "dot"], ("graphviz",)),
-])
+@pytest.mark.parametrize(
+    "args, allowed",
+    [
+        (["--version"], ()),
+        (["summary", "resnet152"], ()),
+        (["summary", "resnet50", "--depth", "stages", "--format", "json"], ()),
+        (["list"], ()),
+        (["diagram", "resnet20", "-o", "-", "--format", "dot"], ("graphviz",)),
+    ],
+)
 def test_a_command_imports_only_what_it_needs(args, allowed):
     """A zoo summary loads no renderer, reader or framework; --version loads no model code either."""
-    probe = ("import sys\nfrom archviz.cli import main\nsys.argv = ['archviz', *sys.argv[1:]]\n"
-             "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
-             f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))\n"
-             "print('HEAVY', *heavy, file=sys.stderr)\n"
-             "print('MODELS', 'archviz.api' in sys.modules, file=sys.stderr)\n")
+    probe = (
+        "import sys\nfrom archviz.cli import main\nsys.argv = ['archviz', *sys.argv[1:]]\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
+        f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))\n"
+        "print('HEAVY', *heavy, file=sys.stderr)\n"
+        "print('MODELS', 'archviz.api' in sys.modules, file=sys.stderr)\n"
+    )
     result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True)
-    lines = dict(line.split(" ", 1) if " " in line else (line, "") for line in result.stderr.splitlines()
-                 if line.startswith(("HEAVY", "MODELS")))
+    lines = dict(
+        line.split(" ", 1) if " " in line else (line, "")
+        for line in result.stderr.splitlines()
+        if line.startswith(("HEAVY", "MODELS"))
+    )
     assert set(lines["HEAVY"].split()) <= set(allowed), lines["HEAVY"]
     if args == ["--version"]:
         assert lines["MODELS"] == "False"

@@ -7,12 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from archviz.conventions import CONVENTIONS
 from archviz.ops import KERAS_CLASSES, OPS, Family
 from archviz.render.diagram import FAMILY_STYLE
-
-from conftest import ROOT
 
 PACKAGE = ROOT / "archviz"
 
@@ -49,17 +48,30 @@ def test_the_builder_uses_only_ops_of_the_table():
 @pytest.mark.parametrize("name", sorted({op.name for key, op in KERAS_CLASSES.items() if "." not in key}))
 def test_keras_round_trip_of_each_op(name):
     """Export an op to its Keras layer, read the layer's config back: the same attributes."""
-    keras = pytest.importorskip("keras")
-    from archviz.core.analysis import analyze_graph
+    pytest.importorskip("keras")
     from archviz.backend.keras_export import to_keras
     from archviz.backend.keras_import import graph_from_keras
+    from archviz.core.analysis import analyze_graph
     from archviz.core.graph import Graph
 
     examples = {
-        "conv2d": {"filters": 4, "kernel": (3, 3), "strides": (2, 2), "padding": "same", "dilation": (1, 1),
-                   "use_bias": False, "activation": "relu"},
-        "depthwise_conv2d": {"kernel": (3, 3), "strides": (1, 1), "padding": "valid", "dilation": (1, 1),
-                             "depth_multiplier": 2, "use_bias": True},
+        "conv2d": {
+            "filters": 4,
+            "kernel": (3, 3),
+            "strides": (2, 2),
+            "padding": "same",
+            "dilation": (1, 1),
+            "use_bias": False,
+            "activation": "relu",
+        },
+        "depthwise_conv2d": {
+            "kernel": (3, 3),
+            "strides": (1, 1),
+            "padding": "valid",
+            "dilation": (1, 1),
+            "depth_multiplier": 2,
+            "use_bias": True,
+        },
         "batch_norm": {"epsilon": 1.001e-05, "center": True, "scale": False},
         "activation": {"fn": "swish"},
         "dense": {"units": 5, "use_bias": True, "activation": "softmax"},
@@ -70,7 +82,11 @@ def test_keras_round_trip_of_each_op(name):
         "avg_pool2d": {"pool": (2, 2), "strides": (2, 2), "padding": "valid"},
         "global_avg_pool2d": {"keepdims": True},
         "global_max_pool2d": {"keepdims": False},
-        "flatten": {}, "add": {}, "multiply": {}, "concat": {}, "dropout": {"rate": 0.25},
+        "flatten": {},
+        "add": {},
+        "multiply": {},
+        "concat": {},
+        "dropout": {"rate": 0.25},
     }
     from test_ops_keras import ROUND_TRIP, ROUND_TRIP_INPUTS  # the examples of the ops tested there
 
@@ -139,7 +155,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for target in sorted(graph[node]):
             if state.get(target) == 1:
-                return stack[stack.index(target):] + [target]
+                return stack[stack.index(target) :] + [target]
             if target not in state:
                 found = visit(target)
                 if found:
@@ -179,8 +195,12 @@ def _layer(module: str) -> str:
 
 
 def test_packages_import_only_the_packages_below_them():
-    upward = sorted(f"{source} -> {target}" for source, targets in import_graph().items() for target in targets
-                    if LAYERS.index(_layer(target)) > LAYERS.index(_layer(source)))
+    upward = sorted(
+        f"{source} -> {target}"
+        for source, targets in import_graph().items()
+        for target in targets
+        if LAYERS.index(_layer(target)) > LAYERS.index(_layer(source))
+    )
     assert not upward, upward
     assert set(map(_layer, import_graph())) == set(LAYERS)
 
@@ -199,29 +219,28 @@ def _choices(command_name: str) -> dict[str, tuple]:
     from archviz.cli import cli
 
     command = cli.get_command(None, command_name)
-    return {param.name: tuple(param.type.choices) for param in command.params
-            if isinstance(param.type, click.Choice)}
+    return {param.name: tuple(param.type.choices) for param in command.params if isinstance(param.type, click.Choice)}
 
 
 def test_command_line_choices_come_from_the_library():
-    from archviz.core.analysis import DTYPE_BYTES
-    from archviz.studies.bench import Benchmark
+    from archviz.core.analysis import DType
     from archviz.core.record import Loader
+    from archviz.core.summary import Summary
+    from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS, formats
+    from archviz.sources.zoo.config import STEMS, BlockType, Shortcut, StrideOn
+    from archviz.studies.bench import Benchmark
+    from archviz.studies.blocks import BlockComparison
     from archviz.studies.catalog import Catalog
     from archviz.studies.compare import SORT_KEYS, Comparison
-    from archviz.studies.blocks import BlockComparison
     from archviz.studies.fit import FAMILIES, OBJECTIVES, FitResult
-    from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS, formats
-    from archviz.core.summary import Summary
-    from archviz.sources.zoo.config import STEMS, BlockType, Shortcut, StrideOn
 
     model = {"block": tuple(BlockType), "shortcut": tuple(Shortcut), "stem": tuple(STEMS), "stride_on": tuple(StrideOn)}
     files = {**model, "loader": tuple(Loader)}
     expected = {
-        "summary": {**files, "dtype": tuple(DTYPE_BYTES), "fmt": formats(Summary)},
-        "compare": {**files, "dtype": tuple(DTYPE_BYTES), "fmt": formats(Comparison), "sort": SORT_KEYS},
+        "summary": {**files, "dtype": tuple(DType), "fmt": formats(Summary)},
+        "compare": {**files, "dtype": tuple(DType), "fmt": formats(Comparison), "sort": SORT_KEYS},
         "diagram": {**files, "fmt": DIAGRAM_FORMATS, "rankdir": RANKDIRS},
-        "report": {**files, "dtype": tuple(DTYPE_BYTES)},
+        "report": {**files, "dtype": tuple(DType)},
         "export": model,
         "bench": {**files, "fmt": formats(Benchmark)},
         "list": {"fmt": formats(Catalog)},
@@ -233,8 +252,8 @@ def test_command_line_choices_come_from_the_library():
 
 
 def test_every_model_command_takes_every_model_option():
-    from archviz.cli import cli
     from archviz.api import CONFIG_OPTIONS
+    from archviz.cli import cli
 
     for name in ("summary", "compare", "diagram", "report", "export", "bench"):
         params = {param.name for param in cli.get_command(None, name).params}
@@ -270,3 +289,11 @@ def test_no_two_modules_share_a_name():
             names.setdefault(path.stem, []).append(path.parent.relative_to(PACKAGE))
     shared = {name: sorted(map(str, places)) for name, places in names.items() if len(places) > 1}
     assert all(places == ["render", "studies"] for places in shared.values()), shared
+
+
+def test_the_package_exports_what_it_names():
+    """``archviz``'s public names are imported when first used; the list and the lazy table agree."""
+    import archviz
+
+    assert set(archviz.__all__) == {"__version__", *archviz._PUBLIC}
+    assert all(getattr(archviz, name) is not None for name in archviz.__all__)

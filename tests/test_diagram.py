@@ -8,6 +8,7 @@ import sys
 
 import pydot
 import pytest
+from conftest import GOLDEN, SPECS
 
 import archviz
 from archviz.core.analysis import analyze_graph
@@ -15,14 +16,15 @@ from archviz.core.graph import Graph
 from archviz.render.diagram import DiagramOptions, dot_source, render
 from archviz.render.dot_text import anchor
 
-from conftest import GOLDEN, SPECS
-
 GOLDEN_CASES = {
     "resnet18_stages.dot": ("resnet18", {}, DiagramOptions(depth="stages")),
     "resnet20_layers.dot": ("resnet20", {}, DiagramOptions(depth="layers")),
     "resnet50_blocks_collapse_macs.dot": ("resnet50", {}, DiagramOptions(depth="blocks", collapse=True, macs=True)),
-    "resnet50v2_layers_lr.dot": ("resnet50v2", {"input_shape": (64, 64, 3)},
-                                  DiagramOptions(depth="layers", rankdir="LR")),
+    "resnet50v2_layers_lr.dot": (
+        "resnet50v2",
+        {"input_shape": (64, 64, 3)},
+        DiagramOptions(depth="layers", rankdir="LR"),
+    ),
     "seed004_layers.dot": (str(SPECS / "seed004_mini_resnet.toml"), {}, DiagramOptions(depth="layers")),
 }
 
@@ -76,21 +78,29 @@ def test_layer_depth_clusters_blocks_inside_stages():
     clusters = {s.get_name().strip('"') for s in all_subgraphs(graph)}
     assert {"cluster_layer1", "cluster_layer1.block1", "cluster_layer4.block2", "cluster_stem"} <= clusters
     stage = next(s for s in graph.get_subgraphs() if s.get_name().strip('"') == "cluster_layer2")
-    assert {s.get_name().strip('"') for s in stage.get_subgraphs()} == {"cluster_layer2.block1",
-                                                                        "cluster_layer2.block2"}
+    assert {s.get_name().strip('"') for s in stage.get_subgraphs()} == {
+        "cluster_layer2.block1",
+        "cluster_layer2.block2",
+    }
 
 
 def test_shortcuts_are_drawn():
     edges = parse(archviz.analyze("resnet20"), DiagramOptions(depth="layers")).get_edges()
-    labels = {(e.get_source().strip('"'), e.get_destination().strip('"')): (e.get("label") or "").strip('" ')
-              for e in edges}
+    labels = {
+        (e.get_source().strip('"'), e.get_destination().strip('"')): (e.get("label") or "").strip('" ') for e in edges
+    }
     assert labels[("stem.relu1", "layer1.block1.add")] == "identity"
     assert labels[("layer2.block1.shortcut", "layer2.block1.add")] == "zero-pad (A)"
-    node = next(n for n in all_nodes(parse(archviz.analyze("resnet20"), DiagramOptions(depth="layers")))
-                if n.get_name().strip('"') == "layer2.block1.shortcut")
+    node = next(
+        n
+        for n in all_nodes(parse(archviz.analyze("resnet20"), DiagramOptions(depth="layers")))
+        if n.get_name().strip('"') == "layer2.block1.shortcut"
+    )
     assert "option A: zero padding" in node.get("label")
-    projection = {(e.get_source().strip('"'), e.get_destination().strip('"')): (e.get("label") or "")
-                  for e in parse(archviz.analyze("resnet18"), DiagramOptions(depth="layers")).get_edges()}
+    projection = {
+        (e.get_source().strip('"'), e.get_destination().strip('"')): (e.get("label") or "")
+        for e in parse(archviz.analyze("resnet18"), DiagramOptions(depth="layers")).get_edges()
+    }
     assert "projection" in projection[("layer2.block1.shortcut_bn", "layer2.block1.add")]
 
 
@@ -111,7 +121,7 @@ def test_labels_show_attributes_shape_params_and_macs():
 
 
 def tricky_graph():
-    graph = Graph("tricky \"model\"")
+    graph = Graph('tricky "model"')
     names = ['in "quoted"', "braces {x}", "<script>alert(1)</script>", "back\\slash\\", "ünïcödé 残差"]
     x = graph.add(names[0], "input", shape=(8, 8, 3))
     x = graph.add(names[1], "conv2d", x, filters=4, kernel=(3, 3), padding="same", use_bias=False)
@@ -138,8 +148,10 @@ def test_tricky_names_survive_dot_and_svg():
     assert "<script>" not in svg
 
 
-@pytest.mark.parametrize("suffix, magic", [(".svg", b"<?xml"), (".png", b"\x89PNG"), (".pdf", b"%PDF"),
-                                           (".dot", b"digraph"), (".gv", b"digraph")])
+@pytest.mark.parametrize(
+    "suffix, magic",
+    [(".svg", b"<?xml"), (".png", b"\x89PNG"), (".pdf", b"%PDF"), (".dot", b"digraph"), (".gv", b"digraph")],
+)
 def test_formats_follow_the_extension(run_cli, tmp_path, suffix, magic):
     target = tmp_path / f"net{suffix}"
     code, _, err = run_cli("diagram", "resnet18", "-o", target)
@@ -153,14 +165,17 @@ def test_format_option_overrides(run_cli, tmp_path):
     assert target.read_text().startswith("digraph")
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (["diagram", "resnet18", "-o", "net.jpeg"], 2, "cannot tell what to write to net.jpeg"),
-    (["diagram", "resnet18", "-o", "net.png", "--format", "svg"], 2, "names a png file but --format says svg"),
-    (["diagram", "resnet18", "--depth", "5", "-o", "net.svg"], 2, "beyond the model's 3 levels"),
-    (["diagram", "resnet18", "-o", "missing/net.svg"], 1, "does not exist"),
-    (["diagram", "resnt18", "-o", "net.svg"], 2, "unknown model"),
-    (["diagram", "resnet18", "--rankdir", "XY", "-o", "net.svg"], 2, "--rankdir"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["diagram", "resnet18", "-o", "net.jpeg"], 2, "cannot tell what to write to net.jpeg"),
+        (["diagram", "resnet18", "-o", "net.png", "--format", "svg"], 2, "names a png file but --format says svg"),
+        (["diagram", "resnet18", "--depth", "5", "-o", "net.svg"], 2, "beyond the model's 3 levels"),
+        (["diagram", "resnet18", "-o", "missing/net.svg"], 1, "does not exist"),
+        (["diagram", "resnt18", "-o", "net.svg"], 2, "unknown model"),
+        (["diagram", "resnet18", "--rankdir", "XY", "-o", "net.svg"], 2, "--rankdir"),
+    ],
+)
 def test_diagram_errors(run_cli, tmp_path, monkeypatch, args, code, message):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "net.svg").write_text("keep me")
@@ -177,15 +192,26 @@ def test_without_dot(tmp_path):
     empty.mkdir()
     env = {**os.environ, "PATH": str(empty)}
     script = "from archviz.cli import main; main()"
-    ok = subprocess.run([sys.executable, "-c", script, "diagram", "resnet18", "-o", "net.dot"],
-                        cwd=tmp_path, env=env, capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-c", script, "diagram", "resnet18", "-o", "net.dot"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stderr
     assert (tmp_path / "net.dot").read_text().startswith("digraph")
-    failed = subprocess.run([sys.executable, "-c", script, "diagram", "resnet18", "-o", "net.svg"],
-                            cwd=tmp_path, env=env, capture_output=True, text=True)
+    failed = subprocess.run(
+        [sys.executable, "-c", script, "diagram", "resnet18", "-o", "net.svg"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert failed.returncode == 1
-    assert failed.stderr.startswith("archviz: error: drawing needs Graphviz's dot program: install the Debian "
-                                    "package graphviz")
+    assert failed.stderr.startswith(
+        "archviz: error: drawing needs Graphviz's dot program: install the Debian package graphviz"
+    )
     assert "Traceback" not in failed.stderr and not (tmp_path / "net.svg").exists()
     assert shutil.which("dot"), "the rest of the suite needs Graphviz's dot (make test installs it)"
 
@@ -193,7 +219,7 @@ def test_without_dot(tmp_path):
 def test_anchor_is_stable_and_safe():
     assert anchor("layer1.block1.conv1") == anchor("layer1.block1.conv1")
     assert anchor("a.b") != anchor("a_b")
-    assert all(ch.isalnum() or ch == "_" for ch in anchor("<script>\"ü\\"))
+    assert all(ch.isalnum() or ch == "_" for ch in anchor('<script>"ü\\'))
 
 
 def test_a_group_of_one_layer_with_another_name():
@@ -214,8 +240,10 @@ def node_label(graph, name):
 
 def test_block_depth_draws_shortcuts_stages_and_downsampling():
     graph = parse(archviz.analyze("resnet50"), DiagramOptions(depth="blocks"))
-    edges = {(e.get_source().strip('"'), e.get_destination().strip('"'), (e.get("label") or "").strip('" '),
-              e.get("style")) for e in graph.get_edges()}
+    edges = {
+        (e.get_source().strip('"'), e.get_destination().strip('"'), (e.get("label") or "").strip('" '), e.get("style"))
+        for e in graph.get_edges()
+    }
     assert ("layer1.block3", "layer2.block1", "1x1/2, 512 projection", "bold") in edges
     assert ("layer2.block1", "layer2.block2", "identity", "dashed") in edges
     source = dot_source(archviz.analyze("resnet50"), DiagramOptions(depth="blocks"))

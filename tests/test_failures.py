@@ -41,8 +41,14 @@ OTHER_MISTAKES = [
 
 def run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "archviz", *args], capture_output=True, text=True, check=False,
-                          env=environment, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "archviz", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +70,11 @@ def models(tmp_path_factory) -> dict[str, Path]:
     (directory / "width.toml").write_text('base = "resnet20"\nwidth_multiplier = -1\n')
     (directory / "folder.toml").mkdir()
     (directory / "_resnet20.toml").write_text('name = "_resnet20"\nbase = "resnet20"\nwidth_multiplier = 0.25\n')
-    return {"unknown": Path("no-such-model"), "missing": directory / "missing.keras",
-            **{path.stem: path for path in directory.iterdir()}}
+    return {
+        "unknown": Path("no-such-model"),
+        "missing": directory / "missing.keras",
+        **{path.stem: path for path in directory.iterdir()},
+    }
 
 
 #: What a successful run may write on stderr (README, Errors): what it wrote, and export's and bench's progress.
@@ -133,8 +142,14 @@ def test_keras_paths_write_nothing_in_home(tmp_path, models):
         ["summary", f"{out}/r.keras", "--loader", "keras"],
     ]
     for args in commands:
-        result = subprocess.run([sys.executable, "-m", "archviz", *args], capture_output=True, text=True, check=False,
-                                env={**env_without_keras_home, "PYTHONPATH": str(ROOT), **env}, timeout=600)
+        result = subprocess.run(
+            [sys.executable, "-m", "archviz", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**env_without_keras_home, "PYTHONPATH": str(ROOT), **env},
+            timeout=600,
+        )
         assert result.returncode == 0, (args, result.stderr[-2000:])
         assert list(home.iterdir()) == [], args
         assert list(temporary.iterdir()) == [], args  # Keras's temporary config directory is removed
@@ -150,14 +165,22 @@ def test_the_library_keeps_its_callers_keras_home(tmp_path):
     library keeps its Keras set-up (its KERAS_HOME unset, Keras's directory under its HOME)."""
     home = tmp_path / "home"
     home.mkdir()
-    probe = ("import os, archviz\n"
-             "archviz.build_keras('resnet20')\n"
-             "import keras\n"
-             "print(os.environ.get('KERAS_HOME'), keras.config.keras_home() if hasattr(keras.config, 'keras_home') "
-             "else '')\n")
+    probe = (
+        "import os, archviz\n"
+        "archviz.build_keras('resnet20')\n"
+        "import keras\n"
+        "print(os.environ.get('KERAS_HOME'), keras.config.keras_home() if hasattr(keras.config, 'keras_home') "
+        "else '')\n"
+    )
     env = {key: value for key, value in os.environ.items() if key != "KERAS_HOME"}
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=600,
-                            env={**env, "HOME": str(home), "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        env={**env, "HOME": str(home), "PYTHONPATH": str(ROOT)},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split()[0] == "None"
     assert (home / ".keras").is_dir()  # Keras's own default, as the caller would have it
@@ -167,28 +190,48 @@ def test_keras_names_are_valid_name_scopes():
     from archviz.backend.keras_export import model_name, scope_names
 
     assert scope_names(["layer1.block1.conv1", "a b", "a_b", "é/x"]) == {
-        "layer1.block1.conv1": "layer1.block1.conv1", "a b": "a_b_2", "a_b": "a_b", "é/x": "__x"}
+        "layer1.block1.conv1": "layer1.block1.conv1",
+        "a b": "a_b_2",
+        "a_b": "a_b",
+        "é/x": "__x",
+    }
     assert [model_name(name) for name in ("_resnet20", "resnet-20", "-x", "", "ok.1")] == [
-        "model_resnet20", "resnet-20", "model-x", "model", "ok.1"]
+        "model_resnet20",
+        "resnet-20",
+        "model-x",
+        "model",
+        "ok.1",
+    ]
 
 
-@pytest.mark.parametrize("name, extra", [("x.txt/.", []), ("x.txt/..", ["--format", "json"]),
-                                         ("sub/x.txt/.", []), ("new/.", ["--format", "csv"])])
+@pytest.mark.parametrize(
+    "name, extra",
+    [("x.txt/.", []), ("x.txt/..", ["--format", "json"]), ("sub/x.txt/.", []), ("new/.", ["--format", "csv"])],
+)
 def test_a_name_ending_in_dot_writes_nothing(tmp_path, name, extra):
     """``Path("x.txt/.")`` is ``x.txt``: such a name would write a file it does not name. (An existing
     directory, ``-o .``, is refused by click before this.)"""
     (tmp_path / "sub").mkdir()
-    result = subprocess.run([sys.executable, "-m", "archviz", "summary", "resnet20", "-o", name, *extra],
-                            capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            timeout=300, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "archviz", "summary", "resnet20", "-o", name, *extra],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 1 and result.stderr == (
-        f"archviz: error: cannot write {name}: a name ending in . or .. is a directory; name a file\n")
+        f"archviz: error: cannot write {name}: a name ending in . or .. is a directory; name a file\n"
+    )
     assert sorted(path.name for path in tmp_path.rglob("*")) == ["sub"]
 
 
 def test_a_success_with_more_on_stderr_is_caught():
     """The matrix's check looks at successful runs too: a warning or traceback with exit 0 fails it."""
-    ok = subprocess.CompletedProcess([], 0, "", "building x in Keras (loading TensorFlow)...\n0 warm-up + 1 timed passes\n")
+    ok = subprocess.CompletedProcess(
+        [], 0, "", "building x in Keras (loading TensorFlow)...\n0 warm-up + 1 timed passes\n"
+    )
     check_one_line(ok, ["bench"])
     check_one_line(subprocess.CompletedProcess([], 0, "", "wrote out/x.svg\n"), ["diagram"])
     for stderr in ("Traceback (most recent call last):\n", "wrote x\nWARNING: something\n", "UserWarning: y\n"):

@@ -16,14 +16,14 @@ from hypothesis import strategies as st
 
 from archviz.core.analysis import analyze_graph
 from archviz.errors import ArchvizError
-from archviz.studies.fit import _PARTS, cost_by_parts
-from archviz.sources.zoo import BlockOverride, HeadLayer, ResNetConfig, Stem, build
 from archviz.ops.base import ACTIVATIONS as ACTIVATION_TABLE
+from archviz.sources.zoo import BlockOverride, HeadLayer, ResNetConfig, Stem, build
 from archviz.sources.zoo.config import ConvBias, Padding, Shortcut
+from archviz.sources.zoo.plans import BlockPlan, StemPlan, TailPlan, plan, stem_plan, tail_plan
+from archviz.studies.fit import _PARTS, cost_by_parts
 
 ACTIVATIONS = (None, *ACTIVATION_TABLE)
 CONV_BIAS, PADDINGS, SHORTCUTS = tuple(ConvBias), tuple(Padding), tuple(Shortcut)
-from archviz.sources.zoo.plans import BlockPlan, StemPlan, TailPlan, plan, stem_plan, tail_plan
 
 #: The fields that make a config's network (the others name and describe it).
 VARIED = {f.name for f in dataclasses.fields(ResNetConfig)} - {"name", "family", "description", "source"}
@@ -34,19 +34,31 @@ VARIED = {f.name for f in dataclasses.fields(ResNetConfig)} - {"name", "family",
 
 @st.composite
 def stems(draw) -> Stem:
-    return Stem(widths=tuple(draw(st.lists(st.integers(1, 16), min_size=1, max_size=3))),
-                kernel=draw(st.integers(1, 7)), stride=draw(st.integers(1, 2)), pool=draw(st.booleans()),
-                pool_padding=draw(st.booleans()), norm=draw(st.booleans()), padding=draw(st.sampled_from(PADDINGS)))
+    return Stem(
+        widths=tuple(draw(st.lists(st.integers(1, 16), min_size=1, max_size=3))),
+        kernel=draw(st.integers(1, 7)),
+        stride=draw(st.integers(1, 2)),
+        pool=draw(st.booleans()),
+        pool_padding=draw(st.booleans()),
+        norm=draw(st.booleans()),
+        padding=draw(st.sampled_from(PADDINGS)),
+    )
 
 
 @st.composite
 def heads(draw) -> tuple[HeadLayer, ...]:
     """One or two spatial layers (pools, flatten), then dense and dropout layers."""
-    spatial = st.builds(HeadLayer, st.sampled_from(["global_avg_pool", "global_max_pool", "avg_pool", "max_pool",
-                                                    "flatten"]), pool=st.integers(1, 3))
-    top = st.one_of(st.builds(HeadLayer, st.just("dense"), units=st.none() | st.integers(1, 12),
-                              activation=st.sampled_from(ACTIVATIONS)),
-                    st.builds(HeadLayer, st.just("dropout"), rate=st.sampled_from([0.0, 0.5])))
+    spatial = st.builds(
+        HeadLayer,
+        st.sampled_from(["global_avg_pool", "global_max_pool", "avg_pool", "max_pool", "flatten"]),
+        pool=st.integers(1, 3),
+    )
+    top = st.one_of(
+        st.builds(
+            HeadLayer, st.just("dense"), units=st.none() | st.integers(1, 12), activation=st.sampled_from(ACTIVATIONS)
+        ),
+        st.builds(HeadLayer, st.just("dropout"), rate=st.sampled_from([0.0, 0.5])),
+    )
     return tuple(draw(st.lists(spatial, min_size=1, max_size=2)) + draw(st.lists(top, max_size=3)))
 
 
@@ -55,10 +67,16 @@ def overrides(draw, layers: tuple[int, ...]) -> tuple[BlockOverride, ...]:
     changes = []
     for _ in range(draw(st.integers(0, 3))):
         stage = draw(st.integers(1, len(layers)))
-        changes.append(BlockOverride(
-            stage, draw(st.none() | st.integers(1, layers[stage - 1])),
-            mid_width=draw(st.none() | st.integers(1, 24)), out_width=draw(st.none() | st.integers(1, 48)),
-            stride=draw(st.none() | st.integers(1, 2)), shortcut=draw(st.none() | st.sampled_from(SHORTCUTS))))
+        changes.append(
+            BlockOverride(
+                stage,
+                draw(st.none() | st.integers(1, layers[stage - 1])),
+                mid_width=draw(st.none() | st.integers(1, 24)),
+                out_width=draw(st.none() | st.integers(1, 48)),
+                stride=draw(st.none() | st.integers(1, 2)),
+                shortcut=draw(st.none() | st.sampled_from(SHORTCUTS)),
+            )
+        )
     return tuple(changes)
 
 
@@ -70,7 +88,9 @@ def config_options(draw) -> dict:
     layers = tuple(draw(st.integers(1, 3)) for _ in range(stages))
     grouped = block == "bottleneck"
     return {
-        "block": block, "preact": draw(st.booleans()), "layers": layers,
+        "block": block,
+        "preact": draw(st.booleans()),
+        "layers": layers,
         "widths": tuple(draw(st.integers(1, 24)) for _ in range(stages)),
         "strides": tuple(draw(st.integers(1, 2)) for _ in range(stages)),
         "expansion": draw(st.none() | st.integers(1, 4)),
@@ -79,14 +99,21 @@ def config_options(draw) -> dict:
         "width_multiplier": draw(st.sampled_from([0.25, 0.5, 1.0, 1.3, 2.0])),
         "stride_on": draw(st.sampled_from(["first", "middle"])),
         "downsample_at": draw(st.sampled_from(["first", "last"])),
-        "shortcut": draw(st.sampled_from(SHORTCUTS)), "projection_bn": draw(st.booleans()),
+        "shortcut": draw(st.sampled_from(SHORTCUTS)),
+        "projection_bn": draw(st.booleans()),
         "subsample": draw(st.sampled_from(["projection", "max_pool"])),
-        "conv_bias": draw(st.sampled_from(CONV_BIAS)), "bn_epsilon": draw(st.sampled_from([1e-5, 1.001e-5, 1e-3])),
-        "padding": draw(st.sampled_from(PADDINGS)), "dropout": draw(st.sampled_from([0.0, 0.2])),
-        "final_norm": draw(st.sampled_from([None, True, False])), "stem": draw(stems()),
+        "conv_bias": draw(st.sampled_from(CONV_BIAS)),
+        "bn_epsilon": draw(st.sampled_from([1e-5, 1.001e-5, 1e-3])),
+        "padding": draw(st.sampled_from(PADDINGS)),
+        "dropout": draw(st.sampled_from([0.0, 0.2])),
+        "final_norm": draw(st.sampled_from([None, True, False])),
+        "stem": draw(stems()),
         "input_shape": (draw(st.integers(8, 48)), draw(st.integers(8, 48)), draw(st.integers(1, 4))),
-        "classes": draw(st.integers(1, 20)), "include_top": draw(st.booleans()), "head": draw(heads()),
-        "classifier_activation": draw(st.sampled_from(ACTIVATIONS)), "overrides": draw(overrides(layers)),
+        "classes": draw(st.integers(1, 20)),
+        "include_top": draw(st.booleans()),
+        "head": draw(heads()),
+        "classifier_activation": draw(st.sampled_from(ACTIVATIONS)),
+        "overrides": draw(overrides(layers)),
     }
 
 
@@ -97,8 +124,9 @@ def test_the_random_configs_vary_every_field(options):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(config_options(), config_options(), st.lists(st.sampled_from(sorted(VARIED)), min_size=3, max_size=3,
-                                                    unique=True))
+@given(
+    config_options(), config_options(), st.lists(st.sampled_from(sorted(VARIED)), min_size=3, max_size=3, unique=True)
+)
 def test_cost_by_parts_equals_the_full_build(options, other, fields):
     """A random config, then configs that differ from it in a single field (taking ``other``'s),
     costed through one cache shared by every example and every other test, as in a search: a
@@ -117,8 +145,16 @@ def test_cost_by_parts_equals_the_full_build(options, other, fields):
 # ---- every plan field is part of the key ------------------------------------------------
 
 STEM = Stem(widths=(8,), kernel=3, stride=1, pool=False)
-BASE = ResNetConfig(name="pair", block="bottleneck", layers=(1, 2), widths=(8, 16), strides=(1, 2), stem=STEM,
-                    input_shape=(16, 16, 3), classes=10)
+BASE = ResNetConfig(
+    name="pair",
+    block="bottleneck",
+    layers=(1, 2),
+    widths=(8, 16),
+    strides=(1, 2),
+    stem=STEM,
+    input_shape=(16, 16, 3),
+    classes=10,
+)
 
 #: For each field of each plan (nested plans by path), two changes to BASE that differ in it.
 PAIRS: dict[str, tuple[dict, dict]] = {
@@ -141,8 +177,10 @@ PAIRS: dict[str, tuple[dict, dict]] = {
     "StemPlan.kernel": ({}, {"stem": dataclasses.replace(STEM, kernel=5)}),
     "StemPlan.stride": ({}, {"stem": dataclasses.replace(STEM, stride=2)}),
     "StemPlan.pool": ({}, {"stem": dataclasses.replace(STEM, pool=True)}),
-    "StemPlan.pool_padding": ({"stem": dataclasses.replace(STEM, pool=True)},
-                              {"stem": dataclasses.replace(STEM, pool=True, pool_padding=False)}),
+    "StemPlan.pool_padding": (
+        {"stem": dataclasses.replace(STEM, pool=True)},
+        {"stem": dataclasses.replace(STEM, pool=True, pool_padding=False)},
+    ),
     "StemPlan.norm": ({}, {"stem": dataclasses.replace(STEM, norm=False)}),
     "StemPlan.layers.padding": ({}, {"stem": dataclasses.replace(STEM, padding="zeropad")}),
     "StemPlan.layers.conv_bias": ({}, {"conv_bias": "unnormalized", "stem": dataclasses.replace(STEM, norm=False)}),
@@ -165,8 +203,11 @@ def _paths(cls: type, prefix: str) -> list[str]:
 
 def _values(config: ResNetConfig, path: str) -> list:
     kind, *names = path.split(".")
-    parts = {"BlockPlan": [b for stage in plan(config) for b in stage], "StemPlan": [stem_plan(config)],
-             "TailPlan": [tail_plan(config)]}[kind]
+    parts = {
+        "BlockPlan": [b for stage in plan(config) for b in stage],
+        "StemPlan": [stem_plan(config)],
+        "TailPlan": [tail_plan(config)],
+    }[kind]
     values = []
     for part in parts:
         for name in names:
@@ -180,8 +221,9 @@ def _layers(config: ResNetConfig) -> list[tuple]:
 
 
 def test_every_plan_field_has_a_pair():
-    assert sorted(PAIRS) == sorted(_paths(BlockPlan, "BlockPlan") + _paths(StemPlan, "StemPlan") +
-                                   _paths(TailPlan, "TailPlan"))
+    assert sorted(PAIRS) == sorted(
+        _paths(BlockPlan, "BlockPlan") + _paths(StemPlan, "StemPlan") + _paths(TailPlan, "TailPlan")
+    )
 
 
 @pytest.mark.parametrize("path", sorted(PAIRS))

@@ -13,8 +13,13 @@ import pytest
 
 from archviz.limits import MAX_BLOCKS, RANGES, check
 
-COMMANDS = [("summary",), ("diagram", "-o", "{out}.svg"), ("report", "-o", "{out}.html"), ("compare", "resnet20"),
-            ("export", "-o", "{out}.keras")]
+COMMANDS = [
+    ("summary",),
+    ("diagram", "-o", "{out}.svg"),
+    ("report", "-o", "{out}.html"),
+    ("compare", "resnet20"),
+    ("export", "-o", "{out}.keras"),
+]
 
 
 def one_line(code, out, err, expected_code):
@@ -23,25 +28,31 @@ def one_line(code, out, err, expected_code):
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("args, message", [
-    (["summary", "resnet50", "--width-multiplier", "nan"], "width-multiplier.*got nan"),
-    (["summary", "resnet50", "--width-multiplier", "inf"], "got inf"),
-    (["summary", "resnet50", "--width-multiplier", "1e308"], "got 1e\\+308"),
-    (["summary", "resnet50", "--width-multiplier", "60"], "out width must be an integer >= 1 and <= 65,536"),
-    (["summary", "resnet50", "--layers", "1000000,1,1,1"], "<= 10,000; got 1000000"),
-    (["summary", "resnet50", "--layers", "99999999999999999999,1,1,1"], "<= 10,000"),
-    (["summary", "resnet50", "--layers", "3000,3000,3000,3000"], "12,000 residual blocks; archviz .* at most 10,000"),
-    (["summary", "resnet50", "--batch-size", "10000000"], "--batch-size"),
-    (["summary", "resnet50", "--classes", "1e3"], "--classes"),
-    (["summary", "x" * 100_000], "unknown model 'xxxx.*…"),
-    (["fit", "--max-params", "1e400"], "--max-params must be a count from 1"),
-    (["fit", "--max-params", "1e308T"], "--max-params must be a count"),
-    (["fit", "--max-params", "0.4"], "got '0.4'"),
-    (["fit", "--max-params", "5M", "--max-macs", "1e400"], "--max-macs must be a count"),
-    (["bench", "resnet20", "--batch-size", "1000000000000"], "--batch-size"),
-    (["blocks", "--channels", "3"], "give --bottleneck-channels, or --channels 4 or more"),
-    (["blocks", "--channels", "5", "--groups", "32"], "raise --width-per-group"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["summary", "resnet50", "--width-multiplier", "nan"], "width-multiplier.*got nan"),
+        (["summary", "resnet50", "--width-multiplier", "inf"], "got inf"),
+        (["summary", "resnet50", "--width-multiplier", "1e308"], "got 1e\\+308"),
+        (["summary", "resnet50", "--width-multiplier", "60"], "out width must be an integer >= 1 and <= 65,536"),
+        (["summary", "resnet50", "--layers", "1000000,1,1,1"], "<= 10,000; got 1000000"),
+        (["summary", "resnet50", "--layers", "99999999999999999999,1,1,1"], "<= 10,000"),
+        (
+            ["summary", "resnet50", "--layers", "3000,3000,3000,3000"],
+            "12,000 residual blocks; archviz .* at most 10,000",
+        ),
+        (["summary", "resnet50", "--batch-size", "10000000"], "--batch-size"),
+        (["summary", "resnet50", "--classes", "1e3"], "--classes"),
+        (["summary", "x" * 100_000], "unknown model 'xxxx.*…"),
+        (["fit", "--max-params", "1e400"], "--max-params must be a count from 1"),
+        (["fit", "--max-params", "1e308T"], "--max-params must be a count"),
+        (["fit", "--max-params", "0.4"], "got '0.4'"),
+        (["fit", "--max-params", "5M", "--max-macs", "1e400"], "--max-macs must be a count"),
+        (["bench", "resnet20", "--batch-size", "1000000000000"], "--batch-size"),
+        (["blocks", "--channels", "3"], "give --bottleneck-channels, or --channels 4 or more"),
+        (["blocks", "--channels", "5", "--groups", "32"], "raise --width-per-group"),
+    ],
+)
 def test_bad_numbers_and_names_are_one_line(run_cli, args, message):
     import re
 

@@ -235,8 +235,12 @@ def test_full_disk_export(full_disk):
 def test_sigterm_during_export_removes_the_temporary_file(tmp_path):
     target = tmp_path / "big.keras"
     target.write_bytes(b"old")
-    process = subprocess.Popen([str(ARCHVIZ), "export", "resnet152", "-o", str(target)], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [str(ARCHVIZ), "export", "resnet152", "-o", str(target)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 300
         while not hidden_files(tmp_path):
@@ -264,8 +268,10 @@ def test_sigterm_during_export_removes_the_temporary_file(tmp_path):
 def test_export_prints_only_its_own_progress(exported):
     path, result = exported
     lines = result.stderr.decode().splitlines()
-    assert lines == ["building resnet20 in Keras (loading TensorFlow)...",
-                     f"wrote {path.name}: 271,098 params, 96 layers"]
+    assert lines == [
+        "building resnet20 in Keras (loading TensorFlow)...",
+        f"wrote {path.name}: 271,098 params, 96 layers",
+    ]
 
 
 @pytest.mark.tf
@@ -278,9 +284,11 @@ def test_summary_of_a_keras_file_has_empty_stderr(exported):
 
 def test_a_refused_lambda_is_one_line_from_a_real_process(tmp_path):
     """Safe mode's refusal, with TensorFlow's log level unset: exactly archviz's one line."""
-    script = ("import keras\n"
-              "i = keras.Input((4,))\n"
-              "keras.Model(i, keras.layers.Lambda(lambda x, k=2.0: x * k)(i)).save('lambda.keras')\n")
+    script = (
+        "import keras\n"
+        "i = keras.Input((4,))\n"
+        "keras.Model(i, keras.layers.Lambda(lambda x, k=2.0: x * k)(i)).save('lambda.keras')\n"
+    )
     subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True, capture_output=True)
     for command in ("summary", "diagram", "report"):
         args = [] if command == "summary" else ["-o", f"out.{'html' if command == 'report' else 'svg'}"]
@@ -375,19 +383,20 @@ def test_bad_keras_file_is_one_line(run_cli, hostile, monkeypatch, case):
     assert fragment in one_error_line(err)
 
 
-@pytest.mark.parametrize("case", ["missing", "directory", "random bytes", "100,000 deep", "dot-dot member",
-                                  "weights-only h5"])
+@pytest.mark.parametrize(
+    "case", ["missing", "directory", "random bytes", "100,000 deep", "dot-dot member", "weights-only h5"]
+)
 def test_bad_keras_file_fails_before_tensorflow_is_imported(hostile, case):
     name, fragment = HOSTILE[case]
-    result = subprocess.run([sys.executable, "-c", PROBE, "summary", name], capture_output=True, text=True,
-                            cwd=hostile)
+    result = subprocess.run([sys.executable, "-c", PROBE, "summary", name], capture_output=True, text=True, cwd=hostile)
     assert result.stdout.split() == ["1", "False", "False"]
     assert fragment in one_error_line(result.stderr)
 
 
 def test_bench_checks_the_file_before_loading_tensorflow(hostile):
-    result = subprocess.run([sys.executable, "-c", PROBE, "bench", "deep.keras"], capture_output=True, text=True,
-                            cwd=hostile)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, "bench", "deep.keras"], capture_output=True, text=True, cwd=hostile
+    )
     assert result.stdout.split() == ["1", "False", "False"]
     assert one_error_line(result.stderr).endswith("config.json nests more than 500 levels deep")
 
@@ -426,31 +435,51 @@ def test_model_argument_of_100000_characters(run_cli, tmp_path, monkeypatch, suf
 
 @pytest.mark.tf
 def test_bench_out_of_memory_is_one_line(tmp_path):
-    result = archviz("bench", "resnet20", "--input-shape", "65536,65536,3", "--batch-size", "1000000",
-                     "--steps", "1", "--warmup", "0", cwd=tmp_path)
+    result = archviz(
+        "bench",
+        "resnet20",
+        "--input-shape",
+        "65536,65536,3",
+        "--batch-size",
+        "1000000",
+        "--steps",
+        "1",
+        "--warmup",
+        "0",
+        cwd=tmp_path,
+    )
     assert result.returncode == 1  # refused before TensorFlow loads (archviz.core.memory), so no progress line
     error = one_error_line(result.stderr)
     assert error.startswith("archviz: error: resnet20 would need at least ")
     assert "at batch size 1,000,000); " in error and error.endswith(" is available: try a smaller --batch-size")
 
 
-@pytest.mark.parametrize("args", [
-    ["summary", "resnet18"],
-    ["summary", "resnet18", "--format", "json", "-o", "-"],
-    ["report", "resnet20", "-o", "-"],
-    ["diagram", "resnet20", "--format", "svg", "-o", "-"],
-    ["list"],
-    ["--help"],
-    ["summary", "--help"],
-    [],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["summary", "resnet18"],
+        ["summary", "resnet18", "--format", "json", "-o", "-"],
+        ["report", "resnet20", "-o", "-"],
+        ["diagram", "resnet20", "--format", "svg", "-o", "-"],
+        ["list"],
+        ["--help"],
+        ["summary", "--help"],
+        [],
+    ],
+)
 def test_a_full_standard_output_is_one_line(tmp_path, args):
     """``> /dev/full``: the write fails with ENOSPC, in archviz's writer, in click's echo or in the final
     flush; each is one line and exit 1, and Python's own flush at exit has nothing left to fail on."""
     with open("/dev/full", "wb") as full:
-        result = subprocess.run([sys.executable, "-m", "archviz", *args], stdout=full, stderr=subprocess.PIPE,
-                                cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
-                                timeout=300, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "archviz", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+            timeout=300,
+            check=False,
+        )
     assert result.returncode == 1
     assert one_error_line(result.stderr) == "archviz: error: cannot write to standard output: No space left on device"
 
@@ -465,4 +494,5 @@ def test_running_out_of_memory_is_one_line(run_cli, monkeypatch):
     monkeypatch.setattr(archviz.api, "analyze", exhausted)
     code, _, err = run_cli("summary", "resnet18")
     assert code == 1 and err.splitlines() == [
-        "archviz: error: out of memory: the input needs more memory than this machine has available"]
+        "archviz: error: out of memory: the input needs more memory than this machine has available"
+    ]

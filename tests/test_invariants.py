@@ -3,12 +3,11 @@
 import json
 
 import pytest
+from conftest import SPECS
 
 import archviz
 from archviz.ops import OPS, numel
 from archviz.sources.zoo import REGISTRY, build
-
-from conftest import SPECS
 
 MODELS = [config.name for config in REGISTRY] + sorted(str(p) for p in SPECS.glob("*.toml"))
 
@@ -73,8 +72,15 @@ def test_json_round_trips(summary):
     assert record == summary.to_dict()
     assert record["totals"]["params"] == summary.params
     assert record["model"]["name"] == summary.name
-    for key in ("params", "trainable_params", "non_trainable_params", "macs", "flops", "param_bytes",
-                "activation_bytes"):
+    for key in (
+        "params",
+        "trainable_params",
+        "non_trainable_params",
+        "macs",
+        "flops",
+        "param_bytes",
+        "activation_bytes",
+    ):
         assert isinstance(record["totals"][key], int)
     for layer in record["layers"]:
         assert {"name", "op", "output_shape", "params", "trainable_params", "macs", "flops"} <= set(layer)
@@ -94,5 +100,6 @@ def test_hierarchical_names_are_unique_and_scoped(summary):
 @pytest.mark.parametrize("name", [c.name for c in REGISTRY])
 def test_building_twice_gives_the_same_graph(name):
     first, second = build(REGISTRY.get(name)), build(REGISTRY.get(name))
-    assert [(n.name, n.op, n.inputs, dict(n.attrs)) for n in first] == \
-           [(n.name, n.op, n.inputs, dict(n.attrs)) for n in second]
+    assert [(n.name, n.op, n.inputs, dict(n.attrs)) for n in first] == [
+        (n.name, n.op, n.inputs, dict(n.attrs)) for n in second
+    ]

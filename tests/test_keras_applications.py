@@ -18,8 +18,9 @@ import archviz  # noqa: E402
 
 pytestmark = pytest.mark.tf
 
-CONSTRUCTORS = sorted(name for name in dir(keras.applications)
-                      if name[:1].isupper() and callable(getattr(keras.applications, name)))
+CONSTRUCTORS = sorted(
+    name for name in dir(keras.applications) if name[:1].isupper() and callable(getattr(keras.applications, name))
+)
 QUICK = {"MobileNetV3Small", "MobileNetV2", "EfficientNetB0", "ResNet50", "Xception", "ConvNeXtTiny", "DenseNet121"}
 SIZES = {"NASNetLarge": 331}
 
@@ -43,7 +44,8 @@ def weights(model, trainable):
 def test_the_sweep_covers_every_family():
     assert len(CONSTRUCTORS) >= 40
     assert {"ConvNeXtTiny", "EfficientNetV2B0", "MobileNetV3Large", "NASNetMobile", "InceptionResNetV2"} <= set(
-        CONSTRUCTORS)
+        CONSTRUCTORS
+    )
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=() if n in QUICK else pytest.mark.slow) for n in CONSTRUCTORS])

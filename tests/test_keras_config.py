@@ -17,34 +17,58 @@ import sys
 import zipfile
 
 import pytest
+from conftest import ROOT, SPECS
+from reference import SEED_FIGURES
 
 import archviz
 from archviz.sources.keras.reader import NotReadable
-from conftest import ROOT, SPECS
-from reference import SEED_FIGURES
 
 # ---- files written by hand: no TensorFlow needed -------------------------------------------------
 
 
 def tensor(layer, shape, call=0):
-    return {"class_name": "__keras_tensor__", "config": {"shape": [None, *shape], "dtype": "float32",
-                                                         "keras_history": [layer, call, 0]}}
+    return {
+        "class_name": "__keras_tensor__",
+        "config": {"shape": [None, *shape], "dtype": "float32", "keras_history": [layer, call, 0]},
+    }
 
 
 def dense(name, source, units=4, shape=(8,), call=0):
-    return {"module": "keras.layers", "class_name": "Dense", "name": name, "registered_name": None,
-            "config": {"name": name, "trainable": True, "units": units, "activation": "relu", "use_bias": True},
-            "inbound_nodes": [{"args": [tensor(source, shape, call)], "kwargs": {}}]}
+    return {
+        "module": "keras.layers",
+        "class_name": "Dense",
+        "name": name,
+        "registered_name": None,
+        "config": {"name": name, "trainable": True, "units": units, "activation": "relu", "use_bias": True},
+        "inbound_nodes": [{"args": [tensor(source, shape, call)], "kwargs": {}}],
+    }
 
 
 def tiny():
     """A Keras 3 functional model's config: an 8-vector input, Dense(4, relu)."""
-    layers = [{"module": "keras.layers", "class_name": "InputLayer", "name": "x", "registered_name": None,
-               "config": {"name": "x", "batch_shape": [None, 8], "dtype": "float32"}, "inbound_nodes": []},
-              dense("fc", "x")]
-    return {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
-            "config": {"name": "tiny", "trainable": True, "layers": layers, "input_layers": [["x", 0, 0]],
-                       "output_layers": [["fc", 0, 0]]}}
+    layers = [
+        {
+            "module": "keras.layers",
+            "class_name": "InputLayer",
+            "name": "x",
+            "registered_name": None,
+            "config": {"name": "x", "batch_shape": [None, 8], "dtype": "float32"},
+            "inbound_nodes": [],
+        },
+        dense("fc", "x"),
+    ]
+    return {
+        "module": "keras.src.models.functional",
+        "class_name": "Functional",
+        "registered_name": "Functional",
+        "config": {
+            "name": "tiny",
+            "trainable": True,
+            "layers": layers,
+            "input_layers": [["x", 0, 0]],
+            "output_layers": [["fc", 0, 0]],
+        },
+    }
 
 
 TINY_WEIGHTS = {"layers/dense/vars/0": (8, 4), "layers/dense/vars/1": (4,)}
@@ -75,8 +99,9 @@ def nested(depth):
         config = tiny()
         config["config"]["layers"][1] = call
         config["config"]["output_layers"] = [[f"m{level}", 1, 0]]  # Keras 3 counts a model's own node first
-    return config, {"layers/" + "functional/layers/" * depth + name[len("layers/"):]: shape
-                    for name, shape in TINY_WEIGHTS.items()}
+    return config, {
+        "layers/" + "functional/layers/" * depth + name[len("layers/") :]: shape for name, shape in TINY_WEIGHTS.items()
+    }
 
 
 def mutate(change):
@@ -95,30 +120,58 @@ HOSTILE = {
     "no layers": (mutate(lambda c: c.pop("layers")), TINY_WEIGHTS, "a model's config has no 'layers'"),
     "layers not a list": (mutate(lambda c: c.update(layers="fc")), TINY_WEIGHTS, "no 'layers' of the right type"),
     "a layer not an object": (mutate(lambda c: c["layers"].append(3)), TINY_WEIGHTS, "a layer is not an object"),
-    "a layer without a class": (mutate(lambda c: c["layers"][1].pop("class_name")), TINY_WEIGHTS,
-                                "a layer has no 'class_name'"),
-    "inbound_nodes not a list": (mutate(lambda c: c["layers"][1].update(inbound_nodes=5)), TINY_WEIGHTS,
-                                 "layer 'fc' has no 'inbound_nodes' of the right type"),
-    "an input from a layer not there": (mutate(lambda c: c["layers"].__setitem__(1, dense("fc", "ghost"))),
-                                        TINY_WEIGHTS, "names layer 'ghost', which the model does not have"),
-    "a call that is not there": (mutate(lambda c: c["layers"].__setitem__(1, dense("fc", "x", call=5))),
-                                 TINY_WEIGHTS, "names call 5 of layer 'x'"),
-    "a history that is not a triple": (mutate(lambda c: c["layers"][1]["inbound_nodes"][0]["args"][0]["config"]
-                                              .update(keras_history="x")), TINY_WEIGHTS,
-                                       "is not [layer, node, tensor]"),
-    "a cycle": (mutate(cycle), {**TINY_WEIGHTS, "layers/dense_1/vars/0": (4, 4), "layers/dense_1/vars/1": (4,)},
-                "waits for inputs that never come (a cycle?)"),
-    "a layer reading itself": (mutate(lambda c: c["layers"].__setitem__(1, dense("fc", "fc"))), TINY_WEIGHTS,
-                               "layer 'fc' waits for inputs that never come"),
-    "two layers of one name": (mutate(lambda c: c["layers"].append(dense("fc", "x"))), TINY_WEIGHTS,
-                               "two layers named 'fc'"),
-    "an input shape that is not one": (mutate(lambda c: c["layers"][0]["config"].update(batch_shape="8")),
-                                       TINY_WEIGHTS, "input 'x' has no input shape"),
+    "a layer without a class": (
+        mutate(lambda c: c["layers"][1].pop("class_name")),
+        TINY_WEIGHTS,
+        "a layer has no 'class_name'",
+    ),
+    "inbound_nodes not a list": (
+        mutate(lambda c: c["layers"][1].update(inbound_nodes=5)),
+        TINY_WEIGHTS,
+        "layer 'fc' has no 'inbound_nodes' of the right type",
+    ),
+    "an input from a layer not there": (
+        mutate(lambda c: c["layers"].__setitem__(1, dense("fc", "ghost"))),
+        TINY_WEIGHTS,
+        "names layer 'ghost', which the model does not have",
+    ),
+    "a call that is not there": (
+        mutate(lambda c: c["layers"].__setitem__(1, dense("fc", "x", call=5))),
+        TINY_WEIGHTS,
+        "names call 5 of layer 'x'",
+    ),
+    "a history that is not a triple": (
+        mutate(lambda c: c["layers"][1]["inbound_nodes"][0]["args"][0]["config"].update(keras_history="x")),
+        TINY_WEIGHTS,
+        "is not [layer, node, tensor]",
+    ),
+    "a cycle": (
+        mutate(cycle),
+        {**TINY_WEIGHTS, "layers/dense_1/vars/0": (4, 4), "layers/dense_1/vars/1": (4,)},
+        "waits for inputs that never come (a cycle?)",
+    ),
+    "a layer reading itself": (
+        mutate(lambda c: c["layers"].__setitem__(1, dense("fc", "fc"))),
+        TINY_WEIGHTS,
+        "layer 'fc' waits for inputs that never come",
+    ),
+    "two layers of one name": (
+        mutate(lambda c: c["layers"].append(dense("fc", "x"))),
+        TINY_WEIGHTS,
+        "two layers named 'fc'",
+    ),
+    "an input shape that is not one": (
+        mutate(lambda c: c["layers"][0]["config"].update(batch_shape="8")),
+        TINY_WEIGHTS,
+        "input 'x' has no input shape",
+    ),
     "no outputs": (mutate(lambda c: c.pop("output_layers")), TINY_WEIGHTS, "the model's outputs are not a list"),
     "models nested 40 deep": (*nested(40), "models nested more than 32 deep"),
-    "weights that are not the rule's": (tiny(), {"layers/dense/vars/0": (8, 5), "layers/dense/vars/1": (5,)},
-                                        "layer 'fc' (Dense) holds 45 weights in the file, but archviz's rule gives "
-                                        "36 params"),
+    "weights that are not the rule's": (
+        tiny(),
+        {"layers/dense/vars/0": (8, 5), "layers/dense/vars/1": (5,)},
+        "layer 'fc' (Dense) holds 45 weights in the file, but archviz's rule gives 36 params",
+    ),
     "no weights": (tiny(), None, "the archive has no model.weights.h5"),
 }
 
@@ -150,8 +203,10 @@ def test_an_unknown_class_is_named_in_config_mode(run_cli, tmp_path):
     config = mutate(lambda c: c["layers"][1].update(module="mypackage", class_name="Dense"))
     code, out, err = run_cli("summary", write_keras(tmp_path / "custom.keras", config), "--loader", "config")
     assert (code, out) == (1, "")
-    assert err == (f"archviz: error: {tmp_path / 'custom.keras'}: archviz's config reader cannot read layer class "
-                   f"'mypackage>Dense'; --loader keras (or auto) loads the file with Keras\n")
+    assert err == (
+        f"archviz: error: {tmp_path / 'custom.keras'}: archviz's config reader cannot read layer class "
+        f"'mypackage>Dense'; --loader keras (or auto) loads the file with Keras\n"
+    )
 
 
 PROBE = """
@@ -168,14 +223,19 @@ except SystemExit as done:
 def test_a_hand_written_file_is_read_without_tensorflow(tmp_path):
     write_keras(tmp_path / "tiny.keras", tiny())
     write_keras(tmp_path / "cycle.keras", mutate(cycle))
-    result = subprocess.run([sys.executable, "-c", PROBE, "summary", "tiny.keras", "--format", "json"],
-                            capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, "summary", "tiny.keras", "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert result.stderr == "0 []\n"
     record = json.loads(result.stdout)
     assert record["totals"]["params"] == 36 and record["model"]["options"]["loader"] == "config"
     assert [layer["name"] for layer in record["layers"]] == ["x", "fc"]
-    result = subprocess.run([sys.executable, "-c", PROBE, "summary", "cycle.keras"], capture_output=True, text=True,
-                            cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, "summary", "cycle.keras"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert result.stderr.splitlines()[-1] == "1 []" and "a cycle?" in result.stderr
 
 
@@ -238,8 +298,12 @@ def resnet50_file(tmp_path_factory):
 
 @tf
 def test_a_config_summary_never_imports_tensorflow(resnet50_file):
-    result = subprocess.run([sys.executable, "-c", PROBE, "summary", resnet50_file.name, "--depth", "stages"],
-                            capture_output=True, text=True, cwd=resnet50_file.parent)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, "summary", resnet50_file.name, "--depth", "stages"],
+        capture_output=True,
+        text=True,
+        cwd=resnet50_file.parent,
+    )
     assert result.stderr == "0 []\n"
     assert "Params:            25,636,712 (25.6 M): 25,583,592 trainable, 53,120 non-trainable" in result.stdout
 
@@ -283,7 +347,8 @@ def test_seed004_transfer_model_nested_and_frozen(tmp_path):
     base = keras.applications.ResNet50(include_top=False, weights=None)  # its input size left open
     base.trainable = False
     keras.Sequential([base, keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10)]).save(
-        tmp_path / "open.keras")
+        tmp_path / "open.keras"
+    )
     keras.backend.clear_session()
     ours, theirs = both(tmp_path / "transfer.keras")
     assert ours == theirs
@@ -342,10 +407,12 @@ def test_custom_and_subclassed_models_fall_back_to_keras(run_cli, tmp_path):
     summary = archviz.analyze(tmp_path / "seed000.keras")
     assert (summary.params, summary.non_trainable_params) == (12_053_608, 7_808)
     assert summary.options["loader"] == "keras"
-    assert summary.options["loader_reason"] == ("the config reader cannot read model class "
-                                                "'archviz_seed000>SavedResNet' (not a functional or Sequential model)")
-    summary = archviz.analyze(tmp_path / "mini.keras", custom_objects=str(ROOT / "tests/seed_models/seed004.py"),
-                              unsafe=True)
+    assert summary.options["loader_reason"] == (
+        "the config reader cannot read model class 'archviz_seed000>SavedResNet' (not a functional or Sequential model)"
+    )
+    summary = archviz.analyze(
+        tmp_path / "mini.keras", custom_objects=str(ROOT / "tests/seed_models/seed004.py"), unsafe=True
+    )
     assert (summary.params, summary.non_trainable_params) == SEED_FIGURES["seed004_mini_resnet.toml"]
     assert "'seed_models.seed004>ResidualBlock'" in summary.options["loader_reason"]
     code, out, err = run_cli("summary", tmp_path / "mini.keras", "--loader", "config")
@@ -377,8 +444,13 @@ def test_keras2_h5_files_as_the_seed_posts_wrote_them(tmp_path):
     keras = keras_module()
     from seed_models import seed004
 
-    result = subprocess.run([sys.executable, "-c", TF_KERAS_SCRIPT, str(ROOT / "tests")], capture_output=True,
-                            text=True, cwd=tmp_path, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    result = subprocess.run(
+        [sys.executable, "-c", TF_KERAS_SCRIPT, str(ROOT / "tests")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout.splitlines()[-1])
     assert figures["seed003"] == list(SEED_FIGURES["seed003_resnet50_as_written.toml"])

@@ -122,8 +122,13 @@ def test_structure_recovered_from_keras_applications_names(resnet50_file, run_cl
     """A keras.applications ResNet50 file has the resnet50-keras preset's stem, stages and head."""
     imported, preset = archviz.analyze(resnet50_file), archviz.analyze("resnet50-keras")
     assert [(r.name, r.op) for r in imported.rows("stages")][1:] == [
-        ("stem", "stem"), ("conv2", "stage"), ("conv3", "stage"), ("conv4", "stage"), ("conv5", "stage"),
-        ("head", "head")]
+        ("stem", "stem"),
+        ("conv2", "stage"),
+        ("conv3", "stage"),
+        ("conv4", "stage"),
+        ("conv5", "stage"),
+        ("head", "head"),
+    ]
     assert [r.params for r in imported.rows("stages")[1:]] == [r.params for r in preset.rows("stages")[1:]]
     assert [r.macs for r in imported.stage_rows()] == [r.macs for r in preset.stage_rows()]
     blocks = [r for r in imported.rows("blocks") if r.op == "block"]
@@ -143,8 +148,12 @@ def test_structure_recovered_from_the_graph():
         x = keras.layers.ReLU()(keras.layers.Add()([y, shortcut]))
     summary = archviz.analyze(keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x)))
     rows = summary.rows("blocks")
-    assert [r.name for r in rows if r.op == "block"] == ["stage1.block1", "stage1.block2", "stage2.block3",
-                                                          "stage2.block4"]
+    assert [r.name for r in rows if r.op == "block"] == [
+        "stage1.block1",
+        "stage1.block2",
+        "stage2.block3",
+        "stage2.block4",
+    ]
     assert [r.layers for r in rows if r.op == "block"] == [5, 5, 6, 5]
     assert [(r.name, r.op) for r in summary.rows("stages")][-1] == ("head", "head")
 

@@ -10,21 +10,25 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 
 import archviz
 from archviz.conventions import CONVENTIONS
 from archviz.sources.keras.reader import NotReadable
 from archviz.sources.keras.tf_ops import FUNCTIONS
-from conftest import ROOT
 
-pytestmark = [pytest.mark.tf, pytest.mark.skipif(importlib.util.find_spec("tf_keras") is None,
-                                                 reason="tf-keras writes Keras 2 files (make test)")]
+pytestmark = [
+    pytest.mark.tf,
+    pytest.mark.skipif(
+        importlib.util.find_spec("tf_keras") is None, reason="tf-keras writes Keras 2 files (make test)"
+    ),
+]
 
 WRITER = """
 import json, os, sys
@@ -101,8 +105,13 @@ print(json.dumps(figures))
 def written(tmp_path_factory):
     """(directory of the files, tf-keras's figures for each model)."""
     where = tmp_path_factory.mktemp("tf_keras")
-    result = subprocess.run([sys.executable, "-c", WRITER], capture_output=True, text=True, cwd=where,
-                            env={**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, "-c", WRITER],
+        capture_output=True,
+        text=True,
+        cwd=where,
+        env={**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT)},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return where, json.loads(result.stdout.splitlines()[-1])
 
@@ -118,8 +127,10 @@ def test_params_exact_and_flops_the_profilers_plus_batch_norms(written, name, su
     for batch, profiled in zip((1, 2), figures[name]["profiler"]):
         summary = archviz.analyze(where / f"{name}{suffix}", batch_size=batch)
         assert summary.options["loader"] == "config" and summary.complete and not summary.warnings
-        assert (summary.params, summary.non_trainable_params) == (figures[name]["params"],
-                                                                  figures[name]["non_trainable"])
+        assert (summary.params, summary.non_trainable_params) == (
+            figures[name]["params"],
+            figures[name]["non_trainable"],
+        )
         assert batch_norm_flops(summary) > 0
         assert summary.flops - batch_norm_flops(summary) == profiled
     assert "FusedBatchNormV3" not in figures[name]["by_type"]
@@ -131,17 +142,41 @@ def test_every_function_of_the_model_is_its_op(written):
     ops = {record.name: record.op for record in summary.records}
     assert set(figures["ops"]["functions"]) <= set(FUNCTIONS)
     assert {"compat.v1.nn.softmax", "compat.v1.transpose", "__operators__.add", "math.reduce_sum"} <= set(
-        figures["ops"]["functions"])  # tf.compat.v1.reduce_sum(keep_dims=...) is recorded as math.reduce_sum
-    assert (ops["tf.__operators__.add"], ops["tf.math.subtract"], ops["tf.math.truediv"], ops["tf.math.maximum"],
-            ops["tf.linalg.matmul"], ops["tf.math.add_n"], ops["tf.concat"], ops["tf.math.reduce_mean"]) == (
-        "add", "subtract", "divide", "maximum", "matmul", "add", "concat", "mean")
+        figures["ops"]["functions"]
+    )  # tf.compat.v1.reduce_sum(keep_dims=...) is recorded as math.reduce_sum
+    assert (
+        ops["tf.__operators__.add"],
+        ops["tf.math.subtract"],
+        ops["tf.math.truediv"],
+        ops["tf.math.maximum"],
+        ops["tf.linalg.matmul"],
+        ops["tf.math.add_n"],
+        ops["tf.concat"],
+        ops["tf.math.reduce_mean"],
+    ) == ("add", "subtract", "divide", "maximum", "matmul", "add", "concat", "mean")
     fns = {record.name: record.attrs.get("fn") for record in summary.records if record.op == "activation"}
-    assert fns == {"tf.nn.relu": "relu", "tf.math.sigmoid": "sigmoid", "tf.nn.silu": "swish", "tf.nn.relu6": "relu6",
-                   "tf.nn.gelu": "gelu", "tf.nn.gelu_1": "gelu_approximate", "tf.compat.v1.nn.softmax": "softmax"}
-    constants = {record.name: record.attrs.get("constants") for record in summary.records if record.op in (
-        "multiply", "subtract", "divide", "maximum")}
-    assert constants == {"tf.math.multiply": 1, "tf.math.subtract": 1, "tf.math.truediv": 1,
-                         "tf.math.multiply_1": None, "tf.math.multiply_2": None, "tf.math.maximum": 1}
+    assert fns == {
+        "tf.nn.relu": "relu",
+        "tf.math.sigmoid": "sigmoid",
+        "tf.nn.silu": "swish",
+        "tf.nn.relu6": "relu6",
+        "tf.nn.gelu": "gelu",
+        "tf.nn.gelu_1": "gelu_approximate",
+        "tf.compat.v1.nn.softmax": "softmax",
+    }
+    constants = {
+        record.name: record.attrs.get("constants")
+        for record in summary.records
+        if record.op in ("multiply", "subtract", "divide", "maximum")
+    }
+    assert constants == {
+        "tf.math.multiply": 1,
+        "tf.math.subtract": 1,
+        "tf.math.truediv": 1,
+        "tf.math.multiply_1": None,
+        "tf.math.multiply_2": None,
+        "tf.math.maximum": 1,
+    }
     assert summary.macs == 8 * 8 * 4 * 27 + 64 * 64 * 4 + 4160 * 5
 
 
@@ -151,8 +186,10 @@ def test_regnet_with_tf_op_lambdas_reads_with_tf_keras_params(written):
     for suffix in (".h5", ".keras"):
         summary = archviz.analyze(where / f"regnet{suffix}")
         assert summary.options["loader"] == "config" and summary.complete and not summary.warnings
-        assert (summary.params, summary.non_trainable_params) == (figures["regnet"]["params"],
-                                                                  figures["regnet"]["non_trainable"])
+        assert (summary.params, summary.non_trainable_params) == (
+            figures["regnet"]["params"],
+            figures["regnet"]["non_trainable"],
+        )
         assert sum(record.op == "add" for record in summary.records) == 13
         adds = [record.path for record in summary.records if record.op == "add"]
         assert all(path[0].startswith("stage") for path in adds), adds  # in RegNet's blocks, not in a group "tf"
@@ -172,9 +209,22 @@ def test_transposed_matmul_indexing_and_element_wise_functions_are_their_ops(wri
     for record in summary.records:
         ops.setdefault(re.sub(r"_\d+$", "", record.name), (record.op, record.output_shape))
     assert ops["tf.linalg.matmul"] == ("matmul", (6, 6)) and ops["tf.__operators__.getitem"] == ("index", (5, 8))
-    assert {ops[f"tf.math.{fn}"][0] for fn in ("square", "rsqrt", "pow", "abs", "negative", "sqrt", "reciprocal",
-                                              "log", "erf", "reduce_min", "reduce_prod")} == {
-        "square", "rsqrt", "power", "abs", "negative", "sqrt", "reciprocal", "log", "erf", "min", "prod"}
+    assert {
+        ops[f"tf.math.{fn}"][0]
+        for fn in (
+            "square",
+            "rsqrt",
+            "pow",
+            "abs",
+            "negative",
+            "sqrt",
+            "reciprocal",
+            "log",
+            "erf",
+            "reduce_min",
+            "reduce_prod",
+        )
+    } == {"square", "rsqrt", "power", "abs", "negative", "sqrt", "reciprocal", "log", "erf", "min", "prod"}
     assert summary.macs == 2 * 6 * 8 * 8 + 6 * 6 * 8 + 6 * 6 * 8
 
 
@@ -192,7 +242,8 @@ def test_a_function_without_a_rule_is_listed_not_counted(written, run_cli):
     assert summary.uncounted == {"TFOpLambda(tf.math.cumsum)": ["tf.math.cumsum"]}
     assert [r.output_shape for r in summary.records if not r.counted] == [(8, 3)]
     assert [(r.op, r.output_shape) for r in summary.records if r.name == "tf.__operators__.getitem"] == [
-        ("index", (6, 3))]
+        ("index", (6, 3))
+    ]
     code, out, err = run_cli("summary", where / "uncounted.keras")
     assert code == 0 and "lower bound" in out and "TFOpLambda(tf.math.cumsum)" in out
 
@@ -224,8 +275,7 @@ def test_a_function_without_a_rule_in_a_keras_archive_takes_its_consumers_built_
     where, figures = written
     summary = archviz.analyze(where / "unknown.keras")
     assert summary.uncounted == {"TFOpLambda(tf.math.cumprod)": ["tf.math.cumprod"]} and not summary.complete
-    assert [(r.op, r.output_shape) for r in summary.records][1:] == [("TFOpLambda", (8, 3)),
-                                                                      ("dense", (8, 2))]
+    assert [(r.op, r.output_shape) for r in summary.records][1:] == [("TFOpLambda", (8, 3)), ("dense", (8, 2))]
     assert summary.params == figures["unknown"]["params"]
 
 
@@ -243,8 +293,13 @@ def test_tf_keras_files_are_read_without_tensorflow(written):
     from test_keras_config import PROBE
 
     where, _ = written
-    result = subprocess.run([sys.executable, "-c", PROBE, "summary", "regnet.h5"], capture_output=True, text=True,
-                            cwd=where, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, "summary", "regnet.h5"],
+        capture_output=True,
+        text=True,
+        cwd=where,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert result.stderr == "0 []\n"
     assert "Params:            2,705,640" in result.stdout
 
@@ -255,17 +310,38 @@ def test_tf_keras_files_are_read_without_tensorflow(written):
 def tf_keras_config(function="math.multiply", call=None):
     """A tf-keras .keras config: an 8-vector input, one TF op layer calling ``function``, Dense(4)."""
     call = [["x", 0, 0, {"y": 2.0, "name": None}]] if call is None else call
-    layers = [{"module": "keras.layers", "class_name": "InputLayer", "name": "x", "registered_name": None,
-               "config": {"name": "x", "batch_input_shape": [None, 8], "dtype": "float32"}, "inbound_nodes": []},
-              {"module": "tf_keras.src.layers.core.tf_op_layer", "class_name": "TFOpLambda", "name": "op",
-               "registered_name": "TFOpLambda", "config": {"name": "op", "function": function},
-               "inbound_nodes": call},
-              {"module": "keras.layers", "class_name": "Dense", "name": "fc", "registered_name": None,
-               "config": {"name": "fc", "units": 4, "activation": "linear", "use_bias": True},
-               "inbound_nodes": [[["op", 0, 0, {}]]]}]
-    return {"module": "tf_keras.src.engine.functional", "class_name": "Functional", "registered_name": "Functional",
-            "config": {"name": "tiny", "layers": layers, "input_layers": [["x", 0, 0]],
-                       "output_layers": [["fc", 0, 0]]}}
+    layers = [
+        {
+            "module": "keras.layers",
+            "class_name": "InputLayer",
+            "name": "x",
+            "registered_name": None,
+            "config": {"name": "x", "batch_input_shape": [None, 8], "dtype": "float32"},
+            "inbound_nodes": [],
+        },
+        {
+            "module": "tf_keras.src.layers.core.tf_op_layer",
+            "class_name": "TFOpLambda",
+            "name": "op",
+            "registered_name": "TFOpLambda",
+            "config": {"name": "op", "function": function},
+            "inbound_nodes": call,
+        },
+        {
+            "module": "keras.layers",
+            "class_name": "Dense",
+            "name": "fc",
+            "registered_name": None,
+            "config": {"name": "fc", "units": 4, "activation": "linear", "use_bias": True},
+            "inbound_nodes": [[["op", 0, 0, {}]]],
+        },
+    ]
+    return {
+        "module": "tf_keras.src.engine.functional",
+        "class_name": "Functional",
+        "registered_name": "Functional",
+        "config": {"name": "tiny", "layers": layers, "input_layers": [["x", 0, 0]], "output_layers": [["fc", 0, 0]]},
+    }
 
 
 TF_OP_CASES = {
@@ -275,17 +351,39 @@ TF_OP_CASES = {
     "a call of a number": (tf_keras_config(call=[[5]]), "5 is not [layer, node, tensor]"),
     "a constant only": (tf_keras_config(call=[["_CONSTANT_VALUE", -1, 2.0, {}]]), "a call without an input tensor"),
     "a tensor from nowhere": (tf_keras_config(call=[["x", 0, 0, {"y": ["ghost", 0, 0]}]]), "names layer 'ghost'"),
-    "a constant that is not a number": (tf_keras_config(call=[["x", 0, 0, {"y": "two"}]]),
-                                        "a constant operand that is not a number"),
-    "a tensor where a setting goes": (tf_keras_config("math.reduce_mean", [["x", 0, 0, {"axis": ["x", 0, 0]}]]),
-                                      "a tensor as its argument 'axis'"),
+    "a constant that is not a number": (
+        tf_keras_config(call=[["x", 0, 0, {"y": "two"}]]),
+        "a constant operand that is not a number",
+    ),
+    "a tensor where a setting goes": (
+        tf_keras_config("math.reduce_mean", [["x", 0, 0, {"axis": ["x", 0, 0]}]]),
+        "a tensor as its argument 'axis'",
+    ),
     "an axis that is not one": (tf_keras_config("math.reduce_mean", [["x", 0, 0, {"axis": "a"}]]), "reduce_mean"),
-    "a reshape across the batch": (tf_keras_config("reshape", [["x", 0, 0, {"shape": [2, 4]}]]),
-                                   "a reshape to [2, 4]"),
-    "a slice that is not one": (tf_keras_config("__operators__.getitem", [["x", 0, 0, {"slice_spec": [1, 2]}]]),
-                                "an index into the batch"),
-    "a huge slice": (tf_keras_config("__operators__.getitem", [["x", 0, 0, {"slice_spec": [
-        {"start": None, "stop": None, "step": None}, {"start": 10**400, "stop": None, "step": 0}]}]]), "op"),
+    "a reshape across the batch": (tf_keras_config("reshape", [["x", 0, 0, {"shape": [2, 4]}]]), "a reshape to [2, 4]"),
+    "a slice that is not one": (
+        tf_keras_config("__operators__.getitem", [["x", 0, 0, {"slice_spec": [1, 2]}]]),
+        "an index into the batch",
+    ),
+    "a huge slice": (
+        tf_keras_config(
+            "__operators__.getitem",
+            [
+                [
+                    "x",
+                    0,
+                    0,
+                    {
+                        "slice_spec": [
+                            {"start": None, "stop": None, "step": None},
+                            {"start": 10**400, "stop": None, "step": 0},
+                        ]
+                    },
+                ]
+            ],
+        ),
+        "op",
+    ),
 }
 
 

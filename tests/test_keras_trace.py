@@ -32,39 +32,113 @@ MAC_OPS = ("Conv2D", "DepthwiseConv2dNative", "MatMul", "BatchMatMulV2")
 SMALL = (32, 32, 3)
 CONFIGS = {
     "vit": ("ViTBackbone", dict(image_shape=SMALL, patch_size=8, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32)),
-    "mit": ("MiTBackbone", dict(layerwise_depths=[1, 1], num_layers=2, layerwise_num_heads=[1, 2],
-                                layerwise_sr_ratios=[4, 2], max_drop_path_rate=0.1, layerwise_patch_sizes=[7, 3],
-                                layerwise_strides=[4, 2], image_shape=SMALL, hidden_dims=[8, 16])),
-    "resnet_v1": ("ResNetBackbone", dict(input_conv_filters=[64], input_conv_kernel_sizes=[7],
-                                         stackwise_num_filters=[64, 16], stackwise_num_blocks=[1, 1],
-                                         stackwise_num_strides=[1, 2], block_type="bottleneck_block",
-                                         image_shape=SMALL)),
-    "resnet_v2": ("ResNetBackbone", dict(input_conv_filters=[64], input_conv_kernel_sizes=[7],
-                                         stackwise_num_filters=[64, 16], stackwise_num_blocks=[1, 1],
-                                         stackwise_num_strides=[1, 2], block_type="basic_block",
-                                         use_pre_activation=True, image_shape=SMALL)),
-    "resnet_vd": ("ResNetBackbone", dict(input_conv_filters=[8, 8, 8], input_conv_kernel_sizes=[3, 3, 3],
-                                         stackwise_num_filters=[64, 16], stackwise_num_blocks=[1, 1],
-                                         stackwise_num_strides=[1, 2], block_type="bottleneck_block_vd",
-                                         image_shape=SMALL)),
-    "efficientnet": ("EfficientNetBackbone", dict(
-        stackwise_width_coefficients=[0.25] * 3, stackwise_depth_coefficients=[0.5] * 3,
-        stackwise_kernel_sizes=[3, 3, 3], stackwise_num_repeats=[1, 2, 2], stackwise_input_filters=[16, 16, 24],
-        stackwise_output_filters=[16, 24, 32], stackwise_expansion_ratios=[1, 4, 4],
-        stackwise_squeeze_and_excite_ratios=[0.0, 0.25, 0.25], stackwise_strides=[1, 2, 2],
-        stackwise_block_types=["fused", "unfused", "unfused"], input_shape=SMALL, num_features=64)),
-    "mobilenet": ("MobileNetBackbone", dict(
-        stackwise_expansion=[[16, 24], [32]], stackwise_num_blocks=[2, 1], stackwise_num_filters=[[8, 8], [16]],
-        stackwise_kernel_size=[[3, 3], [5]], stackwise_num_strides=[[2, 1], [2]],
-        stackwise_se_ratio=[[None, 0.25], [0.25]], stackwise_activation=[["relu", "relu"], ["hard_swish"]],
-        stackwise_padding=[[1, 1], [2]], output_num_filters=32, depthwise_filters=8, depthwise_stride=2,
-        depthwise_residual=False, last_layer_filter=32, squeeze_and_excite=0.5, image_shape=SMALL,
-        input_num_filters=8)),
+    "mit": (
+        "MiTBackbone",
+        dict(
+            layerwise_depths=[1, 1],
+            num_layers=2,
+            layerwise_num_heads=[1, 2],
+            layerwise_sr_ratios=[4, 2],
+            max_drop_path_rate=0.1,
+            layerwise_patch_sizes=[7, 3],
+            layerwise_strides=[4, 2],
+            image_shape=SMALL,
+            hidden_dims=[8, 16],
+        ),
+    ),
+    "resnet_v1": (
+        "ResNetBackbone",
+        dict(
+            input_conv_filters=[64],
+            input_conv_kernel_sizes=[7],
+            stackwise_num_filters=[64, 16],
+            stackwise_num_blocks=[1, 1],
+            stackwise_num_strides=[1, 2],
+            block_type="bottleneck_block",
+            image_shape=SMALL,
+        ),
+    ),
+    "resnet_v2": (
+        "ResNetBackbone",
+        dict(
+            input_conv_filters=[64],
+            input_conv_kernel_sizes=[7],
+            stackwise_num_filters=[64, 16],
+            stackwise_num_blocks=[1, 1],
+            stackwise_num_strides=[1, 2],
+            block_type="basic_block",
+            use_pre_activation=True,
+            image_shape=SMALL,
+        ),
+    ),
+    "resnet_vd": (
+        "ResNetBackbone",
+        dict(
+            input_conv_filters=[8, 8, 8],
+            input_conv_kernel_sizes=[3, 3, 3],
+            stackwise_num_filters=[64, 16],
+            stackwise_num_blocks=[1, 1],
+            stackwise_num_strides=[1, 2],
+            block_type="bottleneck_block_vd",
+            image_shape=SMALL,
+        ),
+    ),
+    "efficientnet": (
+        "EfficientNetBackbone",
+        dict(
+            stackwise_width_coefficients=[0.25] * 3,
+            stackwise_depth_coefficients=[0.5] * 3,
+            stackwise_kernel_sizes=[3, 3, 3],
+            stackwise_num_repeats=[1, 2, 2],
+            stackwise_input_filters=[16, 16, 24],
+            stackwise_output_filters=[16, 24, 32],
+            stackwise_expansion_ratios=[1, 4, 4],
+            stackwise_squeeze_and_excite_ratios=[0.0, 0.25, 0.25],
+            stackwise_strides=[1, 2, 2],
+            stackwise_block_types=["fused", "unfused", "unfused"],
+            input_shape=SMALL,
+            num_features=64,
+        ),
+    ),
+    "mobilenet": (
+        "MobileNetBackbone",
+        dict(
+            stackwise_expansion=[[16, 24], [32]],
+            stackwise_num_blocks=[2, 1],
+            stackwise_num_filters=[[8, 8], [16]],
+            stackwise_kernel_size=[[3, 3], [5]],
+            stackwise_num_strides=[[2, 1], [2]],
+            stackwise_se_ratio=[[None, 0.25], [0.25]],
+            stackwise_activation=[["relu", "relu"], ["hard_swish"]],
+            stackwise_padding=[[1, 1], [2]],
+            output_num_filters=32,
+            depthwise_filters=8,
+            depthwise_stride=2,
+            depthwise_residual=False,
+            last_layer_filter=32,
+            squeeze_and_excite=0.5,
+            image_shape=SMALL,
+            input_num_filters=8,
+        ),
+    ),
     "densenet": ("DenseNetBackbone", dict(stackwise_num_repeats=[1, 2], growth_rate=8, image_shape=SMALL)),
-    "cspnet": ("CSPNetBackbone", dict(stem_filters=8, stem_kernel_size=3, stem_strides=2, stackwise_depth=[1, 1],
-                                      stackwise_strides=[1, 2], stackwise_num_filters=[16, 32],
-                                      block_type="bottleneck_block", stage_type="csp", expand_ratio=[2.0],
-                                      bottle_ratio=[0.5], block_ratio=[1.0], image_shape=SMALL)),
+    "cspnet": (
+        "CSPNetBackbone",
+        dict(
+            stem_filters=8,
+            stem_kernel_size=3,
+            stem_strides=2,
+            stackwise_depth=[1, 1],
+            stackwise_strides=[1, 2],
+            stackwise_num_filters=[16, 32],
+            block_type="bottleneck_block",
+            stage_type="csp",
+            expand_ratio=[2.0],
+            bottle_ratio=[0.5],
+            block_ratio=[1.0],
+            image_shape=SMALL,
+        ),
+    ),
     "vgg": ("VGGBackbone", dict(stackwise_num_repeats=[1, 1], stackwise_num_filters=[8, 16], image_shape=SMALL)),
 }
 
@@ -175,7 +249,12 @@ def test_own_weights_of_a_subclassed_model_frozen_or_not():
     summary = archviz.analyze(model)
     assert archviz_params(summary) == keras_params(model)
     assert {r.name for r in summary.records if r.op == "weight"} == {
-        "bias", "scaled.gamma", "scaled.steps", "frozen.gamma", "frozen.steps"}
+        "bias",
+        "scaled.gamma",
+        "scaled.steps",
+        "frozen.gamma",
+        "frozen.steps",
+    }
 
 
 def test_a_variable_two_layers_share_is_counted_once():
@@ -246,7 +325,7 @@ class Attention(keras.layers.Layer):
 
     def call(self, x):
         q, k, v = self.q(x), self.k(x), self.v(x)
-        scores = ops.softmax((q @ ops.transpose(k, (0, 2, 1))) * (self.dim ** -0.5), axis=-1)
+        scores = ops.softmax((q @ ops.transpose(k, (0, 2, 1))) * (self.dim**-0.5), axis=-1)
         return ops.gelu(ops.matmul(scores, v)) + ops.mean(x, axis=-1, keepdims=True)
 
 
@@ -331,8 +410,9 @@ def test_attention_is_wired_by_identity_and_nested_ops_recorded_once():
     assert [r.name for r in summary.records if r.op == "matmul"] == ["block.matmul", "block.matmul_1"]
 
 
-@pytest.mark.parametrize("key, grouped", [("mit", False), ("mobilenet", True), ("cspnet", False),
-                                          ("efficientnet", False)])
+@pytest.mark.parametrize(
+    "key, grouped", [("mit", False), ("mobilenet", True), ("cspnet", False), ("efficientnet", False)]
+)
 def test_keras_hub_totals_marked_complete_equal_the_profiler(backbones, key, grouped):
     model, summary = backbones(key)
     assert summary.complete and summary.macs_complete and summary.warnings == []
@@ -384,10 +464,21 @@ def test_mobilenet_squeeze_excite_mean_is_counted(backbones):
 
 
 ELEMENTWISE = {
-    "exp": ops.exp, "sqrt": ops.sqrt, "rsqrt": ops.rsqrt, "log": ops.log, "square": ops.square,
-    "reciprocal": ops.reciprocal, "negative": lambda x: -x, "abs": ops.abs, "erf": ops.erf, "sin": ops.sin,
-    "cos": ops.cos, "clip": lambda x: ops.clip(x, 0.0, 1.0), "power": lambda x: x ** 2,
-    "min": lambda x: ops.min(x, axis=-1), "prod": lambda x: ops.prod(x, axis=(1, 2)),
+    "exp": ops.exp,
+    "sqrt": ops.sqrt,
+    "rsqrt": ops.rsqrt,
+    "log": ops.log,
+    "square": ops.square,
+    "reciprocal": ops.reciprocal,
+    "negative": lambda x: -x,
+    "abs": ops.abs,
+    "erf": ops.erf,
+    "sin": ops.sin,
+    "cos": ops.cos,
+    "clip": lambda x: ops.clip(x, 0.0, 1.0),
+    "power": lambda x: x**2,
+    "min": lambda x: ops.min(x, axis=-1),
+    "prod": lambda x: ops.prod(x, axis=(1, 2)),
 }
 TRACED_ONLY = {"index": lambda x: x[:, 1:, ..., :2] * x[:, 0, None, :, 2:]}  # a functional graph keeps no index
 

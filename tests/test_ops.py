@@ -3,8 +3,8 @@
 import pytest
 
 from archviz.core.analysis import analyze_graph
-from archviz.errors import ModelError, UnsupportedOpError
 from archviz.core.graph import Graph
+from archviz.errors import ModelError, UnsupportedOpError
 from archviz.ops import OPS
 
 
@@ -32,8 +32,15 @@ def test_conv2d_valid_padding_without_bias():
 
 
 def test_conv2d_explicit_padding_like_torch():
-    r = one_layer("conv2d", input_shape=(224, 224, 3), filters=64, kernel=(7, 7), strides=(2, 2),
-                  padding=((3, 3), (3, 3)), use_bias=False)
+    r = one_layer(
+        "conv2d",
+        input_shape=(224, 224, 3),
+        filters=64,
+        kernel=(7, 7),
+        strides=(2, 2),
+        padding=((3, 3), (3, 3)),
+        use_bias=False,
+    )
     assert r.output_shape == (112, 112, 64)
     assert r.macs == 118_013_952
 
@@ -45,8 +52,9 @@ def test_conv2d_dilation():
 
 def test_grouped_conv_divides_weights_and_macs():
     dense = one_layer("conv2d", input_shape=(8, 8, 32), filters=32, kernel=(3, 3), padding="same", use_bias=False)
-    grouped = one_layer("conv2d", input_shape=(8, 8, 32), filters=32, kernel=(3, 3), padding="same",
-                        use_bias=False, groups=8)
+    grouped = one_layer(
+        "conv2d", input_shape=(8, 8, 32), filters=32, kernel=(3, 3), padding="same", use_bias=False, groups=8
+    )
     assert grouped.trainable_params * 8 == dense.trainable_params
     assert grouped.macs * 8 == dense.macs
 
@@ -81,12 +89,30 @@ def test_batch_norm_per_channel_flops_do_not_scale_with_batch():
     assert three.flops == 3 * 2 * 128 + 6 * 8 and one.flops == 2 * 128 + 6 * 8
 
 
-@pytest.mark.parametrize("fn, per_element", [("relu", 0), ("relu6", 0), ("sigmoid", 0), ("tanh", 0),
-                                              ("linear", 0), ("softmax", 5), ("swish", 2), ("gelu", 4),
-                                              ("gelu_approximate", 7), ("hard_silu", 3), ("hard_sigmoid", 2),
-                                              ("mish", 1), ("elu", 0), ("selu", 0), ("softplus", 0),
-                                              ("softsign", 0), ("exponential", 0), ("leaky_relu", 0),
-                                              ("log_softmax", 0)])
+@pytest.mark.parametrize(
+    "fn, per_element",
+    [
+        ("relu", 0),
+        ("relu6", 0),
+        ("sigmoid", 0),
+        ("tanh", 0),
+        ("linear", 0),
+        ("softmax", 5),
+        ("swish", 2),
+        ("gelu", 4),
+        ("gelu_approximate", 7),
+        ("hard_silu", 3),
+        ("hard_sigmoid", 2),
+        ("mish", 1),
+        ("elu", 0),
+        ("selu", 0),
+        ("softplus", 0),
+        ("softsign", 0),
+        ("exponential", 0),
+        ("leaky_relu", 0),
+        ("log_softmax", 0),
+    ],
+)
 def test_activations(fn, per_element):
     r = one_layer("activation", fn=fn)
     assert r.output_shape == (9, 11, 6)
@@ -224,26 +250,71 @@ E = 6 * 6 * 4  # elements of a (6, 6, 4) map
 #: (op, input shapes, attrs, output shape, (trainable, non-trainable, MACs, FLOPs per sample, fixed FLOPs))
 NEW_RULES = [
     ("conv1d", [(10, 4)], dict(filters=8, kernel=(3,)), (8, 8), (3 * 4 * 8 + 8, 0, 64 * 12, 2 * 64 * 12 + 64, 0)),
-    ("conv1d", [(10, 4)], dict(filters=8, kernel=(3,), padding="causal", dilation=(2,), use_bias=False), (10, 8),
-     (96, 0, 80 * 12, 2 * 80 * 12, 0)),
-    ("conv3d", [(4, 4, 4, 4)], dict(filters=8, kernel=(3, 3, 3), padding="same", groups=2), (4, 4, 4, 8),
-     (27 * 2 * 8 + 8, 0, 512 * 54, 2 * 512 * 54 + 512, 0)),
-    ("depthwise_conv1d", [(10, 4)], dict(kernel=(3,), strides=(2,), padding="same", depth_multiplier=2), (5, 8),
-     (3 * 8 + 8, 0, 40 * 3, 2 * 40 * 3 + 40, 0)),
-    ("separable_conv1d", [(10, 4)], dict(filters=8, kernel=(3,), depth_multiplier=2), (8, 8),
-     (3 * 8 + 8 * 8 + 8, 0, 8 * 8 * 3 + 8 * 8 * 8, 2 * (192 + 512) + 64, 0)),
-    ("separable_conv2d", [(6, 6, 4)], dict(filters=8, kernel=(3, 3), padding="same"), (6, 6, 8),
-     (36 + 32 + 8, 0, 36 * 4 * 9 + 36 * 4 * 8, 2 * (1296 + 1152) + 288, 0)),
+    (
+        "conv1d",
+        [(10, 4)],
+        dict(filters=8, kernel=(3,), padding="causal", dilation=(2,), use_bias=False),
+        (10, 8),
+        (96, 0, 80 * 12, 2 * 80 * 12, 0),
+    ),
+    (
+        "conv3d",
+        [(4, 4, 4, 4)],
+        dict(filters=8, kernel=(3, 3, 3), padding="same", groups=2),
+        (4, 4, 4, 8),
+        (27 * 2 * 8 + 8, 0, 512 * 54, 2 * 512 * 54 + 512, 0),
+    ),
+    (
+        "depthwise_conv1d",
+        [(10, 4)],
+        dict(kernel=(3,), strides=(2,), padding="same", depth_multiplier=2),
+        (5, 8),
+        (3 * 8 + 8, 0, 40 * 3, 2 * 40 * 3 + 40, 0),
+    ),
+    (
+        "separable_conv1d",
+        [(10, 4)],
+        dict(filters=8, kernel=(3,), depth_multiplier=2),
+        (8, 8),
+        (3 * 8 + 8 * 8 + 8, 0, 8 * 8 * 3 + 8 * 8 * 8, 2 * (192 + 512) + 64, 0),
+    ),
+    (
+        "separable_conv2d",
+        [(6, 6, 4)],
+        dict(filters=8, kernel=(3, 3), padding="same"),
+        (6, 6, 8),
+        (36 + 32 + 8, 0, 36 * 4 * 9 + 36 * 4 * 8, 2 * (1296 + 1152) + 288, 0),
+    ),
     # MACs: input positions x kernel x Cin x Cout; FLOPs: the profiler's 2 x output positions x ... / strides
-    ("conv2d_transpose", [(5, 5, 4)], dict(filters=8, kernel=(3, 3), strides=(2, 2)), (11, 11, 8),
-     (9 * 32 + 8, 0, 25 * 9 * 32, 2 * 121 * 9 * 32 // 4 + 121 * 8, 0)),
-    ("conv1d_transpose", [(10, 4)], dict(filters=8, kernel=(3,), strides=(2,), padding="same"), (20, 8),
-     (3 * 32 + 8, 0, 10 * 3 * 32, 2 * 10 * 3 * 32 + 160, 0)),
-    ("conv3d_transpose", [(3, 3, 3, 4)], dict(filters=8, kernel=(2, 2, 2), strides=(2, 2, 2)), (6, 6, 6, 8),
-     (8 * 32 + 8, 0, 27 * 8 * 32, 2 * 27 * 8 * 32 + 216 * 8, 0)),
+    (
+        "conv2d_transpose",
+        [(5, 5, 4)],
+        dict(filters=8, kernel=(3, 3), strides=(2, 2)),
+        (11, 11, 8),
+        (9 * 32 + 8, 0, 25 * 9 * 32, 2 * 121 * 9 * 32 // 4 + 121 * 8, 0),
+    ),
+    (
+        "conv1d_transpose",
+        [(10, 4)],
+        dict(filters=8, kernel=(3,), strides=(2,), padding="same"),
+        (20, 8),
+        (3 * 32 + 8, 0, 10 * 3 * 32, 2 * 10 * 3 * 32 + 160, 0),
+    ),
+    (
+        "conv3d_transpose",
+        [(3, 3, 3, 4)],
+        dict(filters=8, kernel=(2, 2, 2), strides=(2, 2, 2)),
+        (6, 6, 6, 8),
+        (8 * 32 + 8, 0, 27 * 8 * 32, 2 * 27 * 8 * 32 + 216 * 8, 0),
+    ),
     ("rescaling", [(6, 6, 4)], dict(scale=1 / 255, offset=0.0), (6, 6, 4), (0, 0, 0, 2 * E, 0)),
-    ("normalization", [(6, 6, 4)], dict(axis=(1, 2), invert=False, stats="weights"), (6, 6, 4),
-     (0, 2 * 36 + 1, 0, 2 * E, 36)),
+    (
+        "normalization",
+        [(6, 6, 4)],
+        dict(axis=(1, 2), invert=False, stats="weights"),
+        (6, 6, 4),
+        (0, 2 * 36 + 1, 0, 2 * E, 36),
+    ),
     ("normalization", [(6, 6, 4)], dict(axis=(-1,), stats="constants"), (6, 6, 4), (0, 0, 0, 2 * E, 4)),
     ("layer_norm", [(6, 6, 4)], dict(axis=(-1,)), (6, 6, 4), (8, 0, 0, 9 * E + 4 * 36, 0)),
     ("layer_norm", [(6, 6, 4)], dict(axis=(1, 2, 3), center=False), (6, 6, 4), (E, 0, 0, 8 * E + 4, 0)),
@@ -259,8 +330,13 @@ NEW_RULES = [
     ("max_pool1d", [(10, 4)], dict(pool=(3,), strides=(1,)), (8, 4), (0, 0, 0, 3 * 32, 0)),
     ("avg_pool1d", [(10, 4)], dict(pool=(3,), strides=(2,), padding="same"), (5, 4), (0, 0, 0, 3 * 20, 0)),
     ("max_pool3d", [(4, 4, 4, 4)], dict(pool=(2, 2, 2)), (2, 2, 2, 4), (0, 0, 0, 8 * 32, 0)),
-    ("avg_pool3d", [(4, 4, 4, 4)], dict(pool=(3, 3, 3), strides=(1, 1, 1), padding="same"), (4, 4, 4, 4),
-     (0, 0, 0, 27 * 256, 0)),
+    (
+        "avg_pool3d",
+        [(4, 4, 4, 4)],
+        dict(pool=(3, 3, 3), strides=(1, 1, 1), padding="same"),
+        (4, 4, 4, 4),
+        (0, 0, 0, 27 * 256, 0),
+    ),
     ("global_avg_pool1d", [(5, 4)], {}, (4,), (0, 0, 0, 20, 0)),
     ("global_max_pool1d", [(5, 4)], dict(keepdims=True), (1, 4), (0, 0, 0, 0, 0)),
     ("global_avg_pool3d", [(3, 3, 3, 4)], dict(keepdims=True), (1, 1, 1, 4), (0, 0, 0, 108, 0)),
@@ -299,20 +375,28 @@ def test_new_rules(op, inputs, attrs, shape, cost):
     assert (one.flops, two.flops, two.macs) == (flops + fixed, 2 * flops + fixed, 2 * macs)
 
 
-@pytest.mark.parametrize("op, inputs, attrs, message", [
-    ("minimum", [(4, 4, 2)], {}, "at least two"),
-    ("average", [(4, 4, 2), (4, 4, 3)], {}, "cannot combine"),
-    ("conv3d", [(4, 4, 4, 3)], dict(filters=4, kernel=(3, 3, 3), groups=2), "divisible"),
-    ("conv1d", [(4, 4, 3)], dict(filters=4, kernel=(3,)), r"\(L, C\)"),
-    ("conv3d", [(2, 5, 5, 3)], dict(filters=4, kernel=(3, 3, 3)), "kernel 3x3x3 .* collapses its 2x5x5 input to 0x3x3"),
-    ("conv2d_transpose", [(4, 4, 3)], dict(filters=4, kernel=(3, 3), padding=1), "'valid' or 'same'"),
-    ("group_norm", [(4, 4, 6)], dict(groups=4), "divisible"),
-    ("layer_scale", [(4, 4, 6)], dict(projection_dim=4), "cannot scale"),
-    ("permute", [(4, 4, 6)], dict(dims=(1, 1, 2)), "permutation"),
-    ("cropping2d", [(4, 4, 6)], dict(cropping=((2, 2), (0, 0))), "leaves nothing"),
-    ("layer_norm", [(4, 4, 6)], dict(axis=(4,)), "out of range"),
-    ("matmul", [(6, 8), (5, 8)], {}, "cannot multiply"),
-])
+@pytest.mark.parametrize(
+    "op, inputs, attrs, message",
+    [
+        ("minimum", [(4, 4, 2)], {}, "at least two"),
+        ("average", [(4, 4, 2), (4, 4, 3)], {}, "cannot combine"),
+        ("conv3d", [(4, 4, 4, 3)], dict(filters=4, kernel=(3, 3, 3), groups=2), "divisible"),
+        ("conv1d", [(4, 4, 3)], dict(filters=4, kernel=(3,)), r"\(L, C\)"),
+        (
+            "conv3d",
+            [(2, 5, 5, 3)],
+            dict(filters=4, kernel=(3, 3, 3)),
+            "kernel 3x3x3 .* collapses its 2x5x5 input to 0x3x3",
+        ),
+        ("conv2d_transpose", [(4, 4, 3)], dict(filters=4, kernel=(3, 3), padding=1), "'valid' or 'same'"),
+        ("group_norm", [(4, 4, 6)], dict(groups=4), "divisible"),
+        ("layer_scale", [(4, 4, 6)], dict(projection_dim=4), "cannot scale"),
+        ("permute", [(4, 4, 6)], dict(dims=(1, 1, 2)), "permutation"),
+        ("cropping2d", [(4, 4, 6)], dict(cropping=((2, 2), (0, 0))), "leaves nothing"),
+        ("layer_norm", [(4, 4, 6)], dict(axis=(4,)), "out of range"),
+        ("matmul", [(6, 8), (5, 8)], {}, "cannot multiply"),
+    ],
+)
 def test_new_rules_refuse_bad_shapes(op, inputs, attrs, message):
     graph = Graph("bad")
     sources = [graph.add(f"in{i}", "input", shape=s) for i, s in enumerate(inputs)]
@@ -337,7 +421,8 @@ def test_a_collapsing_input_names_the_layer():
 
 
 def test_every_rule_has_a_test_here():
-    import inspect, sys
+    import inspect
+    import sys
 
     source = inspect.getsource(sys.modules[__name__])
     untested = [op for op in OPS if f'"{op}"' not in source]
@@ -382,8 +467,9 @@ def test_einsum_costs_one_mac_per_combination_of_its_indices():
 
 
 def test_einsum_dense_embedding_and_attention():
-    r = one_layer("einsum_dense", input_shape=(10, 16), equation="abc,cde->abde", output_shape=(-1, 2, 8),
-                  bias_axes="de")
+    r = one_layer(
+        "einsum_dense", input_shape=(10, 16), equation="abc,cde->abde", output_shape=(-1, 2, 8), bias_axes="de"
+    )
     assert r.output_shape == (10, 2, 8) and r.macs == 10 * 16 * 16 and r.trainable_params == 16 * 16 + 16
     assert r.flops == 2 * r.macs + 10 * 16
     r = one_layer("embedding", input_shape=(7,), input_dim=50, output_dim=4)
@@ -408,9 +494,22 @@ def test_a_weight_node_carries_its_params():
     assert (records["gamma"].trainable_params, records["steps"].non_trainable_params) == (8, 1)
 
 
-@pytest.mark.parametrize("op, per_element", [("exp", 0), ("sqrt", 0), ("rsqrt", 2), ("log", 1), ("square", 1),
-                                             ("reciprocal", 1), ("negative", 1), ("abs", 0), ("erf", 0), ("sin", 0),
-                                             ("cos", 0)])
+@pytest.mark.parametrize(
+    "op, per_element",
+    [
+        ("exp", 0),
+        ("sqrt", 0),
+        ("rsqrt", 2),
+        ("log", 1),
+        ("square", 1),
+        ("reciprocal", 1),
+        ("negative", 1),
+        ("abs", 0),
+        ("erf", 0),
+        ("sin", 0),
+        ("cos", 0),
+    ],
+)
 def test_elementwise_functions_cost_what_the_profiler_counts(op, per_element):
     r = one_layer(op)
     assert (r.output_shape, r.flops) == ((9, 11, 6), per_element * 9 * 11 * 6)

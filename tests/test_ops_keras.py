@@ -10,9 +10,11 @@ checks that the profiler counts exactly archviz's figure minus that gap.
 
 from __future__ import annotations
 
+import functools
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -21,7 +23,7 @@ pytest.importorskip("tensorflow")
 
 import archviz  # noqa: E402
 from archviz.backend.profiler import profiler_flops  # noqa: E402
-from archviz.ops import convolution, pooling, normalization  # noqa: E402
+from archviz.ops import convolution, normalization, pooling  # noqa: E402
 
 pytestmark = [pytest.mark.tf, pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`:UserWarning")]
 
@@ -56,40 +58,66 @@ def the_conv(record: Any) -> int:
 CASES = [
     # ---- convolution.py
     Case("conv1d", "conv1d", lambda: L.Conv1D(8, 3), SEQUENCE),
-    Case("conv1d-causal-dilated-gelu", "conv1d",
-         lambda: L.Conv1D(8, 3, padding="causal", dilation_rate=2, activation="gelu"), SEQUENCE),
+    Case(
+        "conv1d-causal-dilated-gelu",
+        "conv1d",
+        lambda: L.Conv1D(8, 3, padding="causal", dilation_rate=2, activation="gelu"),
+        SEQUENCE,
+    ),
     Case("conv1d-strided-same", "conv1d", lambda: L.Conv1D(8, 3, strides=2, padding="same", use_bias=False), SEQUENCE),
     Case("conv1d-groups", "conv1d", lambda: L.Conv1D(8, 3, groups=2), SEQUENCE, gap=everything),
     Case("conv3d", "conv3d", lambda: L.Conv3D(8, 3, padding="same"), VOLUME),
     Case("conv3d-strided", "conv3d", lambda: L.Conv3D(8, (3, 2, 1), strides=2, use_bias=False), (5, 5, 5, 4)),
     Case("conv3d-groups", "conv3d", lambda: L.Conv3D(8, 3, padding="same", groups=2), VOLUME, gap=everything),
     Case("depthwise_conv1d", "depthwise_conv1d", lambda: L.DepthwiseConv1D(3, padding="same"), SEQUENCE),
-    Case("depthwise_conv1d-multiplier", "depthwise_conv1d",
-         lambda: L.DepthwiseConv1D(3, strides=2, depth_multiplier=2, padding="same"), SEQUENCE),
+    Case(
+        "depthwise_conv1d-multiplier",
+        "depthwise_conv1d",
+        lambda: L.DepthwiseConv1D(3, strides=2, depth_multiplier=2, padding="same"),
+        SEQUENCE,
+    ),
     Case("separable_conv1d", "separable_conv1d", lambda: L.SeparableConv1D(8, 3, padding="same"), SEQUENCE),
-    Case("separable_conv1d-multiplier", "separable_conv1d",
-         lambda: L.SeparableConv1D(8, 3, strides=2, depth_multiplier=2, use_bias=False), SEQUENCE),
+    Case(
+        "separable_conv1d-multiplier",
+        "separable_conv1d",
+        lambda: L.SeparableConv1D(8, 3, strides=2, depth_multiplier=2, use_bias=False),
+        SEQUENCE,
+    ),
     Case("separable_conv2d", "separable_conv2d", lambda: L.SeparableConv2D(8, 3, padding="same")),
-    Case("separable_conv2d-multiplier", "separable_conv2d",
-         lambda: L.SeparableConv2D(8, 3, strides=2, padding="same", depth_multiplier=2)),
+    Case(
+        "separable_conv2d-multiplier",
+        "separable_conv2d",
+        lambda: L.SeparableConv2D(8, 3, strides=2, padding="same", depth_multiplier=2),
+    ),
     Case("separable_conv2d-swish", "separable_conv2d", lambda: L.SeparableConv2D(8, 3, activation="swish"), (7, 7, 4)),
     Case("conv2d_transpose-same", "conv2d_transpose", lambda: L.Conv2DTranspose(8, 3, strides=2, padding="same")),
     Case("conv2d_transpose-valid", "conv2d_transpose", lambda: L.Conv2DTranspose(8, 2, strides=2, use_bias=False)),
     Case("conv2d_transpose-valid-overlap", "conv2d_transpose", lambda: L.Conv2DTranspose(8, 3, strides=2), (5, 5, 4)),
-    Case("conv2d_transpose-uneven", "conv2d_transpose",
-         lambda: L.Conv2DTranspose(8, (3, 2), strides=(2, 3), padding="same", use_bias=False), (5, 5, 4)),
-    Case("conv2d_transpose-output-padding", "conv2d_transpose",
-         lambda: L.Conv2DTranspose(8, 3, strides=2, padding="same", output_padding=0)),
+    Case(
+        "conv2d_transpose-uneven",
+        "conv2d_transpose",
+        lambda: L.Conv2DTranspose(8, (3, 2), strides=(2, 3), padding="same", use_bias=False),
+        (5, 5, 4),
+    ),
+    Case(
+        "conv2d_transpose-output-padding",
+        "conv2d_transpose",
+        lambda: L.Conv2DTranspose(8, 3, strides=2, padding="same", output_padding=0),
+    ),
     Case("conv1d_transpose", "conv1d_transpose", lambda: L.Conv1DTranspose(8, 3, strides=2, padding="same"), SEQUENCE),
     Case("conv1d_transpose-valid", "conv1d_transpose", lambda: L.Conv1DTranspose(8, 4, strides=3), SEQUENCE),
-    Case("conv3d_transpose", "conv3d_transpose", lambda: L.Conv3DTranspose(8, 2, strides=2), (3, 3, 3, 4),
-         gap=the_conv),
+    Case(
+        "conv3d_transpose", "conv3d_transpose", lambda: L.Conv3DTranspose(8, 2, strides=2), (3, 3, 3, 4), gap=the_conv
+    ),
     # ---- normalization.py
     Case("rescaling", "rescaling", lambda: L.Rescaling(1 / 255.0)),
     Case("rescaling-offset", "rescaling", lambda: L.Rescaling(1 / 127.5, offset=-1.0)),
     Case("rescaling-per-channel", "rescaling", lambda: L.Rescaling([1.0, 2.0, 3.0, 4.0])),
-    Case("normalization-constants", "normalization",
-         lambda: L.Normalization(mean=[1.0, 2.0, 3.0, 4.0], variance=[1.0, 2.0, 3.0, 4.0])),
+    Case(
+        "normalization-constants",
+        "normalization",
+        lambda: L.Normalization(mean=[1.0, 2.0, 3.0, 4.0], variance=[1.0, 2.0, 3.0, 4.0]),
+    ),
     Case("normalization-weights", "normalization", lambda: L.Normalization()),
     Case("normalization-one-statistic", "normalization", lambda: L.Normalization(axis=None)),
     Case("normalization-per-pixel-invert", "normalization", lambda: L.Normalization(axis=(1, 2), invert=True)),
@@ -114,9 +142,23 @@ CASES = [
     Case("prelu-vector", "prelu", lambda: L.PReLU(), (10,)),
     Case("leaky_relu", "leaky_relu", lambda: L.LeakyReLU(negative_slope=0.1)),
     Case("elu", "elu", lambda: L.ELU()),
-    *(Case(f"activation-{fn}", "activation", (lambda fn: lambda: L.Activation(fn))(fn))
-      for fn in ("gelu", "hard_swish", "hard_silu", "hard_sigmoid", "mish", "elu", "selu", "softplus", "softsign",
-                 "exponential", "leaky_relu", "log_softmax")),
+    *(
+        Case(f"activation-{fn}", "activation", functools.partial(L.Activation, fn))
+        for fn in (
+            "gelu",
+            "hard_swish",
+            "hard_silu",
+            "hard_sigmoid",
+            "mish",
+            "elu",
+            "selu",
+            "softplus",
+            "softsign",
+            "exponential",
+            "leaky_relu",
+            "log_softmax",
+        )
+    ),
     Case("activation-gelu-approximate", "activation", lambda: lambda x: keras.ops.gelu(x, approximate=True)),
     Case("dense-gelu", "dense", lambda: L.Dense(8, activation="gelu"), (5, 4)),
     # ---- pooling.py
@@ -147,8 +189,12 @@ CASES = [
     Case("upsampling2d-lanczos3", "upsampling2d", lambda: L.UpSampling2D(2, interpolation="lanczos3")),
     Case("identity", "identity", lambda: L.Identity()),
     Case("stochastic_depth", "stochastic_depth", lambda: convnext("StochasticDepth", 0.1)),
-    Case("scaled_add", "scaled_add", lambda: importlib.import_module(
-        "keras.src.applications.inception_resnet_v2").CustomScaleLayer(0.17), [IMAGE, IMAGE]),
+    Case(
+        "scaled_add",
+        "scaled_add",
+        lambda: importlib.import_module("keras.src.applications.inception_resnet_v2").CustomScaleLayer(0.17),
+        [IMAGE, IMAGE],
+    ),
     Case("concat-axis", "concat", lambda: L.Concatenate(axis=2), [IMAGE, (6, 2, 4)]),
 ]
 
@@ -187,8 +233,9 @@ def test_transposed_conv_flops_truncate_as_the_profiler_does():
     truncated per node, for the whole batch: 2 * 16 * 4 / 3 = 42.7 is 42 at batch 1 and 85 at batch 2.
     archviz counts 42 per sample, so it is under by less than the batch size."""
     keras.backend.clear_session()
-    model = one_layer_model(Case("t", "conv1d_transpose", lambda: L.Conv1DTranspose(1, 4, strides=3, use_bias=False),
-                                 (5, 1)))
+    model = one_layer_model(
+        Case("t", "conv1d_transpose", lambda: L.Conv1DTranspose(1, 4, strides=3, use_bias=False), (5, 1))
+    )
     assert archviz.analyze(model).flops == profiler_flops(model, 1)[0] == 42
     assert archviz.analyze(model, batch_size=2).flops == 84 and profiler_flops(model, 2)[0] == 85
 
@@ -216,22 +263,76 @@ def test_relu_with_a_threshold_is_reported_not_counted_as_zero():
 ROUND_TRIP = {
     "einsum_dense": {"equation": "abc,cde->abde", "output_shape": (8, 2, 4), "bias_axes": "de"},
     "embedding": {"input_dim": 10, "output_dim": 4},
-    "conv1d": {"filters": 4, "kernel": (3,), "strides": (2,), "padding": "causal", "dilation": (1,),
-               "use_bias": False, "activation": "gelu"},
-    "conv3d": {"filters": 6, "kernel": (3, 3, 1), "strides": (1, 1, 1), "padding": "same", "dilation": (1, 1, 1),
-               "use_bias": True, "groups": 3},
-    "depthwise_conv1d": {"kernel": (3,), "strides": (1,), "padding": "valid", "dilation": (2,), "use_bias": True,
-                         "depth_multiplier": 2},
-    "separable_conv1d": {"filters": 5, "kernel": (3,), "strides": (1,), "padding": "same", "dilation": (1,),
-                         "use_bias": True, "depth_multiplier": 1, "activation": "hard_silu"},
-    "separable_conv2d": {"filters": 5, "kernel": (3, 3), "strides": (2, 2), "padding": "valid", "dilation": (1, 1),
-                         "use_bias": False, "depth_multiplier": 2},
-    "conv1d_transpose": {"filters": 4, "kernel": (3,), "strides": (2,), "padding": "same", "dilation": (1,),
-                         "use_bias": True},
-    "conv2d_transpose": {"filters": 4, "kernel": (3, 3), "strides": (2, 2), "padding": "valid", "dilation": (1, 1),
-                         "use_bias": False, "output_padding": (1, 1)},
-    "conv3d_transpose": {"filters": 4, "kernel": (2, 2, 2), "strides": (2, 2, 2), "padding": "same",
-                         "dilation": (1, 1, 1), "use_bias": True},
+    "conv1d": {
+        "filters": 4,
+        "kernel": (3,),
+        "strides": (2,),
+        "padding": "causal",
+        "dilation": (1,),
+        "use_bias": False,
+        "activation": "gelu",
+    },
+    "conv3d": {
+        "filters": 6,
+        "kernel": (3, 3, 1),
+        "strides": (1, 1, 1),
+        "padding": "same",
+        "dilation": (1, 1, 1),
+        "use_bias": True,
+        "groups": 3,
+    },
+    "depthwise_conv1d": {
+        "kernel": (3,),
+        "strides": (1,),
+        "padding": "valid",
+        "dilation": (2,),
+        "use_bias": True,
+        "depth_multiplier": 2,
+    },
+    "separable_conv1d": {
+        "filters": 5,
+        "kernel": (3,),
+        "strides": (1,),
+        "padding": "same",
+        "dilation": (1,),
+        "use_bias": True,
+        "depth_multiplier": 1,
+        "activation": "hard_silu",
+    },
+    "separable_conv2d": {
+        "filters": 5,
+        "kernel": (3, 3),
+        "strides": (2, 2),
+        "padding": "valid",
+        "dilation": (1, 1),
+        "use_bias": False,
+        "depth_multiplier": 2,
+    },
+    "conv1d_transpose": {
+        "filters": 4,
+        "kernel": (3,),
+        "strides": (2,),
+        "padding": "same",
+        "dilation": (1,),
+        "use_bias": True,
+    },
+    "conv2d_transpose": {
+        "filters": 4,
+        "kernel": (3, 3),
+        "strides": (2, 2),
+        "padding": "valid",
+        "dilation": (1, 1),
+        "use_bias": False,
+        "output_padding": (1, 1),
+    },
+    "conv3d_transpose": {
+        "filters": 4,
+        "kernel": (2, 2, 2),
+        "strides": (2, 2, 2),
+        "padding": "same",
+        "dilation": (1, 1, 1),
+        "use_bias": True,
+    },
     "rescaling": {"scale": 0.5, "offset": -1.0},
     "normalization": {"axis": (-1,), "invert": False, "stats": "constants"},
     "layer_norm": {"axis": (-2, -1), "epsilon": 1e-6, "center": False, "scale": True},
@@ -249,7 +350,10 @@ ROUND_TRIP = {
     "global_max_pool1d": {"keepdims": False},
     "global_avg_pool3d": {"keepdims": False},
     "global_max_pool3d": {"keepdims": True},
-    "subtract": {}, "maximum": {}, "minimum": {}, "average": {},
+    "subtract": {},
+    "maximum": {},
+    "minimum": {},
+    "average": {},
     "cropping2d": {"cropping": ((1, 0), (2, 3))},
     "permute": {"dims": (2, 3, 1)},
     "zero_pad1d": {"padding": (1, 2)},
@@ -260,9 +364,24 @@ ROUND_TRIP = {
 }
 #: the input each example takes, when not (8, 8, 3)
 ROUND_TRIP_INPUTS = {
-    "einsum_dense": (8, 3), "embedding": (8,),
-    **dict.fromkeys(["conv1d", "depthwise_conv1d", "separable_conv1d", "conv1d_transpose", "max_pool1d",
-                     "avg_pool1d", "global_avg_pool1d", "global_max_pool1d", "zero_pad1d"], (8, 3)),
-    **dict.fromkeys(["conv3d", "conv3d_transpose", "max_pool3d", "avg_pool3d", "global_avg_pool3d",
-                     "global_max_pool3d"], (4, 4, 4, 3)),
+    "einsum_dense": (8, 3),
+    "embedding": (8,),
+    **dict.fromkeys(
+        [
+            "conv1d",
+            "depthwise_conv1d",
+            "separable_conv1d",
+            "conv1d_transpose",
+            "max_pool1d",
+            "avg_pool1d",
+            "global_avg_pool1d",
+            "global_max_pool1d",
+            "zero_pad1d",
+        ],
+        (8, 3),
+    ),
+    **dict.fromkeys(
+        ["conv3d", "conv3d_transpose", "max_pool3d", "avg_pool3d", "global_avg_pool3d", "global_max_pool3d"],
+        (4, 4, 4, 3),
+    ),
 }

@@ -32,7 +32,8 @@ TEXT_FORMATS = ("table", "markdown", "csv", "json")
 #: What GitHub's Markdown makes links and entities of, mixed into the names.
 AUTOLINKS = ["https://", "http://", "www.", "WWW.", "@", "evil.example", "mailto:", "&copy;", "&#60;", " "]
 text_names = (names | st.lists(st.sampled_from(AUTOLINKS) | st.characters(), max_size=8).map("".join)).map(
-    lambda name: "".join(ch for ch in name if not 0xD800 <= ord(ch) <= 0xDFFF))
+    lambda name: "".join(ch for ch in name if not 0xD800 <= ord(ch) <= 0xDFFF)
+)
 #: A stage or block name is one part of a dotted name.
 parts = text_names.map(lambda name: name.replace(".", ""))
 
@@ -132,10 +133,15 @@ def json_names(data: object) -> set[str]:
     return found
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
-@given(model=text_names.filter(lambda name: name.strip()), stages=st.lists(parts, min_size=2, max_size=2),
-       blocks=st.lists(parts, min_size=2, max_size=2), layers=st.lists(text_names, min_size=1, max_size=4))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    model=text_names.filter(lambda name: name.strip()),
+    stages=st.lists(parts, min_size=2, max_size=2),
+    blocks=st.lists(parts, min_size=2, max_size=2),
+    layers=st.lists(text_names, min_size=1, max_size=4),
+)
 def test_names_are_text_in_every_format(tmp_path_factory, template, model, stages, blocks, layers):
     from archviz.api import analyze
     from archviz.studies.compare import compare

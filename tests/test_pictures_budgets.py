@@ -46,8 +46,14 @@ def test_each_bar_is_labelled_with_its_own_value_and_totals_sit_under_the_names(
             parts = {row.name: getattr(row, metric) for row in summary.rows(1)}
             bars = _by_class(model, "bar")
             # stem and head are drawn, not left out: the bars are the parts and add up to the total
-            assert [b.getAttribute("data-part") for b in bars] == ["stem", "layer1", "layer2", "layer3", "layer4",
-                                                                   "head"]
+            assert [b.getAttribute("data-part") for b in bars] == [
+                "stem",
+                "layer1",
+                "layer2",
+                "layer3",
+                "layer4",
+                "head",
+            ]
             for bar in bars:
                 value = int(bar.getAttribute("data-value"))
                 assert value == parts[bar.getAttribute("data-part")]
@@ -68,10 +74,21 @@ def test_each_bar_is_labelled_with_its_own_value_and_totals_sit_under_the_names(
 def test_the_axes_have_round_ticks_with_units_that_match_the_bars(run_cli, tmp_path):
     document = _chart(run_cli, tmp_path, *PAPER, "--by-stage")
     params, macs = _by_class(document, "panel")
-    assert [_text(t.getElementsByTagName("text")[0]) for t in _by_class(params, "tick")] == \
-        ["0", "10 M", "20 M", "30 M", "40 M", "50 M"]
-    assert [_text(t.getElementsByTagName("text")[0]) for t in _by_class(macs, "tick")] == \
-        ["0", "2 G", "4 G", "6 G", "8 G"]
+    assert [_text(t.getElementsByTagName("text")[0]) for t in _by_class(params, "tick")] == [
+        "0",
+        "10 M",
+        "20 M",
+        "30 M",
+        "40 M",
+        "50 M",
+    ]
+    assert [_text(t.getElementsByTagName("text")[0]) for t in _by_class(macs, "tick")] == [
+        "0",
+        "2 G",
+        "4 G",
+        "6 G",
+        "8 G",
+    ]
     # a bar's height is its value on the axis: the 40 M gridline is at 40/50 of the 50 M one's height
     ticks = [float(t.getElementsByTagName("line")[0].getAttribute("y1")) for t in _by_class(params, "tick")]
     zero, top = ticks[0], ticks[-1]
@@ -101,9 +118,16 @@ def test_parts_outside_any_stage_are_shown_not_dropped():
     assert chart_parts(preact, "macs") == [(OTHER, preact.macs)]
 
 
-@pytest.mark.parametrize("largest, ticks", [
-    (40_726_528, [0, 10, 20, 30, 40, 50]), (7_938_244_608, [0, 2, 4, 6, 8]), (2_500_001, [0, 0.5, 1, 1.5, 2, 2.5, 3]),
-    (600, [0, 100, 200, 300, 400, 500, 600]), (5, [0, 1, 2, 3, 4, 5])])
+@pytest.mark.parametrize(
+    "largest, ticks",
+    [
+        (40_726_528, [0, 10, 20, 30, 40, 50]),
+        (7_938_244_608, [0, 2, 4, 6, 8]),
+        (2_500_001, [0, 0.5, 1, 1.5, 2, 2.5, 3]),
+        (600, [0, 100, 200, 300, 400, 500, 600]),
+        (5, [0, 1, 2, 3, 4, 5]),
+    ],
+)
 def test_nice_ticks(largest, ticks):
     unit = 10**9 if largest > 10**9 else 10**6 if largest > 10**6 else 1
     assert [t / unit for t in nice_ticks(largest)] == ticks
@@ -118,8 +142,17 @@ def test_png_and_pdf_charts(run_cli, tmp_path, suffix, magic):
     assert out == "" and err == f"wrote {target}\n"
 
 
-@pytest.mark.parametrize("suffix, start", [(".html", "<!DOCTYPE html>"), (".json", "["), (".csv", "Model,"),
-                                           (".md", "| Model |"), (".txt", "-----"), (".svg", "<svg")])
+@pytest.mark.parametrize(
+    "suffix, start",
+    [
+        (".html", "<!DOCTYPE html>"),
+        (".json", "["),
+        (".csv", "Model,"),
+        (".md", "| Model |"),
+        (".txt", "-----"),
+        (".svg", "<svg"),
+    ],
+)
 def test_every_extension_writes_what_it_says(run_cli, tmp_path, suffix, start):
     target = tmp_path / ("compare" + suffix)
     code, _, err = run_cli("compare", "resnet18", "resnet34", "-o", target)
@@ -173,11 +206,12 @@ def test_printed_commands_reproduce_their_rows(run_cli, objective):
     assert out.splitlines()[1] == f"--objective {objective}: {OBJECTIVES[objective].ranking}"
     rows = [line for line in out.splitlines() if re.match(r"\d+ .*  archviz summary ", line)]
     assert len(rows) == 4
-    code, data, _ = run_cli("fit", "--max-params", "5M", "--max-macs", "1G", "--objective", objective, "--limit", "4",
-                            "--format", "json")
+    code, data, _ = run_cli(
+        "fit", "--max-params", "5M", "--max-macs", "1G", "--objective", objective, "--limit", "4", "--format", "json"
+    )
     records = json.loads(data)["variants"]
     for row, record in zip(rows, records):
-        command = row[row.index("archviz summary"):]
+        command = row[row.index("archviz summary") :]
         assert command == record["command"]
         assert f"{human(record['params'])}  " in row and human(record["macs"]) in row
         code, summary, err = run_cli(*command.split()[1:], "--format", "json")
@@ -198,8 +232,9 @@ def test_commands_reproduce_variants_of_every_family(run_cli):
 
 
 def test_fit_json_says_its_objective(run_cli):
-    code, out, _ = run_cli("fit", "--max-params", "1M", "--family", "cifar", "--objective", "front", "--format",
-                           "json", "--limit", "0")
+    code, out, _ = run_cli(
+        "fit", "--max-params", "1M", "--family", "cifar", "--objective", "front", "--format", "json", "--limit", "0"
+    )
     data = json.loads(out)
     assert data["objective"] == "front" and data["ranking"] == OBJECTIVES["front"].ranking
     assert data["ranked"] == data["front_size"] == len(data["variants"])
@@ -229,14 +264,19 @@ def test_a_changed_preset_is_named_for_what_it_is(run_cli, tmp_path):
     assert json.loads(run_cli("compare", *CHANGED, "--format", "json")[1])[0]["name"] == NAME
 
 
-@pytest.mark.parametrize("options, name", [
-    ({"block": "basic", "layers": (2, 2, 2, 2), "width_multiplier": 1.0}, "resnet18"),  # nothing changed
-    ({"input_shape": (32, 32, 3), "classes": 10}, "resnet18"),  # the data, shown in the title, not the network
-    ({"shortcut": "none", "stem": "cifar"}, "resnet18 (no shortcuts, cifar stem)"),
-    ({"include_top": False, "conv_bias": True, "bn_epsilon": 1e-3}, "resnet18 (conv bias, BN eps 0.001, no top)"),
-    ({"block": "bottleneck", "groups": 32, "width_per_group": 4, "stride_on": "middle"},
-     "resnet18 (bottleneck, 32 groups, width per group 4, stride on the 3x3)"),
-])
+@pytest.mark.parametrize(
+    "options, name",
+    [
+        ({"block": "basic", "layers": (2, 2, 2, 2), "width_multiplier": 1.0}, "resnet18"),  # nothing changed
+        ({"input_shape": (32, 32, 3), "classes": 10}, "resnet18"),  # the data, shown in the title, not the network
+        ({"shortcut": "none", "stem": "cifar"}, "resnet18 (no shortcuts, cifar stem)"),
+        ({"include_top": False, "conv_bias": True, "bn_epsilon": 1e-3}, "resnet18 (conv bias, BN eps 0.001, no top)"),
+        (
+            {"block": "bottleneck", "groups": 32, "width_per_group": 4, "stride_on": "middle"},
+            "resnet18 (bottleneck, 32 groups, width per group 4, stride on the 3x3)",
+        ),
+    ],
+)
 def test_names_list_what_changed(options, name):
     config = archviz.load_config("resnet18", **options)
     assert config.name == name
@@ -248,8 +288,10 @@ REGISTRY_DESCRIPTION = archviz.load_config("resnet18").description
 
 def test_a_changed_hostile_name_stays_text(run_cli, tmp_path):
     spec = tmp_path / "evil.toml"
-    spec.write_text('name = "<script>alert(1)</script>"\nblock = "basic"\nlayers = [1, 1]\n'
-                    'widths = [8, 16]\nstrides = [1, 2]\ninput_shape = [16, 16, 3]\nclasses = 2\n')
+    spec.write_text(
+        'name = "<script>alert(1)</script>"\nblock = "basic"\nlayers = [1, 1]\n'
+        "widths = [8, 16]\nstrides = [1, 2]\ninput_shape = [16, 16, 3]\nclasses = 2\n"
+    )
     page = tmp_path / "evil.html"
     code, _, err = run_cli("report", spec, "--width-multiplier", "2", "-o", page)
     assert code == 0, err
@@ -295,5 +337,5 @@ def test_a_long_description_wraps_instead_of_widening_the_table():
     lines = out.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("resnet18 "))
     column = lines[start].index("a very")
-    more = itertools.takewhile(lambda line: not line[:column].strip(), lines[start + 1:])
+    more = itertools.takewhile(lambda line: not line[:column].strip(), lines[start + 1 :])
     assert " ".join([lines[start][column:], *(line[column:] for line in more)]) == long.description.strip()

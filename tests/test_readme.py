@@ -13,7 +13,6 @@ import re
 import shlex
 
 import pytest
-
 from conftest import ROOT
 
 README = ROOT / "README.md"
@@ -56,8 +55,16 @@ def test_the_pages_have_examples():
     assert sum(len(block) for _, block in BLOCKS) >= 8
     assert len(console_blocks(README)) >= 5, "the README's five examples are real runs"
     assert {path.name for path in DOCS} >= {
-        "README.md", "commands.md", "json.md", "conventions.md", "keras.md", "errors.md",
-        "security.md", "python-api.md", "zoo.md", "development.md",
+        "README.md",
+        "commands.md",
+        "json.md",
+        "conventions.md",
+        "keras.md",
+        "errors.md",
+        "security.md",
+        "python-api.md",
+        "zoo.md",
+        "development.md",
     }
 
 

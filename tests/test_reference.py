@@ -1,13 +1,22 @@
 """archviz's counts against published figures (tests/reference.py says where each comes from)."""
 
 import pytest
+from conftest import SPECS
+from reference import (
+    KERAS_FIGURES,
+    LATER_MACS,
+    LATER_PAPERS,
+    PAPER_MACS,
+    PAPER_TABLE1_PRINTED,
+    PAPER_TABLE6,
+    PROFILER_FLOPS,
+    PROFILER_FLOPS_BATCH2,
+    SEED_FIGURES,
+    TORCHVISION_FIGURES,
+)
 
 import archviz
 from archviz.sources.zoo import REGISTRY
-
-from conftest import SPECS
-from reference import (KERAS_FIGURES, PROFILER_FLOPS, PROFILER_FLOPS_BATCH2, LATER_MACS, LATER_PAPERS, PAPER_MACS, PAPER_TABLE1_PRINTED, PAPER_TABLE6,
-                       SEED_FIGURES, TORCHVISION_FIGURES)
 
 
 @pytest.mark.parametrize("name", sorted(TORCHVISION_FIGURES))

@@ -6,13 +6,12 @@ import subprocess
 import sys
 
 import pytest
+from test_diagram import tricky_graph
 
 import archviz
 from archviz.core.analysis import analyze_graph
-from archviz.studies.blocks import stage_comparison
 from archviz.render.report import render_report
-
-from test_diagram import tricky_graph
+from archviz.studies.blocks import stage_comparison
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +30,22 @@ def test_self_contained(resnet50_html):
 
 def test_contents(resnet50_html):
     text = html.unescape(re.sub(r"<[^>]+>", " ", resnet50_html))
-    for expected in ("25,557,032 trainable", "53,120 non-trainable", "3,857,973,248", "7,744,707,176",
-                     "97.7 MiB", "137.8 MiB", "Keras's accounting", "multiply-accumulates", "tf.compat.v1.profiler",
-                     "stride on", "Parameters per stage", "MACs per stage", "1,179,648", "69,632"):
+    for expected in (
+        "25,557,032 trainable",
+        "53,120 non-trainable",
+        "3,857,973,248",
+        "7,744,707,176",
+        "97.7 MiB",
+        "137.8 MiB",
+        "Keras's accounting",
+        "multiply-accumulates",
+        "tf.compat.v1.profiler",
+        "stride on",
+        "Parameters per stage",
+        "MACs per stage",
+        "1,179,648",
+        "69,632",
+    ):
         assert expected in text, expected
     assert resnet50_html.count('class="diagram"') == 3
     for depth in ("1", "2", "3"):
@@ -108,34 +120,63 @@ def test_installed_package_ships_its_templates(tmp_path):
     subprocess.run([*pip, str(ROOT)], check=True, capture_output=True)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    result = subprocess.run([str(venv / "bin" / "archviz"), "report", "resnet20", "-o", "r.html"], cwd=elsewhere,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(venv / "bin" / "archviz"), "report", "resnet20", "-o", "r.html"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     page = (elsewhere / "r.html").read_text()
     assert "resnet20" in page and "<style>" in page and "Parameters per stage" in page
-    site = subprocess.run([str(venv / "bin" / "python"), "-c",
-                           "import archviz.templates, os; print(os.path.dirname(archviz.templates.__file__))"],
-                          cwd=elsewhere, capture_output=True, text=True, check=True).stdout.strip()
+    site = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import archviz.templates, os; print(os.path.dirname(archviz.templates.__file__))",
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert "site-packages" in site
     python = [str(venv / "bin" / "python"), "-c"]
-    found = subprocess.run([*python, "import importlib.util as u; print(u.find_spec('tensorflow'), "
-                                     "u.find_spec('keras'))"], capture_output=True, text=True, check=True).stdout
+    found = subprocess.run(
+        [*python, "import importlib.util as u; print(u.find_spec('tensorflow'), u.find_spec('keras'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert found == "None None\n"
-    subprocess.run([sys.executable, "-c", SAVE_SEED003, str(ROOT / "tests")], cwd=elsewhere, check=True,
-                   capture_output=True)  # written by this environment's Keras
+    subprocess.run(
+        [sys.executable, "-c", SAVE_SEED003, str(ROOT / "tests")], cwd=elsewhere, check=True, capture_output=True
+    )  # written by this environment's Keras
     for name in ("seed003.keras", "seed003.h5"):
-        result = subprocess.run([str(venv / "bin" / "archviz"), "summary", name, "--format", "json"], cwd=elsewhere,
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [str(venv / "bin" / "archviz"), "summary", name, "--format", "json"],
+            cwd=elsewhere,
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode == 0, result.stderr
         totals = __import__("json").loads(result.stdout)["totals"]
         assert (totals["params"], totals["non_trainable_params"]) == SEED_FIGURES["seed003_resnet50_as_written.toml"]
-    result = subprocess.run([str(venv / "bin" / "archviz"), "diagram", "seed003.keras", "-o", "seed003.svg"],
-                            cwd=elsewhere, capture_output=True, text=True)
+    result = subprocess.run(
+        [str(venv / "bin" / "archviz"), "diagram", "seed003.keras", "-o", "seed003.svg"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert "<svg" in (elsewhere / "seed003.svg").read_text()
     # PNG charts are an extra: without it, one line that says how to add it, and no file
-    result = subprocess.run([str(venv / "bin" / "archviz"), "compare", "resnet18", "resnet34", "-o", "c.png"],
-                            cwd=elsewhere, capture_output=True, text=True)
+    result = subprocess.run(
+        [str(venv / "bin" / "archviz"), "compare", "resnet18", "resnet34", "-o", "c.png"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and not (elsewhere / "c.png").exists()
     assert len(result.stderr.splitlines()) == 1 and "archviz[charts]" in result.stderr, result.stderr
 
@@ -171,12 +212,21 @@ def test_report_of_an_open_input_size(run_cli, tmp_path, open_resnet50):
     assert code == 0, err
     page = (tmp_path / "r.html").read_text()
     check_html(page)
-    cards = {label: value for label, value in
-             re.findall(r'<div class="label">([^<]*)</div>\s*<div class="value num"[^>]*>([^<]*)</div>', page)}
+    cards = {
+        label: value
+        for label, value in re.findall(
+            r'<div class="label">([^<]*)</div>\s*<div class="value num"[^>]*>([^<]*)</div>', page
+        )
+    }
     summary = archviz.analyze(str(open_resnet50))
     said = dict(totals_lines(summary))
-    assert cards == {"Parameters": "23.6 M", "MACs": UNKNOWN, "FLOPs": UNKNOWN, "Parameter memory": "90.0 MiB",
-                     "Activation memory": UNKNOWN}
+    assert cards == {
+        "Parameters": "23.6 M",
+        "MACs": UNKNOWN,
+        "FLOPs": UNKNOWN,
+        "Parameter memory": "90.0 MiB",
+        "Activation memory": UNKNOWN,
+    }
     for label in ("MACs", "FLOPs", "Activation memory"):
         assert said[label].startswith(UNKNOWN)
     assert "lower bound" not in page and " 0 B" not in page

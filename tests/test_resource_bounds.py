@@ -32,15 +32,22 @@ def _limited() -> None:
 
 def archviz(*args, cwd):
     """The command line in a real process under 1 GiB of address space; more than 10 s fails the test."""
-    return subprocess.run([sys.executable, "-m", "archviz", *map(str, args)], cwd=cwd, capture_output=True,
-                          preexec_fn=_limited, timeout=SECONDS)
+    return subprocess.run(
+        [sys.executable, "-m", "archviz", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        preexec_fn=_limited,
+        timeout=SECONDS,
+    )
 
 
 def one_line(result, code):
     """The one ``archviz: error:`` line of a run that exited with ``code``."""
     lines = result.stderr.decode().splitlines()
-    assert result.returncode == code and len(lines) == 1 and lines[0].startswith("archviz: error: "), \
-        (result.returncode, result.stderr.decode()[-2000:])
+    assert result.returncode == code and len(lines) == 1 and lines[0].startswith("archviz: error: "), (
+        result.returncode,
+        result.stderr.decode()[-2000:],
+    )
     return lines[0]
 
 
@@ -53,8 +60,10 @@ def succeeded(result):
 
 
 def tensor(layer, shape, call=0):
-    return {"class_name": "__keras_tensor__", "config": {"shape": [None, *shape], "dtype": "float32",
-                                                         "keras_history": [layer, call, 0]}}
+    return {
+        "class_name": "__keras_tensor__",
+        "config": {"shape": [None, *shape], "dtype": "float32", "keras_history": [layer, call, 0]},
+    }
 
 
 def layer(cls, name, calls, **config):
@@ -63,13 +72,25 @@ def layer(cls, name, calls, **config):
     for inputs in calls:
         tensors = [tensor(source, shape, call) for source, call, shape in inputs]
         nodes.append({"args": [tensors if len(tensors) > 1 else tensors[0]], "kwargs": {}})
-    return {"module": "keras.layers", "class_name": cls, "name": name, "registered_name": None,
-            "config": {"name": name, "trainable": True, **config}, "inbound_nodes": nodes}
+    return {
+        "module": "keras.layers",
+        "class_name": cls,
+        "name": name,
+        "registered_name": None,
+        "config": {"name": name, "trainable": True, **config},
+        "inbound_nodes": nodes,
+    }
 
 
 def input_layer(batch_shape, name="x"):
-    return {"module": "keras.layers", "class_name": "InputLayer", "name": name, "registered_name": None,
-            "config": {"name": name, "batch_shape": batch_shape, "dtype": "float32"}, "inbound_nodes": []}
+    return {
+        "module": "keras.layers",
+        "class_name": "InputLayer",
+        "name": name,
+        "registered_name": None,
+        "config": {"name": name, "batch_shape": batch_shape, "dtype": "float32"},
+        "inbound_nodes": [],
+    }
 
 
 def dense(name, source, units=8, width=8, call=0):
@@ -77,9 +98,18 @@ def dense(name, source, units=8, width=8, call=0):
 
 
 def functional(layers, output, call=0):
-    return {"module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
-            "config": {"name": "hostile", "trainable": True, "layers": layers, "input_layers": [["x", 0, 0]],
-                       "output_layers": [[output, call, 0]]}}
+    return {
+        "module": "keras.src.models.functional",
+        "class_name": "Functional",
+        "registered_name": "Functional",
+        "config": {
+            "name": "hostile",
+            "trainable": True,
+            "layers": layers,
+            "input_layers": [["x", 0, 0]],
+            "output_layers": [[output, call, 0]],
+        },
+    }
 
 
 def weights_h5(shapes):
@@ -119,15 +149,18 @@ def chain_of_dense(names):
 
 def deep_names(count, parts, distinct=True):
     """``count`` names of ``parts`` dotted parts each (each its own groups when ``distinct``)."""
-    return [".".join([f"g{index if distinct else 0}p{part}" for part in range(parts - 1)] + [f"d{index}"])
-            for index in range(count)]
+    return [
+        ".".join([f"g{index if distinct else 0}p{part}" for part in range(parts - 1)] + [f"d{index}"])
+        for index in range(count)
+    ]
 
 
 # ---- cubic growth with the depth of names -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [["diagram", "--depth", "layers", "-o", "x.svg"], ["report", "-o", "x.html"],
-                                     ["summary"]])
+@pytest.mark.parametrize(
+    "command", [["diagram", "--depth", "layers", "-o", "x.svg"], ["report", "-o", "x.html"], ["summary"]]
+)
 def test_a_name_of_1500_parts_is_one_line(tmp_path, command):
     write_keras(tmp_path / "deep.keras", *chain_of_dense(deep_names(1, 1_500)))
     line = one_line(archviz(command[0], "deep.keras", *command[1:], cwd=tmp_path), 2)
@@ -216,7 +249,7 @@ def test_the_value_count_and_depth_match_the_parser():
         children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else []
         return 1 + sum(values(child) for child in children)
 
-    for item in [1, "a,b", [], {}, [[], {}], {"k\\\"[": [1, "x\\\\", {"y": "]}{,"}], "e": []}, [[[[{"a": None}]]]]]:
+    for item in [1, "a,b", [], {}, [[], {}], {'k\\"[': [1, "x\\\\", {"y": "]}{,"}], "e": []}, [[[[{"a": None}]]]]]:
         for text in (json.dumps(item), json.dumps(item, indent=2), json.dumps(item, ensure_ascii=False)):
             assert (json_values(text.encode()), json_depth(text.encode())) == (values(item), nesting_depth(item))
 
@@ -227,8 +260,9 @@ def test_the_value_count_and_depth_match_the_parser():
 def test_one_layer_called_30000_times(tmp_path):
     calls = [[("x", 0, (8,))]] + [[("fc", index, (8,))] for index in range(29_999)]
     fc = layer("Dense", "fc", calls, units=8, activation="linear", use_bias=True)
-    write_keras(tmp_path / "shared.keras", functional([input_layer([None, 8]), fc], "fc", call=29_999),
-                dense_weights(1))
+    write_keras(
+        tmp_path / "shared.keras", functional([input_layer([None, 8]), fc], "fc", call=29_999), dense_weights(1)
+    )
     out = succeeded(archviz("summary", "shared.keras", "--format", "json", cwd=tmp_path))
     summary = json.loads(out)
     assert summary["totals"]["params"] == 72 and summary["totals"]["macs"] == 30_000 * 64
@@ -274,8 +308,10 @@ def test_an_input_of_rank_1000000(tmp_path):
 def test_a_spec_key_of_50000_parts(tmp_path):
     (tmp_path / "key.toml").write_text('base = "resnet20"\n' + ".".join(["a"] * 50_000) + " = 1\n")
     line = one_line(archviz("summary", "key.toml", cwd=tmp_path), 2)
-    assert line == f"archviz: error: key.toml:2: a key with more than {MAX_KEY_PARTS} dotted parts; a spec's keys " \
-                   f"have a few"
+    assert (
+        line == f"archviz: error: key.toml:2: a key with more than {MAX_KEY_PARTS} dotted parts; a spec's keys "
+        f"have a few"
+    )
 
 
 def test_dots_in_spec_strings_are_not_key_parts(tmp_path):
@@ -300,15 +336,24 @@ def test_a_batch_dimension_of_10_to_the_400_is_one_line(tmp_path):
     config["config"]["layers"][0]["config"]["batch_shape"] = [10**400, 8]
     write_keras(tmp_path / "batch.keras", config, weights)
     assert one_line(archviz("summary", "batch.keras", cwd=tmp_path), 1).endswith(
-        "input 'x' has no input shape (a list of sizes up to 2**63 - 1)")
+        "input 'x' has no input shape (a list of sizes up to 2**63 - 1)"
+    )
 
 
 def upsampling(size, times=2):
     """``times`` UpSampling2D layers by ``size`` on a 4x4x3 input."""
     layers, previous, side = [input_layer([None, 4, 4, 3])], "x", 4
     for index in range(times):
-        layers.append(layer("UpSampling2D", f"up{index}", [[(previous, 0, (side, side, 3))]], size=[size, size],
-                            interpolation="nearest", data_format="channels_last"))
+        layers.append(
+            layer(
+                "UpSampling2D",
+                f"up{index}",
+                [[(previous, 0, (side, side, 3))]],
+                size=[size, size],
+                interpolation="nearest",
+                data_format="channels_last",
+            )
+        )
         previous, side = f"up{index}", side * size
     return functional(layers, previous)
 
@@ -318,8 +363,16 @@ def test_an_upsampling_of_10_to_the_200_is_one_line(tmp_path):
     assert "an output dimension of 4000000000" in one_line(archviz("summary", "up.keras", cwd=tmp_path), 2)
 
 
-@pytest.mark.parametrize("command", [["summary"], ["summary", "--format", "markdown"], ["summary", "--format", "csv"],
-                                     ["summary", "--format", "json"], ["report", "-o", "x.html"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["summary"],
+        ["summary", "--format", "markdown"],
+        ["summary", "--format", "csv"],
+        ["summary", "--format", "json"],
+        ["report", "-o", "x.html"],
+    ],
+)
 def test_counts_beyond_a_float_format_everywhere(tmp_path, command):
     """Two upsamplings by 2**29 make 2**122 activations a sample: more bytes than a float holds at batch 10**6."""
     write_keras(tmp_path / "up.keras", upsampling(2**29))
@@ -335,14 +388,38 @@ def test_counts_beyond_a_float_format_everywhere(tmp_path, command):
 
 
 def test_an_open_input_of_65536_squared_formats(tmp_path):
-    conv = layer("Conv2D", "conv", [[("x", 0, (None, None, 3))]], filters=8, kernel_size=[3, 3], strides=[1, 1],
-                 padding="same", data_format="channels_last", dilation_rate=[1, 1], groups=1, activation="linear",
-                 use_bias=True)
-    write_keras(tmp_path / "open.keras", functional([input_layer([None, None, None, 3]), conv], "conv"),
-                {"layers/conv2d/vars/0": (3, 3, 3, 8), "layers/conv2d/vars/1": (8,)})
+    conv = layer(
+        "Conv2D",
+        "conv",
+        [[("x", 0, (None, None, 3))]],
+        filters=8,
+        kernel_size=[3, 3],
+        strides=[1, 1],
+        padding="same",
+        data_format="channels_last",
+        dilation_rate=[1, 1],
+        groups=1,
+        activation="linear",
+        use_bias=True,
+    )
+    write_keras(
+        tmp_path / "open.keras",
+        functional([input_layer([None, None, None, 3]), conv], "conv"),
+        {"layers/conv2d/vars/0": (3, 3, 3, 8), "layers/conv2d/vars/1": (8,)},
+    )
     for command in (["summary"], ["summary", "--format", "markdown"], ["report", "-o", "x.html"]):
-        succeeded(archviz(command[0], "open.keras", "--input-shape", "65536,65536,3", "--batch-size", "1000000",
-                          *command[1:], cwd=tmp_path))
+        succeeded(
+            archviz(
+                command[0],
+                "open.keras",
+                "--input-shape",
+                "65536,65536,3",
+                "--batch-size",
+                "1000000",
+                *command[1:],
+                cwd=tmp_path,
+            )
+        )
 
 
 def test_formatters_take_any_integer():
@@ -357,11 +434,15 @@ def test_formatters_take_any_integer():
 # ---- too big for this machine: refused before TensorFlow --------------------------------------------
 
 
-@pytest.mark.parametrize("command", [["export", "resnet18", "--width-multiplier", "64", "-o", "x.keras"],
-                                     ["export", "wide.toml", "-o", "x.keras"],
-                                     ["bench", "resnet18", "--width-multiplier", "64"],
-                                     ["bench", "resnet20", "--input-shape", "65536,65536,3", "--batch-size",
-                                      "1000000"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["export", "resnet18", "--width-multiplier", "64", "-o", "x.keras"],
+        ["export", "wide.toml", "-o", "x.keras"],
+        ["bench", "resnet18", "--width-multiplier", "64"],
+        ["bench", "resnet20", "--input-shape", "65536,65536,3", "--batch-size", "1000000"],
+    ],
+)
 def test_a_model_too_big_for_the_machine_is_refused_before_tensorflow(tmp_path, command):
     from archviz.core.memory import available
 
@@ -374,8 +455,8 @@ def test_a_model_too_big_for_the_machine_is_refused_before_tensorflow(tmp_path, 
 
 
 def test_the_memory_rule():
-    from archviz.core.memory import check_fits, needed
     from archviz.api import analyze
+    from archviz.core.memory import check_fits, needed
 
     summary = analyze("resnet20", batch_size=10)
     params, activations = 2 * summary.param_bytes, max(r.activation_bytes for r in summary.records)
@@ -419,8 +500,10 @@ def test_a_compressed_weights_member_declaring_too_much_is_refused_before_unpack
     before a byte is written: the run may write no file larger than 1 MiB (``RLIMIT_FSIZE``)."""
     config, weights = chain_of_dense(["fc"])
     write_keras(tmp_path / "ok.keras", config, weights)
-    with zipfile.ZipFile(tmp_path / "ok.keras") as archive, \
-            zipfile.ZipFile(tmp_path / "bomb.keras", "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
+    with (
+        zipfile.ZipFile(tmp_path / "ok.keras") as archive,
+        zipfile.ZipFile(tmp_path / "bomb.keras", "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb,
+    ):
         bomb.writestr("config.json", archive.read("config.json"))
         bomb.writestr("model.weights.h5", archive.read("model.weights.h5") + bytes(60 * 2**20))
     assert (tmp_path / "bomb.keras").stat().st_size < 100_000
@@ -429,8 +512,14 @@ def test_a_compressed_weights_member_declaring_too_much_is_refused_before_unpack
         _limited()
         resource.setrlimit(resource.RLIMIT_FSIZE, (2**20, 2**20))
 
-    result = subprocess.run([sys.executable, "-m", "archviz", "summary", "bomb.keras"], cwd=tmp_path,
-                            capture_output=True, preexec_fn=limited, timeout=SECONDS, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "archviz", "summary", "bomb.keras"],
+        cwd=tmp_path,
+        capture_output=True,
+        preexec_fn=limited,
+        timeout=SECONDS,
+        check=False,
+    )
     line = one_line(result, 1)
     assert line.startswith("archviz: error: bomb.keras: refused: model.weights.h5 unpacks to more than ")
     assert line.endswith("(100 times its compressed size, at most 1,073,741,824; Keras stores it uncompressed)")

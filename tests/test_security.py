@@ -13,8 +13,8 @@ import xml.etree.ElementTree as ElementTree
 from html.parser import HTMLParser
 
 import pydot
-from graphviz.quoting import quote
 import pytest
+from graphviz.quoting import quote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,13 +28,28 @@ HOSTILE = [
     '<a>{URL="javascript:alert(1)"; x -> y [URL="javascript:alert(1)" label="CLICK"]} digraph <b>',
     "</script><script>alert(1)</script>",
     '"><svg onload=alert(1)>',
-    "trail.", "a..b", ".", "", "nul\x00byte", "back\\slash\\", "line\nbreak", "\ud800 lone surrogate",
-    "node", "edge", "subgraph", "a:b", "-> x", "&amp; &#x3c;", "]]>", "<!-- -->", "ünïcödé 残差 🙂",
+    "trail.",
+    "a..b",
+    ".",
+    "",
+    "nul\x00byte",
+    "back\\slash\\",
+    "line\nbreak",
+    "\ud800 lone surrogate",
+    "node",
+    "edge",
+    "subgraph",
+    "a:b",
+    "-> x",
+    "&amp; &#x3c;",
+    "]]>",
+    "<!-- -->",
+    "ünïcödé 残差 🙂",
 ]
 
 # Text made of the pieces that matter most (DOT, HTML and XML syntax, control characters), mixed
 # with any other character.
-PIECES = [*'<>{}[]"\';:=->&\\#./\n\x00 ', "javascript:", "URL=", "<script>", "onload=", "digraph", "é", "残"]
+PIECES = [*"<>{}[]\"';:=->&\\#./\n\x00 ", "javascript:", "URL=", "<script>", "onload=", "digraph", "é", "残"]
 names = st.lists(st.sampled_from(PIECES) | st.characters(), max_size=12).map("".join)
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -82,8 +97,9 @@ class _Tags(HTMLParser):
     def handle_starttag(self, tag, attrs):
         self.scripts += tag == "script"
         for key, value in attrs:
-            if key.lower().startswith("on") or (key.lower() in ("href", "src", "action", "formaction")
-                                                  and not (value or "").startswith("#")):
+            if key.lower().startswith("on") or (
+                key.lower() in ("href", "src", "action", "formaction") and not (value or "").startswith("#")
+            ):
                 self.bad.append((tag, key, value))
 
 
@@ -148,8 +164,9 @@ def test_hostile_spec_name_through_the_commands(run_cli, tmp_path, suffix):
     text = out.read_text()
     if suffix == ".dot":
         (graph,) = pydot.graph_from_dot_data(text)
-        assert graph.get_edge_list() and not any("javascript" in str(e.get("URL")) for e in graph.get_edge_list()
-                                                 if e.get("URL"))
+        assert graph.get_edge_list() and not any(
+            "javascript" in str(e.get("URL")) for e in graph.get_edge_list() if e.get("URL")
+        )
         assert "URL=" not in text.replace('URL=\\"', "")
     elif suffix == ".svg":
         assert 'href="javascript' not in text

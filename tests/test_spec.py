@@ -1,11 +1,10 @@
 """Spec files: the seed examples, and every kind of mistake named by key and line."""
 
 import pytest
+from conftest import SPECS
 
 from archviz.errors import RuntimeFailure, SpecError
 from archviz.sources.spec import load_spec
-
-from conftest import SPECS
 
 
 def write(tmp_path, text, name="model.toml"):
@@ -20,7 +19,7 @@ def test_seed003_override_changes_only_stage_five():
 
 
 def test_minimal_spec_uses_the_defaults(tmp_path):
-    config = load_spec(write(tmp_path, 'layers = [1, 1]\nwidths = [8, 16]\nstrides = [1, 2]\n'))
+    config = load_spec(write(tmp_path, "layers = [1, 1]\nwidths = [8, 16]\nstrides = [1, 2]\n"))
     assert config.name == "model"
     assert config.layers == (1, 1)
 
@@ -32,20 +31,26 @@ def test_stage_tables_change_blocks_widths_and_strides(tmp_path):
     assert config.strides == (1, 2, 1, 2)
 
 
-@pytest.mark.parametrize("text, message", [
-    ('name = "x"\nlayres = [2, 2]\n', r"model.toml:2: unknown key 'layres' \(did you mean 'layers'\?\)"),
-    ('base = "resnet18"\n\n[stem]\nkernal = 3\n', r"model.toml:4: unknown key 'kernal' in \[stem\]"),
-    ('base = "resnet18"\n[stages.2]\nwidht = 3\n', r"model.toml:3: unknown key 'widht' in \[stages.2\]"),
-    ('base = "resnet18"\n[stages.9]\nblocks = 3\n', r"stages are numbered 1 to 4"),
-    ('base = "resnet18"\n[stages.1.block.7]\nstride = 2\n', r"stage 1 has 2 blocks, there is no block 7"),
-    ('base = "resnet18"\n[stages.1]\nblocks = 0\n', r"model.toml:3: \[stages.1\] blocks must be a positive integer"),
-    ('layers = "two"\n', r"model.toml:1: layers must be a list of integers"),
-    ('shortcut = "D"\n', r"model.toml:1: shortcut must be one of A, B, C, none; got 'D'"),
-    ('base = "resnet99"\n', r"model.toml:1: unknown base 'resnet99'.*did you mean"),
-    ('classes = 0\n', r"model.toml:1: classes must be an integer >= 1 and <= 1,000,000; got 0"),
-    ('layers = [2, 2\n', r"invalid TOML"),
-    ('[[head]]\nop = "attention"\n', r"head op must be one of"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('name = "x"\nlayres = [2, 2]\n', r"model.toml:2: unknown key 'layres' \(did you mean 'layers'\?\)"),
+        ('base = "resnet18"\n\n[stem]\nkernal = 3\n', r"model.toml:4: unknown key 'kernal' in \[stem\]"),
+        ('base = "resnet18"\n[stages.2]\nwidht = 3\n', r"model.toml:3: unknown key 'widht' in \[stages.2\]"),
+        ('base = "resnet18"\n[stages.9]\nblocks = 3\n', r"stages are numbered 1 to 4"),
+        ('base = "resnet18"\n[stages.1.block.7]\nstride = 2\n', r"stage 1 has 2 blocks, there is no block 7"),
+        (
+            'base = "resnet18"\n[stages.1]\nblocks = 0\n',
+            r"model.toml:3: \[stages.1\] blocks must be a positive integer",
+        ),
+        ('layers = "two"\n', r"model.toml:1: layers must be a list of integers"),
+        ('shortcut = "D"\n', r"model.toml:1: shortcut must be one of A, B, C, none; got 'D'"),
+        ('base = "resnet99"\n', r"model.toml:1: unknown base 'resnet99'.*did you mean"),
+        ("classes = 0\n", r"model.toml:1: classes must be an integer >= 1 and <= 1,000,000; got 0"),
+        ("layers = [2, 2\n", r"invalid TOML"),
+        ('[[head]]\nop = "attention"\n', r"head op must be one of"),
+    ],
+)
 def test_spec_errors_name_the_key_and_line(tmp_path, text, message):
     with pytest.raises(SpecError, match=message):
         load_spec(write(tmp_path, text))
@@ -108,14 +113,17 @@ def test_a_huge_integer_from_the_python_api_is_named_by_its_size():
     assert RANGES["width_multiplier"].problem(10**400).startswith("must be a number > 0")
 
 
-@pytest.mark.parametrize("text", [
-    "# " + "." * 70 + '\nbase = "resnet18"\n',
-    'base = "resnet18"  # ' + ". " * 70 + "\n",
-    'base = "resnet18"\ndescription = """\n' + "a." * 70 + '\n"""\n',
-    "base = 'resnet18'\ndescription = '''" + ".\n" * 70 + "'''\n",
-    'base = "resnet18"\ndescription = "' + "." * 70 + '"\n',
-    'base = "resnet18"\n"' + "a." * 70 + '" = 1\n',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# " + "." * 70 + '\nbase = "resnet18"\n',
+        'base = "resnet18"  # ' + ". " * 70 + "\n",
+        'base = "resnet18"\ndescription = """\n' + "a." * 70 + '\n"""\n',
+        "base = 'resnet18'\ndescription = '''" + ".\n" * 70 + "'''\n",
+        'base = "resnet18"\ndescription = "' + "." * 70 + '"\n',
+        'base = "resnet18"\n"' + "a." * 70 + '" = 1\n',
+    ],
+)
 def test_dots_in_comments_and_strings_are_not_key_parts(tmp_path, text):
     """Only a key's dots count; a quoted key's dots are one part (the last case reaches the key check)."""
     if text.endswith('" = 1\n'):
@@ -125,8 +133,16 @@ def test_dots_in_comments_and_strings_are_not_key_parts(tmp_path, text):
         assert load_spec(write(tmp_path, text)).layers == (2, 2, 2, 2)
 
 
-@pytest.mark.parametrize("key", ["a." * 49_999 + "a = 1", "[" + "a." * 49_999 + "a]", "a." * 49_999 + "a",
-                                 "x = {" + "a." * 70 + "a = 1}", '"a".' * 70 + "b = 1"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "a." * 49_999 + "a = 1",
+        "[" + "a." * 49_999 + "a]",
+        "a." * 49_999 + "a",
+        "x = {" + "a." * 70 + "a = 1}",
+        '"a".' * 70 + "b = 1",
+    ],
+)
 def test_a_key_of_many_parts_is_refused_fast(tmp_path, key):
     import time
 

@@ -12,21 +12,35 @@ import pytest
 keras = pytest.importorskip("keras")
 pytest.importorskip("tensorflow")
 
-import archviz  # noqa: E402
-from archviz.backend.keras_export import to_keras  # noqa: E402
-from archviz.backend.keras_import import graph_from_keras  # noqa: E402
-from archviz.backend.profiler import profiler_flops  # noqa: E402
-from archviz.sources.zoo import REGISTRY  # noqa: E402
-
 from conftest import SPECS  # noqa: E402
 from reference import KERAS_FIGURES, SEED_FIGURES  # noqa: E402
 from seed_models import seed000, seed003, seed004  # noqa: E402
 
+import archviz  # noqa: E402
+from archviz.backend.keras_export import to_keras  # noqa: E402
+from archviz.backend.profiler import profiler_flops  # noqa: E402
+from archviz.sources.zoo import REGISTRY  # noqa: E402
+
 pytestmark = pytest.mark.tf
 
-BIG = {"preact-resnet1001", "resnet1202", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet101_2",
-       "resnet152", "resnet152-torchvision", "resnet152-keras", "resnet152v2", "resnet101", "resnet101-torchvision",
-       "resnet101-keras", "resnet101v2", "preact-resnet164", "resnet110", "plain-110"}
+BIG = {
+    "preact-resnet1001",
+    "resnet1202",
+    "resnext101_32x8d",
+    "resnext101_64x4d",
+    "wide_resnet101_2",
+    "resnet152",
+    "resnet152-torchvision",
+    "resnet152-keras",
+    "resnet152v2",
+    "resnet101",
+    "resnet101-torchvision",
+    "resnet101-keras",
+    "resnet101v2",
+    "preact-resnet164",
+    "resnet110",
+    "plain-110",
+}
 
 
 def weights(model, trainable):
@@ -57,8 +71,9 @@ def assert_export_matches(model_name, **options):
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", [pytest.param(c.name, marks=pytest.mark.slow) if c.name in BIG else c.name
-                                  for c in REGISTRY])
+@pytest.mark.parametrize(
+    "name", [pytest.param(c.name, marks=pytest.mark.slow) if c.name in BIG else c.name for c in REGISTRY]
+)
 def test_every_preset_exports_with_the_same_params_and_shapes(name):
     assert_export_matches(name)
 
@@ -86,8 +101,14 @@ def test_build_keras_api_for_training():
 # keras.applications, imported, equal the keras-flavor presets layer by layer
 # --------------------------------------------------------------------------
 
-APPLICATIONS = {"resnet50-keras": "ResNet50", "resnet101-keras": "ResNet101", "resnet152-keras": "ResNet152",
-                "resnet50v2": "ResNet50V2", "resnet101v2": "ResNet101V2", "resnet152v2": "ResNet152V2"}
+APPLICATIONS = {
+    "resnet50-keras": "ResNet50",
+    "resnet101-keras": "ResNet101",
+    "resnet152-keras": "ResNet152",
+    "resnet50v2": "ResNet50V2",
+    "resnet101v2": "ResNet101V2",
+    "resnet152v2": "ResNet152V2",
+}
 
 
 @pytest.fixture(scope="session")
@@ -107,17 +128,32 @@ def applications():
 def keras_name(name, preact=False):
     """archviz's name of a keras-flavor layer -> the name keras.applications gives it (a v2 block
     ends with its add, named ``_out``; a v1 block with a ReLU named ``_out``)."""
-    fixed = {"stem.conv1_pad": "conv1_pad", "stem.conv1": "conv1_conv", "stem.bn1": "conv1_bn",
-             "stem.relu1": "conv1_relu", "stem.pool_pad": "pool1_pad", "stem.pool": "pool1_pool",
-             "post.bn": "post_bn", "post.relu": "post_relu", "head.pool": "avg_pool", "head.fc": "predictions"}
+    fixed = {
+        "stem.conv1_pad": "conv1_pad",
+        "stem.conv1": "conv1_conv",
+        "stem.bn1": "conv1_bn",
+        "stem.relu1": "conv1_relu",
+        "stem.pool_pad": "pool1_pad",
+        "stem.pool": "pool1_pool",
+        "post.bn": "post_bn",
+        "post.relu": "post_relu",
+        "head.pool": "avg_pool",
+        "head.fc": "predictions",
+    }
     if name in fixed:
         return fixed[name]
     match = re.fullmatch(r"layer(\d+)\.block(\d+)\.(\w+)", name)
     if not match:
         return None
     stage, block, layer = int(match.group(1)) + 1, match.group(2), match.group(3)
-    suffix = {"shortcut": "0_conv", "shortcut_bn": "0_bn", "add": "out" if preact else "add", "relu": "out", "preact_bn": "preact_bn",
-              "preact_relu": "preact_relu"}.get(layer)
+    suffix = {
+        "shortcut": "0_conv",
+        "shortcut_bn": "0_bn",
+        "add": "out" if preact else "add",
+        "relu": "out",
+        "preact_bn": "preact_bn",
+        "preact_relu": "preact_relu",
+    }.get(layer)
     if suffix is None:
         kind, index = re.fullmatch(r"(conv|bn|relu)(\d)(_pad)?", layer).group(1, 2)
         suffix = f"{index}_{kind}" + ("_pad" if layer.endswith("_pad") else "")
@@ -126,12 +162,20 @@ def keras_name(name, preact=False):
 
 
 def row(record):
-    return record.op, record.output_shape, record.trainable_params, record.non_trainable_params, record.macs, \
-        record.flops
+    return (
+        record.op,
+        record.output_shape,
+        record.trainable_params,
+        record.non_trainable_params,
+        record.macs,
+        record.flops,
+    )
 
 
-@pytest.mark.parametrize("preset", [p if p in ("resnet50-keras", "resnet50v2") else pytest.param(p, marks=pytest.mark.slow)
-                                    for p in APPLICATIONS])
+@pytest.mark.parametrize(
+    "preset",
+    [p if p in ("resnet50-keras", "resnet50v2") else pytest.param(p, marks=pytest.mark.slow) for p in APPLICATIONS],
+)
 def test_keras_applications_equal_the_presets_layer_by_layer(applications, preset):
     imported = archviz.analyze(applications(preset))
     ours = archviz.analyze(preset)
@@ -168,12 +212,15 @@ def test_flops_equal_tf_profiler_for_keras_applications(applications, preset):
     assert by_type["Conv2D"] == 2 * sum(r.macs for r in archviz.analyze(preset).records if r.op == "conv2d")
 
 
-@pytest.mark.parametrize("model_name, options", [
-    ("resnet50-torchvision", {"input_shape": (112, 112, 3)}),  # explicit padding: ZeroPadding2D + valid conv/pool
-    (str(SPECS / "seed004_mini_resnet.toml"), {"input_shape": (64, 64, 3)}),  # dense relu, one sigmoid unit
-    ("resnet20", {"shortcut": "B"}),
-    ("resnext50_32x4d", {"groups": 1, "input_shape": (64, 64, 3)}),
-])
+@pytest.mark.parametrize(
+    "model_name, options",
+    [
+        ("resnet50-torchvision", {"input_shape": (112, 112, 3)}),  # explicit padding: ZeroPadding2D + valid conv/pool
+        (str(SPECS / "seed004_mini_resnet.toml"), {"input_shape": (64, 64, 3)}),  # dense relu, one sigmoid unit
+        ("resnet20", {"shortcut": "B"}),
+        ("resnext50_32x4d", {"groups": 1, "input_shape": (64, 64, 3)}),
+    ],
+)
 def test_flops_equal_tf_profiler_for_exported_presets(model_name, options):
     summary = archviz.analyze(model_name, **options)
     total, _ = profiler_flops(archviz.build_keras(model_name, **options))
@@ -220,12 +267,21 @@ def test_seed000_subclassed_resnets():
         names = [r.name for r in imported.records]
         assert names[0] == "input" and names[-1] == "fc"
         assert any(n.startswith("layer1.basic_block") and n.endswith(".conv1") for n in names)
-        assert {n.split(".")[0] for n in names} == {"input", "stem", "layer1", "layer2", "layer3", "layer4",
-                                                   "avgpool", "fc"}
+        assert {n.split(".")[0] for n in names} == {
+            "input",
+            "stem",
+            "layer1",
+            "layer2",
+            "layer3",
+            "layer4",
+            "avgpool",
+            "fc",
+        }
 
 
-@pytest.mark.parametrize("corrected, spec", [(False, "seed003_resnet50_as_written.toml"),
-                                             (True, "seed003_resnet50_corrected.toml")])
+@pytest.mark.parametrize(
+    "corrected, spec", [(False, "seed003_resnet50_as_written.toml"), (True, "seed003_resnet50_corrected.toml")]
+)
 def test_seed003_functional_resnet50(corrected, spec):
     model = seed003.resnet50(corrected=corrected)
     assert (model.count_params(), weights(model, False)) == SEED_FIGURES[spec]
@@ -261,9 +317,15 @@ def test_seed004_transfer_learning_nested_and_frozen():
 
 
 def test_sequential_and_uncounted_layers_are_reported():
-    model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(8, 3, name="conv"),
-                              keras.layers.RMSNormalization(name="norm"), keras.layers.GlobalAveragePooling2D(),
-                              keras.layers.Dense(4, activation="celu", name="fc")])
+    model = keras.Sequential(
+        [
+            keras.Input((16, 16, 3)),
+            keras.layers.Conv2D(8, 3, name="conv"),
+            keras.layers.RMSNormalization(name="norm"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(4, activation="celu", name="fc"),
+        ]
+    )
     summary = archviz.analyze(model)
     assert summary.params == model.count_params()
     assert set(summary.uncounted) == {"RMSNormalization", "Dense(activation=celu)"}
@@ -319,7 +381,8 @@ def files(tmp_path_factory):
     custom = keras.Model(inputs, Twice(name="twice")(keras.layers.Conv2D(2, 1)(inputs)))
     custom.save(root / "custom.keras")
     (root / "twice.py").write_text(
-        "import keras\n\nclass Twice(keras.layers.Layer):\n    def call(self, x):\n        return x * 2\n")
+        "import keras\n\nclass Twice(keras.layers.Layer):\n    def call(self, x):\n        return x * 2\n"
+    )
     (root / "garbage.keras").write_bytes(b"not a zip file at all")
     data = (root / "resnet20.keras").read_bytes()
     (root / "truncated.keras").write_bytes(data[: len(data) // 3])
@@ -354,9 +417,14 @@ def test_unknown_custom_layer(run_cli, files):
     assert "Not counted: 1 layer(s) of type Twice" in out
 
 
-@pytest.mark.parametrize("name, message", [("garbage.keras", "neither a zip archive (.keras) nor HDF5 (.h5)"),
-                                           ("truncated.keras", "neither a zip archive (.keras) nor HDF5 (.h5)"),
-                                           ("absent.keras", "no such file")])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("garbage.keras", "neither a zip archive (.keras) nor HDF5 (.h5)"),
+        ("truncated.keras", "neither a zip archive (.keras) nor HDF5 (.h5)"),
+        ("absent.keras", "no such file"),
+    ],
+)
 def test_bad_model_files_are_one_line(run_cli, files, name, message):
     code, out, err = run_cli("summary", files / name)
     assert code == 1 and out == ""
@@ -380,8 +448,9 @@ def test_export_command(run_cli, tmp_path):
 
 
 def test_bench_command(run_cli):
-    code, out, err = run_cli("bench", "resnet20", "--batch-size", "4", "--steps", "3", "--warmup", "1",
-                             "--format", "json")
+    code, out, err = run_cli(
+        "bench", "resnet20", "--batch-size", "4", "--steps", "3", "--warmup", "1", "--format", "json"
+    )
     assert code == 0, err
     result = __import__("json").loads(out)
     assert result["steps"] == 3 and len(result["times"]) == 3
@@ -396,7 +465,8 @@ def test_bench_command(run_cli):
 # Random variants: archviz and Keras agree (hypothesis)
 # --------------------------------------------------------------------------
 
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 
 @st.composite
@@ -407,7 +477,9 @@ def variants(draw):
     options = {
         "block": block,
         "layers": tuple(draw(st.integers(1, 2)) for _ in range(stages)),
-        "widths": tuple(sorted(draw(st.sampled_from([16, 24, 32])) for _ in range(stages))),  # A cannot shrink (stem: 16)
+        "widths": tuple(
+            sorted(draw(st.sampled_from([16, 24, 32])) for _ in range(stages))
+        ),  # A cannot shrink (stem: 16)
         "strides": tuple([1] + [draw(st.sampled_from([1, 2])) for _ in range(stages - 1)]),
         "groups": groups,
         "width_per_group": 64,
@@ -460,8 +532,9 @@ def test_keras_layer_names_that_break_markup(tmp_path):
 
 
 def test_compare_mixes_presets_specs_and_keras_files(run_cli, files):
-    code, out, err = run_cli("compare", "resnet20", files / "resnet20.keras",
-                             str(SPECS / "seed004_mini_resnet.toml"), "--format", "json")
+    code, out, err = run_cli(
+        "compare", "resnet20", files / "resnet20.keras", str(SPECS / "seed004_mini_resnet.toml"), "--format", "json"
+    )
     assert code == 0, err
     records = json.loads(out)
     assert [r["name"] for r in records] == ["resnet20", "resnet20", "seed004-mini-resnet"]

@@ -36,12 +36,31 @@ def test_every_family_has_presets(family):
 
 
 def test_issue_preset_coverage():
-    required = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-                *[f"resnet{d}-{f}" for d in (18, 34, 50, 101, 152) for f in ("torchvision", "keras")],
-                "resnet50v2", "resnet101v2", "resnet152v2", "preact-resnet18", "preact-resnet34",
-                "preact-resnet164", "preact-resnet1001", *[f"resnet{d}" for d in (20, 32, 44, 56, 110, 1202)],
-                "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2",
-                "wrn-28-10", "plain-18", "plain-34", *[f"plain-{d}" for d in (20, 32, 44, 56, 110)]]
+    required = [
+        "resnet18",
+        "resnet34",
+        "resnet50",
+        "resnet101",
+        "resnet152",
+        *[f"resnet{d}-{f}" for d in (18, 34, 50, 101, 152) for f in ("torchvision", "keras")],
+        "resnet50v2",
+        "resnet101v2",
+        "resnet152v2",
+        "preact-resnet18",
+        "preact-resnet34",
+        "preact-resnet164",
+        "preact-resnet1001",
+        *[f"resnet{d}" for d in (20, 32, 44, 56, 110, 1202)],
+        "resnext50_32x4d",
+        "resnext101_32x8d",
+        "resnext101_64x4d",
+        "wide_resnet50_2",
+        "wide_resnet101_2",
+        "wrn-28-10",
+        "plain-18",
+        "plain-34",
+        *[f"plain-{d}" for d in (20, 32, 44, 56, 110)],
+    ]
     missing = [name for name in required if name not in REGISTRY]
     assert not missing
 
@@ -96,8 +115,10 @@ def test_width_multiplier_scales_widths():
 
 
 def test_groups_and_width_per_group_make_resnext():
-    assert archviz.analyze("resnet50-torchvision", groups=32, width_per_group=4).params == \
-        archviz.analyze("resnext50_32x4d").params
+    assert (
+        archviz.analyze("resnet50-torchvision", groups=32, width_per_group=4).params
+        == archviz.analyze("resnext50_32x4d").params
+    )
 
 
 def test_groups_on_basic_blocks_is_refused():
@@ -110,16 +131,24 @@ def test_conv_bias_and_stems():
     assert archviz.analyze("resnet18", conv_bias=True).params - archviz.analyze("resnet18").params == 4800
     assert archviz.analyze("resnet18", conv_bias=True).params == archviz.analyze("resnet18-keras").params
     deep = archviz.analyze("resnet50", stem="deep")
-    assert [r.name for r in deep.records if r.name.startswith("stem.conv")] == ["stem.conv1", "stem.conv2",
-                                                                                "stem.conv3"]
+    assert [r.name for r in deep.records if r.name.startswith("stem.conv")] == [
+        "stem.conv1",
+        "stem.conv2",
+        "stem.conv3",
+    ]
     cifar = archviz.analyze("resnet18", stem="cifar", input_shape=(32, 32, 3))
     assert cifar.rows(1)[1].output_shape == (32, 32, 16)
 
 
 def test_config_validation_names_the_field():
-    for changes, field in [({"layers": (2, 0)}, "layers"), ({"widths": (64,)}, "widths"),
-                           ({"shortcut": "D"}, "shortcut"), ({"bn_epsilon": 0}, "bn_epsilon"),
-                           ({"classes": -1}, "classes"), ({"input_shape": (0, 4, 3)}, "input_shape")]:
+    for changes, field in [
+        ({"layers": (2, 0)}, "layers"),
+        ({"widths": (64,)}, "widths"),
+        ({"shortcut": "D"}, "shortcut"),
+        ({"bn_epsilon": 0}, "bn_epsilon"),
+        ({"classes": -1}, "classes"),
+        ({"input_shape": (0, 4, 3)}, "input_shape"),
+    ]:
         with pytest.raises(SpecError, match=field):
             REGISTRY.get("resnet18").replace(**changes)
     with pytest.raises(SpecError, match="unknown option 'colour'"):

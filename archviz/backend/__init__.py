@@ -18,8 +18,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from types import ModuleType
-from typing import Iterator
 
 from archviz.errors import RuntimeFailure
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from archviz.core.analysis import analyze_graph
 from archviz.backend import keras as _keras
 from archviz.backend import recursion_limit
-from archviz.errors import UnsupportedOpError
+from archviz.core.analysis import analyze_graph
 from archviz.core.graph import Graph
+from archviz.errors import UnsupportedOpError
 from archviz.ops import op_for
 
 
@@ -37,12 +37,16 @@ def to_keras(graph: Graph) -> Any:
         write = op_for(node.op).write
         if write is None:
             raise UnsupportedOpError(f"layer {node.name!r}: op {node.op!r} cannot be exported to Keras")
-        tensors[node.name] = write(keras, keras_names[node.name], node.attrs,
-                                   [tensors[source] for source in node.inputs], shapes[node.name])
+        tensors[node.name] = write(
+            keras, keras_names[node.name], node.attrs, [tensors[source] for source in node.inputs], shapes[node.name]
+        )
     outputs = [tensors[name] for name in graph.outputs]
     with recursion_limit(20 * len(graph) + 2000):  # Keras maps a functional graph recursively
-        return keras.Model(inputs=inputs if len(inputs) > 1 else inputs[0],
-                           outputs=outputs if len(outputs) > 1 else outputs[0], name=model_name(graph.name))
+        return keras.Model(
+            inputs=inputs if len(inputs) > 1 else inputs[0],
+            outputs=outputs if len(outputs) > 1 else outputs[0],
+            name=model_name(graph.name),
+        )
 
 
 #: A name TensorFlow takes for a name scope inside another (Keras makes one per layer when a model

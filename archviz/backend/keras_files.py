@@ -14,6 +14,7 @@ from archviz.backend import keras as _keras
 from archviz.backend import recursion_limit
 from archviz.errors import RuntimeFailure
 
+
 def load_keras_file(path: str | Path, *, unsafe: bool = False, custom_objects: dict | None = None) -> Any:
     """Load a ``.keras`` or ``.h5`` file with Keras's safe mode on unless ``unsafe``."""
     keras = _keras()
@@ -49,15 +50,19 @@ def _with_registered_names(path: Path, objects: dict) -> dict:
 def _load_error(path: Path, error: Exception) -> str:
     text = " ".join(str(error).split())
     if "Lambda" in text and ("safe_mode" in text or "unsafe" in text or "deserialization" in text.lower()):
-        return (f"{path}: contains a Lambda layer, whose code would run on loading; Keras's safe mode refuses it. "
-                f"Pass --unsafe only if you trust the file")
+        return (
+            f"{path}: contains a Lambda layer, whose code would run on loading; Keras's safe mode refuses it. "
+            f"Pass --unsafe only if you trust the file"
+        )
     if "safe_mode" in text:
         return f"{path}: Keras's safe mode refused part of the file; pass --unsafe only if you trust it"
     for marker in ("Could not locate class", "Unknown layer", "Could not deserialize class"):
         if marker in text:
             detail = text.split(marker, 1)[1].split(".")[0].strip(" :'\"")
-            return (f"{path}: uses custom layer {detail!r}, unknown to Keras; pass --custom-objects FILE.py "
-                    f"(a module defining it) together with --unsafe if you trust that code")
+            return (
+                f"{path}: uses custom layer {detail!r}, unknown to Keras; pass --custom-objects FILE.py "
+                f"(a module defining it) together with --unsafe if you trust that code"
+            )
     return f"{path}: cannot load the Keras model: {text[:200]}"
 
 
@@ -71,10 +76,15 @@ def load_custom_objects(path: str | Path) -> dict:
     if not path.is_file():
         raise RuntimeFailure(f"cannot read custom objects: {path}: no such file")
     spec = importlib.util.spec_from_file_location(f"archviz_custom_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeFailure(f"cannot read custom objects: {path}: not a Python file")
     module = importlib.util.module_from_spec(spec)
     try:
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        spec.loader.exec_module(module)
     except Exception as error:
         raise RuntimeFailure(f"cannot import custom objects from {path}: {type(error).__name__}: {error}") from None
-    return {name: value for name, value in vars(module).items()
-            if isinstance(value, type) and issubclass(value, keras.layers.Layer)}
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if isinstance(value, type) and issubclass(value, keras.layers.Layer)
+    }

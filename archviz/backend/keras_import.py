@@ -27,11 +27,12 @@ from archviz.backend import keras as _keras
 from archviz.backend.keras_trace import Trace, flat, shape_of
 from archviz.backend.keras_trace import class_key as _class_key
 from archviz.backend.keras_trace import sublayers as _sublayers
-from archviz.errors import UsageError
 from archviz.core.graph import Declared, Graph
+from archviz.core.record import ModelRecord, Source
+from archviz.errors import UsageError
 from archviz.ops import KERAS_CLASSES, OPS
 from archviz.ops.base import with_constants
-from archviz.core.record import ModelRecord, Source
+
 
 def _op_and_attrs(layer: Any) -> tuple[str, dict]:
     """The op a Keras layer is imported as, with its attributes read from the layer's config by the
@@ -50,8 +51,7 @@ def _weights(layer: Any, counted: dict[int, str]) -> tuple[int, int]:
     """(trainable, non-trainable) weights of a layer not counted already (a variable two layers share);
     a raw ``keras.ops`` operation has none."""
     trainable = sum(math.prod(w.shape) for w in getattr(layer, "trainable_weights", ()) if id(w) not in counted)
-    non_trainable = sum(math.prod(w.shape) for w in getattr(layer, "non_trainable_weights", ())
-                        if id(w) not in counted)
+    non_trainable = sum(math.prod(w.shape) for w in getattr(layer, "non_trainable_weights", ()) if id(w) not in counted)
     return int(trainable), int(non_trainable)
 
 
@@ -71,8 +71,9 @@ class _Importer:
     counted_weights: dict[int, str] = field(default_factory=dict)  # id of a variable -> the node counting it
 
     # ---- one leaf layer ------------------------------------------------
-    def leaf(self, layer: Any, name: str, inputs: list[str], in_tensors: list, out_tensors: list,
-             constants: int = 0) -> str:
+    def leaf(
+        self, layer: Any, name: str, inputs: list[str], in_tensors: list, out_tensors: list, constants: int = 0
+    ) -> str:
         kind = _class_key(layer)
         op, attrs = _op_and_attrs(layer)
         with_constants(OPS.get(op), attrs, constants)
@@ -81,9 +82,13 @@ class _Importer:
         trainable, non_trainable = (0, 0) if shares is not None else _weights(layer, self.counted_weights)
         if len(out_tensors) > 1:
             attrs["extra_outputs"] = len(out_tensors) - 1
-        declared = Declared(kind, output_shape=shape_of(out_tensors[0]),
-                            input_shapes=tuple(shape_of(t) for t in in_tensors), params=(trainable, non_trainable),
-                            shares=shares)
+        declared = Declared(
+            kind,
+            output_shape=shape_of(out_tensors[0]),
+            input_shapes=tuple(shape_of(t) for t in in_tensors),
+            params=(trainable, non_trainable),
+            shares=shares,
+        )
         node = self.graph.add(self.graph.unique(name), op, inputs, declared=declared, **attrs)
         self.counted_layers.setdefault(id(layer), node)
         for weight in getattr(layer, "weights", ()):
@@ -106,9 +111,12 @@ class _Importer:
                 outs = list(node.output_tensors)
                 if isinstance(operation, keras.layers.InputLayer):
                     if input_names is None:
-                        names[id(outs[0])] = self.graph.add(self.graph.unique(prefix + operation.name), "input",
-                                                            shape=shape_of(outs[0]),
-                                                            declared=Declared("InputLayer", shape_of(outs[0])))
+                        names[id(outs[0])] = self.graph.add(
+                            self.graph.unique(prefix + operation.name),
+                            "input",
+                            shape=shape_of(outs[0]),
+                            declared=Declared("InputLayer", shape_of(outs[0])),
+                        )
                     continue
                 ins = list(node.input_tensors)
                 sources = [names[id(t)] for t in ins]
@@ -118,8 +126,7 @@ class _Importer:
         return [names[id(t)] for t in flat(fn.outputs)]
 
     # ---- any layer -------------------------------------------------------
-    def layer(self, layer: Any, name: str, sources: list[str], ins: list, outs: list,
-              constants: int = 0) -> list[str]:
+    def layer(self, layer: Any, name: str, sources: list[str], ins: list, outs: list, constants: int = 0) -> list[str]:
         keras = _keras()
         kind = _class_key(layer)
         if kind not in KERAS_CLASSES and _is_functional(keras, layer):

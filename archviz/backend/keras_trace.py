@@ -24,17 +24,18 @@ from typing import Any
 from archviz.backend import keras as _keras
 from archviz.backend.raw_ops import keras_functions, operation_key, patched, setup_functions, tensorflow_functions
 from archviz.core.graph import Declared
-from archviz.ops.base import RAW_OPS
 from archviz.ops import KERAS_CLASSES, OPS
-from archviz.ops.base import with_constants
+from archviz.ops.base import RAW_OPS, with_constants
 
 #: Operations that return their operand unchanged for counting (the profiler costs a Cast at 0).
 _ALIASES = frozenset({"core.Cast", "core.ConvertToTensor", "core.StopGradient", "numpy.Copy"})
 #: Operations whose result depends on their operand's shape alone (``ops.zeros_like``): constants.
 _CONSTANT_MAKERS = frozenset({"numpy.ZerosLike", "numpy.OnesLike", "numpy.FullLike", "numpy.EmptyLike"})
 #: Call arguments that say what an operation does, where its Keras class takes them at call time.
-_CALL_CONFIG = {"numpy.GetItem": frozenset({"slice_spec"}),  # the index of x[...]
-                "nn.DotProductAttention": frozenset({"scale"})}
+_CALL_CONFIG = {
+    "numpy.GetItem": frozenset({"slice_spec"}),  # the index of x[...]
+    "nn.DotProductAttention": frozenset({"scale"}),
+}
 UNSEEN = "unseen"
 
 
@@ -79,8 +80,10 @@ class Trace:
 
         keras.layers.Layer.__call__ = hooked
         try:
-            with patched(keras_functions(keras) + tensorflow_functions(self.tf, keras), self.watch), \
-                    patched(setup_functions(keras), self.quiet):
+            with (
+                patched(keras_functions(keras) + tensorflow_functions(self.tf, keras), self.watch),
+                patched(setup_functions(keras), self.quiet),
+            ):
                 # training=False only where call() takes it: retrying after a TypeError would record twice
                 training = {"training": False} if getattr(self.root, "_call_has_training_arg", True) else {}
                 output = self.root(inputs[0] if len(inputs) == 1 else inputs, **training)
@@ -98,15 +101,23 @@ class Trace:
     def source(self, tensor: Any) -> str:
         """The node that made ``tensor``; an ``unseen`` node when the trace did not see it made."""
         if id(tensor) not in self.names:
-            declared = Declared("tensor made by an operation the trace does not watch", shape_of(tensor),
-                                params=(0, 0), reason="made by an operation archviz's trace does not watch",
-                                may_compute=True)
+            declared = Declared(
+                "tensor made by an operation the trace does not watch",
+                shape_of(tensor),
+                params=(0, 0),
+                reason="made by an operation archviz's trace does not watch",
+                may_compute=True,
+            )
             self.name(tensor, self.graph.add(self.graph.unique(self.scope[-1] + UNSEEN), UNSEEN, declared=declared))
         return self.names[id(tensor)]
 
     def is_constant(self, value: Any) -> bool:
-        return (id(value) in self.constants or not hasattr(value, "shape") or not hasattr(value, "_id")
-                or value._id < self.first_id)
+        return (
+            id(value) in self.constants
+            or not hasattr(value, "shape")
+            or not hasattr(value, "_id")
+            or value._id < self.first_id
+        )
 
     # ---- layers ------------------------------------------------------------------
     def layer_call(self, original: Any, layer: Any, args: tuple, kwargs: dict) -> Any:
@@ -216,8 +227,10 @@ class Trace:
         shapes: list[tuple[int, ...]] = []
         constants = 0
         for value in flat([v for k, v in arguments.items() if k not in parameters and k != "name"]) + [
-                v for k, v in arguments.items() if k not in parameters and isinstance(v, (int, float))
-                and not isinstance(v, bool)]:
+            v
+            for k, v in arguments.items()
+            if k not in parameters and isinstance(v, (int, float)) and not isinstance(v, bool)
+        ]:
             if id(value) in self.names or (isinstance(value, _keras().Variable) and self.adopt(value)):
                 inputs.append(self.names[id(value)])
                 shapes.append(_sample_shape(value, outs[0]) if inputs[-1] in self.weight_nodes else shape_of(value))
@@ -239,10 +252,14 @@ class Trace:
         if len(outs) > 1:
             attrs["extra_outputs"] = len(outs) - 1
         function_name = re.sub(r"(?<!^)(?=[A-Z])", "_", key.split(".", 1)[1]).lower()  # ExpandDims: expand_dims
-        declared = Declared(f"keras.ops {key}", shape_of(outs[0]), tuple(shapes), (0, 0),
-                            may_compute=op not in OPS)
-        node = self.graph.add(self.graph.unique(self.scope[-1] + (op if op in OPS else function_name)), op, inputs,
-                              declared=declared, **attrs)
+        declared = Declared(f"keras.ops {key}", shape_of(outs[0]), tuple(shapes), (0, 0), may_compute=op not in OPS)
+        node = self.graph.add(
+            self.graph.unique(self.scope[-1] + (op if op in OPS else function_name)),
+            op,
+            inputs,
+            declared=declared,
+            **attrs,
+        )
         for tensor in outs:
             self.name(tensor, node)
 
@@ -272,15 +289,16 @@ def _arguments(function: Any, args: tuple, kwargs: dict) -> dict:
     return dict(bound.arguments)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _config_parameters(key: str) -> frozenset[str]:
     """The config of the Keras operation class ``key`` names (``numpy.Mean``: axis, keepdims)."""
     module, name = key.split(".", 1)
     operation = getattr(getattr(_keras().src.ops, module, None), name, None)
     if operation is None:
         return _CALL_CONFIG.get(key, frozenset())
-    return frozenset(p for p in inspect.signature(operation.__init__).parameters
-                     if p not in ("self", "name", "args", "kwargs")) | _CALL_CONFIG.get(key, frozenset())
+    return frozenset(
+        p for p in inspect.signature(operation.__init__).parameters if p not in ("self", "name", "args", "kwargs")
+    ) | _CALL_CONFIG.get(key, frozenset())
 
 
 def _read(key: str, config: dict) -> tuple[str, dict]:

@@ -10,7 +10,8 @@ stays as its arithmetic ops (2 per element, 6 per channel), never folded into th
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from archviz.backend import tensorflow as _tensorflow
 
@@ -26,13 +27,25 @@ def plain_grouped_convolutions() -> Iterator[None]:
 
     original = backend_nn.conv
 
-    def conv(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid", data_format: Any = None,
-             dilation_rate: Any = 1) -> Any:
+    def conv(
+        inputs: Any,
+        kernel: Any,
+        strides: Any = 1,
+        padding: str = "valid",
+        data_format: Any = None,
+        dilation_rate: Any = 1,
+    ) -> Any:
         import keras
 
         data_format = keras.src.backend.standardize_data_format(data_format)
-        return tf.nn.convolution(inputs, kernel, strides, padding.upper(), dilations=dilation_rate,
-                                 data_format=backend_nn._convert_data_format(data_format, len(inputs.shape)))
+        return tf.nn.convolution(
+            inputs,
+            kernel,
+            strides,
+            padding.upper(),
+            dilations=dilation_rate,
+            data_format=backend_nn._convert_data_format(data_format, len(inputs.shape)),
+        )
 
     backend_nn.conv = conv
     try:
@@ -57,14 +70,18 @@ def frozen_graph(model: Any, batch_size: int = 1) -> Any:
 def profiler_flops(model: Any, batch_size: int = 1) -> tuple[int, dict[str, int]]:
     """(total float ops, float ops per TensorFlow op type) of the frozen inference graph."""
     tf = _tensorflow()
-    options = (tf.compat.v1.profiler.ProfileOptionBuilder(tf.compat.v1.profiler.ProfileOptionBuilder.float_operation())
-               .with_empty_output().build())
+    options = (
+        tf.compat.v1.profiler.ProfileOptionBuilder(tf.compat.v1.profiler.ProfileOptionBuilder.float_operation())
+        .with_empty_output()
+        .build()
+    )
     logger = tf.get_logger()
     level = logger.level
     logger.setLevel("ERROR")  # the v1 profiler announces its own deprecation on every call
     try:
-        profile = tf.compat.v1.profiler.profile(graph=frozen_graph(model, batch_size),
-                                                run_meta=tf.compat.v1.RunMetadata(), cmd="op", options=options)
+        profile = tf.compat.v1.profiler.profile(
+            graph=frozen_graph(model, batch_size), run_meta=tf.compat.v1.RunMetadata(), cmd="op", options=options
+        )
     finally:
         logger.setLevel(level)
     by_type: dict[str, int] = {}

@@ -19,16 +19,35 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 Watched = tuple[Any, str, str]  # (owner: module or class, attribute, op table key)
 
 #: keras.ops modules and their TensorFlow backend modules (keras.src.backend.<name> is the backend's).
 _MODULES = ("numpy", "nn", "core", "math", "linalg", "image")
 #: Not operations on tensors: they return shapes, types or Python values, or run functions.
-_NOT_OPS = frozenset({"shape", "is_tensor", "convert_to_numpy", "dtype", "result_type", "cond", "while_loop",
-                      "fori_loop", "scan", "map", "switch", "associative_scan", "custom_gradient",
-                      "vectorized_map", "unstack", "size", "ndim"})
+_NOT_OPS = frozenset(
+    {
+        "shape",
+        "is_tensor",
+        "convert_to_numpy",
+        "dtype",
+        "result_type",
+        "cond",
+        "while_loop",
+        "fori_loop",
+        "scan",
+        "map",
+        "switch",
+        "associative_scan",
+        "custom_gradient",
+        "vectorized_map",
+        "unstack",
+        "size",
+        "ndim",
+    }
+)
 
 
 def operation_key(module: str, class_name: str) -> str:
@@ -50,8 +69,13 @@ def keras_functions(keras: Any) -> list[Watched]:
         if ops_module is None or backend_module is None:
             continue
         for name, function in vars(backend_module).items():
-            if (name.startswith("_") or name in _NOT_OPS or not inspect.isfunction(function)
-                    or function.__module__ != backend_module.__name__ or not callable(getattr(ops_module, name, None))):
+            if (
+                name.startswith("_")
+                or name in _NOT_OPS
+                or not inspect.isfunction(function)
+                or function.__module__ != backend_module.__name__
+                or not callable(getattr(ops_module, name, None))
+            ):
                 continue
             table.append((backend_module, name, function_key(module, name)))
     return table
@@ -65,18 +89,29 @@ def tensorflow_functions(tf: Any, keras: Any) -> list[Watched]:
 
     table: list[Watched] = []
     for key, dunders, functions in (
-            ("numpy.Add", ("__add__", "__radd__"), ("add",)), ("numpy.Multiply", ("__mul__", "__rmul__"), ("multiply",)),
-            ("numpy.Subtract", ("__sub__", "__rsub__"), ("subtract",)),
-            ("numpy.TrueDivide", ("__truediv__", "__rtruediv__"), ("divide", "truediv")),
-            ("numpy.Matmul", ("__matmul__", "__rmatmul__"), ("matmul",)), ("numpy.Negative", ("__neg__",), ()),
-            ("numpy.Power", ("__pow__",), ("pow",))):
+        ("numpy.Add", ("__add__", "__radd__"), ("add",)),
+        ("numpy.Multiply", ("__mul__", "__rmul__"), ("multiply",)),
+        ("numpy.Subtract", ("__sub__", "__rsub__"), ("subtract",)),
+        ("numpy.TrueDivide", ("__truediv__", "__rtruediv__"), ("divide", "truediv")),
+        ("numpy.Matmul", ("__matmul__", "__rmatmul__"), ("matmul",)),
+        ("numpy.Negative", ("__neg__",), ()),
+        ("numpy.Power", ("__pow__",), ("pow",)),
+    ):
         for owner in (Tensor, Variable):
             table += [(owner, name, key) for name in dunders if name in owner.__dict__]
         for owner in (tf, tf.math, tf.linalg):
             table += [(owner, name, key) for name in functions if hasattr(owner, name)]
     table.append((Tensor, "__getitem__", "numpy.GetItem"))
-    for name, key in (("relu", "nn.Relu"), ("relu6", "nn.Relu6"), ("sigmoid", "nn.Sigmoid"), ("silu", "nn.Silu"),
-                      ("swish", "nn.Silu"), ("tanh", "numpy.Tanh"), ("softmax", "nn.Softmax"), ("gelu", "nn.Gelu")):
+    for name, key in (
+        ("relu", "nn.Relu"),
+        ("relu6", "nn.Relu6"),
+        ("sigmoid", "nn.Sigmoid"),
+        ("silu", "nn.Silu"),
+        ("swish", "nn.Silu"),
+        ("tanh", "numpy.Tanh"),
+        ("softmax", "nn.Softmax"),
+        ("gelu", "nn.Gelu"),
+    ):
         if hasattr(tf.nn, name):
             table.append((tf.nn, name, key))
     return table
@@ -96,8 +131,10 @@ def setup_functions(keras: Any) -> list[Watched]:
 @contextlib.contextmanager
 def patched(table: list[Watched], wrap: Any) -> Iterator[None]:
     """Every function of ``table`` replaced by ``wrap(function, key)`` for the block."""
-    originals = [(owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name))
-                 for owner, name, _ in table]
+    originals = [
+        (owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name))
+        for owner, name, _ in table
+    ]
     try:
         for (owner, name, key), (_, _, function) in zip(table, originals):
             setattr(owner, name, wrap(function, key))

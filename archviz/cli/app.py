@@ -101,8 +101,9 @@ def _in_echo(error: BaseException) -> bool:
     while trace is not None:
         frames.append(trace.tb_frame)
         trace = trace.tb_next
-    return any(frame.f_code.co_name == "echo" and frame.f_globals.get("__name__") == "click.utils"
-               for frame in frames[-2:])
+    return any(
+        frame.f_code.co_name == "echo" and frame.f_globals.get("__name__") == "click.utils" for frame in frames[-2:]
+    )
 
 
 @click.group(cls=ArchvizGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

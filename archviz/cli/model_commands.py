@@ -7,11 +7,22 @@ from typing import Any
 import click
 
 from archviz.cli.app import cli, note
-from archviz.cli.options import (analysis_options, check_depth, depth_option, emit, format_option,
-                                 keras_file_options, model_options, model_params, output_option, ranged)
+from archviz.cli.options import (
+    analysis_options,
+    check_depth,
+    choice,
+    depth_option,
+    emit,
+    format_option,
+    keras_file_options,
+    model_options,
+    model_params,
+    output_option,
+    ranged,
+)
+from archviz.core.summary import Summary
 from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS
 from archviz.studies.bench import Benchmark
-from archviz.core.summary import Summary
 
 
 @cli.command(short_help="Layer-by-layer shapes, params, MACs and FLOPs, with exact totals.")
@@ -22,8 +33,9 @@ from archviz.core.summary import Summary
 @analysis_options
 @model_options
 @keras_file_options
-def summary(model: str, depth: str, fmt: str | None, output: str | None, batch_size: int, dtype: str,
-            **params: Any) -> None:
+def summary(
+    model: str, depth: str, fmt: str | None, output: str | None, batch_size: int, dtype: str, **params: Any
+) -> None:
     """Every layer's output shape, parameters, MACs and FLOPs, with exact totals.
 
     A Keras file is read without TensorFlow (--loader auto or config): shapes from
@@ -51,21 +63,47 @@ def summary(model: str, depth: str, fmt: str | None, output: str | None, batch_s
 
 @cli.command(short_help="Draw a model with Graphviz (SVG, PNG, PDF, DOT).")
 @click.argument("model")
-@output_option(required=True, help="The file to write; its extension picks the format: .svg, .png, .pdf, .dot "
-                                   "or .gv (- is standard output, with --format).")
-@click.option("--format", "fmt", type=click.Choice(DIAGRAM_FORMATS, case_sensitive=False), default=None,
-              help="Override the format the extension implies.")
+@output_option(
+    required=True,
+    help="The file to write; its extension picks the format: .svg, .png, .pdf, .dot "
+    "or .gv (- is standard output, with --format).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=choice(DIAGRAM_FORMATS),
+    default=None,
+    help="Override the format the extension implies.",
+)
 @depth_option(default="blocks")
-@click.option("--rankdir", type=click.Choice(RANKDIRS, case_sensitive=False), default="TB", show_default=True,
-              help="Top to bottom, or left to right.")
+@click.option(
+    "--rankdir",
+    type=choice(RANKDIRS),
+    default="TB",
+    show_default=True,
+    help="Top to bottom, or left to right.",
+)
 @click.option("--macs", is_flag=True, help="Show each node's MACs too.")
 @click.option("--collapse", is_flag=True, help="Fold runs of identical blocks into one node marked xN.")
-@click.option("--legend/--no-legend", default=False, show_default=True,
-              help="A key of the colours of op families (node labels name their ops either way).")
+@click.option(
+    "--legend/--no-legend",
+    default=False,
+    show_default=True,
+    help="A key of the colours of op families (node labels name their ops either way).",
+)
 @model_options
 @keras_file_options
-def diagram(model: str, output: str, fmt: str | None, depth: str, rankdir: str, macs: bool, collapse: bool,
-            legend: bool, **params: Any) -> None:
+def diagram(
+    model: str,
+    output: str,
+    fmt: str | None,
+    depth: str,
+    rankdir: str,
+    macs: bool,
+    collapse: bool,
+    legend: bool,
+    **params: Any,
+) -> None:
     """Draw MODEL with Graphviz: one node per stage, per block, or per layer (with blocks and
     stages as clusters), each with its op, key attributes, output shape and params.
 
@@ -76,8 +114,8 @@ def diagram(model: str, output: str, fmt: str | None, depth: str, rankdir: str, 
       archviz diagram resnet152 --collapse --rankdir LR -o resnet152.png
       archviz diagram resnet20 --depth layers -o resnet20.dot
     """
-    from archviz.fileio import check_writable
     from archviz.api import analyze
+    from archviz.fileio import check_writable
     from archviz.render.diagram import DiagramOptions, format_for, render
 
     kind = format_for(output, fmt)
@@ -106,10 +144,10 @@ def report(model: str, output: str, batch_size: int, dtype: str, **params: Any) 
       archviz report resnet20 --shortcut B -o resnet20.html
       archviz report my_model.keras -o my_model.html
     """
-    from archviz.studies.blocks import stage_comparison
-    from archviz.fileio import check_suffix, check_writable
     from archviz.api import analyze
+    from archviz.fileio import check_suffix, check_writable
     from archviz.render.report import render_report
+    from archviz.studies.blocks import stage_comparison
 
     check_suffix(output, (".html", ".htm"), "a report")
     check_writable(output)
@@ -119,8 +157,9 @@ def report(model: str, output: str, batch_size: int, dtype: str, **params: Any) 
 
 @cli.command(short_help="Write a model as a trainable Keras model (.keras).")
 @click.argument("model")
-@output_option(required=True, help="The Keras file to write: .keras (or .h5, the legacy format); - is standard "
-                                   "output (.keras).")
+@output_option(
+    required=True, help="The Keras file to write: .keras (or .h5, the legacy format); - is standard output (.keras)."
+)
 @model_options
 def export(model: str, output: str, **params: Any) -> None:
     """Write MODEL as a trainable Keras model (untrained weights) whose layer names are
@@ -143,8 +182,13 @@ def export(model: str, output: str, **params: Any) -> None:
 @format_option(Benchmark)
 @click.option("--batch-size", **ranged("batch_size"), default=32, show_default=True, help="Images per batch.")
 @click.option("--steps", **ranged("steps"), default=20, show_default=True, help="Timed forward passes.")
-@click.option("--warmup", **ranged("warmup"), default=3, show_default=True,
-              help="Untimed forward passes first (graph tracing, caches).")
+@click.option(
+    "--warmup",
+    **ranged("warmup"),
+    default=3,
+    show_default=True,
+    help="Untimed forward passes first (graph tracing, caches).",
+)
 @model_options
 @keras_file_options
 def bench(model: str, fmt: str | None, batch_size: int, steps: int, warmup: int, **params: Any) -> None:
@@ -161,12 +205,12 @@ def bench(model: str, fmt: str | None, batch_size: int, steps: int, warmup: int,
     import sys
 
     from archviz.backend import require
-    from archviz.studies.bench import check_memory, run_benchmark
     from archviz.render.formats import render
+    from archviz.studies.bench import check_memory, run_benchmark
 
     require()
-    from archviz.sources.keras.files import read_config
     from archviz.api import CONFIG_OPTIONS, is_keras_file, load_config
+    from archviz.sources.keras.files import read_config
 
     if is_keras_file(model):  # a mistake is one line, before the slow part announces itself
         read_config(model)
@@ -174,11 +218,13 @@ def bench(model: str, fmt: str | None, batch_size: int, steps: int, warmup: int,
         load_config(model, **{key: params[key] for key in CONFIG_OPTIONS if key in params})
     check_memory(model, batch_size=batch_size, **params)  # too big for this machine: one line, before TensorFlow
     note(f"building {model} in Keras (loading TensorFlow)...")
-    bar = click.progressbar(length=warmup + steps, label=f"{warmup} warm-up + {steps} timed passes",
-                            file=sys.stderr, show_pos=True)  # shown from the first pass on
+    bar = click.progressbar(
+        length=warmup + steps, label=f"{warmup} warm-up + {steps} timed passes", file=sys.stderr, show_pos=True
+    )  # shown from the first pass on
     try:
-        result = run_benchmark(model, batch_size=batch_size, steps=steps, warmup=warmup,
-                               progress=lambda: bar.update(1), **params)
+        result = run_benchmark(
+            model, batch_size=batch_size, steps=steps, warmup=warmup, progress=lambda: bar.update(1), **params
+        )
     finally:
         bar.render_finish()
     click.echo(render(result, fmt or "table"), nl=False)

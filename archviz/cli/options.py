@@ -1,22 +1,29 @@
 """Options shared by the commands, each declared once and derived from the library's own words:
 model options from :data:`archviz.api.MODEL_OPTIONS`, number ranges from
 :data:`archviz.limits.RANGES`, formats from :func:`archviz.render.formats.formats`, dtypes from
-:data:`archviz.core.analysis.DTYPE_BYTES`, depths from :data:`archviz.core.summary.DEPTHS`."""
+:class:`archviz.core.analysis.DType`, depths from :class:`archviz.core.summary.Depth`."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import click
 
-from archviz.core.analysis import DTYPE_BYTES
+from archviz.api import CONFIG_OPTIONS, MODEL_OPTIONS, ModelOption
+from archviz.core.analysis import DType
+from archviz.core.record import Loader
+from archviz.core.summary import Depth
 from archviz.errors import ArchvizError
 from archviz.limits import RANGES, short
-from archviz.api import CONFIG_OPTIONS, MODEL_OPTIONS, ModelOption
-from archviz.core.record import Loader
-from archviz.core.summary import DEPTHS
 
 Decorator = Callable[[Callable], Callable]
+
+
+def choice(words: Iterable[str], *, case_sensitive: bool = False) -> click.Choice:
+    """A click choice of a vocabulary's words (a StrEnum's values, or plain strings), written as the
+    library writes them; click would show and match an enum's member names instead."""
+    return click.Choice([str(word) for word in words], case_sensitive=case_sensitive)
 
 
 def ranged(kind: str) -> dict[str, Any]:
@@ -72,7 +79,7 @@ def _model_option(option: ModelOption) -> Decorator:
     if option.negative:
         return click.option(f"{flag}/--{option.negative}", option.name, default=None, **settings)
     if option.choices:
-        return click.option(flag, option.name, type=click.Choice(option.choices, case_sensitive=False), **settings)
+        return click.option(flag, option.name, type=choice(option.choices), **settings)
     if option.range:
         return click.option(flag, option.name, **ranged(option.range), **settings)
     parse = {"layers": parse_layers, "shape": parse_shape}[option.parse or ""]
@@ -94,41 +101,77 @@ def model_params(params: dict[str, Any]) -> dict[str, Any]:
 def keras_file_options(command: Callable) -> Callable:
     """How a Keras model file is read: by archviz's config reader where it can (no TensorFlow), else by
     Keras, whose safe mode stays on unless the user says otherwise."""
-    command = click.option("--loader", type=click.Choice(tuple(Loader), case_sensitive=False), default=Loader.AUTO,
-                           show_default=True,
-                           help=" ".join((Loader.__doc__ or "").split()))(command)
-    command = click.option("--custom-objects", type=click.Path(dir_okay=False), default=None, metavar="FILE.py",
-                           help="A Python file defining the custom layers a Keras file uses (it is executed).")(command)
-    return click.option("--unsafe", is_flag=True, default=False,
-                        help="Let Keras run code stored in a model file (Lambda layers). Only for files you trust.")(
-        command)
+    command = click.option(
+        "--loader",
+        type=choice(Loader),
+        default=Loader.AUTO,
+        show_default=True,
+        help=" ".join((Loader.__doc__ or "").split()),
+    )(command)
+    command = click.option(
+        "--custom-objects",
+        type=click.Path(dir_okay=False),
+        default=None,
+        metavar="FILE.py",
+        help="A Python file defining the custom layers a Keras file uses (it is executed).",
+    )(command)
+    return click.option(
+        "--unsafe",
+        is_flag=True,
+        default=False,
+        help="Let Keras run code stored in a model file (Lambda layers). Only for files you trust.",
+    )(command)
 
 
 def analysis_options(command: Callable) -> Callable:
-    command = click.option("--dtype", type=click.Choice(tuple(DTYPE_BYTES)), default="float32", show_default=True,
-                           help="Bytes per value for memory totals.")(command)
-    return click.option("--batch-size", **ranged("batch_size"), default=1, show_default=True,
-                        help="Batch size for MACs, FLOPs and activation memory.")(command)
+    command = click.option(
+        "--dtype",
+        type=choice(DType, case_sensitive=True),
+        default="float32",
+        show_default=True,
+        help="Bytes per value for memory totals.",
+    )(command)
+    return click.option(
+        "--batch-size",
+        **ranged("batch_size"),
+        default=1,
+        show_default=True,
+        help="Batch size for MACs, FLOPs and activation memory.",
+    )(command)
 
 
-def format_option(result_type: type, help: str = "Readable table or another format; with -o, the file's "
-                                                 "extension picks it.") -> Decorator:
+def format_option(
+    result_type: type, help: str = "Readable table or another format; with -o, the file's extension picks it."
+) -> Decorator:
     from archviz.render.formats import formats
 
-    return click.option("--format", "fmt", type=click.Choice(formats(result_type), case_sensitive=False),
-                        default=None, help=help + " [default: table]")
+    return click.option(
+        "--format",
+        "fmt",
+        type=choice(formats(result_type)),
+        default=None,
+        help=help + " [default: table]",
+    )
 
 
-def output_option(*, required: bool = False, help: str = "Write to this file (atomically) instead of standard "
-                                                          "output; - is standard output.") -> Decorator:
+def output_option(
+    *,
+    required: bool = False,
+    help: str = "Write to this file (atomically) instead of standard output; - is standard output.",
+) -> Decorator:
     if required:  # (click ignores required with a default)
         return click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help=help)
     return click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help=help)
 
 
 def depth_option(default: str = "layers") -> Decorator:
-    return click.option("--depth", default=default, show_default=True, metavar="N|" + "|".join(DEPTHS),
-                        help="1 or stages, 2 or blocks, 3 or layers.")
+    return click.option(
+        "--depth",
+        default=default,
+        show_default=True,
+        metavar="N|" + "|".join(Depth),
+        help="1 or stages, 2 or blocks, 3 or layers.",
+    )
 
 
 def emit(data: str | bytes, output: str | None) -> None:

@@ -6,13 +6,31 @@ totals. Renderers read the summary and never recompute a number.
 
 from __future__ import annotations
 
-from archviz.errors import ModelError, UnsupportedOpError
+import enum
+
 from archviz.core.graph import Declared, Graph, Node
+from archviz.core.summary import LayerRecord, Summary
+from archviz.errors import ModelError, UnsupportedOpError
 from archviz.limits import MAX_DIMENSION, MAX_RANK, check, short
 from archviz.ops import ACTIVATIONS, OPS, Cost, Family, ShapeError, numel, op_for
-from archviz.core.summary import LayerRecord, Summary
 
-DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
+
+class DType(enum.StrEnum):
+    """The type of the values memory is counted in; its bytes are the bits its name says, over 8.
+
+    >>> DType("bfloat16").bytes
+    2
+    """
+
+    FLOAT32 = "float32"
+    FLOAT16 = "float16"
+    BFLOAT16 = "bfloat16"
+    FLOAT64 = "float64"
+    INT8 = "int8"
+
+    @property
+    def bytes(self) -> int:
+        return int("".join(ch for ch in self.value if ch.isdigit())) // 8
 
 
 def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") -> Summary:
@@ -24,8 +42,9 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
     Declared shapes and params win over the rules' (the rules still give MACs and FLOPs).
     """
     check("batch_size", batch_size, "batch size")
-    if dtype not in DTYPE_BYTES:
-        raise ModelError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPE_BYTES)}")
+    if dtype not in tuple(DType):
+        raise ModelError(f"unknown dtype {dtype!r}; choose from {', '.join(DType)}")
+    width = DType(dtype).bytes
     shapes: dict[str, tuple[int, ...]] = {}
     records: list[LayerRecord] = []
     uncounted: dict[str, list[str]] = {}
@@ -52,35 +71,58 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
                 raise UnsupportedOpError(f"layer {node.name!r}: {error}") from None
             label = _uncounted_label(node)
             uncounted.setdefault(label, []).append(node.name)
-            reasons.setdefault(label, declared.reason or _reason(label, error, declared_shape))
+            reasons.setdefault(label, (declared and declared.reason) or _reason(label, error, declared_shape))
             out, cost, family, counted = declared_shape, Cost(), Family.UNKNOWN, False
         if declared_shape is not None and known(declared_shape) and declared_shape != out:
-            warnings.append(f"layer {node.name!r}: archviz's shape rule gives {out}, the model declares "
-                            f"{declared_shape}; using the declared shape")
+            warnings.append(
+                f"layer {node.name!r}: archviz's shape rule gives {out}, the model declares "
+                f"{declared_shape}; using the declared shape"
+            )
             out = declared_shape
         if declared is not None and declared.params is not None:
             trainable, non_trainable = declared.params
             if counted and not _params_agree(cost, declared):
-                warnings.append(f"layer {node.name!r}: archviz's rule gives {cost.trainable:,} trainable and "
-                                f"{cost.non_trainable:,} non-trainable params, the model declares {trainable:,} and "
-                                f"{non_trainable:,}; using the declared params")
+                warnings.append(
+                    f"layer {node.name!r}: archviz's rule gives {cost.trainable:,} trainable and "
+                    f"{cost.non_trainable:,} non-trainable params, the model declares {trainable:,} and "
+                    f"{non_trainable:,}; using the declared params"
+                )
         else:
             trainable, non_trainable = cost.trainable, cost.non_trainable
         _check_size(node, out)
         shapes[node.name] = out
-        records.append(LayerRecord(
-            name=node.name, op=node.op, family=family, inputs=node.inputs, attrs=dict(node.attrs), scope=node.scope,
-            output_shape=out, trainable_params=trainable, non_trainable_params=non_trainable,
-            macs=cost.macs * batch_size, flops=cost.flops * batch_size + cost.fixed_flops if counted else None,
-            activation_bytes=max(numel(out), 0) * batch_size * DTYPE_BYTES[dtype]
-            if known(out) and (node.op not in OPS or OPS[node.op].activation) else 0,
-            weighted=node.op in OPS and OPS[node.op].weighted,  # a weight layer, counted or not
-            counted=counted, computes=cost.macs > 0 if counted else _may_compute(node, trainable),
-        ))
+        records.append(
+            LayerRecord(
+                name=node.name,
+                op=node.op,
+                family=family,
+                inputs=node.inputs,
+                attrs=dict(node.attrs),
+                scope=node.scope,
+                output_shape=out,
+                trainable_params=trainable,
+                non_trainable_params=non_trainable,
+                macs=cost.macs * batch_size,
+                flops=cost.flops * batch_size + cost.fixed_flops if counted else None,
+                activation_bytes=max(numel(out), 0) * batch_size * width
+                if known(out) and (node.op not in OPS or OPS[node.op].activation)
+                else 0,
+                weighted=node.op in OPS and OPS[node.op].weighted,  # a weight layer, counted or not
+                counted=counted,
+                computes=cost.macs > 0 if counted else _may_compute(node, trainable),
+            )
+        )
     return Summary(
-        name=graph.name, records=records, batch_size=batch_size, dtype=dtype,
-        bytes_per_param=DTYPE_BYTES[dtype], record=graph.record,
-        groups=dict(graph.groups), uncounted=uncounted, reasons=reasons, warnings=warnings,
+        name=graph.name,
+        records=records,
+        batch_size=batch_size,
+        dtype=dtype,
+        bytes_per_param=width,
+        record=graph.record,
+        groups=dict(graph.groups),
+        uncounted=uncounted,
+        reasons=reasons,
+        warnings=warnings,
     )
 
 
@@ -89,11 +131,15 @@ def _check_size(node: Node, shape: tuple[int, ...]) -> None:
     :data:`~archviz.limits.MAX_DIMENSION` (an UpSampling2D by 10**200 is refused here, in one line, so
     that every count derived from shapes stays a number that prints)."""
     if len(shape) > MAX_RANK - 1:  # and the batch
-        raise ModelError(f"layer {short(node.name)} ({node.op}): an output of {len(shape):,} dimensions; a tensor has "
-                         f"at most {MAX_RANK}")
+        raise ModelError(
+            f"layer {short(node.name)} ({node.op}): an output of {len(shape):,} dimensions; a tensor has "
+            f"at most {MAX_RANK}"
+        )
     if any(d > MAX_DIMENSION for d in shape):
-        raise ModelError(f"layer {short(node.name)} ({node.op}): an output dimension of "
-                         f"{short(max(shape), 24)} is over the limit of 2**63 - 1")
+        raise ModelError(
+            f"layer {short(node.name)} ({node.op}): an output dimension of "
+            f"{short(max(shape), 24)} is over the limit of 2**63 - 1"
+        )
 
 
 class _UnknownSize(Exception):

@@ -12,11 +12,12 @@ Nothing here imports TensorFlow.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator, Mapping
+from typing import Any
 
-from archviz.errors import ModelError, UsageError
 from archviz.core.record import ModelRecord
+from archviz.errors import ModelError, UsageError
 from archviz.limits import MAX_NAME_PARTS, short
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -79,16 +80,24 @@ class Graph:
     carried into its summary.
     """
 
-    def __init__(self, name: str, *, groups: Mapping[str, str] | None = None,
-                 record: ModelRecord | None = None) -> None:
+    def __init__(
+        self, name: str, *, groups: Mapping[str, str] | None = None, record: ModelRecord | None = None
+    ) -> None:
         self.name = valid_text(name)
         self.groups: dict[str, str] = dict(groups or {})
         self.record = record or ModelRecord()
         self._nodes: dict[str, Node] = {}
         self._next: dict[str, int] = {}  # the next suffix :meth:`unique` tries for a name
 
-    def add(self, name: str, op: str, inputs: tuple[str, ...] | list[str] | str = (), *,
-            declared: Declared | None = None, **attrs: Any) -> str:
+    def add(
+        self,
+        name: str,
+        op: str,
+        inputs: tuple[str, ...] | list[str] | str = (),
+        *,
+        declared: Declared | None = None,
+        **attrs: Any,
+    ) -> str:
         """Add a node and return its name, so builders can chain calls."""
         if isinstance(inputs, str):
             inputs = (inputs,)
@@ -97,8 +106,10 @@ class Graph:
         if name in self._nodes:
             raise ModelError(f"duplicate layer name {name!r} in graph {self.name!r}")
         if name.count(".") >= MAX_NAME_PARTS:  # each part is a level of clusters in a diagram and of the report's tree
-            raise ModelError(f"layer name {short(name)} has {name.count('.') + 1:,} dotted parts; archviz reads at "
-                             f"most {MAX_NAME_PARTS}")
+            raise ModelError(
+                f"layer name {short(name)} has {name.count('.') + 1:,} dotted parts; archviz reads at "
+                f"most {MAX_NAME_PARTS}"
+            )
         for source in inputs:
             if source not in self._nodes:
                 raise ModelError(f"layer {name!r} takes input {source!r}, which is not defined before it")
@@ -163,8 +174,10 @@ class Graph:
         current = tuple(node.attrs["shape"])
         if len(current) != len(shape) or any(have >= 0 and have != want for have, want in zip(current, shape)):
             text = "x".join("?" if d < 0 else str(d) for d in current)
-            raise UsageError(f"the model's input is {text}; an input shape of {'x'.join(map(str, shape))} does not "
-                             f"fit it (only the ? dimensions can be chosen)")
+            raise UsageError(
+                f"the model's input is {text}; an input shape of {'x'.join(map(str, shape))} does not "
+                f"fit it (only the ? dimensions can be chosen)"
+            )
         declared = replace(node.declared, output_shape=shape) if node.declared is not None else None
         self._nodes[node.name] = replace(node, attrs={**node.attrs, "shape": shape}, declared=declared)
         self.record = self.record.with_input_shape(shape)

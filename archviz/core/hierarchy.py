@@ -25,20 +25,38 @@ from archviz.core.graph import Graph, Node
 #: A scheme: (pattern, stage format, block format) for block layers, then patterns of the stem and the head.
 #: ``{s}`` and ``{b}`` are the pattern's ``stage`` and ``block`` groups.
 SCHEMES: dict[str, tuple[list[tuple[str, str | None, str]], str, str]] = {
-    "resnet": ([(r"conv(?P<s>\d+)_block(?P<b>\d+)_.+", "conv{s}", "block{b}")],
-               r"(conv1|pool1)_.+", r"post_bn|post_relu|avg_pool|max_pool|predictions"),
-    "keras-hub resnet": ([(r"stack(?P<s>\d+)_block(?P<b>\d+)_.+", "stack{s}", "block{b}")],
-                         r"conv1_.+|pool1_.+|stem_.+", r"post_.+"),
-    "efficientnet": ([(r"block(?P<s>\d+)(?P<b>[a-z])_.+", "stage{s}", "block{s}{b}")],
-                     r"stem_.+|rescaling(_\d+)?|normalization(_\d+)?", r"top_.+|avg_pool|max_pool|predictions"),
-    "mobilenet": ([(r"block_(?P<b>\d+)_.+", None, "block_{b}"),
-                   (r"expanded_conv_(?P<b>\d+)_.+", None, "block_{b}"),
-                   (r"expanded_conv_.+", None, "block_0")],
-                  r"Conv1|bn_Conv1|Conv1_relu|conv|conv_bn|rescaling",
-                  r"Conv_1|Conv_1_bn|out_relu|conv_1|conv_1_bn|conv_2|logits|flatten|dropout|predictions"),
-    "convnext": ([(r".+?_stage_(?P<s>\d+)_block_(?P<b>\d+)_.+", "stage_{s}", "block_{b}"),
-                  (r".+?_downsampling_(block|layernorm|conv)_(?P<d>\d+)", "stage_{d1}", "downsample")],
-                 r".+?_(prestem|stem).*", r".+?_head_.+"),
+    "resnet": (
+        [(r"conv(?P<s>\d+)_block(?P<b>\d+)_.+", "conv{s}", "block{b}")],
+        r"(conv1|pool1)_.+",
+        r"post_bn|post_relu|avg_pool|max_pool|predictions",
+    ),
+    "keras-hub resnet": (
+        [(r"stack(?P<s>\d+)_block(?P<b>\d+)_.+", "stack{s}", "block{b}")],
+        r"conv1_.+|pool1_.+|stem_.+",
+        r"post_.+",
+    ),
+    "efficientnet": (
+        [(r"block(?P<s>\d+)(?P<b>[a-z])_.+", "stage{s}", "block{s}{b}")],
+        r"stem_.+|rescaling(_\d+)?|normalization(_\d+)?",
+        r"top_.+|avg_pool|max_pool|predictions",
+    ),
+    "mobilenet": (
+        [
+            (r"block_(?P<b>\d+)_.+", None, "block_{b}"),
+            (r"expanded_conv_(?P<b>\d+)_.+", None, "block_{b}"),
+            (r"expanded_conv_.+", None, "block_0"),
+        ],
+        r"Conv1|bn_Conv1|Conv1_relu|conv|conv_bn|rescaling",
+        r"Conv_1|Conv_1_bn|out_relu|conv_1|conv_1_bn|conv_2|logits|flatten|dropout|predictions",
+    ),
+    "convnext": (
+        [
+            (r".+?_stage_(?P<s>\d+)_block_(?P<b>\d+)_.+", "stage_{s}", "block_{b}"),
+            (r".+?_downsampling_(block|layernorm|conv)_(?P<d>\d+)", "stage_{d1}", "downsample"),
+        ],
+        r".+?_(prestem|stem).*",
+        r".+?_head_.+",
+    ),
     "xception": ([(r"block(?P<b>\d+)_.+", None, "block{b}")], r"(?!)", r"avg_pool|max_pool|predictions"),
 }
 

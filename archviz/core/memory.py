@@ -23,8 +23,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from archviz.errors import RuntimeFailure
 from archviz.core.summary import Summary
+from archviz.errors import RuntimeFailure
 from archviz.units import human_bytes
 
 #: Where the kernel says how much memory this process may take.
@@ -35,8 +35,9 @@ CGROUP = Path("/sys/fs/cgroup")
 def available(meminfo: Path = MEMINFO, cgroup: Path = CGROUP) -> int | None:
     """Bytes of memory available for a new process now (the least of what the machine and the cgroup
     say), or None where the system does not say."""
-    known = [room for room in (_meminfo(meminfo), _cgroup_v2(cgroup), _cgroup_v1(cgroup / "memory"))
-             if room is not None]
+    known = [
+        room for room in (_meminfo(meminfo), _cgroup_v2(cgroup), _cgroup_v1(cgroup / "memory")) if room is not None
+    ]
     if known:
         return max(min(known), 0)
     try:
@@ -101,9 +102,11 @@ def needed(summary: Summary, *, run: bool) -> tuple[int, str]:
         return params, f"2 x {human_bytes(summary.param_bytes)} of params"
     largest = max((r.activation_bytes for r in summary.records), default=0)
     first = summary.records[0].activation_bytes if summary.records else 0
-    return params + 2 * largest + first, (f"2 x {human_bytes(summary.param_bytes)} of params, 2 x "
-                                          f"{human_bytes(largest)} for the largest layer output and "
-                                          f"{human_bytes(first)} of input at batch size {summary.batch_size:,}")
+    return params + 2 * largest + first, (
+        f"2 x {human_bytes(summary.param_bytes)} of params, 2 x "
+        f"{human_bytes(largest)} for the largest layer output and "
+        f"{human_bytes(first)} of input at batch size {summary.batch_size:,}"
+    )
 
 
 def check_fits(summary: Summary, *, run: bool, memory: int | None = None) -> None:
@@ -114,5 +117,7 @@ def check_fits(summary: Summary, *, run: bool, memory: int | None = None) -> Non
     need, parts = needed(summary, run=run)
     if need > memory:
         hint = ": try a smaller --batch-size" if run and 2 * summary.param_bytes <= memory else ""
-        raise RuntimeFailure(f"{summary.name} would need at least {human_bytes(need)} of memory in Keras ({parts}); "
-                             f"{human_bytes(memory)} is available{hint}")
+        raise RuntimeFailure(
+            f"{summary.name} would need at least {human_bytes(need)} of memory in Keras ({parts}); "
+            f"{human_bytes(memory)} is available{hint}"
+        )

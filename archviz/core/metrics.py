@@ -128,8 +128,9 @@ class Metric:
         value = self.value(summary)
         if value.number is None:
             return f"{UNKNOWN}: {OPEN_SIZE}"
-        number = (f"{exact(value.number)} ({human(value.number)})" if self.unit is Unit.COUNT
-                  else human_bytes(value.number))
+        number = (
+            f"{exact(value.number)} ({human(value.number)})" if self.unit is Unit.COUNT else human_bytes(value.number)
+        )
         words, condition, breakdown = self.words, self.condition(summary), self.breakdown(summary)
         text = number + (f" {words}" if words else "") + (f" ({condition})" if condition else "")
         return text + (f": {breakdown}" if breakdown else "") + ("" if value.complete else f" ({LOWER_BOUND})")
@@ -141,8 +142,11 @@ class Metric:
         label = self.name + ("" if value.complete or value.number is None else " (lower bound)")
         if value.number is None:
             return {"label": label, "value": UNKNOWN, "exact": UNKNOWN, "detail": OPEN_SIZE}
-        detail = (self.breakdown(summary) or self.condition(summary)
-                  or " ".join(filter(None, (exact(value.number), self.words))))
+        detail = (
+            self.breakdown(summary)
+            or self.condition(summary)
+            or " ".join(filter(None, (exact(value.number), self.words)))
+        )
         return {"label": label, "value": self.format(value.number), "exact": exact(value.number), "detail": detail}
 
 
@@ -162,26 +166,87 @@ _NO_CHART = _EVERYWHERE - {View.CHART}
 #: Every metric, in the order columns and totals list them.
 METRICS: tuple[Metric, ...] = (
     Metric("layers", "Layers", "Layers", Unit.COUNT, lambda s: len(s.records), frozenset({View.TOTAL})),
-    Metric("weighted_layers", "Weighted layers", "Weighted layers", Unit.COUNT, lambda s: s.weighted_layers,
-           frozenset({View.TOTAL, View.COMPARE})),
-    Metric("params", "Params", "Parameters", Unit.COUNT, lambda s: s.params, _EVERYWHERE,
-           row=lambda r: r.params, breakdown=_params_breakdown, word="params"),
-    Metric("trainable_params", "Trainable", "Trainable parameters", Unit.COUNT, lambda s: s.trainable_params,
-           frozenset({View.LAYERS, View.TOTAL, View.COMPARE}), row=lambda r: r.trainable_params),
-    Metric("non_trainable_params", "Non-trainable", "Non-trainable parameters", Unit.COUNT,
-           lambda s: s.non_trainable_params, frozenset({View.LAYERS, View.TOTAL}),
-           row=lambda r: r.non_trainable_params),
-    Metric("macs", "MACs", "MACs", Unit.COUNT, lambda s: s.macs, _EVERYWHERE,
-           row=lambda r: r.macs if r.counted else None, sized=True, complete=lambda s: s.macs_complete,
-           words="multiply-accumulates"),
-    Metric("flops", "FLOPs", "FLOPs", Unit.COUNT, lambda s: s.flops, _NO_CHART - {View.STAGES},
-           row=lambda r: r.flops, sized=True, complete=lambda s: s.complete,
-           words="floating-point operations"),
-    Metric("param_bytes", "Param memory", "Parameter memory", Unit.BYTES, lambda s: s.param_bytes,
-           frozenset({View.TOTAL, View.LINE, View.COMPARE, View.CARD}), condition=lambda s: s.dtype),
-    Metric("activation_bytes", "Activation memory", "Activation memory", Unit.BYTES,
-           lambda s: s.activation_bytes, _SIZED_TOTAL, row=_activation_bytes, sized=True,
-           condition=lambda s: f"batch {s.batch_size}, {s.dtype}"),
+    Metric(
+        "weighted_layers",
+        "Weighted layers",
+        "Weighted layers",
+        Unit.COUNT,
+        lambda s: s.weighted_layers,
+        frozenset({View.TOTAL, View.COMPARE}),
+    ),
+    Metric(
+        "params",
+        "Params",
+        "Parameters",
+        Unit.COUNT,
+        lambda s: s.params,
+        _EVERYWHERE,
+        row=lambda r: r.params,
+        breakdown=_params_breakdown,
+        word="params",
+    ),
+    Metric(
+        "trainable_params",
+        "Trainable",
+        "Trainable parameters",
+        Unit.COUNT,
+        lambda s: s.trainable_params,
+        frozenset({View.LAYERS, View.TOTAL, View.COMPARE}),
+        row=lambda r: r.trainable_params,
+    ),
+    Metric(
+        "non_trainable_params",
+        "Non-trainable",
+        "Non-trainable parameters",
+        Unit.COUNT,
+        lambda s: s.non_trainable_params,
+        frozenset({View.LAYERS, View.TOTAL}),
+        row=lambda r: r.non_trainable_params,
+    ),
+    Metric(
+        "macs",
+        "MACs",
+        "MACs",
+        Unit.COUNT,
+        lambda s: s.macs,
+        _EVERYWHERE,
+        row=lambda r: r.macs if r.counted else None,
+        sized=True,
+        complete=lambda s: s.macs_complete,
+        words="multiply-accumulates",
+    ),
+    Metric(
+        "flops",
+        "FLOPs",
+        "FLOPs",
+        Unit.COUNT,
+        lambda s: s.flops,
+        _NO_CHART - {View.STAGES},
+        row=lambda r: r.flops,
+        sized=True,
+        complete=lambda s: s.complete,
+        words="floating-point operations",
+    ),
+    Metric(
+        "param_bytes",
+        "Param memory",
+        "Parameter memory",
+        Unit.BYTES,
+        lambda s: s.param_bytes,
+        frozenset({View.TOTAL, View.LINE, View.COMPARE, View.CARD}),
+        condition=lambda s: s.dtype,
+    ),
+    Metric(
+        "activation_bytes",
+        "Activation memory",
+        "Activation memory",
+        Unit.BYTES,
+        lambda s: s.activation_bytes,
+        _SIZED_TOTAL,
+        row=_activation_bytes,
+        sized=True,
+        condition=lambda s: f"batch {s.batch_size}, {s.dtype}",
+    ),
 )
 
 #: The metrics by key.

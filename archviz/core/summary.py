@@ -6,14 +6,26 @@ of its blocks, a block's the sum of its layers.
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from archviz.core.metrics import METRICS_BY_KEY, Value, View, row_value, shown
-from archviz.ops import OPS
 from archviz.core.record import ModelRecord
+from archviz.ops import OPS
 
-DEPTHS = {"stages": 1, "blocks": 2, "layers": 3}
+
+class Depth(enum.StrEnum):
+    """How deep a table or a diagram goes: the model's stages, its blocks, or every layer (levels 1, 2, 3)."""
+
+    STAGES = "stages"
+    BLOCKS = "blocks"
+    LAYERS = "layers"
+
+    @property
+    def level(self) -> int:
+        return list(Depth).index(self) + 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,12 +96,12 @@ def resolve_depth(depth: int | str | None, max_depth: int) -> int:
     if depth is None:
         return max_depth
     if isinstance(depth, str):
-        words = {str(level): word for word, level in DEPTHS.items()}
+        words = {str(word.level): word.value for word in Depth}
         depth = words.get(depth, depth)  # "2" on the command line means what "blocks" means
-        if depth in DEPTHS:
-            return min(DEPTHS[depth], max_depth) if depth != "layers" else max_depth
+        if depth in tuple(Depth):
+            return min(Depth(depth).level, max_depth) if depth != Depth.LAYERS else max_depth
         if not (depth.isascii() and depth.isdigit()):
-            raise ValueError(f"depth must be 1, 2, 3 or one of {', '.join(DEPTHS)}; got {depth!r}")
+            raise ValueError(f"depth must be 1, 2, 3 or one of {', '.join(Depth)}; got {depth!r}")
         depth = int(depth)
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}")
@@ -209,13 +221,18 @@ class Summary:
             op = self.groups.get(key, "group")
         counted = all(r.counted for r in records)
         return Row(
-            name=key, op=op, level=min(level, len(records[0].path)), output_shape=records[-1].output_shape,
+            name=key,
+            op=op,
+            level=min(level, len(records[0].path)),
+            output_shape=records[-1].output_shape,
             trainable_params=sum(r.trainable_params for r in records),
             non_trainable_params=sum(r.non_trainable_params for r in records),
             macs=sum(r.macs for r in records),
             flops=sum(r.flops for r in records if r.flops is not None) if counted else None,
             activation_bytes=sum(r.activation_bytes for r in records),
-            layers=len(records), weighted_layers=sum(1 for r in records if r.weighted), counted=counted,
+            layers=len(records),
+            weighted_layers=sum(1 for r in records if r.weighted),
+            counted=counted,
             detail=detail,
         )
 

@@ -13,15 +13,24 @@ May import: the shared modules (errors, limits, units) only.
 from __future__ import annotations
 
 from archviz.errors import UnsupportedOpError
-from archviz.ops import (attention, convolution, elementwise, indexing, layers, merging, normalization, pooling,
-                         tensor)
-from archviz.ops.base import (ACTIVATIONS, Activation, Cost, Family, Op, Shape, ShapeError, activation_flops,
-                              numel)
+from archviz.ops import attention, convolution, elementwise, indexing, layers, merging, normalization, pooling, tensor
+from archviz.ops.base import ACTIVATIONS, Activation, Cost, Family, Op, Shape, ShapeError, activation_flops, numel
 
 #: Every op by name.
-OPS: dict[str, Op] = {op.name: op for op in (*layers.OPS, *merging.OPS, *tensor.OPS, *convolution.OPS,
-                                          *normalization.OPS, *pooling.OPS, *attention.OPS,
-                                          *elementwise.OPS, *indexing.OPS)}
+OPS: dict[str, Op] = {
+    op.name: op
+    for op in (
+        *layers.OPS,
+        *merging.OPS,
+        *tensor.OPS,
+        *convolution.OPS,
+        *normalization.OPS,
+        *pooling.OPS,
+        *attention.OPS,
+        *elementwise.OPS,
+        *indexing.OPS,
+    )
+}
 
 #: The op each Keras class is imported as.
 KERAS_CLASSES: dict[str, Op] = {}
@@ -39,5 +48,17 @@ def op_for(name: str) -> Op:
         raise UnsupportedOpError(f"op {name!r} has no counting rule") from None
 
 
-__all__ = ["ACTIVATIONS", "Activation", "Cost", "Family", "KERAS_CLASSES", "OPS", "Op", "Shape", "ShapeError",
-           "activation_flops", "numel", "op_for"]
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "Cost",
+    "Family",
+    "KERAS_CLASSES",
+    "OPS",
+    "Op",
+    "Shape",
+    "ShapeError",
+    "activation_flops",
+    "numel",
+    "op_for",
+]

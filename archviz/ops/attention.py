@@ -5,19 +5,30 @@ An einsum is costed like a matmul, one MAC per combination of all its indices an
 The profiler itself has no rule for TensorFlow's ``Einsum`` and costs it at 0, so for a model with
 einsums archviz's total is the profiler's plus twice the einsums' MACs. ``dot_product_attention`` is,
 in TensorFlow, an einsum for the logits, a scaling multiply, a softmax (5 per logit, as the profiler
-counts one) and an einsum with the values; without a scale given, one division computes it per call (the
-scale a call passes is not in a functional graph's config, which is read as none given). An embedding is a lookup, after Keras wraps negative indices:
-a compare and an add per index, as the profiler counts them.
+counts one) and an einsum with the values; without a scale given, one division computes it per call
+(the scale a call passes is not in a functional graph's config, which is read as none given). An
+embedding is a lookup, after Keras wraps negative indices: a compare and an add per index, as the
+profiler counts them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from archviz.ops.base import (Attrs, Cost, Family, Op, Shape, ShapeError, activation_flops, activation_from_keras,
-                              activation_to_keras,
-                              numel, single)
-
+from archviz.ops.base import (
+    Attrs,
+    Cost,
+    Family,
+    Op,
+    Shape,
+    ShapeError,
+    activation_flops,
+    activation_from_keras,
+    activation_to_keras,
+    numel,
+    single,
+)
 
 # ---- EinsumDense: an einsum of the input and a kernel, a bias and an activation --------------------
 
@@ -64,8 +75,11 @@ def _einsum_dense_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cos
 def _einsum_dense_read(config: Mapping[str, Any]) -> dict:
     shape = config["output_shape"]
     shape = (shape,) if isinstance(shape, int) or shape is None else tuple(shape)
-    attrs = {"equation": str(config["equation"]), "output_shape": tuple(-1 if d is None else int(d) for d in shape),
-             "bias_axes": str(config.get("bias_axes") or "")}
+    attrs = {
+        "equation": str(config["equation"]),
+        "output_shape": tuple(-1 if d is None else int(d) for d in shape),
+        "bias_axes": str(config.get("bias_axes") or ""),
+    }
     activation = activation_from_keras(config.get("activation"))
     if activation:
         attrs["activation"] = activation
@@ -96,21 +110,48 @@ def _attention_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
 
 
 OPS = (
-    Op("einsum_dense", Family.DENSE, _einsum_dense_shape, _einsum_dense_cost, weighted=True,
-       label=lambda attrs: str(attrs["equation"]), keras={"EinsumDense": _einsum_dense_read},
-       write=lambda keras, name, attrs, inputs, out: keras.layers.EinsumDense(
-           attrs["equation"], tuple(None if d < 0 else d for d in attrs["output_shape"]),
-           bias_axes=attrs.get("bias_axes") or None, activation=activation_to_keras(attrs.get("activation")),
-           name=name)(inputs[0])),
-    Op("dot_product_attention", Family.DENSE, _attention_shape, _attention_cost,
-       keras={"nn.DotProductAttention": lambda config: {"soft_cap": config.get("attn_logits_soft_cap"),
-                                                         "scaled": config.get("scale") is not None}},
-       write=lambda keras, name, attrs, inputs, out: keras.src.ops.nn.DotProductAttention(
-           attn_logits_soft_cap=attrs.get("soft_cap"), name=name)(*inputs)),
-    Op("embedding", Family.RESHAPE, lambda attrs, shapes: (*single(shapes, "embedding"), attrs["output_dim"]),
-       lambda attrs, shapes, out: Cost(trainable=attrs["input_dim"] * attrs["output_dim"], flops=2 * numel(shapes[0])),
-       label=lambda attrs: f"{attrs['input_dim']} x {attrs['output_dim']}",
-       keras={"Embedding": lambda config: {"input_dim": int(config["input_dim"]), "output_dim": int(config["output_dim"])}},
-       write=lambda keras, name, attrs, inputs, out: keras.layers.Embedding(
-           attrs["input_dim"], attrs["output_dim"], name=name)(inputs[0])),
+    Op(
+        "einsum_dense",
+        Family.DENSE,
+        _einsum_dense_shape,
+        _einsum_dense_cost,
+        weighted=True,
+        label=lambda attrs: str(attrs["equation"]),
+        keras={"EinsumDense": _einsum_dense_read},
+        write=lambda keras, name, attrs, inputs, out: keras.layers.EinsumDense(
+            attrs["equation"],
+            tuple(None if d < 0 else d for d in attrs["output_shape"]),
+            bias_axes=attrs.get("bias_axes") or None,
+            activation=activation_to_keras(attrs.get("activation")),
+            name=name,
+        )(inputs[0]),
+    ),
+    Op(
+        "dot_product_attention",
+        Family.DENSE,
+        _attention_shape,
+        _attention_cost,
+        keras={
+            "nn.DotProductAttention": lambda config: {
+                "soft_cap": config.get("attn_logits_soft_cap"),
+                "scaled": config.get("scale") is not None,
+            }
+        },
+        write=lambda keras, name, attrs, inputs, out: keras.src.ops.nn.DotProductAttention(
+            attn_logits_soft_cap=attrs.get("soft_cap"), name=name
+        )(*inputs),
+    ),
+    Op(
+        "embedding",
+        Family.RESHAPE,
+        lambda attrs, shapes: (*single(shapes, "embedding"), attrs["output_dim"]),
+        lambda attrs, shapes, out: Cost(trainable=attrs["input_dim"] * attrs["output_dim"], flops=2 * numel(shapes[0])),
+        label=lambda attrs: f"{attrs['input_dim']} x {attrs['output_dim']}",
+        keras={
+            "Embedding": lambda config: {"input_dim": int(config["input_dim"]), "output_dim": int(config["output_dim"])}
+        },
+        write=lambda keras, name, attrs, inputs, out: keras.layers.Embedding(
+            attrs["input_dim"], attrs["output_dim"], name=name
+        )(inputs[0]),
+    ),
 )

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from archviz.errors import ModelError, UnsupportedOpError
 
@@ -23,7 +24,7 @@ class ShapeError(ModelError):
     """A rule cannot produce a valid output shape (the analysis adds the layer name)."""
 
 
-class Family(str, enum.Enum):
+class Family(enum.StrEnum):
     """What kind of work an op does: the diagram's colours and legend, the report's groups."""
 
     IO = "io"
@@ -36,9 +37,6 @@ class Family(str, enum.Enum):
     RESHAPE = "reshape"
     REGULARIZATION = "regularization"
     UNKNOWN = "unknown"  # a layer no rule counts (imported models only)
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -224,8 +222,7 @@ def _explicit_pads(padding: Any, n: int) -> tuple[tuple[int, int], ...]:
     return pads
 
 
-def _spatial_out(size: int, kernel: int, stride: int, dilation: int, before: int, after: int,
-                 padding: Any) -> int:
+def _spatial_out(size: int, kernel: int, stride: int, dilation: int, before: int, after: int, padding: Any) -> int:
     span = dilation * (kernel - 1) + 1
     if padding in ("same", "causal"):  # causal pads dilation * (kernel - 1) in front: the length of "same"
         return -(-size // stride)

@@ -15,10 +15,25 @@ One factory per kind, each over 1, 2 or 3 spatial dimensions (channels last). FL
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from archviz.ops.base import (Attrs, Cost, Family, Op, Shape, ShapeError, activation_flops, activation_from_keras,
-                              activation_to_keras, nested_ints, ntuple, numel, spatial_map, window_shape)
+from archviz.ops.base import (
+    Attrs,
+    Cost,
+    Family,
+    Op,
+    Shape,
+    ShapeError,
+    activation_flops,
+    activation_from_keras,
+    activation_to_keras,
+    nested_ints,
+    ntuple,
+    numel,
+    spatial_map,
+    window_shape,
+)
 
 #: the suffix of Keras class names by number of spatial dimensions (``Conv1D``, ``MaxPooling3D``)
 RANK_SUFFIX = {1: "1D", 2: "2D", 3: "3D"}
@@ -48,10 +63,13 @@ def channels_last(config: Mapping[str, Any]) -> None:
 def _window_read(config: Mapping[str, Any], rank: int, *, filters: bool, multiplier: bool) -> dict:
     channels_last(config)
     attrs: dict = {"filters": int(config["filters"])} if filters else {}
-    attrs.update(kernel=ntuple(nested_ints(config["kernel_size"]), rank),
-                 strides=ntuple(nested_ints(config.get("strides", 1)), rank), padding=config.get("padding", "valid"),
-                 dilation=ntuple(nested_ints(config.get("dilation_rate", 1)), rank),
-                 use_bias=bool(config.get("use_bias", True)))
+    attrs.update(
+        kernel=ntuple(nested_ints(config["kernel_size"]), rank),
+        strides=ntuple(nested_ints(config.get("strides", 1)), rank),
+        padding=config.get("padding", "valid"),
+        dilation=ntuple(nested_ints(config.get("dilation_rate", 1)), rank),
+        use_bias=bool(config.get("use_bias", True)),
+    )
     if multiplier:
         attrs["depth_multiplier"] = int(config.get("depth_multiplier", 1))
     if int(config.get("groups", 1)) != 1:
@@ -76,9 +94,13 @@ def padded(keras: Any, name: str, x: Any, padding: Any, rank: int) -> tuple[Any,
 
 def _common(attrs: Attrs, rank: int) -> dict:
     """Keyword arguments every Keras conv layer takes, from the attributes."""
-    return {"kernel_size": ntuple(attrs["kernel"], rank), "strides": ntuple(attrs.get("strides", 1), rank),
-            "dilation_rate": ntuple(attrs.get("dilation", 1), rank), "use_bias": attrs.get("use_bias", True),
-            "activation": activation_to_keras(attrs.get("activation"))}
+    return {
+        "kernel_size": ntuple(attrs["kernel"], rank),
+        "strides": ntuple(attrs.get("strides", 1), rank),
+        "dilation_rate": ntuple(attrs.get("dilation", 1), rank),
+        "use_bias": attrs.get("use_bias", True),
+        "activation": activation_to_keras(attrs.get("activation")),
+    }
 
 
 def _flops(attrs: Attrs, macs_flops: int, out: Shape) -> int:
@@ -104,8 +126,9 @@ def conv_op(name: str, rank: int, *, depthwise: bool = False) -> Op:
         fmap = spatial_map(shapes, rank, name)
         groups, filters = grouping(attrs, fmap[-1])
         if fmap[-1] % groups or filters % groups:
-            raise ShapeError(f"{name} with {groups} groups needs input ({fmap[-1]}) and output ({filters}) channels "
-                             f"divisible by it")
+            raise ShapeError(
+                f"{name} with {groups} groups needs input ({fmap[-1]}) and output ({filters}) channels divisible by it"
+            )
         return window_shape(attrs, fmap, filters, name)
 
     def cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
@@ -117,15 +140,26 @@ def conv_op(name: str, rank: int, *, depthwise: bool = False) -> Op:
 
     def write(keras: Any, layer: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
         x, mode = padded(keras, layer, inputs[0], attrs.get("padding", "valid"), rank)
-        own = ({"depth_multiplier": attrs.get("depth_multiplier", 1)} if depthwise
-               else {"filters": attrs["filters"], "groups": attrs.get("groups", 1)})
+        own = (
+            {"depth_multiplier": attrs.get("depth_multiplier", 1)}
+            if depthwise
+            else {"filters": attrs["filters"], "groups": attrs.get("groups", 1)}
+        )
         return getattr(keras.layers, keras_class)(padding=mode, name=layer, **own, **_common(attrs, rank))(x)
 
     def read(config: Mapping[str, Any]) -> dict:
         return _window_read(config, rank, filters=not depthwise, multiplier=depthwise)
 
-    return Op(name, Family.CONV, shape, cost, weighted=True, label=window_label if depthwise else _filters_label,
-              keras={keras_class: read}, write=write)
+    return Op(
+        name,
+        Family.CONV,
+        shape,
+        cost,
+        weighted=True,
+        label=window_label if depthwise else _filters_label,
+        keras={keras_class: read},
+        write=write,
+    )
 
 
 # ---- separable_conv1d, separable_conv2d ----------------------------------------------------
@@ -148,12 +182,24 @@ def _separable_op(name: str, rank: int) -> Op:
 
     def write(keras: Any, layer: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
         x, mode = padded(keras, layer, inputs[0], attrs.get("padding", "valid"), rank)
-        return getattr(keras.layers, keras_class)(attrs["filters"], padding=mode, name=layer,
-                                                  depth_multiplier=attrs.get("depth_multiplier", 1),
-                                                  **_common(attrs, rank))(x)
+        return getattr(keras.layers, keras_class)(
+            attrs["filters"],
+            padding=mode,
+            name=layer,
+            depth_multiplier=attrs.get("depth_multiplier", 1),
+            **_common(attrs, rank),
+        )(x)
 
-    return Op(name, Family.CONV, shape, cost, weighted=True, label=_filters_label,
-              keras={keras_class: lambda c: _window_read(c, rank, filters=True, multiplier=True)}, write=write)
+    return Op(
+        name,
+        Family.CONV,
+        shape,
+        cost,
+        weighted=True,
+        label=_filters_label,
+        keras={keras_class: lambda c: _window_read(c, rank, filters=True, multiplier=True)},
+        write=write,
+    )
 
 
 # ---- conv1d_transpose, conv2d_transpose, conv3d_transpose ---------------------------------------
@@ -178,8 +224,10 @@ def _transpose_op(name: str, rank: int, *, profiler_counts_it: bool) -> Op:
         dilation = ntuple(attrs.get("dilation", 1), rank)
         extra = attrs.get("output_padding")
         extra = ntuple(extra, rank) if extra is not None else (None,) * rank
-        sizes = tuple(_transpose_length(fmap[i], kernel[i], strides[i], dilation[i], attrs.get("padding", "valid"),
-                                        extra[i]) for i in range(rank))
+        sizes = tuple(
+            _transpose_length(fmap[i], kernel[i], strides[i], dilation[i], attrs.get("padding", "valid"), extra[i])
+            for i in range(rank)
+        )
         if min(sizes) < 1:
             raise ShapeError(f"{name} gives an empty output {sizes}")
         return (*sizes, attrs["filters"])
@@ -195,12 +243,24 @@ def _transpose_op(name: str, rank: int, *, profiler_counts_it: bool) -> Op:
         return Cost(trainable=weights + bias, macs=macs, flops=_flops(attrs, conv, out))
 
     def write(keras: Any, layer: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
-        return getattr(keras.layers, keras_class)(attrs["filters"], padding=attrs.get("padding", "valid"),
-                                                  output_padding=attrs.get("output_padding"), name=layer,
-                                                  **_common(attrs, rank))(inputs[0])
+        return getattr(keras.layers, keras_class)(
+            attrs["filters"],
+            padding=attrs.get("padding", "valid"),
+            output_padding=attrs.get("output_padding"),
+            name=layer,
+            **_common(attrs, rank),
+        )(inputs[0])
 
-    return Op(name, Family.CONV, shape, cost, weighted=True, label=lambda attrs: f"{_filters_label(attrs)}, up",
-              keras={keras_class: lambda c: _window_read(c, rank, filters=True, multiplier=False)}, write=write)
+    return Op(
+        name,
+        Family.CONV,
+        shape,
+        cost,
+        weighted=True,
+        label=lambda attrs: f"{_filters_label(attrs)}, up",
+        keras={keras_class: lambda c: _window_read(c, rank, filters=True, multiplier=False)},
+        write=write,
+    )
 
 
 OPS = (

@@ -9,21 +9,28 @@ per output element; an exponential, a square root, an absolute value, erf, sine 
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from archviz.ops.base import Attrs, Cost, Family, Op, Shape, numel, same_shape
 from archviz.ops.merging import _elementwise_op
 from archviz.ops.tensor import _reduction_op, _write
 
 
-def _unary_op(name: str, keys: tuple[str, ...], flops_per_element: int,
-              read: Any = lambda config: {}) -> Op:
-    def cost(attrs: Attrs, shapes: tuple[Shape, ...], out: Shape) -> Cost:
+def _unary_op(name: str, keys: tuple[str, ...], flops_per_element: int, read: Any = lambda config: {}) -> Op:
+    def cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
         return Cost(flops=flops_per_element * numel(out))
 
     module, keras_class = keys[0].split(".")
-    return Op(name, Family.ACTIVATION, same_shape, cost, label=lambda attrs: name,
-              keras=dict.fromkeys(keys, read), write=_write(module, keras_class, lambda attrs: dict(attrs)))
+    return Op(
+        name,
+        Family.ACTIVATION,
+        same_shape,
+        cost,
+        label=lambda attrs: name,
+        keras=dict.fromkeys(keys, read),
+        write=_write(module, keras_class, lambda attrs: dict(attrs)),
+    )
 
 
 def _clip_read(config: Mapping[str, Any]) -> dict:

@@ -9,7 +9,8 @@ zero strides, so no shape costs memory.
 from __future__ import annotations
 
 import operator
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from archviz.ops.base import Attrs, Family, Op, Shape, ShapeError, single
 
@@ -28,7 +29,9 @@ def _index_read(config: Mapping[str, Any]) -> dict:
         elif item is None:
             key.append(("new",))
         elif isinstance(item, slice):
-            key.append(("slice", *(None if v is None else operator.index(v) for v in (item.start, item.stop, item.step))))
+            key.append(
+                ("slice", *(None if v is None else operator.index(v) for v in (item.start, item.stop, item.step)))
+            )
         else:
             key.append(("index", operator.index(item)))
     return {"key": tuple(key)}
@@ -55,6 +58,4 @@ def _index_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) 
     return keras.src.ops.numpy.GetItem(name=name)(inputs[0], key)
 
 
-OPS = (
-    Op("index", Family.RESHAPE, _index_shape, keras={"numpy.GetItem": _index_read}, write=_index_write),
-)
+OPS = (Op("index", Family.RESHAPE, _index_shape, keras={"numpy.GetItem": _index_read}, write=_index_write),)

@@ -8,10 +8,22 @@ norm 2 per element plus 6 per channel (5 without gamma) to fold its statistics, 
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-from archviz.ops.base import (Attrs, Cost, Family, Op, Shape, activation_flops, activation_from_keras,
-                              activation_to_keras, numel, same_shape, single)
+from archviz.ops.base import (
+    Attrs,
+    Cost,
+    Family,
+    Op,
+    Shape,
+    activation_flops,
+    activation_from_keras,
+    activation_to_keras,
+    numel,
+    same_shape,
+    single,
+)
 from archviz.ops.convolution import conv_op
 
 
@@ -31,18 +43,26 @@ def _batch_norm_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
     channels = out[-1]
     scale = bool(attrs.get("scale", True))
     trainable = channels * (int(scale) + int(attrs.get("center", True)))
-    return Cost(trainable=trainable, non_trainable=2 * channels, flops=2 * numel(out),
-                fixed_flops=(6 if scale else 5) * channels)
+    return Cost(
+        trainable=trainable,
+        non_trainable=2 * channels,
+        flops=2 * numel(out),
+        fixed_flops=(6 if scale else 5) * channels,
+    )
 
 
 def _batch_norm_read(config: Mapping[str, Any]) -> dict:
-    return {"epsilon": float(config["epsilon"]), "center": bool(config.get("center", True)),
-            "scale": bool(config.get("scale", True))}
+    return {
+        "epsilon": float(config["epsilon"]),
+        "center": bool(config.get("center", True)),
+        "scale": bool(config.get("scale", True)),
+    }
 
 
 def _batch_norm_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
-    return keras.layers.BatchNormalization(epsilon=attrs.get("epsilon", 1e-3), center=attrs.get("center", True),
-                                           scale=attrs.get("scale", True), name=name)(inputs[0])
+    return keras.layers.BatchNormalization(
+        epsilon=attrs.get("epsilon", 1e-3), center=attrs.get("center", True), scale=attrs.get("scale", True), name=name
+    )(inputs[0])
 
 
 # ---- activation -------------------------------------------------------------------
@@ -88,9 +108,15 @@ def _activation_read(config: Mapping[str, Any]) -> dict:
 
 
 #: Raw ``keras.ops`` activation functions and archviz's names for them.
-_RAW_ACTIVATIONS = {"nn.Relu": "relu", "nn.Relu6": "relu6", "nn.Sigmoid": "sigmoid", "nn.Silu": "swish",
-                    "nn.HardSigmoid": "hard_sigmoid", "nn.HardSilu": "hard_silu",
-                    "numpy.Tanh": "tanh"}
+_RAW_ACTIVATIONS = {
+    "nn.Relu": "relu",
+    "nn.Relu6": "relu6",
+    "nn.Sigmoid": "sigmoid",
+    "nn.Silu": "swish",
+    "nn.HardSigmoid": "hard_sigmoid",
+    "nn.HardSilu": "hard_silu",
+    "numpy.Tanh": "tanh",
+}
 
 
 def _activation_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
@@ -120,24 +146,58 @@ def _dense_label(attrs: Attrs) -> str:
 
 
 def _dense_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
-    return keras.layers.Dense(attrs["units"], use_bias=attrs.get("use_bias", True),
-                              activation=activation_to_keras(attrs.get("activation")), name=name)(inputs[0])
+    return keras.layers.Dense(
+        attrs["units"],
+        use_bias=attrs.get("use_bias", True),
+        activation=activation_to_keras(attrs.get("activation")),
+        name=name,
+    )(inputs[0])
 
 
 def _dense_read(config: Mapping[str, Any]) -> dict:
     return _with_activation({"units": int(config["units"]), "use_bias": bool(config["use_bias"])}, config)
 
 
+def _fixed_activation(fn: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """The reader of a raw ``keras.ops`` activation, whose function its class names (``nn.Relu``)."""
+    return lambda config: {"fn": fn}
+
+
 OPS = (
     conv_op("conv2d", 2),
     conv_op("depthwise_conv2d", 2, depthwise=True),
-    Op("batch_norm", Family.NORM, same_shape, _batch_norm_cost,
-       keras={"BatchNormalization": _batch_norm_read}, write=_batch_norm_write),
-    Op("activation", Family.ACTIVATION, same_shape, _activation_cost, label=lambda attrs: str(attrs.get("fn", "")),
-       keras={"Activation": _activation_read, "ReLU": _relu_read, "Softmax": _softmax_read, "nn.Softmax": _softmax_read,
-              **{raw: (lambda fn: lambda config: {"fn": fn})(fn) for raw, fn in _RAW_ACTIVATIONS.items()},
-              "nn.Gelu": lambda config: {"fn": "gelu_approximate" if config.get("approximate", True) else "gelu"}},
-       write=_activation_write),
-    Op("dense", Family.DENSE, _dense_shape, _dense_cost, weighted=True, label=_dense_label,
-       keras={"Dense": _dense_read}, write=_dense_write),
+    Op(
+        "batch_norm",
+        Family.NORM,
+        same_shape,
+        _batch_norm_cost,
+        keras={"BatchNormalization": _batch_norm_read},
+        write=_batch_norm_write,
+    ),
+    Op(
+        "activation",
+        Family.ACTIVATION,
+        same_shape,
+        _activation_cost,
+        label=lambda attrs: str(attrs.get("fn", "")),
+        keras={
+            "Activation": _activation_read,
+            "ReLU": _relu_read,
+            "Softmax": _softmax_read,
+            "nn.Softmax": _softmax_read,
+            **{raw: _fixed_activation(fn) for raw, fn in _RAW_ACTIVATIONS.items()},
+            "nn.Gelu": lambda config: {"fn": "gelu_approximate" if config.get("approximate", True) else "gelu"},
+        },
+        write=_activation_write,
+    ),
+    Op(
+        "dense",
+        Family.DENSE,
+        _dense_shape,
+        _dense_cost,
+        weighted=True,
+        label=_dense_label,
+        keras={"Dense": _dense_read},
+        write=_dense_write,
+    ),
 )

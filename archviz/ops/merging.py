@@ -8,11 +8,27 @@ n-way add or multiply; padding, reshapes, concatenation and dropout are free.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from archviz.errors import UnsupportedOpError
-from archviz.ops.base import (Attrs, Cost, Family, Op, Shape, ShapeError, feature_map, keras_padding,
-                              nested_ints, numel, pair, padding_pairs, same_shape, single)
+from archviz.ops.base import (
+    Attrs,
+    Cost,
+    Family,
+    KerasReader,
+    Op,
+    Shape,
+    ShapeError,
+    feature_map,
+    keras_padding,
+    nested_ints,
+    numel,
+    padding_pairs,
+    pair,
+    same_shape,
+    single,
+)
 
 
 def _input_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -117,7 +133,7 @@ def _elementwise_op(name: str, layer_class: str | None, raw_class: str) -> Op:
         module, raw = raw_class.split(".")
         return getattr(getattr(keras.src.ops, module), raw)(name=layer)(*inputs)
 
-    readers = {raw_class: lambda config: {}}
+    readers: dict[str, KerasReader] = {raw_class: lambda config: {}}
     if layer_class is not None:
         readers[layer_class] = lambda config: {}
     return Op(name, Family.MERGE, shape, cost, keras=readers, write=write)
@@ -131,9 +147,9 @@ def _concat_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
     index = axis - 1 if axis > 0 else len(shapes[0]) + axis
     if axis == 0 or not 0 <= index < len(shapes[0]):
         raise ShapeError(f"cannot concatenate along axis {axis} of inputs of shape {shapes[0]}")
-    if len({(*s[:index], *s[index + 1:]) for s in shapes}) != 1 or len({len(s) for s in shapes}) != 1:
+    if len({(*s[:index], *s[index + 1 :]) for s in shapes}) != 1 or len({len(s) for s in shapes}) != 1:
         raise ShapeError("cannot concatenate inputs of shapes " + ", ".join(str(s) for s in shapes))
-    return (*shapes[0][:index], sum(s[index] for s in shapes), *shapes[0][index + 1:])
+    return (*shapes[0][:index], sum(s[index] for s in shapes), *shapes[0][index + 1 :])
 
 
 def _simple(factory: Callable[[Any, str, Attrs], Any], many: bool = False) -> Callable:
@@ -156,26 +172,60 @@ def _dropout_read(config: Mapping[str, Any]) -> dict:
 
 OPS = (
     Op("input", Family.IO, _input_shape),
-    Op("zero_pad2d", Family.RESHAPE, _zero_pad_shape,
-       keras={"ZeroPadding2D": lambda config: {"padding": nested_ints(config["padding"])}},
-       write=_simple(lambda k, name, a: k.layers.ZeroPadding2D(keras_padding(a["padding"])[1], name=name))),
-    Op("zero_pad3d", Family.RESHAPE, _zero_pad3d_shape,
-       keras={"ZeroPadding3D": lambda config: {"padding": nested_ints(config["padding"])}},
-       write=_simple(lambda k, name, a: k.layers.ZeroPadding3D(nested_ints(a["padding"]), name=name))),
-    Op("reshape", Family.RESHAPE, _reshape_shape,
-       keras={"Reshape": lambda config: {"target_shape": nested_ints(config["target_shape"])},
-              "numpy.Reshape": lambda config: {"target_shape": nested_ints(config["newshape"])[1:]}},
-       write=_simple(lambda k, name, a: k.layers.Reshape(tuple(a["target_shape"]), name=name))),
-    Op("flatten", Family.RESHAPE, _flatten_shape, keras={"Flatten": lambda config: {}},
-       write=_simple(lambda k, name, a: k.layers.Flatten(name=name))),
+    Op(
+        "zero_pad2d",
+        Family.RESHAPE,
+        _zero_pad_shape,
+        keras={"ZeroPadding2D": lambda config: {"padding": nested_ints(config["padding"])}},
+        write=_simple(lambda k, name, a: k.layers.ZeroPadding2D(keras_padding(a["padding"])[1], name=name)),
+    ),
+    Op(
+        "zero_pad3d",
+        Family.RESHAPE,
+        _zero_pad3d_shape,
+        keras={"ZeroPadding3D": lambda config: {"padding": nested_ints(config["padding"])}},
+        write=_simple(lambda k, name, a: k.layers.ZeroPadding3D(nested_ints(a["padding"]), name=name)),
+    ),
+    Op(
+        "reshape",
+        Family.RESHAPE,
+        _reshape_shape,
+        keras={
+            "Reshape": lambda config: {"target_shape": nested_ints(config["target_shape"])},
+            "numpy.Reshape": lambda config: {"target_shape": nested_ints(config["newshape"])[1:]},
+        },
+        write=_simple(lambda k, name, a: k.layers.Reshape(tuple(a["target_shape"]), name=name)),
+    ),
+    Op(
+        "flatten",
+        Family.RESHAPE,
+        _flatten_shape,
+        keras={"Flatten": lambda config: {}},
+        write=_simple(lambda k, name, a: k.layers.Flatten(name=name)),
+    ),
     _elementwise_op("add", "Add", "numpy.Add"),
     _elementwise_op("multiply", "Multiply", "numpy.Multiply"),
     _elementwise_op("divide", None, "numpy.TrueDivide"),
-    Op("concat", Family.MERGE, _concat_shape, keras={"Concatenate": _concat_read, "numpy.Concatenate": _concat_read},
-       write=_simple(lambda k, name, a: k.layers.Concatenate(axis=a.get("axis", -1), name=name), many=True)),
-    Op("dropout", Family.REGULARIZATION, same_shape, label=lambda attrs: f"rate {attrs.get('rate', 0)}",
-       keras={"Dropout": _dropout_read, "SpatialDropout2D": _dropout_read},
-       write=_simple(lambda k, name, a: k.layers.Dropout(a.get("rate", 0.0), name=name))),
-    Op("pad_shortcut", Family.RESHAPE, _pad_shortcut_shape, label=lambda attrs: "option A: zero padding",
-       write=_pad_shortcut_write),
+    Op(
+        "concat",
+        Family.MERGE,
+        _concat_shape,
+        keras={"Concatenate": _concat_read, "numpy.Concatenate": _concat_read},
+        write=_simple(lambda k, name, a: k.layers.Concatenate(axis=a.get("axis", -1), name=name), many=True),
+    ),
+    Op(
+        "dropout",
+        Family.REGULARIZATION,
+        same_shape,
+        label=lambda attrs: f"rate {attrs.get('rate', 0)}",
+        keras={"Dropout": _dropout_read, "SpatialDropout2D": _dropout_read},
+        write=_simple(lambda k, name, a: k.layers.Dropout(a.get("rate", 0.0), name=name)),
+    ),
+    Op(
+        "pad_shortcut",
+        Family.RESHAPE,
+        _pad_shortcut_shape,
+        label=lambda attrs: "option A: zero padding",
+        write=_pad_shortcut_write,
+    ),
 )

@@ -20,7 +20,8 @@ Axes are written as Keras writes them: the batch is axis 0, negative axes count 
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from archviz.ops.base import Attrs, Cost, Family, Op, Shape, ShapeError, numel, same_shape, single
 from archviz.ops.merging import _simple
@@ -64,15 +65,19 @@ def _normalization_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Co
 
 
 def _normalization_read(config: Mapping[str, Any]) -> dict:
-    return {"axis": _axis_read(config.get("axis", -1)), "invert": bool(config.get("invert", False)),
-            "stats": "weights" if config.get("mean") is None else "constants"}
+    return {
+        "axis": _axis_read(config.get("axis", -1)),
+        "invert": bool(config.get("invert", False)),
+        "stats": "weights" if config.get("mean") is None else "constants",
+    }
 
 
 def _normalization_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
     """Given statistics are written as mean 0 and variance 1 (archviz keeps the rule, not the values)."""
     constants = {"mean": 0.0, "variance": 1.0} if attrs.get("stats", "weights") == "constants" else {}
-    return keras.layers.Normalization(axis=tuple(attrs.get("axis", (-1,))), invert=attrs.get("invert", False),
-                                      name=name, **constants)(inputs[0])
+    return keras.layers.Normalization(
+        axis=tuple(attrs.get("axis", (-1,))), invert=attrs.get("invert", False), name=name, **constants
+    )(inputs[0])
 
 
 def _rescaling_label(attrs: Attrs) -> str:
@@ -97,17 +102,26 @@ def _layer_norm_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
 
 
 def _layer_norm_read(config: Mapping[str, Any]) -> dict:
-    attrs = {"axis": _axis_read(config.get("axis", -1)), "epsilon": float(config.get("epsilon", 1e-3)),
-             "center": bool(config.get("center", True)), "scale": bool(config.get("scale", True))}
+    attrs = {
+        "axis": _axis_read(config.get("axis", -1)),
+        "epsilon": float(config.get("epsilon", 1e-3)),
+        "center": bool(config.get("center", True)),
+        "scale": bool(config.get("scale", True)),
+    }
     if config.get("rms_scaling"):
         attrs["rms_scaling"] = True
     return attrs
 
 
 def _layer_norm_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
-    return keras.layers.LayerNormalization(axis=list(attrs.get("axis", (-1,))), epsilon=attrs.get("epsilon", 1e-3),
-                                           center=attrs.get("center", True), scale=attrs.get("scale", True),
-                                           rms_scaling=attrs.get("rms_scaling", False), name=name)(inputs[0])
+    return keras.layers.LayerNormalization(
+        axis=list(attrs.get("axis", (-1,))),
+        epsilon=attrs.get("epsilon", 1e-3),
+        center=attrs.get("center", True),
+        scale=attrs.get("scale", True),
+        rms_scaling=attrs.get("rms_scaling", False),
+        name=name,
+    )(inputs[0])
 
 
 def _groups(attrs: Attrs, channels: int) -> int:
@@ -134,8 +148,12 @@ def _group_norm_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
 def _group_norm_read(config: Mapping[str, Any]) -> dict:
     if int(config.get("axis", -1)) != -1:
         raise ValueError("group_norm over an axis other than the last is not supported")
-    return {"groups": int(config.get("groups", 32)), "epsilon": float(config.get("epsilon", 1e-3)),
-            "center": bool(config.get("center", True)), "scale": bool(config.get("scale", True))}
+    return {
+        "groups": int(config.get("groups", 32)),
+        "epsilon": float(config.get("epsilon", 1e-3)),
+        "center": bool(config.get("center", True)),
+        "scale": bool(config.get("scale", True)),
+    }
 
 
 def _unit_norm_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
@@ -182,35 +200,86 @@ def _prelu_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) 
 
 
 OPS = (
-    Op("rescaling", Family.NORM, same_shape, lambda attrs, shapes, out: Cost(flops=2 * numel(out)),
-       label=_rescaling_label,
-       keras={"Rescaling": lambda c: {"scale": _floats(c.get("scale", 1.0)), "offset": _floats(c.get("offset", 0.0))}},
-       write=_simple(lambda k, name, a: k.layers.Rescaling(_lists(a.get("scale", 1.0)), _lists(a.get("offset", 0.0)),
-                                                           name=name))),
-    Op("normalization", Family.NORM, same_shape, _normalization_cost,
-       keras={"Normalization": _normalization_read}, write=_normalization_write),
-    Op("layer_norm", Family.NORM, same_shape, _layer_norm_cost,
-       label=lambda attrs: "rms scaling" if attrs.get("rms_scaling") else "",
-       keras={"LayerNormalization": _layer_norm_read}, write=_layer_norm_write),
-    Op("group_norm", Family.NORM, _group_norm_shape, _group_norm_cost,
-       label=lambda attrs: f"{attrs['groups']} groups" if attrs["groups"] != -1 else "per channel",
-       keras={"GroupNormalization": _group_norm_read},
-       write=_simple(lambda k, name, a: k.layers.GroupNormalization(
-           a["groups"], epsilon=a.get("epsilon", 1e-3), center=a.get("center", True), scale=a.get("scale", True),
-           name=name))),
-    Op("unit_norm", Family.NORM, same_shape, _unit_norm_cost,
-       keras={"UnitNormalization": lambda c: {"axis": _axis_read(c.get("axis", -1))}},
-       write=_simple(lambda k, name, a: k.layers.UnitNormalization(list(a.get("axis", (-1,))), name=name))),
-    Op("layer_scale", Family.NORM, _layer_scale_shape,
-       lambda attrs, shapes, out: Cost(trainable=attrs["projection_dim"], flops=numel(out)),
-       keras={"LayerScale": lambda c: {"projection_dim": int(c["projection_dim"]),
-                                       "init_values": float(c.get("init_values", 1e-6))}},
-       write=_layer_scale_write),
+    Op(
+        "rescaling",
+        Family.NORM,
+        same_shape,
+        lambda attrs, shapes, out: Cost(flops=2 * numel(out)),
+        label=_rescaling_label,
+        keras={"Rescaling": lambda c: {"scale": _floats(c.get("scale", 1.0)), "offset": _floats(c.get("offset", 0.0))}},
+        write=_simple(
+            lambda k, name, a: k.layers.Rescaling(_lists(a.get("scale", 1.0)), _lists(a.get("offset", 0.0)), name=name)
+        ),
+    ),
+    Op(
+        "normalization",
+        Family.NORM,
+        same_shape,
+        _normalization_cost,
+        keras={"Normalization": _normalization_read},
+        write=_normalization_write,
+    ),
+    Op(
+        "layer_norm",
+        Family.NORM,
+        same_shape,
+        _layer_norm_cost,
+        label=lambda attrs: "rms scaling" if attrs.get("rms_scaling") else "",
+        keras={"LayerNormalization": _layer_norm_read},
+        write=_layer_norm_write,
+    ),
+    Op(
+        "group_norm",
+        Family.NORM,
+        _group_norm_shape,
+        _group_norm_cost,
+        label=lambda attrs: f"{attrs['groups']} groups" if attrs["groups"] != -1 else "per channel",
+        keras={"GroupNormalization": _group_norm_read},
+        write=_simple(
+            lambda k, name, a: k.layers.GroupNormalization(
+                a["groups"],
+                epsilon=a.get("epsilon", 1e-3),
+                center=a.get("center", True),
+                scale=a.get("scale", True),
+                name=name,
+            )
+        ),
+    ),
+    Op(
+        "unit_norm",
+        Family.NORM,
+        same_shape,
+        _unit_norm_cost,
+        keras={"UnitNormalization": lambda c: {"axis": _axis_read(c.get("axis", -1))}},
+        write=_simple(lambda k, name, a: k.layers.UnitNormalization(list(a.get("axis", (-1,))), name=name)),
+    ),
+    Op(
+        "layer_scale",
+        Family.NORM,
+        _layer_scale_shape,
+        lambda attrs, shapes, out: Cost(trainable=attrs["projection_dim"], flops=numel(out)),
+        keras={
+            "LayerScale": lambda c: {
+                "projection_dim": int(c["projection_dim"]),
+                "init_values": float(c.get("init_values", 1e-6)),
+            }
+        },
+        write=_layer_scale_write,
+    ),
     Op("prelu", Family.ACTIVATION, same_shape, _prelu_cost, keras={"PReLU": _prelu_read}, write=_prelu_write),
-    Op("leaky_relu", Family.ACTIVATION, same_shape, label=lambda attrs: f"slope {attrs.get('negative_slope', 0.3):g}",
-       keras={"LeakyReLU": lambda c: {"negative_slope": float(c.get("negative_slope", c.get("alpha", 0.3)))}},
-       write=_simple(lambda k, name, a: k.layers.LeakyReLU(negative_slope=a.get("negative_slope", 0.3), name=name))),
-    Op("elu", Family.ACTIVATION, same_shape,
-       keras={"ELU": lambda c: {"alpha": float(c.get("alpha", 1.0))}},
-       write=_simple(lambda k, name, a: k.layers.ELU(alpha=a.get("alpha", 1.0), name=name))),
+    Op(
+        "leaky_relu",
+        Family.ACTIVATION,
+        same_shape,
+        label=lambda attrs: f"slope {attrs.get('negative_slope', 0.3):g}",
+        keras={"LeakyReLU": lambda c: {"negative_slope": float(c.get("negative_slope", c.get("alpha", 0.3)))}},
+        write=_simple(lambda k, name, a: k.layers.LeakyReLU(negative_slope=a.get("negative_slope", 0.3), name=name)),
+    ),
+    Op(
+        "elu",
+        Family.ACTIVATION,
+        same_shape,
+        keras={"ELU": lambda c: {"alpha": float(c.get("alpha", 1.0))}},
+        write=_simple(lambda k, name, a: k.layers.ELU(alpha=a.get("alpha", 1.0), name=name)),
+    ),
 )

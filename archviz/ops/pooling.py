@@ -18,11 +18,25 @@ counts them as 0; archviz counts them as the 1-D and 2-D pools are counted.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from archviz.errors import UnsupportedOpError
-from archviz.ops.base import (Attrs, Cost, Family, Op, Shape, ShapeError, nested_ints, ntuple, numel, same_shape,
-                              single, spatial_map, window_shape)
+from archviz.ops.base import (
+    Attrs,
+    Cost,
+    Family,
+    Op,
+    Shape,
+    ShapeError,
+    nested_ints,
+    ntuple,
+    numel,
+    same_shape,
+    single,
+    spatial_map,
+    window_shape,
+)
 from archviz.ops.convolution import RANK_SUFFIX, channels_last, padded, window_label
 from archviz.ops.merging import _elementwise_op, _simple, broadcast
 
@@ -34,8 +48,9 @@ def _pool_op(name: str, kind: str, rank: int) -> Op:
 
     def shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
         fmap = spatial_map(shapes, rank, name)
-        return window_shape({**attrs, "kernel": attrs["pool"], "strides": attrs.get("strides", attrs["pool"])}, fmap,
-                            fmap[-1], name)
+        return window_shape(
+            {**attrs, "kernel": attrs["pool"], "strides": attrs.get("strides", attrs["pool"])}, fmap, fmap[-1], name
+        )
 
     def cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
         return Cost(flops=math.prod(ntuple(attrs["pool"], rank)) * numel(out))
@@ -44,17 +59,28 @@ def _pool_op(name: str, kind: str, rank: int) -> Op:
         channels_last(config)
         pool = ntuple(nested_ints(config["pool_size"]), rank)
         strides = config.get("strides")
-        return {"pool": pool, "strides": ntuple(nested_ints(strides), rank) if strides is not None else pool,
-                "padding": config.get("padding", "valid")}
+        return {
+            "pool": pool,
+            "strides": ntuple(nested_ints(strides), rank) if strides is not None else pool,
+            "padding": config.get("padding", "valid"),
+        }
 
     def write(keras: Any, layer: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
         x, mode = padded(keras, layer, inputs[0], attrs.get("padding", "valid"), rank)
         pool = ntuple(attrs["pool"], rank)
-        return getattr(keras.layers, keras_class)(pool_size=pool, strides=ntuple(attrs.get("strides", pool), rank),
-                                                  padding=mode, name=layer)(x)
+        return getattr(keras.layers, keras_class)(
+            pool_size=pool, strides=ntuple(attrs.get("strides", pool), rank), padding=mode, name=layer
+        )(x)
 
-    return Op(name, Family.POOL, shape, cost, label=lambda attrs: window_label(attrs, "pool"),
-              keras={keras_class: read}, write=write)
+    return Op(
+        name,
+        Family.POOL,
+        shape,
+        cost,
+        label=lambda attrs: window_label(attrs, "pool"),
+        keras={keras_class: read},
+        write=write,
+    )
 
 
 def _global_pool_op(name: str, kind: str, rank: int, flops_per_input_element: int) -> Op:
@@ -71,9 +97,16 @@ def _global_pool_op(name: str, kind: str, rank: int, flops_per_input_element: in
         channels_last(config)
         return {"keepdims": bool(config.get("keepdims"))}
 
-    return Op(name, Family.POOL, shape, cost, keras={keras_class: read},
-              write=_simple(lambda k, layer, a: getattr(k.layers, keras_class)(keepdims=a.get("keepdims", False),
-                                                                              name=layer)))
+    return Op(
+        name,
+        Family.POOL,
+        shape,
+        cost,
+        keras={keras_class: read},
+        write=_simple(
+            lambda k, layer, a: getattr(k.layers, keras_class)(keepdims=a.get("keepdims", False), name=layer)
+        ),
+    )
 
 
 # ---- merges ---------------------------------------------------------------------------------------
@@ -90,8 +123,14 @@ def _average_op() -> Op:
     def cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
         return Cost(flops=len(shapes) * numel(out))
 
-    return Op("average", Family.MERGE, shape, cost, keras={"Average": lambda config: {}},
-              write=_simple(lambda k, layer, a: k.layers.Average(name=layer), many=True))
+    return Op(
+        "average",
+        Family.MERGE,
+        shape,
+        cost,
+        keras={"Average": lambda config: {}},
+        write=_simple(lambda k, layer, a: k.layers.Average(name=layer), many=True),
+    )
 
 
 def _scaled_add_op() -> Op:
@@ -112,8 +151,15 @@ def _scaled_add_op() -> Op:
         inception = importlib.import_module(f"{keras.__name__}.src.applications.inception_resnet_v2")
         return inception.CustomScaleLayer(attrs["scale"], name=layer)(inputs)
 
-    return Op("scaled_add", Family.MERGE, shape, cost, label=lambda attrs: f"x + {attrs['scale']:g} r",
-              keras={"CustomScaleLayer": lambda config: {"scale": float(config["scale"])}}, write=write)
+    return Op(
+        "scaled_add",
+        Family.MERGE,
+        shape,
+        cost,
+        label=lambda attrs: f"x + {attrs['scale']:g} r",
+        keras={"CustomScaleLayer": lambda config: {"scale": float(config["scale"])}},
+        write=write,
+    )
 
 
 # ---- cropping, permute, padding, upsampling --------------------------------------------------------
@@ -123,7 +169,7 @@ def ntuple_pairs(value: Any, n: int) -> tuple[tuple[int, int], ...]:
     """An int, one int per axis, or one (before, after) pair per axis, as pairs."""
     if isinstance(value, int):
         return ((value, value),) * n
-    pairs = tuple((p, p) if isinstance(p, int) else ntuple(p, 2) for p in value)
+    pairs = tuple(_pad1d(p) for p in value)
     if len(pairs) != n:
         raise ShapeError(f"{value} needs {n} values, one per spatial dimension")
     return pairs
@@ -131,7 +177,10 @@ def ntuple_pairs(value: Any, n: int) -> tuple[tuple[int, int], ...]:
 
 def _pad1d(value: Any) -> tuple[int, int]:
     """1-D padding: an int for both ends, or (before, after)."""
-    return (value, value) if isinstance(value, int) else ntuple(value, 2)
+    if isinstance(value, int):
+        return value, value
+    before, after = ntuple(value, 2)
+    return before, after
 
 
 def _crop_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -217,25 +266,57 @@ OPS = (
     _elementwise_op("minimum", "Minimum", "numpy.Minimum"),
     _average_op(),
     _scaled_add_op(),
-    Op("cropping2d", Family.RESHAPE, _crop_shape,
-       keras={"Cropping2D": _from_config("cropping", lambda v: ntuple_pairs(nested_ints(v), 2))},
-       write=_simple(lambda k, name, a: k.layers.Cropping2D(ntuple_pairs(a["cropping"], 2), name=name))),
-    Op("permute", Family.RESHAPE, _permute_shape, label=lambda attrs: "dims " + ",".join(map(str, attrs["dims"])),
-       keras={"Permute": _from_config("dims", nested_ints)},
-       write=_simple(lambda k, name, a: k.layers.Permute(tuple(a["dims"]), name=name))),
-    Op("zero_pad1d", Family.RESHAPE, _zero_pad1d_shape,
-       keras={"ZeroPadding1D": _from_config("padding", lambda v: _pad1d(nested_ints(v)))},
-       write=_simple(lambda k, name, a: k.layers.ZeroPadding1D(_pad1d(a["padding"]), name=name))),
-    Op("upsampling2d", Family.RESHAPE, _upsampling_shape, _upsampling_cost,
-       label=lambda attrs: f"{'x'.join(map(str, ntuple(attrs['size'], 2)))} {attrs.get('interpolation', 'nearest')}",
-       keras={"UpSampling2D": _upsampling_read},
-       write=_simple(lambda k, name, a: k.layers.UpSampling2D(ntuple(a["size"], 2),
-                                                             interpolation=a.get("interpolation", "nearest"),
-                                                             name=name))),
-    Op("identity", Family.RESHAPE, same_shape, keras={"Identity": lambda config: {}},
-       write=_simple(lambda k, name, a: k.layers.Identity(name=name))),
-    Op("stochastic_depth", Family.REGULARIZATION, same_shape, label=lambda attrs: f"rate {attrs.get('rate', 0)}",
-       keras={"StochasticDepth": lambda config: {"rate": float(config.get("drop_path_rate", 0.0))},
-              "DropPath": lambda config: {"rate": float(config.get("rate", 0.0))}},
-       write=_stochastic_depth_write),
+    Op(
+        "cropping2d",
+        Family.RESHAPE,
+        _crop_shape,
+        keras={"Cropping2D": _from_config("cropping", lambda v: ntuple_pairs(nested_ints(v), 2))},
+        write=_simple(lambda k, name, a: k.layers.Cropping2D(ntuple_pairs(a["cropping"], 2), name=name)),
+    ),
+    Op(
+        "permute",
+        Family.RESHAPE,
+        _permute_shape,
+        label=lambda attrs: "dims " + ",".join(map(str, attrs["dims"])),
+        keras={"Permute": _from_config("dims", nested_ints)},
+        write=_simple(lambda k, name, a: k.layers.Permute(tuple(a["dims"]), name=name)),
+    ),
+    Op(
+        "zero_pad1d",
+        Family.RESHAPE,
+        _zero_pad1d_shape,
+        keras={"ZeroPadding1D": _from_config("padding", lambda v: _pad1d(nested_ints(v)))},
+        write=_simple(lambda k, name, a: k.layers.ZeroPadding1D(_pad1d(a["padding"]), name=name)),
+    ),
+    Op(
+        "upsampling2d",
+        Family.RESHAPE,
+        _upsampling_shape,
+        _upsampling_cost,
+        label=lambda attrs: f"{'x'.join(map(str, ntuple(attrs['size'], 2)))} {attrs.get('interpolation', 'nearest')}",
+        keras={"UpSampling2D": _upsampling_read},
+        write=_simple(
+            lambda k, name, a: k.layers.UpSampling2D(
+                ntuple(a["size"], 2), interpolation=a.get("interpolation", "nearest"), name=name
+            )
+        ),
+    ),
+    Op(
+        "identity",
+        Family.RESHAPE,
+        same_shape,
+        keras={"Identity": lambda config: {}},
+        write=_simple(lambda k, name, a: k.layers.Identity(name=name)),
+    ),
+    Op(
+        "stochastic_depth",
+        Family.REGULARIZATION,
+        same_shape,
+        label=lambda attrs: f"rate {attrs.get('rate', 0)}",
+        keras={
+            "StochasticDepth": lambda config: {"rate": float(config.get("drop_path_rate", 0.0))},
+            "DropPath": lambda config: {"rate": float(config.get("rate", 0.0))},
+        },
+        write=_stochastic_depth_write,
+    ),
 )

@@ -11,7 +11,8 @@ is a container's own weight, a node of the traced call (:mod:`archviz.backend.ke
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from archviz.errors import UnsupportedOpError
 from archviz.ops.base import Attrs, Cost, Family, Op, Shape, ShapeError, nested_ints, numel, single
@@ -110,11 +111,20 @@ def _reduction_op(name: str, keras_class: str, cost_of: Any) -> Op:
 
     def config(attrs: Attrs) -> dict:
         axis = attrs.get("axis")
-        return {"axis": None if axis is None else [a + 1 if a >= 0 else a for a in axis],
-                "keepdims": attrs.get("keepdims", False)}
+        return {
+            "axis": None if axis is None else [a + 1 if a >= 0 else a for a in axis],
+            "keepdims": attrs.get("keepdims", False),
+        }
 
-    return Op(name, Family.POOL, shape, cost, label=label, keras={f"numpy.{keras_class}": read},
-              write=_write("numpy", keras_class, config))
+    return Op(
+        name,
+        Family.POOL,
+        shape,
+        cost,
+        label=label,
+        keras={f"numpy.{keras_class}": read},
+        write=_write("numpy", keras_class, config),
+    )
 
 
 # ---- matmul ---------------------------------------------------------------------------------
@@ -124,8 +134,10 @@ def _operands(attrs: Attrs, shapes: Sequence[Shape]) -> tuple[Shape, Shape]:
     """The two matrices as multiplied: ``transpose_a``/``transpose_b`` (tf.matmul's) swap the last two axes."""
     if len(shapes) != 2 or min(len(s) for s in shapes) < 2:
         raise ShapeError(f"matmul takes two operands of at least two axes, got {list(shapes)}")
-    a, b = (tuple(s[:-2]) + ((s[-1], s[-2]) if attrs.get(flag) else tuple(s[-2:]))
-            for s, flag in zip(shapes, ("transpose_a", "transpose_b")))
+    a, b = (
+        tuple(s[:-2]) + ((s[-1], s[-2]) if attrs.get(flag) else tuple(s[-2:]))
+        for s, flag in zip(shapes, ("transpose_a", "transpose_b"))
+    )
     return a, b
 
 
@@ -251,38 +263,97 @@ def _einsum_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
 
 
 OPS = (
-    Op("pad", Family.RESHAPE, _pad_shape, label=lambda attrs: str(attrs.get("mode", "constant")),
-       keras={"numpy.Pad": _pad_read},
-       write=_write("numpy", "Pad", lambda a: {"pad_width": [[0, 0], *map(list, a["pad_width"])],
-                                               "mode": a.get("mode", "constant")})),
-    Op("transpose", Family.RESHAPE, _transpose_shape, keras={"numpy.Transpose": _transpose_read},
-       write=_write("numpy", "Transpose", lambda a: {"axes": [0, *(x + 1 for x in a["axes"])]})),
+    Op(
+        "pad",
+        Family.RESHAPE,
+        _pad_shape,
+        label=lambda attrs: str(attrs.get("mode", "constant")),
+        keras={"numpy.Pad": _pad_read},
+        write=_write(
+            "numpy",
+            "Pad",
+            lambda a: {"pad_width": [[0, 0], *map(list, a["pad_width"])], "mode": a.get("mode", "constant")},
+        ),
+    ),
+    Op(
+        "transpose",
+        Family.RESHAPE,
+        _transpose_shape,
+        keras={"numpy.Transpose": _transpose_read},
+        write=_write("numpy", "Transpose", lambda a: {"axes": [0, *(x + 1 for x in a["axes"])]}),
+    ),
     _reduction_op("mean", "Mean", lambda inputs, outputs: inputs),
     _reduction_op("sum", "Sum", lambda inputs, outputs: inputs - outputs),
     _reduction_op("max", "Max", lambda inputs, outputs: 0),
-    Op("matmul", Family.DENSE, _matmul_shape, _matmul_cost, keras={"numpy.Matmul": lambda c: {}},
-       label=lambda attrs: ", ".join(f for f in ("transpose_a", "transpose_b") if attrs.get(f)),
-       write=_matmul_write),
-    Op("split", Family.RESHAPE, _split_shape, label=lambda attrs: f"{attrs['sections']} on axis {attrs['axis']}",
-       keras={"numpy.Split": lambda c: {"sections": nested_ints(c["indices_or_sections"]), "axis": _axis(c["axis"])}},
-       write=_refuse("a split's pieces cannot be exported: archviz keeps one output per layer")),
-    Op("stack", Family.MERGE, _stack_shape, keras={"numpy.Stack": lambda c: {"axis": _axis(c.get("axis", 0))}},
-       write=lambda keras, name, attrs, inputs, out: keras.src.ops.numpy.Stack(
-           axis=_keras_axis(attrs["axis"]), name=name)(inputs)),
-    Op("expand_dims", Family.RESHAPE, _expand_dims_shape,
-       keras={"numpy.ExpandDims": lambda c: {"axis": _axis(c["axis"])}},
-       write=_write("numpy", "ExpandDims", lambda a: {"axis": _keras_axis(a["axis"])})),
-    Op("squeeze", Family.RESHAPE, _squeeze_shape, keras={"numpy.Squeeze": lambda c: {"axis": _axes(c.get("axis"))}},
-       write=_write("numpy", "Squeeze", lambda a: {"axis": None if a.get("axis") is None
-                                                   else [_keras_axis(x) for x in a["axis"]]})),
-    Op("tile", Family.RESHAPE, _tile_shape, keras={"numpy.Tile": _tile_read},
-       write=_write("numpy", "Tile", lambda a: {"repeats": [1, *a["repeats"]]})),
-    Op("einsum", Family.DENSE, _einsum_shape, _einsum_cost, label=lambda attrs: str(attrs["equation"]),
-       keras={"numpy.Einsum": lambda c: {"equation": str(c["subscripts"])}},
-       write=_write("numpy", "Einsum", lambda a: {"subscripts": a["equation"]})),
-    Op("weight", Family.IO, lambda attrs, shapes: tuple(attrs["shape"]),
-       lambda attrs, shapes, out: Cost(trainable=numel(out)) if attrs.get("trainable") else Cost(non_trainable=numel(out)),
-       label=lambda attrs: "trainable" if attrs.get("trainable") else "non-trainable",
-       write=_refuse("a container's own weight cannot be exported: it belongs to the container's code"),
-       activation=False),
+    Op(
+        "matmul",
+        Family.DENSE,
+        _matmul_shape,
+        _matmul_cost,
+        keras={"numpy.Matmul": lambda c: {}},
+        label=lambda attrs: ", ".join(f for f in ("transpose_a", "transpose_b") if attrs.get(f)),
+        write=_matmul_write,
+    ),
+    Op(
+        "split",
+        Family.RESHAPE,
+        _split_shape,
+        label=lambda attrs: f"{attrs['sections']} on axis {attrs['axis']}",
+        keras={"numpy.Split": lambda c: {"sections": nested_ints(c["indices_or_sections"]), "axis": _axis(c["axis"])}},
+        write=_refuse("a split's pieces cannot be exported: archviz keeps one output per layer"),
+    ),
+    Op(
+        "stack",
+        Family.MERGE,
+        _stack_shape,
+        keras={"numpy.Stack": lambda c: {"axis": _axis(c.get("axis", 0))}},
+        write=lambda keras, name, attrs, inputs, out: keras.src.ops.numpy.Stack(
+            axis=_keras_axis(attrs["axis"]), name=name
+        )(inputs),
+    ),
+    Op(
+        "expand_dims",
+        Family.RESHAPE,
+        _expand_dims_shape,
+        keras={"numpy.ExpandDims": lambda c: {"axis": _axis(c["axis"])}},
+        write=_write("numpy", "ExpandDims", lambda a: {"axis": _keras_axis(a["axis"])}),
+    ),
+    Op(
+        "squeeze",
+        Family.RESHAPE,
+        _squeeze_shape,
+        keras={"numpy.Squeeze": lambda c: {"axis": _axes(c.get("axis"))}},
+        write=_write(
+            "numpy",
+            "Squeeze",
+            lambda a: {"axis": None if a.get("axis") is None else [_keras_axis(x) for x in a["axis"]]},
+        ),
+    ),
+    Op(
+        "tile",
+        Family.RESHAPE,
+        _tile_shape,
+        keras={"numpy.Tile": _tile_read},
+        write=_write("numpy", "Tile", lambda a: {"repeats": [1, *a["repeats"]]}),
+    ),
+    Op(
+        "einsum",
+        Family.DENSE,
+        _einsum_shape,
+        _einsum_cost,
+        label=lambda attrs: str(attrs["equation"]),
+        keras={"numpy.Einsum": lambda c: {"equation": str(c["subscripts"])}},
+        write=_write("numpy", "Einsum", lambda a: {"subscripts": a["equation"]}),
+    ),
+    Op(
+        "weight",
+        Family.IO,
+        lambda attrs, shapes: tuple(attrs["shape"]),
+        lambda attrs, shapes, out: (
+            Cost(trainable=numel(out)) if attrs.get("trainable") else Cost(non_trainable=numel(out))
+        ),
+        label=lambda attrs: "trainable" if attrs.get("trainable") else "non-trainable",
+        write=_refuse("a container's own weight cannot be exported: it belongs to the container's code"),
+        activation=False,
+    ),
 )

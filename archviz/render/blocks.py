@@ -8,17 +8,22 @@ from archviz.units import human
 
 def render_table(comparison: BlockComparison) -> str:
     basic, bottleneck, ratio = comparison.basic, comparison.bottleneck, comparison.ratio
-    lines = [f"Blocks at {basic.channels} channels in and out, on a {basic.spatial}x{basic.spatial} input, stride 1",
-             ""]
+    lines = [
+        f"Blocks at {basic.channels} channels in and out, on a {basic.spatial}x{basic.spatial} input, stride 1",
+        "",
+    ]
     for cost in comparison.costs:
         lines.append(cost.description)
         width = max(len(c.formula) for c in cost.convs)
         for conv in cost.convs:
-            lines.append(f"  {conv.name:<6} {conv.formula:<{width}} = {conv.weights:>11,} weights  "
-                         f"{human(conv.macs):>7} MACs")
+            lines.append(
+                f"  {conv.name:<6} {conv.formula:<{width}} = {conv.weights:>11,} weights  {human(conv.macs):>7} MACs"
+            )
         lines.append(f"  {'total':<6} {'':<{width}}   {cost.weights:>11,} weights  {human(cost.macs):>7} MACs")
-        lines.append(f"  {'':<6} {'':<{width}}   {cost.params_with_bn:>11,} params with BN, "
-                     f"{cost.params_with_bn_and_bias:,} with BN and conv bias")
+        lines.append(
+            f"  {'':<6} {'':<{width}}   {cost.params_with_bn:>11,} params with BN, "
+            f"{cost.params_with_bn_and_bias:,} with BN and conv bias"
+        )
         lines.append("")
     lines += [
         f"The bottleneck has {ratio['weights']:.1f}x fewer weights than the basic block "

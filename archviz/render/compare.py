@@ -8,16 +8,21 @@ from typing import Any
 from markupsafe import Markup
 
 from archviz import __version__
-from archviz.studies.compare import Comparison, Entry
-from archviz.core.summary import Summary
 from archviz.conventions import CONVENTIONS
 from archviz.core.metrics import LOWER_BOUND_MARK, Value, View, row_value, shown
+from archviz.core.summary import Summary
 from archviz.render.tables import csv_table, markdown_table, text_table
 from archviz.render.templating import render_template
-from archviz.units import human, human_bytes
+from archviz.studies.compare import Comparison, Entry
+from archviz.units import human
 
 STAGE_COLORS = ["#2f6aa3", "#c46a00", "#3c8a2e", "#b33a3a", "#7d4e91", "#287c76", "#8a8a55", "#555555"]
 METRIC_COLORS = {"params": "#2f6aa3", "macs": "#c46a00"}
+
+
+def _summaries(entries: list[Entry]) -> list[tuple[Entry, Summary]]:
+    """The entries that were summarized, each with its summary."""
+    return [(entry, entry.summary) for entry in entries if entry.summary is not None]
 
 
 def display_name(entry: Entry) -> str:
@@ -37,8 +42,10 @@ def _main_table(entries: list[Entry], readable: bool) -> tuple[list[str], list[l
     body = []
     for e in ok:
         values = [e.summary.value(metric.key) for metric in metrics]  # type: ignore[union-attr]
-        cells: list[Any] = [metric.short(value) if readable else "" if value.number is None else value.number
-                            for metric, value in zip(metrics, values)]
+        cells: list[Any] = [
+            metric.short(value) if readable else "" if value.number is None else value.number
+            for metric, value in zip(metrics, values)
+        ]
         body.append([display_name(e), *cells, *(_ratio(e.ratios.get(metric.key)) for metric in ratios)])
     return header, body
 
@@ -46,24 +53,24 @@ def _main_table(entries: list[Entry], readable: bool) -> tuple[list[str], list[l
 def _stage_table(entries: list[Entry], readable: bool) -> tuple[list[str], list[list[Any]]]:
     """One row per model, one column per stage any model has: its budget in each stage metric (readable,
     ``params / MACs``; or exact, a column per stage and metric)."""
-    ok = [e for e in entries if e.summary is not None]
+    ok = _summaries(entries)
     metrics = shown(View.STAGES)
     names: list[str] = []
-    for e in ok:
-        for row in e.summary.stage_rows():
+    for _, summary in ok:
+        for row in summary.stage_rows():
             if row.name not in names:
                 names.append(row.name)
     if not names:
         return [], []
     body = []
-    for e in ok:
-        stages = {row.name: row for row in e.summary.stage_rows()}
+    for e, summary in ok:
+        stages = {row.name: row for row in summary.stage_rows()}
         cells: list[Any] = [display_name(e)]
         for name in names:
-            row = stages.get(name)
-            values = [row_value(metric, row) if row else None for metric in metrics]
+            stage = stages.get(name)
+            values = [row_value(metric, stage) if stage else None for metric in metrics]
             if readable:
-                cells.append(" / ".join(metric.cell(v) for metric, v in zip(metrics, values)) if row else "")
+                cells.append(" / ".join(metric.cell(v) for metric, v in zip(metrics, values)) if stage else "")
             else:
                 cells += ["" if v is None else v for v in values]
         body.append(cells)
@@ -107,11 +114,17 @@ def _render_text(entries: list[Entry], fmt: str) -> str:
     if stage_header:
         lines += ["", f"**{stage_heading()}**" if fmt == "markdown" else f"{stage_heading()}:", ""]
         lines += table(stage_header, stage_body, set(range(1, len(stage_header))))
-    bounded = [metric.title for metric in shown(View.COMPARE)
-               if any(e.summary is not None and _bounded(e.summary.value(metric.key)) for e in entries)]
+    bounded = [
+        metric.title
+        for metric in shown(View.COMPARE)
+        if any(e.summary is not None and _bounded(e.summary.value(metric.key)) for e in entries)
+    ]
     if bounded:
-        lines += ["", f"{LOWER_BOUND_MARK} {' and '.join(bounded)}: a lower bound, some layers not counted "
-                      f"(see archviz summary)."]
+        lines += [
+            "",
+            f"{LOWER_BOUND_MARK} {' and '.join(bounded)}: a lower bound, some layers not counted "
+            f"(see archviz summary).",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -137,8 +150,9 @@ def tick_text(value: int, top: int) -> str:
     """An axis tick in the unit of the axis's top: ``0``, ``10 M``, ``2.5 G`` (below 10,000 as it is)."""
     if value == 0 or top < 10**4:
         return f"{value:,}"
-    scale, suffix = next((scale, suffix) for scale, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
-                         if top >= scale)
+    scale, suffix = next(
+        (scale, suffix) for scale, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")) if top >= scale
+    )
     return f"{value / scale:g} {suffix}"
 
 
@@ -154,8 +168,11 @@ def _chart_bars(summary: Summary, metric: str, by_stage: bool) -> list[tuple[str
 def chart_parts(summary: Summary, metric: str) -> list[tuple[str, int]]:
     """The bars of a model in a per-stage chart: each part at depth 1 (stem, stages, head, ...) with its
     own value, then whatever layers belong to no part, so the bars always add up to the total."""
-    parts = [(row.name, getattr(row, metric)) for row in summary.rows(1)
-             if summary.groups.get(row.name) not in (None, "input")]
+    parts = [
+        (row.name, getattr(row, metric))
+        for row in summary.rows(1)
+        if summary.groups.get(row.name) not in (None, "input")
+    ]
     rest = getattr(summary, metric) - sum(value for _, value in parts)
     return parts + ([(OTHER, rest)] if rest or not parts else [])
 
@@ -172,12 +189,12 @@ def render_chart(comparison: Comparison, by_stage: bool = False) -> str:
     totals under its name."""
     ok = comparison.ok
     metrics = shown(View.CHART)
-    bars_of = {metric.key: [_chart_bars(e.summary, metric.key, by_stage) for e in ok] for metric in metrics}
+    bars_of = {metric.key: [_chart_bars(s, metric.key, by_stage) for _, s in _summaries(ok)] for metric in metrics}
     part_names: list[str] = []
     kinds: dict[str, str | None] = {}
-    for e, bars in zip(ok, bars_of["params"]):
+    for (_, summary), bars in zip(_summaries(ok), bars_of["params"]):
         part_names += [name for name, _ in bars if name not in part_names]
-        kinds.update({name: e.summary.groups.get(name) for name, _ in bars if kinds.get(name) is None})
+        kinds.update({name: summary.groups.get(name) for name, _ in bars if kinds.get(name) is None})
     order = {"stem": 0, "stage": 1, "head": 3}  # then anything else (a final norm, say) before the head
     part_names.sort(key=lambda name: 4 if name == OTHER else order.get(kinds.get(name) or "", 2))
     colors, stage_index = {}, 0
@@ -214,33 +231,78 @@ def render_chart(comparison: Comparison, by_stage: bool = False) -> str:
                     continue
                 value = values[part]
                 height = round(value * scale, 1)
-                drawn.append({"x": round(offset + i * slot + 1, 1), "width": slot - 2, "height": height,
-                              "center": round(offset + i * slot + slot / 2, 1), "part": part, "value": value,
-                              "label": human(value), "exact": f"{value:,}",
-                              "color": colors[part] if by_stage else METRIC_COLORS[metric]})
+                drawn.append(
+                    {
+                        "x": round(offset + i * slot + 1, 1),
+                        "width": slot - 2,
+                        "height": height,
+                        "center": round(offset + i * slot + slot / 2, 1),
+                        "part": part,
+                        "value": value,
+                        "label": human(value),
+                        "exact": f"{value:,}",
+                        "color": colors[part] if by_stage else METRIC_COLORS[metric],
+                    }
+                )
             total = e.summary.value(metric)  # type: ignore[union-attr]
             text = chart_metric.short(total)
-            groups.append({"x": x, "width": widths[position], "name": display_name(e), "lines": names[position],
-                           "total": f"total {text}" if by_stage else text if total.number is None else "",
-                           "total_exact": "" if total.number is None else f"{total.number:,}", "bars": drawn})
+            groups.append(
+                {
+                    "x": x,
+                    "width": widths[position],
+                    "name": display_name(e),
+                    "lines": names[position],
+                    "total": f"total {text}" if by_stage else text if total.number is None else "",
+                    "total_exact": "" if total.number is None else f"{total.number:,}",
+                    "bars": drawn,
+                }
+            )
             x += widths[position] + gap
-        panels.append({"y": 34 + index * panel_height, "title": title + (" per part" if by_stage else ""),
-                       "unit": chart_metric.in_text, "groups": groups,
-                       "ticks": [{"y": round(plot_height - t * scale, 1), "label": tick_text(t, top)} for t in ticks]})
+        panels.append(
+            {
+                "y": 34 + index * panel_height,
+                "title": title + (" per part" if by_stage else ""),
+                "unit": chart_metric.in_text,
+                "groups": groups,
+                "ticks": [{"y": round(plot_height - t * scale, 1), "label": tick_text(t, top)} for t in ticks],
+            }
+        )
     plot_width = max(plot_width, 300)
     per_row = max(1, (plot_width - 10) // 96)
-    legend = [{"name": name, "color": colors[name], "x": 96 * (i % per_row), "y": 18 * (i // per_row)}
-              for i, name in enumerate(part_names)] if by_stage else []
+    legend = (
+        [
+            {"name": name, "color": colors[name], "x": 96 * (i % per_row), "y": 18 * (i // per_row)}
+            for i, name in enumerate(part_names)
+        ]
+        if by_stage
+        else []
+    )
     legend_height = 18 * math.ceil(len(legend) / per_row) + 6 if legend else 0
-    note = ("Each bar is a part of the model with its own value; the parts add up to the total under its name."
-            if by_stage else "Each bar is the model's total.")
+    note = (
+        "Each bar is a part of the model with its own value; the parts add up to the total under its name."
+        if by_stage
+        else "Each bar is the model's total."
+    )
     width = axis_left + plot_width + 10
     height = 34 + 2 * panel_height + legend_height + 22
     heading = "Parameters and MACs" + (" per part: stem, stages, head" if by_stage else " per model")
     title = heading + ": " + ", ".join(display_name(e) for e in ok)
-    return render_template("compare_chart.svg.j2", width=width, height=height, panels=panels, legend=legend,
-                           plot_height=plot_height, plot_width=plot_width, headroom=headroom, axis_left=axis_left,
-                           rotate=by_stage, title=title, heading=heading, note=note, legend_y=height - 22 - legend_height)
+    return render_template(
+        "compare_chart.svg.j2",
+        width=width,
+        height=height,
+        panels=panels,
+        legend=legend,
+        plot_height=plot_height,
+        plot_width=plot_width,
+        headroom=headroom,
+        axis_left=axis_left,
+        rotate=by_stage,
+        title=title,
+        heading=heading,
+        note=note,
+        legend_y=height - 22 - legend_height,
+    )
 
 
 def render_png(comparison: Comparison, by_stage: bool = False) -> bytes:
@@ -259,8 +321,10 @@ def _cairo(function: str, svg: str, **options: Any) -> bytes:
     except (ImportError, OSError) as error:  # OSError: the cairo library itself is missing
         from archviz.errors import RuntimeFailure
 
-        raise RuntimeFailure(f"PNG and PDF charts need cairosvg and the cairo library "
-                              f"(pip install 'archviz[charts]'; Debian: apt-get install libcairo2): {error}") from None
+        raise RuntimeFailure(
+            f"PNG and PDF charts need cairosvg and the cairo library "
+            f"(pip install 'archviz[charts]'; Debian: apt-get install libcairo2): {error}"
+        ) from None
     return getattr(cairosvg, function)(bytestring=svg.encode("utf-8"), unsafe=False, **options)
 
 
@@ -270,9 +334,18 @@ def render_html(comparison: Comparison, by_stage: bool = False) -> str:
     stage_header, stage_body = _stage_table(entries, readable=True)
     chart = render_chart(comparison, by_stage=by_stage)
     return render_template(
-        "compare.html.j2", version=__version__, title=" vs ".join(display_name(e) for e in ok) or "comparison",
-        baseline=comparison.baseline, batch_size=comparison.batch_size, dtype=comparison.dtype, header=header,
-        body=body, stage_header=stage_header, stage_body=stage_body, stage_heading=stage_heading(),
-        chart=Markup(chart), conventions=CONVENTIONS,
+        "compare.html.j2",
+        version=__version__,
+        title=" vs ".join(display_name(e) for e in ok) or "comparison",
+        baseline=comparison.baseline,
+        batch_size=comparison.batch_size,
+        dtype=comparison.dtype,
+        header=header,
+        body=body,
+        stage_header=stage_header,
+        stage_body=stage_body,
+        stage_heading=stage_heading(),
+        chart=Markup(chart),
+        conventions=CONVENTIONS,
         failures=[{"name": e.label, "error": str(e.error)} for e in comparison.failures],
     )

@@ -17,14 +17,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from archviz.core.summary import Summary, resolve_depth
 from archviz.errors import RuntimeFailure, UsageError
 from archviz.ops import Family
-from archviz.render.diagram_views import (Shortcut, block_records, blocks_per_group, collapse_runs,
-                                         downsampling, fold_layer_runs, plural, shortcut_of, stage_caption)
+from archviz.render.diagram_views import (
+    Shortcut,
+    block_records,
+    blocks_per_group,
+    collapse_runs,
+    downsampling,
+    fold_layer_runs,
+    plural,
+    shortcut_of,
+    stage_caption,
+)
 from archviz.render.dot_text import HtmlLabel, anchor, attribute, attributes, dot_id, html_label
 from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS, output_format
 from archviz.render.text import shape_text
-from archviz.core.summary import Summary, resolve_depth
 from archviz.units import human
 
 GROUP = "group"  # the style of a node that stands for a stage or a block
@@ -88,11 +97,20 @@ class _Builder:
         self.summary = summary
         self.options = options
         self.level = resolve_depth(options.depth, summary.max_depth)
-        self.dot = graphviz.Digraph(name=attribute(dot_id(summary.name)), graph_attr=attributes(
-            rankdir=options.rankdir, fontname=FONT, fontsize="11", nodesep="0.25", ranksep="0.3",
-            labelloc="t", label=f"{summary.name}  ({human(summary.params)} params, {human(summary.macs)} MACs)",
-        ), node_attr=attributes(shape="plain", fontname=FONT), edge_attr=attributes(
-            color="#555555", arrowsize="0.6", fontname=FONT, fontsize="9"))
+        self.dot = graphviz.Digraph(
+            name=attribute(dot_id(summary.name)),
+            graph_attr=attributes(
+                rankdir=options.rankdir,
+                fontname=FONT,
+                fontsize="11",
+                nodesep="0.25",
+                ranksep="0.3",
+                labelloc="t",
+                label=f"{summary.name}  ({human(summary.params)} params, {human(summary.macs)} MACs)",
+            ),
+            node_attr=attributes(shape="plain", fontname=FONT),
+            edge_attr=attributes(color="#555555", arrowsize="0.6", fontname=FONT, fontsize="9"),
+        )
         self.families: list[str] = []
         self.count = 0
 
@@ -107,7 +125,8 @@ class _Builder:
         if self.count > MAX_DRAWN_NODES:
             raise DiagramTooLarge(
                 f"{self.node_total():,} nodes at this depth; archviz draws at most {MAX_DRAWN_NODES:,} "
-                f"(dot would take minutes): use a smaller --depth or --collapse")
+                f"(dot would take minutes): use a smaller --depth or --collapse"
+            )
         if family not in self.families:
             self.families.append(family)
         attrs = {"label": label, "tooltip": tooltip, "id": f"node_{anchor(name)}"}
@@ -123,15 +142,32 @@ class _Builder:
         label = " " + shortcut.text + (f" ×{times}" if times > 1 else "")
         style = "dashed" if shortcut.kind == "identity" else "bold"
         side = "e" if self.options.rankdir in ("TB", "BT") else "s"  # around the block, not over its edge
-        self.edge(source, target, style=style, color=SHORTCUT_COLOR, fontcolor=SHORTCUT_COLOR, label=label,
-                  tailport=side, headport=side)
+        self.edge(
+            source,
+            target,
+            style=style,
+            color=SHORTCUT_COLOR,
+            fontcolor=SHORTCUT_COLOR,
+            label=label,
+            tailport=side,
+            headport=side,
+        )
 
     def cluster(self, key: str, label: str, top: bool) -> Any:
         import graphviz
 
-        return graphviz.Digraph(name=attribute(f"cluster_{dot_id(key)}"), graph_attr=attributes(
-            label=label, style="rounded,filled", fillcolor="#fafafa" if top else "#ffffff", color="#bbbbbb",
-            fontsize="10", labeljust="l", fontname=FONT))
+        return graphviz.Digraph(
+            name=attribute(f"cluster_{dot_id(key)}"),
+            graph_attr=attributes(
+                label=label,
+                style="rounded,filled",
+                fillcolor="#fafafa" if top else "#ffffff",
+                color="#bbbbbb",
+                fontsize="10",
+                labeljust="l",
+                fontname=FONT,
+            ),
+        )
 
     # ---- one node per stage or block, blocks inside their stages -------------------
     def grouped(self) -> None:
@@ -156,8 +192,10 @@ class _Builder:
             subtitle = row.op + (f" {row.detail}" if row.detail else "") + (f"  ×{len(run)}" if len(run) > 1 else "")
             if kind == "stage" and row.name in blocks_in:
                 subtitle += f", {plural(blocks_in[row.name], 'block')}"
-            lines = [shape_text(row.output_shape), *_numbers(sum(m.params for m in run), sum(m.macs for m in run),
-                                                              self.options)]
+            lines = [
+                shape_text(row.output_shape),
+                *_numbers(sum(m.params for m in run), sum(m.macs for m in run), self.options),
+            ]
             shortcut = shortcut_of(members[row.name]) if self.level == 2 and row.name in summary.groups else None
             if shortcut is not None:
                 lines.append(f"shortcut: {shortcut.text}")
@@ -169,8 +207,9 @@ class _Builder:
             target = self.dot
             if self.level == 2 and stage in stages and summary.groups.get(stage) == "stage":
                 if stage not in clusters:
-                    clusters[stage] = self.cluster(stage, stage_caption(summary, stages[stage], blocks_in.get(stage, 0)),
-                                                   top=True)
+                    clusters[stage] = self.cluster(
+                        stage, stage_caption(summary, stages[stage], blocks_in.get(stage, 0)), top=True
+                    )
                 target = clusters[stage]
             tooltip = f"{title}: {plural(sum(m.layers for m in run), 'layer')}"
             self.node(target, row.name, html_label(title, subtitle, lines, fill, border), family, tooltip)
@@ -214,8 +253,10 @@ class _Builder:
                 clusters[prefix] = self.cluster(name, label, top=size == 1)
                 order.append(prefix)
             if len(clusters) > MAX_DRAWN_CLUSTERS:
-                raise DiagramTooLarge(f"more than {MAX_DRAWN_CLUSTERS:,} groups to draw as clusters (dot would take "
-                                      f"minutes): use a smaller --depth")
+                raise DiagramTooLarge(
+                    f"more than {MAX_DRAWN_CLUSTERS:,} groups to draw as clusters (dot would take "
+                    f"minutes): use a smaller --depth"
+                )
         block_of = {r.name: r.path[:-1] for r in self.summary.records}  # the group a layer sits in
         for record in records:
             fill, border, _ = FAMILY_STYLE[record.family]
@@ -225,16 +266,23 @@ class _Builder:
             if not record.counted:
                 lines.append("FLOPs not counted")
             target = clusters[record.path[:-1]] if len(record.path) > 1 else self.dot
-            self.node(target, record.name, html_label(title, subtitle, lines, fill, border), record.family,
-                      record.name)
+            self.node(target, record.name, html_label(title, subtitle, lines, fill, border), record.family, record.name)
         for key, (first, run) in folded.items():  # runs of identical blocks, one node each
             stage = clusters.get(tuple(key.split(".")[:1]), self.dot)
             fill, border, _ = FAMILY_STYLE[GROUP]
             title = f"{run[0].name} … {run[-1].name.split('.')[-1]}"
-            lines = [f"{plural(len(run), 'more block')} like {first.split('.')[-1]}", shape_text(run[-1].output_shape),
-                     *_numbers(sum(r.params for r in run), sum(r.macs for r in run), self.options)]
-            self.node(stage, key, html_label(title, run[0].op + f"  ×{len(run)}", lines, fill, border), GROUP,
-                      f"{title}: folded, archviz diagram --depth layers without --collapse draws them")
+            lines = [
+                f"{plural(len(run), 'more block')} like {first.split('.')[-1]}",
+                shape_text(run[-1].output_shape),
+                *_numbers(sum(r.params for r in run), sum(r.macs for r in run), self.options),
+            ]
+            self.node(
+                stage,
+                key,
+                html_label(title, run[0].op + f"  ×{len(run)}", lines, fill, border),
+                GROUP,
+                f"{title}: folded, archviz diagram --depth layers without --collapse draws them",
+            )
         self.dot.body.extend(_nested(clusters, order))
         self._layer_edges(node_of, block_of)
 
@@ -250,22 +298,39 @@ class _Builder:
                 attrs = {}
                 if record.op == "add" and target == record.name and origin == source:
                     if block_of[source] != block_of[record.name]:
-                        attrs = {"style": "dashed", "color": SHORTCUT_COLOR, "label": " identity",
-                                 "fontcolor": SHORTCUT_COLOR, "constraint": "false"}
+                        attrs = {
+                            "style": "dashed",
+                            "color": SHORTCUT_COLOR,
+                            "label": " identity",
+                            "fontcolor": SHORTCUT_COLOR,
+                            "constraint": "false",
+                        }
                     elif source.endswith((".shortcut", ".shortcut_bn")):
                         block = [r for r in self.summary.records if r.path[:-1] == block_of[record.name]]
                         shortcut = shortcut_of(block)
-                        attrs = {"style": "bold", "color": SHORTCUT_COLOR, "fontcolor": SHORTCUT_COLOR,
-                                 "label": " " + (shortcut.kind if shortcut else "shortcut")}
+                        attrs = {
+                            "style": "bold",
+                            "color": SHORTCUT_COLOR,
+                            "fontcolor": SHORTCUT_COLOR,
+                            "label": " " + (shortcut.kind if shortcut else "shortcut"),
+                        }
                 self.edge(origin, target, **attrs)
 
     def legend(self) -> None:
         """One compact key of the families this picture uses."""
-        rows = "".join(f'<TR><TD BGCOLOR="{FAMILY_STYLE[f][0]}" COLOR="{FAMILY_STYLE[f][1]}" BORDER="1">'
-                       f'<FONT POINT-SIZE="9">{FAMILY_STYLE[f][2]}</FONT></TD></TR>' for f in self.families)
-        self.dot.node(attribute("colour key"), label=HtmlLabel(f'<<TABLE BORDER="0" CELLSPACING="2" CELLPADDING="2">'
-                                                           f'<TR><TD><FONT POINT-SIZE="9">key</FONT></TD></TR>'
-                                                           f'{rows}</TABLE>>'))
+        rows = "".join(
+            f'<TR><TD BGCOLOR="{FAMILY_STYLE[f][0]}" COLOR="{FAMILY_STYLE[f][1]}" BORDER="1">'
+            f'<FONT POINT-SIZE="9">{FAMILY_STYLE[f][2]}</FONT></TD></TR>'
+            for f in self.families
+        )
+        self.dot.node(
+            attribute("colour key"),
+            label=HtmlLabel(
+                f'<<TABLE BORDER="0" CELLSPACING="2" CELLPADDING="2">'
+                f'<TR><TD><FONT POINT-SIZE="9">key</FONT></TD></TR>'
+                f"{rows}</TABLE>>"
+            ),
+        )
 
 
 def _nested(clusters: dict[tuple[str, ...], Any], order: list[tuple[str, ...]]) -> list[str]:
@@ -319,8 +384,10 @@ def render(summary: Summary, fmt: str, options: DiagramOptions | None = None) ->
     try:  # the whole source at once: a dot that stops reading early still says why on stderr
         return graphviz.pipe("dot", fmt, dot.source.encode("utf-8"), quiet=True)
     except graphviz.ExecutableNotFound:
-        raise RuntimeFailure("drawing needs Graphviz's dot program: install the Debian package graphviz "
-                             "(apt-get install graphviz), or write .dot") from None
+        raise RuntimeFailure(
+            "drawing needs Graphviz's dot program: install the Debian package graphviz "
+            "(apt-get install graphviz), or write .dot"
+        ) from None
     except graphviz.CalledProcessError as error:
         message = (error.stderr or b"").decode("utf-8", "replace").strip().splitlines()
         raise RuntimeFailure(f"dot failed: {message[-1] if message else error}") from None

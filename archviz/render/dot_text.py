@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 import graphviz
 
 from archviz.render.tables import visible
 
-_MARKUP = frozenset('&<>"\'[]')
+_MARKUP = frozenset("&<>\"'[]")
 _COLOR = re.compile("#[0-9a-fA-F]{6}")
 
 
@@ -76,15 +76,17 @@ def html_label(title: str, subtitle: str, lines: Iterable[str], fill: str, borde
     ``fill`` and ``border`` are archviz's own colours (``#rrggbb``), never text from a model."""
     if not (_COLOR.fullmatch(fill) and _COLOR.fullmatch(border)):
         raise ValueError(f"not a colour: {fill!r}, {border!r}")
-    rows = [f'<TR><TD><B>{markup_text(title) or "&#160;"}</B></TD></TR>']
+    rows = [f"<TR><TD><B>{markup_text(title) or '&#160;'}</B></TD></TR>"]
     if subtitle:
         rows.append(f'<TR><TD><FONT POINT-SIZE="10">{markup_text(subtitle)}</FONT></TD></TR>')
     for line in lines:
         if line:
             rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="#333333">{markup_text(line)}</FONT></TD></TR>')
-    return HtmlLabel(f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" '
-                     f'BGCOLOR="{fill}" COLOR="{border}" STYLE="ROUNDED">'
-                     f'{"".join(rows)}</TABLE>>')
+    return HtmlLabel(
+        f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" '
+        f'BGCOLOR="{fill}" COLOR="{border}" STYLE="ROUNDED">'
+        f"{''.join(rows)}</TABLE>>"
+    )
 
 
 def attributes(**values: object) -> dict[str, str]:

@@ -8,16 +8,22 @@ summary's ``depth``, fit's ``limit``) reach both the record and the renderer.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
-
+from collections.abc import Callable
+from typing import Any
 
 #: Each result type (by class name) and the renderer of each of its formats, as ``module:function``:
 #: nothing is imported until a result is rendered, so a command's options cost no renderer's import.
 RENDERERS: dict[str, dict[str, str]] = {
     "Summary": {"table": "text:render_table", "markdown": "text:render_markdown", "csv": "text:render_csv"},
-    "Comparison": {"table": "compare:render_table", "markdown": "compare:render_markdown",
-                   "csv": "compare:render_csv", "svg": "compare:render_chart", "png": "compare:render_png",
-                   "pdf": "compare:render_pdf", "html": "compare:render_html"},
+    "Comparison": {
+        "table": "compare:render_table",
+        "markdown": "compare:render_markdown",
+        "csv": "compare:render_csv",
+        "svg": "compare:render_chart",
+        "png": "compare:render_png",
+        "pdf": "compare:render_pdf",
+        "html": "compare:render_html",
+    },
     "Catalog": {"table": "catalog:render_table", "markdown": "catalog:render_markdown", "csv": "catalog:render_csv"},
     "Benchmark": {"table": "bench:render_table"},
     "BlockComparison": {"table": "blocks:render_table"},
@@ -30,7 +36,7 @@ def renderer(result_type: type, fmt: str) -> Callable[..., str | bytes]:
     import importlib
 
     module, function = RENDERERS[result_type.__name__][fmt].split(":")
-    return getattr(importlib.import_module(f"archviz.render.{module}"), function)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(f"archviz.render.{module}"), function)
 
 
 def json_text(data: Any) -> str:
@@ -55,8 +61,19 @@ def render(result: Any, fmt: str = "table", **view: Any) -> str | bytes:
 
 
 #: What an output file's extension asks for.
-OUTPUT_FORMATS = {".txt": "table", ".md": "markdown", ".csv": "csv", ".json": "json", ".svg": "svg",
-                  ".png": "png", ".pdf": "pdf", ".html": "html", ".htm": "html", ".dot": "dot", ".gv": "dot"}
+OUTPUT_FORMATS = {
+    ".txt": "table",
+    ".md": "markdown",
+    ".csv": "csv",
+    ".json": "json",
+    ".svg": "svg",
+    ".png": "png",
+    ".pdf": "pdf",
+    ".html": "html",
+    ".htm": "html",
+    ".dot": "dot",
+    ".gv": "dot",
+}
 #: What ``archviz diagram`` writes, and the directions it lays a diagram out in.
 DIAGRAM_FORMATS = ("svg", "png", "pdf", "dot")
 RANKDIRS = ("TB", "LR", "BT", "RL")
@@ -64,8 +81,7 @@ RANKDIRS = ("TB", "LR", "BT", "RL")
 BINARY_FORMATS = ("png", "pdf")
 
 
-def output_format(allowed: tuple[str, ...], fmt: str | None, output: str | None,
-                  default: str | None = "table") -> str:
+def output_format(allowed: tuple[str, ...], fmt: str | None, output: str | None, default: str | None = "table") -> str:
     """The format to write: ``--format``, else what the output file's extension says, else ``default``.
     When both speak they must agree (``-o chart.png --format csv`` is a mistake, not a CSV named .png);
     a ``.txt`` file takes any text format."""
@@ -79,7 +95,7 @@ def output_format(allowed: tuple[str, ...], fmt: str | None, output: str | None,
     if fmt:
         fmt = fmt.lower()
         if said is not None and said not in (fmt, "table"):
-            raise UsageError(f"{clip(output)} names a {said} file but --format says {fmt}: drop one of them")
+            raise UsageError(f"{clip(str(output))} names a {said} file but --format says {fmt}: drop one of them")
         return fmt
     if output is None or is_stdout(output):
         if default is None:
@@ -87,8 +103,7 @@ def output_format(allowed: tuple[str, ...], fmt: str | None, output: str | None,
         return default
     if said not in allowed:
         extensions = ", ".join(ext for ext, name in OUTPUT_FORMATS.items() if name in allowed)
-        raise UsageError(f"cannot tell what to write to {clip(output)}: use a name ending in {extensions}, "
-                         f"or --format")
+        raise UsageError(f"cannot tell what to write to {clip(output)}: use a name ending in {extensions}, or --format")
     return said
 
 

@@ -8,17 +8,18 @@ from Graphviz, which escapes its text itself.
 from __future__ import annotations
 
 import re
+
 from markupsafe import Markup
 
 from archviz import __version__
 from archviz.conventions import CONVENTIONS
 from archviz.core.metrics import UNKNOWN, Metric, View, row_value, shown
+from archviz.core.summary import Summary
 from archviz.errors import UsageError
 from archviz.render.diagram import DiagramOptions, DiagramTooLarge, render
 from archviz.render.dot_text import anchor
 from archviz.render.templating import render_template
 from archviz.render.text import shape_text
-from archviz.core.summary import Summary
 from archviz.units import exact, human
 
 DEPTH_LABELS = {1: "Stages", 2: "Blocks", 3: "Layers"}
@@ -63,17 +64,26 @@ def _tree_rows(summary: Summary) -> list[dict]:
             name = record.key(size)
             if name not in ids:
                 if len(ids) == most:
-                    raise UsageError(f"{summary.name}: the dotted names of its {len(summary.records):,} layers make "
-                                     f"at least {most - len(summary.records):,} groups for the report's layer table "
-                                     f"(at most one per layer and {EXTRA_GROUPS:,}); archviz summary lists the layers")
+                    raise UsageError(
+                        f"{summary.name}: the dotted names of its {len(summary.records):,} layers make "
+                        f"at least {most - len(summary.records):,} groups for the report's layer table "
+                        f"(at most one per layer and {EXTRA_GROUPS:,}); archviz summary lists the layers"
+                    )
                 ids[name] = f"row_{anchor(name)}"
                 row = layers[name] if size == len(path) else groups[name]
-                rows.append({
-                    "id": ids[name], "name": path[size - 1] if size > 1 else name, "level": size,
-                    "group": size < len(path), "op": row.op, "shape": shape_text(row.output_shape),
-                    "cells": [_cell(metric, row_value(metric, row)) for metric in metrics], "counted": row.counted,
-                    "parent": parent,  # only the parent: the page walks up, so a row costs the same at any depth
-                })
+                rows.append(
+                    {
+                        "id": ids[name],
+                        "name": path[size - 1] if size > 1 else name,
+                        "level": size,
+                        "group": size < len(path),
+                        "op": row.op,
+                        "shape": shape_text(row.output_shape),
+                        "cells": [_cell(metric, row_value(metric, row)) for metric in metrics],
+                        "counted": row.counted,
+                        "parent": parent,  # only the parent: the page walks up, so a row costs the same at any depth
+                    }
+                )
             parent = ids[name]
     return rows
 
@@ -87,8 +97,15 @@ def _charts(summary: Summary) -> tuple[list, list]:
     for key, title, value in metrics[:1] if summary.size_open else metrics:  # MACs unknown while the size is open
         largest = max((value(r) for r in stages), default=0) or 1
         total = (summary.params if key == "params" else summary.macs) or 1
-        bars = [{"name": r.name, "width": round(320 * value(r) / largest, 1),
-                 "text": f"{human(value(r))} ({value(r) / total:.0%})", "exact": f"{value(r):,}"} for r in stages]
+        bars = [
+            {
+                "name": r.name,
+                "width": round(320 * value(r) / largest, 1),
+                "text": f"{human(value(r))} ({value(r) / total:.0%})",
+                "exact": f"{value(r):,}",
+            }
+            for r in stages
+        ]
         charts.append({"key": key, "title": f"{title} per stage", "bars": bars})
     return stages, charts
 
@@ -105,8 +122,11 @@ def _options(summary: Summary) -> list[tuple[str, str]]:
         elif isinstance(value, float):
             value = f"{value:.10f}".rstrip("0").rstrip(".")  # 1e-05 -> 0.00001, 1.0 -> 1
         elif isinstance(value, str):
-            value = {"first": "first 1x1", "middle": "3x3"}.get(value, value) if key == "stride_on" \
+            value = (
+                {"first": "first 1x1", "middle": "3x3"}.get(value, value)
+                if key == "stride_on"
                 else value.replace("_", " ")
+            )
         elif isinstance(value, list):
             value = "x".join(map(str, value)) if key == "input_shape" else ", ".join(map(str, value))
         listed.append((key.replace("_", " "), str(value)))
@@ -119,16 +139,34 @@ def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> s
     stage's width (:func:`archviz.studies.blocks.stage_comparison`), computed by the caller."""
     rows = _tree_rows(summary)  # a table too long is refused before the diagrams are drawn
     levels = sorted({min(level, summary.max_depth) for level in (1, 2, 3)})
-    diagrams = [{"key": str(level), "label": "Layers" if level == summary.max_depth else DEPTH_LABELS[level],
-                 "svg": _svg(summary, level)} for level in levels]
+    diagrams = [
+        {
+            "key": str(level),
+            "label": "Layers" if level == summary.max_depth else DEPTH_LABELS[level],
+            "svg": _svg(summary, level),
+        }
+        for level in levels
+    ]
     stages, charts = _charts(summary)
     cards = [metric.card(summary) for metric in shown(View.CARD)]
     return render_template(
         "report.html.j2",
-        version=__version__, summary=summary, description=summary.record.description,
-        options=_options(summary), cards=cards, conventions=CONVENTIONS, diagrams=diagrams, stages=stages,
-        charts=charts, blocks=stage_blocks or [], rows=rows, folded=len(summary.records) > FOLD_ABOVE,
-        uncounted=[] if summary.size_open else [(op, names, summary.reasons.get(op, ""))
-                                                for op, names in sorted(summary.uncounted.items())],
-        open_size=summary.size_open, unknown=UNKNOWN, columns=[metric.title for metric in shown(View.TABLE)],
+        version=__version__,
+        summary=summary,
+        description=summary.record.description,
+        options=_options(summary),
+        cards=cards,
+        conventions=CONVENTIONS,
+        diagrams=diagrams,
+        stages=stages,
+        charts=charts,
+        blocks=stage_blocks or [],
+        rows=rows,
+        folded=len(summary.records) > FOLD_ABOVE,
+        uncounted=[]
+        if summary.size_open
+        else [(op, names, summary.reasons.get(op, "")) for op, names in sorted(summary.uncounted.items())],
+        open_size=summary.size_open,
+        unknown=UNKNOWN,
+        columns=[metric.title for metric in shown(View.TABLE)],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import Sequence
+from collections.abc import Sequence, Set
 
 
 def visible(text: str) -> str:
@@ -45,7 +45,7 @@ def _csv_cell(value: object) -> object:
     return "'" + text if text.lstrip(" ")[:1] in ("=", "+", "-", "@") else text
 
 
-def text_table(header: Sequence[str], body: Sequence[Sequence[str]], right: set[int] = frozenset()) -> list[str]:
+def text_table(header: Sequence[str], body: Sequence[Sequence[str]], right: Set[int] = frozenset()) -> list[str]:
     """Aligned columns with a rule above and below the header and below the body."""
     header = [visible(cell) for cell in header]
     body = [[visible(cell) for cell in line] for line in body]
@@ -64,9 +64,11 @@ def _md(cell: object) -> str:
     return markdown_text(str(cell)).strip()  # after visible(): a name's own \r or \n is shown, not trimmed
 
 
-def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]], right: set[int] = frozenset()) -> list[str]:
-    lines = ["| " + " | ".join(_md(c) for c in header) + " |",
-             "|" + "|".join("---:" if i in right else "---" for i in range(len(header))) + "|"]
+def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]], right: Set[int] = frozenset()) -> list[str]:
+    lines = [
+        "| " + " | ".join(_md(c) for c in header) + " |",
+        "|" + "|".join("---:" if i in right else "---" for i in range(len(header))) + "|",
+    ]
     return lines + ["| " + " | ".join(_md(c) for c in line) + " |" for line in body]
 
 

@@ -26,9 +26,13 @@ def inline_markdown(text: str) -> Any:
 def environment() -> Any:
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("archviz.templates", "."),
-                             autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("archviz.templates", "."),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
     env.globals.update(human=human, human_bytes=human_bytes)
     # every text a template writes is visible (no control or bidi characters); markup (the SVG) is as made
     env.finalize = lambda value: value if isinstance(value, Markup) or not isinstance(value, str) else visible(value)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from archviz.render.tables import csv_table, markdown_table, markdown_text, text_table, visible
-from archviz.core.summary import Row, Summary
 from archviz.core.metrics import View, row_value, shown
+from archviz.core.summary import Row, Summary
+from archviz.render.tables import csv_table, markdown_table, markdown_text, text_table, visible
 
 #: The columns before the metrics: the layer's name, its op and its output shape.
 _LEAD = ["Layer", "Op", "Output shape"]
@@ -25,8 +26,9 @@ def _columns(rows: list[Row]) -> tuple[list[str], list[list[str]], set[int]]:
     body = []
     for row in rows:
         op = f"{row.op} {row.detail}" if row.detail else row.op
-        body.append([row.name, op, shape_text(row.output_shape),
-                     *(metric.cell(row_value(metric, row)) for metric in metrics)])
+        body.append(
+            [row.name, op, shape_text(row.output_shape), *(metric.cell(row_value(metric, row)) for metric in metrics)]
+        )
     return header, body, set(range(len(_LEAD), len(header)))
 
 
@@ -70,15 +72,25 @@ def _warning_lines(summary: Summary) -> list[str]:
     lines = []
     for op, names in summary.uncounted.items():
         reason = summary.reasons.get(op, f"no rule for {op}")
-        lines.append(visible(f"Not counted: {len(names)} layer(s) of type {op} ({', '.join(names[:3])}"
-                             + (", ..." if len(names) > 3 else "") + f"): {reason}; params come from the model"))
+        lines.append(
+            visible(
+                f"Not counted: {len(names)} layer(s) of type {op} ({', '.join(names[:3])}"
+                + (", ..." if len(names) > 3 else "")
+                + f"): {reason}; params come from the model"
+            )
+        )
     return lines
 
 
 def render_markdown(summary: Summary, depth: Any = None) -> str:
     header, body, numeric = _columns(summary.rows(depth))
-    lines = [f"**{markdown_text(_title(summary))}**", *map(markdown_text, depth_note(summary, depth)), "",
-             *markdown_table(header, body, numeric), ""]
+    lines = [
+        f"**{markdown_text(_title(summary))}**",
+        *map(markdown_text, depth_note(summary, depth)),
+        "",
+        *markdown_table(header, body, numeric),
+        "",
+    ]
     lines += markdown_table(["Total", ""], totals_lines(summary))
     lines += ["", *(f"> {markdown_text(line)}" for line in _warning_lines(summary))] if summary.uncounted else []
     return "\n".join(lines) + "\n"

@@ -87,12 +87,13 @@ def load_spec(path: str | Path) -> ResNetConfig:
 
 #: What can hold a dot that is not a key's: comments, and strings of the four kinds (multi-line ones may
 #: end in up to two extra quotes). Each alternative ends at its first possible end, so one scan is linear.
-_TOML_NOT_KEYS = re.compile(r'#[^\n]*|"""(?:[^\\]|\\.)*?"""(?!")|\'\'\'.*?\'\'\'(?!\')|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'',
-                            re.DOTALL)
+_TOML_NOT_KEYS = re.compile(
+    r'#[^\n]*|"""(?:[^\\]|\\.)*?"""(?!")|\'\'\'.*?\'\'\'(?!\')|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'', re.DOTALL
+)
 #: A run of text since the line, table, list or value began: a key, a header's name or a value. Outside
 #: strings only keys hold many dots (a number or a date has one), and the parser reads a key's parts
 #: before it finds a missing ``=``, so every run is counted. Nothing is matched twice: the scan is linear.
-_TOML_RUN = re.compile(r'[^\n{,\[\]=]+')
+_TOML_RUN = re.compile(r"[^\n{,\[\]=]+")
 
 
 def _check_key_parts(path: Path, text: str) -> None:
@@ -106,8 +107,9 @@ def _check_key_parts(path: Path, text: str) -> None:
     for key in _TOML_RUN.finditer(bare):
         if key[0].count(".") >= MAX_KEY_PARTS:
             number = bare.count("\n", 0, key.start()) + 1
-            raise SpecError(f"{path}:{number}: a key with more than {MAX_KEY_PARTS} dotted parts; a spec's keys "
-                            f"have a few")
+            raise SpecError(
+                f"{path}:{number}: a key with more than {MAX_KEY_PARTS} dotted parts; a spec's keys have a few"
+            )
 
 
 def _read_text(path: Path) -> str:
@@ -118,7 +120,7 @@ def _read_text(path: Path) -> str:
         with open_regular(path, "spec") as handle:
             data = handle.read(MAX_SPEC_BYTES + 1)
     except OSError as error:
-        raise RuntimeFailure(f"cannot read spec {clip(path)}: {error.strerror or error}") from None
+        raise RuntimeFailure(f"cannot read spec {clip(str(path))}: {error.strerror or error}") from None
     if len(data) > MAX_SPEC_BYTES:
         raise SpecError(f"{path}: a spec file is at most {MAX_SPEC_BYTES // 1024} KiB; this one is larger")
     try:
@@ -127,8 +129,9 @@ def _read_text(path: Path) -> str:
         raise SpecError(f"{path}: not a UTF-8 text file") from None
 
 
-def config_from_dict(data: dict[str, Any], locator: _Locator | None = None, *,
-                     default_name: str = "spec") -> ResNetConfig:
+def config_from_dict(
+    data: dict[str, Any], locator: _Locator | None = None, *, default_name: str = "spec"
+) -> ResNetConfig:
     locator = locator or _Locator(Path("<spec>"), "")
     for key in data:
         if key not in _TOP_KEYS:
@@ -137,8 +140,9 @@ def config_from_dict(data: dict[str, Any], locator: _Locator | None = None, *,
     base_name = data.get("base")
     if base_name is not None:
         if not isinstance(base_name, str) or base_name not in REGISTRY:
-            raise locator.error(REGISTRY.unknown_message(str(base_name)).replace("unknown model", "unknown base"),
-                                "base")
+            raise locator.error(
+                REGISTRY.unknown_message(str(base_name)).replace("unknown model", "unknown base"), "base"
+            )
         config = REGISTRY.get(base_name)
     else:
         config = None
@@ -220,7 +224,9 @@ def _apply_stages(locator: _Locator, config: ResNetConfig, stages: Any) -> ResNe
             if field in table:
                 value = table[field]
                 if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                    raise locator.error(f"[{section}] {field} must be a positive integer, got {value!r}", field, section)
+                    raise locator.error(
+                        f"[{section}] {field} must be a positive integer, got {value!r}", field, section
+                    )
                 target[number - 1] = value
         stage_fields = {k: table[k] for k in ("mid_width", "out_width", "shortcut") if k in table}
         if stage_fields:
@@ -236,11 +242,13 @@ def _apply_stages(locator: _Locator, config: ResNetConfig, stages: Any) -> ResNe
                 raise locator.error(f"[{block_section}] must be a table")
             for field in block_table:
                 if field not in _BLOCK_KEYS:
-                    raise locator.error(f"unknown key {field!r} in [{block_section}]{_close(field, _BLOCK_KEYS)}",
-                                        field, block_section)
+                    raise locator.error(
+                        f"unknown key {field!r} in [{block_section}]{_close(field, _BLOCK_KEYS)}", field, block_section
+                    )
             overrides.append(BlockOverride(stage=number, block=int(index), **block_table))
     try:
-        return config.replace(layers=tuple(layers), widths=tuple(widths), strides=tuple(strides),
-                              overrides=tuple(overrides))
+        return config.replace(
+            layers=tuple(layers), widths=tuple(widths), strides=tuple(strides), overrides=tuple(overrides)
+        )
     except SpecError as error:
         raise locator.error(str(error)) from None

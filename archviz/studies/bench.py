@@ -6,8 +6,9 @@ imported only when the timing starts, through :mod:`archviz.backend`."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from archviz.errors import RuntimeFailure, UsageError
 
@@ -50,22 +51,38 @@ class Benchmark:
         return self.flops_per_batch / self.seconds_per_batch / 1e9
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "device": self.device, "batch_size": self.batch_size,
-                "input_shape": list(self.input_shape), "warmup": self.warmup, "steps": self.steps,
-                "seconds_per_batch": self.seconds_per_batch, "seconds_per_batch_std": self.seconds_per_batch_std,
-                "images_per_second": self.images_per_second, "flops_per_batch": self.flops_per_batch,
-                "flops_complete": self.flops_complete, "gflops_per_second": self.gflops_per_second,
-                "times": list(self.times)}
+        return {
+            "model": self.model,
+            "device": self.device,
+            "batch_size": self.batch_size,
+            "input_shape": list(self.input_shape),
+            "warmup": self.warmup,
+            "steps": self.steps,
+            "seconds_per_batch": self.seconds_per_batch,
+            "seconds_per_batch_std": self.seconds_per_batch_std,
+            "images_per_second": self.images_per_second,
+            "flops_per_batch": self.flops_per_batch,
+            "flops_complete": self.flops_complete,
+            "gflops_per_second": self.gflops_per_second,
+            "times": list(self.times),
+        }
 
 
-def run_benchmark(model: Any, *, batch_size: int = 32, steps: int = 20, warmup: int = 3,
-                  progress: Callable[[], None] | None = None, **options: Any) -> Benchmark:
+def run_benchmark(
+    model: Any,
+    *,
+    batch_size: int = 32,
+    steps: int = 20,
+    warmup: int = 3,
+    progress: Callable[[], None] | None = None,
+    **options: Any,
+) -> Benchmark:
     """Time ``steps`` forward passes of MODEL (anything :func:`archviz.api.resolve` takes, with its
     options) after ``warmup`` untimed ones; ``progress`` is called after each pass. TensorFlow's
     failures (a batch that does not fit in memory) are one line: :class:`RuntimeFailure`."""
-    from archviz.core.analysis import analyze_graph
-    from archviz.backend.keras_export import runnable
     from archviz.api import resolve
+    from archviz.backend.keras_export import runnable
+    from archviz.core.analysis import analyze_graph
 
     check_memory(model, batch_size=batch_size, **options)
     resolved = resolve(model, keras_model=True, **options)
@@ -84,9 +101,16 @@ def run_benchmark(model: Any, *, batch_size: int = 32, steps: int = 20, warmup: 
         raise RuntimeFailure(f"TensorFlow failed at batch size {batch_size:,}: {first_line}") from None
     summary = analyze_graph(resolved.graph, batch_size=batch_size)
     gpus = tf.config.list_physical_devices("GPU")
-    return Benchmark(model=summary.name, device=f"GPU ({gpus[0].name})" if gpus else "CPU", batch_size=batch_size,
-                     input_shape=input_shape, warmup=warmup,
-                     times=tuple(times), flops_per_batch=summary.flops, flops_complete=summary.complete)
+    return Benchmark(
+        model=summary.name,
+        device=f"GPU ({gpus[0].name})" if gpus else "CPU",
+        batch_size=batch_size,
+        input_shape=input_shape,
+        warmup=warmup,
+        times=tuple(times),
+        flops_per_batch=summary.flops,
+        flops_complete=summary.complete,
+    )
 
 
 def check_memory(model: Any, *, batch_size: int, **options: Any) -> None:
@@ -94,9 +118,9 @@ def check_memory(model: Any, *, batch_size: int, **options: Any) -> None:
     this machine's memory (:mod:`archviz.core.memory`). A Keras file that archviz's config reader cannot
     read, or that the user has Keras read (``--loader keras``), is not checked here (knowing its size
     needs Keras): TensorFlow's own failure is one line."""
-    from archviz.sources.keras.reader import NotReadable
-    from archviz.core.memory import check_fits
     from archviz.api import analyze, is_keras_file
+    from archviz.core.memory import check_fits
+    from archviz.sources.keras.reader import NotReadable
 
     if is_keras_file(model):
         if options.get("loader") == "keras":
@@ -109,8 +133,15 @@ def check_memory(model: Any, *, batch_size: int, **options: Any) -> None:
     check_fits(summary, run=True)
 
 
-def _time(tf: Any, keras_model: Any, input_shape: tuple[int, ...], batch_size: int, steps: int, warmup: int,
-          progress: Callable[[], None] | None) -> list[float]:
+def _time(
+    tf: Any,
+    keras_model: Any,
+    input_shape: tuple[int, ...],
+    batch_size: int,
+    steps: int,
+    warmup: int,
+    progress: Callable[[], None] | None,
+) -> list[float]:
     images = tf.random.normal((batch_size, *input_shape), seed=0)
     forward = tf.function(lambda x: keras_model(x, training=False))
     times: list[float] = []

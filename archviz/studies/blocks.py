@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archviz.core.analysis import analyze_graph
+from archviz.core.summary import LayerRecord, Summary
 from archviz.errors import SpecError
 from archviz.limits import check
-from archviz.core.summary import LayerRecord, Summary
 from archviz.sources.zoo import BlockPlan, ResNetConfig
-from archviz.sources.zoo.config import BlockType, ConvBias
 from archviz.sources.zoo.builder import block_graph
+from archviz.sources.zoo.config import BlockType, ConvBias
 from archviz.sources.zoo.plans import block_style, grouped_width
 
 
@@ -56,11 +56,18 @@ class BlockCost:
         return sum(conv.weights for conv in self.convs)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "description": self.description, "channels": self.channels,
-                "spatial": self.spatial, "weights": self.weights, "params_with_bn": self.params_with_bn,
-                "params_with_bn_and_bias": self.params_with_bn_and_bias, "macs": self.macs, "flops": self.flops,
-                "convs": [{"name": c.name, "formula": c.formula, "weights": c.weights, "macs": c.macs}
-                          for c in self.convs]}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "channels": self.channels,
+            "spatial": self.spatial,
+            "weights": self.weights,
+            "params_with_bn": self.params_with_bn,
+            "params_with_bn_and_bias": self.params_with_bn_and_bias,
+            "macs": self.macs,
+            "flops": self.flops,
+            "convs": [{"name": c.name, "formula": c.formula, "weights": c.weights, "macs": c.macs} for c in self.convs],
+        }
 
 
 def _cost(name: str, description: str, config: ResNetConfig, channels: int, mid: int, spatial: int) -> BlockCost:
@@ -70,16 +77,32 @@ def _cost(name: str, description: str, config: ResNetConfig, channels: int, mid:
     summary, biased = analyze_graph(graph), analyze_graph(with_bias)
     shapes = {r.name: r.output_shape for r in summary.records}
     convs = [_conv(r, shapes) for r in summary.records if r.op == "conv2d"]
-    return BlockCost(name, description, channels, spatial, convs, params_with_bn_and_bias=biased.params,
-                     params_with_bn=summary.params, macs=summary.macs, flops=summary.flops)
+    return BlockCost(
+        name,
+        description,
+        channels,
+        spatial,
+        convs,
+        params_with_bn_and_bias=biased.params,
+        params_with_bn=summary.params,
+        macs=summary.macs,
+        flops=summary.flops,
+    )
 
 
 def _conv(record: LayerRecord, shapes: dict) -> Conv:
     kernel = tuple(record.attrs["kernel"])
     groups = record.attrs.get("groups", 1)
     in_channels = shapes[record.inputs[0]][-1]
-    return Conv(record.name.rsplit(".", 1)[-1], kernel, in_channels, record.attrs["filters"], groups,
-                record.trainable_params, record.macs)
+    return Conv(
+        record.name.rsplit(".", 1)[-1],
+        kernel,
+        in_channels,
+        record.attrs["filters"],
+        groups,
+        record.trainable_params,
+        record.macs,
+    )
 
 
 _BASIC = ResNetConfig(name="basic", block=BlockType.BASIC, conv_bias=ConvBias.NONE)
@@ -87,16 +110,29 @@ _BOTTLENECK = ResNetConfig(name="bottleneck", block=BlockType.BOTTLENECK, conv_b
 
 
 def _identity(config: ResNetConfig, channels: int, mid: int) -> BlockPlan:
-    return BlockPlan(in_channels=channels, mid_width=mid, out_channels=channels, stride=1, shortcut="identity",
-                     style=block_style(config))
+    return BlockPlan(
+        in_channels=channels,
+        mid_width=mid,
+        out_channels=channels,
+        stride=1,
+        shortcut="identity",
+        style=block_style(config),
+    )
 
 
 def basic_and_bottleneck(channels: int, inner: int, spatial: int) -> tuple[BlockCost, BlockCost]:
     """The paper's comparison: two 3x3 convs C -> C against 1x1 C -> inner, 3x3, 1x1 inner -> C."""
-    return (_cost("basic", f"basic block: two 3x3 convs, {channels} -> {channels}", _BASIC,
-                  channels, channels, spatial),
-            _cost("bottleneck", f"bottleneck: 1x1 {channels} -> {inner}, 3x3 {inner} -> {inner}, 1x1 {inner} -> "
-                  f"{channels}", _BOTTLENECK, channels, inner, spatial))
+    return (
+        _cost("basic", f"basic block: two 3x3 convs, {channels} -> {channels}", _BASIC, channels, channels, spatial),
+        _cost(
+            "bottleneck",
+            f"bottleneck: 1x1 {channels} -> {inner}, 3x3 {inner} -> {inner}, 1x1 {inner} -> {channels}",
+            _BOTTLENECK,
+            channels,
+            inner,
+            spatial,
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -119,13 +155,23 @@ class BlockComparison:
         return {"weights": self.basic.weights / self.bottleneck.weights, "macs": self.basic.macs / self.bottleneck.macs}
 
     def to_dict(self) -> dict:
-        return {"channels": self.basic.channels, "bottleneck_channels": self.bottleneck.convs[0].out_channels,
-                "spatial": self.basic.spatial, "blocks": [cost.to_dict() for cost in self.costs],
-                "basic_over_bottleneck": self.ratio}
+        return {
+            "channels": self.basic.channels,
+            "bottleneck_channels": self.bottleneck.convs[0].out_channels,
+            "spatial": self.basic.spatial,
+            "blocks": [cost.to_dict() for cost in self.costs],
+            "basic_over_bottleneck": self.ratio,
+        }
 
 
-def compare(channels: int = 256, bottleneck_channels: int | None = None, spatial: int = 56, *,
-            groups: int | None = None, width_per_group: int | None = None) -> BlockComparison:
+def compare(
+    channels: int = 256,
+    bottleneck_channels: int | None = None,
+    spatial: int = 56,
+    *,
+    groups: int | None = None,
+    width_per_group: int | None = None,
+) -> BlockComparison:
     """Basic block, bottleneck, ResNeXt bottleneck and pre-activation blocks at ``channels`` wide.
 
     The ResNeXt block is 32x4d (32 groups, 4 channels per group per 64 inner channels) unless
@@ -135,8 +181,10 @@ def compare(channels: int = 256, bottleneck_channels: int | None = None, spatial
     check("spatial", spatial)
     inner = bottleneck_channels if bottleneck_channels is not None else channels // 4
     if inner < 1:
-        raise SpecError(f"a bottleneck of {channels} channels has {channels} // 4 = 0 inner channels: "
-                        f"give --bottleneck-channels, or --channels 4 or more")
+        raise SpecError(
+            f"a bottleneck of {channels} channels has {channels} // 4 = 0 inner channels: "
+            f"give --bottleneck-channels, or --channels 4 or more"
+        )
     check("channels", inner, "bottleneck channels")
     if groups is None and width_per_group is None and inner * 4 < 64:
         groups = 32
@@ -147,18 +195,40 @@ def compare(channels: int = 256, bottleneck_channels: int | None = None, spatial
     width_per_group = check("width_per_group", 4 if width_per_group is None else width_per_group)
     grouped = grouped_width(inner, groups, width_per_group)
     if grouped < groups:
-        raise SpecError(f"a grouped bottleneck at {inner} channels with {width_per_group} per group is empty: "
-                        f"raise --width-per-group or --bottleneck-channels")
+        raise SpecError(
+            f"a grouped bottleneck at {inner} channels with {width_per_group} per group is empty: "
+            f"raise --width-per-group or --bottleneck-channels"
+        )
     resnext = _BOTTLENECK.replace(name="resnext", groups=groups, width_per_group=width_per_group)
-    return BlockComparison((
-        *basic_and_bottleneck(channels, inner, spatial),
-        _cost("resnext", f"ResNeXt bottleneck: 1x1 {channels} -> {grouped}, 3x3 in {groups} groups, "
-              f"1x1 {grouped} -> {channels}", resnext, channels, grouped, spatial),
-        _cost("preact-basic", "pre-activation basic block: BN-ReLU-conv twice (no BN after the last conv)",
-              _BASIC.replace(name="preact-basic", preact=True), channels, channels, spatial),
-        _cost("preact-bottleneck", "pre-activation bottleneck: BN-ReLU before each conv",
-              _BOTTLENECK.replace(name="preact-bottleneck", preact=True), channels, inner, spatial),
-    ))
+    return BlockComparison(
+        (
+            *basic_and_bottleneck(channels, inner, spatial),
+            _cost(
+                "resnext",
+                f"ResNeXt bottleneck: 1x1 {channels} -> {grouped}, 3x3 in {groups} groups, 1x1 {grouped} -> {channels}",
+                resnext,
+                channels,
+                grouped,
+                spatial,
+            ),
+            _cost(
+                "preact-basic",
+                "pre-activation basic block: BN-ReLU-conv twice (no BN after the last conv)",
+                _BASIC.replace(name="preact-basic", preact=True),
+                channels,
+                channels,
+                spatial,
+            ),
+            _cost(
+                "preact-bottleneck",
+                "pre-activation bottleneck: BN-ReLU before each conv",
+                _BOTTLENECK.replace(name="preact-bottleneck", preact=True),
+                channels,
+                inner,
+                spatial,
+            ),
+        )
+    )
 
 
 def stage_comparison(summary: Summary) -> list[dict[str, Any]]:
@@ -174,10 +244,16 @@ def stage_comparison(summary: Summary) -> list[dict[str, Any]]:
             continue
         sized = height > 0 and width > 0  # an open input size leaves the MACs unknown, not the weights
         basic, bottleneck = basic_and_bottleneck(channels, channels // 4, height if sized else 1)
-        rows.append({"stage": stage.name, "channels": channels,
-                     "spatial": f"{height}x{width}" if sized else "?x?",
-                     "basic_weights": basic.weights, "bottleneck_weights": bottleneck.weights,
-                     "basic_macs": basic.macs if sized else None,
-                     "bottleneck_macs": bottleneck.macs if sized else None,
-                     "ratio": basic.weights / bottleneck.weights})
+        rows.append(
+            {
+                "stage": stage.name,
+                "channels": channels,
+                "spatial": f"{height}x{width}" if sized else "?x?",
+                "basic_weights": basic.weights,
+                "bottleneck_weights": bottleneck.weights,
+                "basic_macs": basic.macs if sized else None,
+                "bottleneck_macs": bottleneck.macs if sized else None,
+                "ratio": basic.weights / bottleneck.weights,
+            }
+        )
     return rows

@@ -23,9 +23,17 @@ class Entry:
     source: str
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "family": self.family, "input_shape": list(self.input_shape),
-                "classes": self.classes, "params": self.params, "trainable_params": self.trainable_params,
-                "macs": self.macs, "description": self.description, "source": self.source}
+        return {
+            "name": self.name,
+            "family": self.family,
+            "input_shape": list(self.input_shape),
+            "classes": self.classes,
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "macs": self.macs,
+            "description": self.description,
+            "source": self.source,
+        }
 
 
 @dataclass(frozen=True)
@@ -44,8 +52,19 @@ def catalog(pattern: str = "*") -> Catalog:
     entries = []
     for config in REGISTRY.match(pattern):
         summary = analyze_graph(build(config))
-        entries.append(Entry(config.name, config.family, config.input_shape, config.classes, summary.params,
-                             summary.trainable_params, summary.macs, config.description, config.source))
+        entries.append(
+            Entry(
+                config.name,
+                config.family,
+                config.input_shape,
+                config.classes,
+                summary.params,
+                summary.trainable_params,
+                summary.macs,
+                config.description,
+                config.source,
+            )
+        )
     if not entries:
         raise UnknownModelError(f"no preset matches {short(pattern)}; run 'archviz list' to see them all")
     return Catalog(pattern, tuple(entries))

@@ -6,12 +6,13 @@ failure naming it, never dropped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from archviz.errors import ArchvizError, UsageError
 from archviz.core.metrics import View, row_value, shown
 from archviz.core.summary import Summary
+from archviz.errors import ArchvizError, UsageError
 
 #: The metrics a comparison shows, sorts by (``--sort``) and divides by the baseline's (``--baseline``).
 COLUMNS: tuple[str, ...] = tuple(metric.key for metric in shown(View.COMPARE))
@@ -36,8 +37,10 @@ class Entry:
         if self.summary is None:
             return {"name": self.label, "model": self.label, "error": str(self.error)}
         record: dict[str, Any] = {"name": self.summary.name, "model": self.label, **self.summary.totals()}
-        record["stages"] = [{"name": row.name, **{metric.key: row_value(metric, row) for metric in shown(View.STAGES)}}
-                            for row in self.summary.stage_rows()]
+        record["stages"] = [
+            {"name": row.name, **{metric.key: row_value(metric, row) for metric in shown(View.STAGES)}}
+            for row in self.summary.stage_rows()
+        ]
         if self.ratios:
             record["ratios"] = dict(self.ratios)
         return record
@@ -64,8 +67,15 @@ class Comparison:
         return [entry.to_dict() for entry in self.entries]
 
 
-def compare(models: list[str], *, baseline: str | None = None, sort: str | None = None,
-            analyze: Callable[[str], Summary], batch_size: int = 1, dtype: str = "float32") -> Comparison:
+def compare(
+    models: list[str],
+    *,
+    baseline: str | None = None,
+    sort: str | None = None,
+    analyze: Callable[[str], Summary],
+    batch_size: int = 1,
+    dtype: str = "float32",
+) -> Comparison:
     """Summarize each model with ``analyze``; add ratios to the baseline; sort by a column."""
     if not models:
         raise UsageError("give at least one model to compare")

@@ -13,25 +13,40 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from archviz.core.analysis import analyze_graph
-from archviz.errors import ArchvizError, UsageError
 from archviz.core.graph import Graph
+from archviz.errors import ArchvizError, UsageError
 from archviz.sources.zoo import REGISTRY, ResNetConfig
-from archviz.sources.zoo.config import BlockType
 from archviz.sources.zoo.builder import block_graph, stem_graph, tail_graph
+from archviz.sources.zoo.config import BlockType
 from archviz.sources.zoo.plans import plan, stem_plan, tail_plan
 
 #: family -> (base preset, grids of the design space)
 FAMILIES: dict[str, tuple[str, dict[str, tuple]]] = {
-    "cifar": ("resnet20", {"blocks": (1, 2, 3, 5, 7, 9, 12, 18), "width_multiplier": (0.5, 0.75, 1, 1.5, 2, 3, 4),
-                           "block": tuple(BlockType)}),
-    "resnet": ("resnet18", {"blocks": (1, 2, 3, 4, 6, 8), "width_multiplier": (0.25, 0.5, 0.75, 1, 1.5),
-                            "block": tuple(BlockType)}),
-    "resnext": ("resnext50_32x4d", {"blocks": (1, 2, 3, 4, 6), "width_multiplier": (0.5, 0.75, 1),
-                                    "groups": ((8, 4), (16, 4), (32, 4), (32, 8), (64, 4))}),
+    "cifar": (
+        "resnet20",
+        {
+            "blocks": (1, 2, 3, 5, 7, 9, 12, 18),
+            "width_multiplier": (0.5, 0.75, 1, 1.5, 2, 3, 4),
+            "block": tuple(BlockType),
+        },
+    ),
+    "resnet": (
+        "resnet18",
+        {"blocks": (1, 2, 3, 4, 6, 8), "width_multiplier": (0.25, 0.5, 0.75, 1, 1.5), "block": tuple(BlockType)},
+    ),
+    "resnext": (
+        "resnext50_32x4d",
+        {
+            "blocks": (1, 2, 3, 4, 6),
+            "width_multiplier": (0.5, 0.75, 1),
+            "groups": ((8, 4), (16, 4), (32, 4), (32, 8), (64, 4)),
+        },
+    ),
     "wide": ("wrn-28-10", {"blocks": (1, 2, 3, 4, 6), "width_multiplier": (0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2)}),
 }
 
@@ -61,8 +76,15 @@ class Variant:
 
     def to_dict(self) -> dict[str, Any]:
         options = {k: list(v) if isinstance(v, tuple) else v for k, v in self.options.items()}
-        return {"family": self.family, "base": self.base, "params": self.params, "macs": self.macs,
-                "weighted_layers": self.weighted_layers, "options": options, "command": self.command}
+        return {
+            "family": self.family,
+            "base": self.base,
+            "params": self.params,
+            "macs": self.macs,
+            "weighted_layers": self.weighted_layers,
+            "options": options,
+            "command": self.command,
+        }
 
 
 # ---- costing by parts ---------------------------------------------------------------
@@ -147,18 +169,30 @@ class Objective:
     rank: Callable[[list[Variant]], list[Variant]]
 
 
-OBJECTIVES: dict[str, Objective] = {objective.name: objective for objective in (
-    Objective("params", "the most params (the best network you can afford)",
-              "ranked by params, most first (ties: fewer MACs). Pick #1: the largest network within budget.",
-              lambda variants: sorted(variants, key=lambda v: (-v.params, v.macs, v.weighted_layers))),
-    Objective("macs", "the fewest MACs (the cheapest to run)",
-              "ranked by MACs, fewest first (ties: more params). Pick #1: the cheapest network within budget.",
-              lambda variants: sorted(variants, key=lambda v: (v.macs, -v.params, v.weighted_layers))),
-    Objective("front", "the Pareto front of params (more is better) against MACs (fewer is better)",
-              "the Pareto front of params against MACs, fewest MACs first: each row has more params than every "
-              "row above it. Pick the first with enough params.",
-              pareto),
-)}
+OBJECTIVES: dict[str, Objective] = {
+    objective.name: objective
+    for objective in (
+        Objective(
+            "params",
+            "the most params (the best network you can afford)",
+            "ranked by params, most first (ties: fewer MACs). Pick #1: the largest network within budget.",
+            lambda variants: sorted(variants, key=lambda v: (-v.params, v.macs, v.weighted_layers)),
+        ),
+        Objective(
+            "macs",
+            "the fewest MACs (the cheapest to run)",
+            "ranked by MACs, fewest first (ties: more params). Pick #1: the cheapest network within budget.",
+            lambda variants: sorted(variants, key=lambda v: (v.macs, -v.params, v.weighted_layers)),
+        ),
+        Objective(
+            "front",
+            "the Pareto front of params (more is better) against MACs (fewer is better)",
+            "the Pareto front of params against MACs, fewest MACs first: each row has more params than every "
+            "row above it. Pick the first with enough params.",
+            pareto,
+        ),
+    )
+}
 
 
 @dataclass
@@ -186,14 +220,22 @@ class FitResult:
         return self.ranked if limit == 0 else self.ranked[:limit]
 
     def to_dict(self, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
-        return {"objective": self.objective, "ranking": self.ranking, "max_params": self.max_params,
-                "max_macs": self.max_macs, "evaluated": self.evaluated, "within_budget": self.within_budget,
-                "front_size": self.front_size, "ranked": len(self.ranked),
-                "variants": [v.to_dict() for v in self.shown(limit)]}
+        return {
+            "objective": self.objective,
+            "ranking": self.ranking,
+            "max_params": self.max_params,
+            "max_macs": self.max_macs,
+            "evaluated": self.evaluated,
+            "within_budget": self.within_budget,
+            "front_size": self.front_size,
+            "ranked": len(self.ranked),
+            "variants": [v.to_dict() for v in self.shown(limit)],
+        }
 
 
-def fit(*, max_params: int, max_macs: int | None = None, family: str = "cifar", objective: str = "params",
-        **fixed: Any) -> FitResult:
+def fit(
+    *, max_params: int, max_macs: int | None = None, family: str = "cifar", objective: str = "params", **fixed: Any
+) -> FitResult:
     """The variants of ``family`` within ``max_params`` (and ``max_macs``), ranked by ``objective``."""
     if family not in FAMILIES:
         raise UsageError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
@@ -211,8 +253,16 @@ def fit(*, max_params: int, max_macs: int | None = None, family: str = "cifar", 
             continue  # an input too small for this variant, say
         if params <= max_params and (max_macs is None or macs <= max_macs):
             within.append(Variant(family, base, {**_fixed_for_command(fixed), **options}, params, macs, weighted))
-    return FitResult(OBJECTIVES[objective].rank(within), evaluated, len(within), time.perf_counter() - start,
-                     max_params=max_params, max_macs=max_macs, objective=objective, front_size=len(pareto(within)))
+    return FitResult(
+        OBJECTIVES[objective].rank(within),
+        evaluated,
+        len(within),
+        time.perf_counter() - start,
+        max_params=max_params,
+        max_macs=max_macs,
+        objective=objective,
+        front_size=len(pareto(within)),
+    )
 
 
 def _fixed_for_command(fixed: dict[str, Any]) -> dict[str, Any]:

@@ -27,12 +27,14 @@ class BasicBlock(layers.Layer):
 class ResNet(keras.Model):
     def __init__(self, layer_dims, num_classes=1000, **kwargs):
         super().__init__(**kwargs)
-        self.stem = keras.Sequential([
-            layers.Conv2D(64, (7, 7), strides=(2, 2), padding="same"),
-            layers.BatchNormalization(),
-            layers.Activation("relu"),
-            layers.MaxPool2D(pool_size=(3, 3), strides=(2, 2), padding="same"),
-        ])
+        self.stem = keras.Sequential(
+            [
+                layers.Conv2D(64, (7, 7), strides=(2, 2), padding="same"),
+                layers.BatchNormalization(),
+                layers.Activation("relu"),
+                layers.MaxPool2D(pool_size=(3, 3), strides=(2, 2), padding="same"),
+            ]
+        )
         self.layer1 = self.build_resblock(64, layer_dims[0])
         self.layer2 = self.build_resblock(128, layer_dims[1], strides=2)
         self.layer3 = self.build_resblock(256, layer_dims[2], strides=2)

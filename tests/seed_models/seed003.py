@@ -46,8 +46,12 @@ def resnet50(input_shape=(64, 64, 3), classes=6, corrected=False):
     x = layers.BatchNormalization(axis=3, name="bn_conv1")(x)
     x = layers.Activation("relu")(x)
     x = layers.MaxPooling2D((3, 3), strides=(2, 2))(x)
-    plan = [(2, [64, 64, 256], 1, "bc"), (3, [128, 128, 512], 2, "bcd"), (4, [256, 256, 1024], 2, "bcdef"),
-            (5, [512, 512, 2048], 2, "bc")]
+    plan = [
+        (2, [64, 64, 256], 1, "bc"),
+        (3, [128, 128, 512], 2, "bcd"),
+        (4, [256, 256, 1024], 2, "bcdef"),
+        (5, [512, 512, 2048], 2, "bc"),
+    ]
     for stage, filters, stride, identity_names in plan:
         x = convolutional_block(x, 3, filters, stage, "a", s=stride)
         for block in identity_names:

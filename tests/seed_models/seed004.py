@@ -16,8 +16,9 @@ class ResidualBlock(keras.layers.Layer):
         self.conv2 = keras.layers.Conv2D(filters, (3, 3), strides=1, padding="same")
         self.bn2 = keras.layers.BatchNormalization()
         if strides != 1:
-            self.down_samples = keras.Sequential([keras.layers.Conv2D(filters, (1, 1), strides=strides),
-                                                  keras.layers.BatchNormalization()])
+            self.down_samples = keras.Sequential(
+                [keras.layers.Conv2D(filters, (1, 1), strides=strides), keras.layers.BatchNormalization()]
+            )
         else:
             self.down_samples = None
 
@@ -44,5 +45,12 @@ def mini_resnet():
 def transfer_resnet50():
     base = keras.applications.ResNet50(include_top=False, weights=None, input_shape=(224, 224, 3))
     base.trainable = False
-    return keras.Sequential([keras.Input((224, 224, 3)), base, keras.layers.GlobalAveragePooling2D(),
-                             keras.layers.Dense(10, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])
+    return keras.Sequential(
+        [
+            keras.Input((224, 224, 3)),
+            base,
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(10, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )

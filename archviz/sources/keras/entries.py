@@ -23,12 +23,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from archviz.errors import RuntimeFailure
 from archviz.core.graph import Shape
-from archviz.sources.keras.tf_ops import CONSTANT, TF_OP_CLASSES, first_argument, is_node_data
+from archviz.errors import RuntimeFailure
 from archviz.limits import MAX_DIMENSION, MAX_RANK
 from archviz.ops import KERAS_CLASSES
 from archviz.ops.base import RAW_OPS
+from archviz.sources.keras.tf_ops import CONSTANT, TF_OP_CLASSES, first_argument, is_node_data
 
 #: Model classes whose layers are walked: ``keras.Model(inputs, outputs)`` is saved as Functional (Model in Keras 2).
 CONTAINERS = ("Functional", "Model", "Sequential")
@@ -44,8 +44,11 @@ class NotReadable(RuntimeFailure):
     """A file the config reader cannot take alone, though Keras can load it; ``reason`` says why."""
 
     def __init__(self, path: Path, reason: str, *, keras_loads: bool = True) -> None:
-        hint = ("--loader keras (or auto) loads the file with Keras" if keras_loads else
-                "nor can Keras 3 load it (a file of tf-keras, Keras 2)")
+        hint = (
+            "--loader keras (or auto) loads the file with Keras"
+            if keras_loads
+            else "nor can Keras 3 load it (a file of tf-keras, Keras 2)"
+        )
         super().__init__(f"{path}: archviz's config reader cannot read {reason}; {hint}")
         self.reason, self.keras_loads = reason, keras_loads
 
@@ -112,15 +115,21 @@ class Entries:
         """Whether a Sequential model says its input shape (an input layer, or Keras 2's first layer's)."""
         layers = self.layers_of(entry)
         config = layers[0].get("config") if layers else None
-        return bool(layers) and (self.class_key(layers[0]) == "InputLayer" or isinstance(config, dict) and (
-            "batch_input_shape" in config or "batch_shape" in config))
+        return bool(layers) and (
+            self.class_key(layers[0]) == "InputLayer"
+            or isinstance(config, dict)
+            and ("batch_input_shape" in config or "batch_shape" in config)
+        )
 
     def input_shape(self, entry: dict, what: str) -> Shape:
         """An input's shape without the batch, an open size as -1."""
         config = entry.get("config")
         dims = config.get("batch_shape", config.get("batch_input_shape")) if isinstance(config, dict) else None
-        if not isinstance(dims, list) or len(dims) < 2 or not all(
-                d is None or (type(d) is int and 0 <= d <= MAX_DIMENSION) for d in dims):
+        if (
+            not isinstance(dims, list)
+            or len(dims) < 2
+            or not all(d is None or (type(d) is int and 0 <= d <= MAX_DIMENSION) for d in dims)
+        ):
             raise self.bad(f"{what} has no input shape (a list of sizes up to 2**63 - 1)")
         if len(dims) > MAX_RANK:
             raise self.bad(f"{what} has {len(dims):,} dimensions; a tensor has at most {MAX_RANK}")
@@ -135,8 +144,12 @@ class Entries:
         return [self.reference(item, what) for item in value]
 
     def reference(self, item: Any, what: str) -> Reference:
-        if not (isinstance(item, list) and len(item) in (3, 4) and isinstance(item[0], str)
-                and all(type(v) is int and v >= 0 for v in item[1:3])):
+        if not (
+            isinstance(item, list)
+            and len(item) in (3, 4)
+            and isinstance(item[0], str)
+            and all(type(v) is int and v >= 0 for v in item[1:3])
+        ):
             raise self.bad(f"{what}: {str(item)[:60]} is not [layer, node, tensor]")
         return item[0], item[1], item[2]
 
@@ -172,10 +185,16 @@ def keras_refuses(path: Path, config: dict) -> bool:
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            if item.get("class_name") in TF_OP_CLASSES or archive and (
+            if (
+                item.get("class_name") in TF_OP_CLASSES
+                or archive
+                and (
                     str(item.get("module")).split(".")[0] == "tf_keras"
-                    or item.get("class_name") == "InputLayer" and isinstance(item.get("config"), dict)
-                    and "batch_input_shape" in item["config"]):
+                    or item.get("class_name") == "InputLayer"
+                    and isinstance(item.get("config"), dict)
+                    and "batch_input_shape" in item["config"]
+                )
+            ):
                 return True
             stack.extend(item.values())
         elif isinstance(item, list):

@@ -21,8 +21,8 @@ from dataclasses import replace
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
-from archviz.errors import RuntimeFailure, UsageError
 from archviz.core.record import Loader
+from archviz.errors import RuntimeFailure, UsageError
 from archviz.limits import MAX_CONFIG_VALUES
 
 #: The names of the files archviz reads as Keras models.
@@ -56,8 +56,15 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return _parse(path, data, ZIP_CONFIG if kind == "zip" else f"the {HDF5_CONFIG} attribute")
 
 
-def load_file(path: Path, *, input_shape: tuple[int, ...] | None, loader: str, unsafe: bool,
-              custom_objects: str | Path | dict | None, keras_model: bool) -> tuple[Any, Any]:
+def load_file(
+    path: Path,
+    *,
+    input_shape: tuple[int, ...] | None,
+    loader: str,
+    unsafe: bool,
+    custom_objects: str | Path | dict | None,
+    keras_model: bool,
+) -> tuple[Any, Any]:
     """(layer graph, Keras model or None) of a Keras file: read by archviz's config reader (no
     TensorFlow) where ``loader`` (:class:`archviz.core.record.Loader`) lets it and it can, else loaded by
     Keras with its safe mode on unless ``unsafe`` (and the Keras model kept when ``keras_model``). The
@@ -117,8 +124,10 @@ def class_names(config: Any) -> set[str]:
 def refuse_code(path: str | Path, config: dict[str, Any]) -> None:
     """Refuse, in one line, a file whose loading would run code stored in it (a ``Lambda`` layer)."""
     if "Lambda" in class_names(config):
-        raise RuntimeFailure(f"{path}: contains a Lambda layer, whose code would run on loading; Keras's safe mode "
-                             f"refuses it. Pass --unsafe only if you trust the file")
+        raise RuntimeFailure(
+            f"{path}: contains a Lambda layer, whose code would run on loading; Keras's safe mode "
+            f"refuses it. Pass --unsafe only if you trust the file"
+        )
 
 
 def nesting_depth(value: Any) -> int:
@@ -159,7 +168,7 @@ def json_shape(data: bytes, limit: int | None = None) -> tuple[int, int]:
     unescaped = data.replace(b"\\\\", b"").replace(b'\\"', b"")
     values, opens, depth, level, inside, last = 1, 0, 0, 0, False, b""
     for start in range(0, len(unescaped), _CHUNK):
-        parts = unescaped[start:start + _CHUNK].split(b'"')
+        parts = unescaped[start : start + _CHUNK].split(b'"')
         outside = parts[1::2] if inside else parts[::2]
         bare = b'"'.join(outside).translate(None, b" \t\r\n")
         inside ^= len(parts) % 2 == 0
@@ -192,8 +201,9 @@ def _kind(path: Path) -> str:
         raise RuntimeFailure(f"{path}: not a Keras model file: neither a zip archive (.keras) nor HDF5 (.h5)")
     expected = "zip" if path.suffix.lower() == ".keras" else "hdf5"
     if kind != expected:
-        raise RuntimeFailure(f"{path}: a {path.suffix} model file must be {_FORMATS[expected]}, "
-                             f"but this is {_FORMATS[kind]}")
+        raise RuntimeFailure(
+            f"{path}: a {path.suffix} model file must be {_FORMATS[expected]}, but this is {_FORMATS[kind]}"
+        )
     return kind
 
 
@@ -242,8 +252,7 @@ def _hdf5_config(path: Path) -> bytes:
         except (TypeError, ValueError) as error:
             raise RuntimeFailure(f"{path}: cannot read the {HDF5_CONFIG} attribute: {error}") from None
     if value is None:
-        raise RuntimeFailure(f"{path}: an HDF5 file without a Keras model (no {HDF5_CONFIG} attribute; "
-                             f"weights only?)")
+        raise RuntimeFailure(f"{path}: an HDF5 file without a Keras model (no {HDF5_CONFIG} attribute; weights only?)")
     if not isinstance(value, (str, bytes)):
         raise RuntimeFailure(f"{path}: the {HDF5_CONFIG} attribute is not a string")
     data = value.encode("utf-8") if isinstance(value, str) else value
@@ -253,8 +262,9 @@ def _hdf5_config(path: Path) -> bytes:
 
 def _check_size(path: Path, what: str, size: int) -> None:
     if size > MAX_CONFIG_BYTES:
-        raise RuntimeFailure(f"{path}: refused: {what} is {size:,} bytes uncompressed, "
-                             f"over the limit of {MAX_CONFIG_BYTES:,}")
+        raise RuntimeFailure(
+            f"{path}: refused: {what} is {size:,} bytes uncompressed, over the limit of {MAX_CONFIG_BYTES:,}"
+        )
 
 
 def _parse(path: Path, data: bytes, what: str) -> dict[str, Any]:

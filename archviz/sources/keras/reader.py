@@ -26,26 +26,43 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from archviz.errors import ArchvizError, RuntimeFailure
 from archviz.core.graph import Declared, Graph, Shape
-from archviz.sources.keras.entries import (CONTAINERS, Entries, NotReadable, Reference, is_frozen, is_raw_op, keras_refuses,
-                                   recorded_shape)
-from archviz.sources.keras.tf_ops import FUNCTIONS, TF_OP_CLASSES, resolve
-from archviz.sources.keras.weights import Place, Weights, open_weights
+from archviz.core.record import ModelRecord, Source
+from archviz.errors import ArchvizError, RuntimeFailure
 from archviz.ops import KERAS_CLASSES, Family, Op
 from archviz.ops.base import with_constants
-from archviz.core.record import ModelRecord, Source
+from archviz.sources.keras.entries import (
+    CONTAINERS,
+    Entries,
+    NotReadable,
+    Reference,
+    is_frozen,
+    is_raw_op,
+    keras_refuses,
+    recorded_shape,
+)
+from archviz.sources.keras.tf_ops import FUNCTIONS, TF_OP_CLASSES, resolve
+from archviz.sources.keras.weights import Place, Weights, open_weights
 
 #: Two sizes an open (``None``) input dimension takes: an output dimension that differs between them is open too.
 PROBES = (512, 544)
-_RULE_ERRORS = (ArchvizError, KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError,
-                OverflowError)
+_RULE_ERRORS = (
+    ArchvizError,
+    KeyError,
+    TypeError,
+    ValueError,
+    IndexError,
+    AttributeError,
+    ZeroDivisionError,
+    OverflowError,
+)
 
 __all__ = ["NotReadable", "graph_from_config", "keras_refusal"]
 
 
-def graph_from_config(path: str | Path, config: dict, *, input_shape: Shape | None = None,
-                      name: str | None = None) -> Graph:
+def graph_from_config(
+    path: str | Path, config: dict, *, input_shape: Shape | None = None, name: str | None = None
+) -> Graph:
     """The layer graph of the model file ``path`` whose config (checked by
     :func:`archviz.sources.keras.files.read_config`) is ``config``; ``input_shape`` sizes what the model leaves open."""
     path = Path(path)
@@ -96,15 +113,19 @@ class _Reader(Entries):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
-        self.shapes: dict[str, tuple[Shape, Shape]] = {}  # node -> its output shape under each probe size
+        self.shapes: dict[str, tuple[Shape, ...]] = {}  # node -> its output shape under each probe size
         self.counted: dict[int, str] = {}  # id of a layer's place -> the node that counts its weights
         self.consumed: dict[str, Shape] = {}  # TF op layer -> the input shape its one consumer was built for
 
     # ---- models ------------------------------------------------------------------------------
-    def model(self, entry: dict, prefix: str, sources: list[str] | None, place: Place, frozen: bool) -> list[str]:
+    def model(
+        self, entry: dict, prefix: str, sources: list[str] | None, place: Place | None, frozen: bool
+    ) -> list[str]:
         """Add a model's layers (a nested model's when ``sources`` feed its inputs); returns its outputs.
         Its nesting is bounded: :meth:`check_classes` has walked it."""
         frozen = frozen or is_frozen(entry)
+        if place is None:  # every layer of a model has a place in its weights; only a raw op has none
+            raise self.bad(f"a nested model {prefix.rstrip('.')!r} that is not a layer of its model")
         if self.class_key(entry) == "Sequential":
             return self.sequential(entry, prefix, sources, place, frozen)
         return self.functional(entry, prefix, sources, place, frozen)
@@ -118,8 +139,7 @@ class _Reader(Entries):
                     name = self.name_of(layer)
                     parent.children[name] = self.weights.child(parent, layer["class_name"], name)
 
-    def sequential(self, entry: dict, prefix: str, sources: list[str] | None, place: Place,
-                   frozen: bool) -> list[str]:
+    def sequential(self, entry: dict, prefix: str, sources: list[str] | None, place: Place, frozen: bool) -> list[str]:
         layers = self.layers_of(entry)
         if not layers:
             raise self.bad("a Sequential model without layers")
@@ -138,9 +158,9 @@ class _Reader(Entries):
             sources = self.call(layer, prefix, sources, 0, place, frozen)
         return sources
 
-    def functional(self, entry: dict, prefix: str, sources: list[str] | None, place: Place,
-                   frozen: bool) -> list[str]:
-        config, layers, by_name = self.get(entry, "config", dict, "a model"), self.layers_of(entry), {}
+    def functional(self, entry: dict, prefix: str, sources: list[str] | None, place: Place, frozen: bool) -> list[str]:
+        config, layers = self.get(entry, "config", dict, "a model"), self.layers_of(entry)
+        by_name: dict[str, dict] = {}
         for layer in layers:
             if by_name.setdefault(self.name_of(layer), layer) is not layer:
                 raise self.bad(f"two layers named {self.name_of(layer)!r}")
@@ -159,11 +179,18 @@ class _Reader(Entries):
             if sources is None and self.class_key(layer) == "InputLayer":
                 produced[name] = [[self.add_input(prefix + name, self.input_shape(layer, f"input {name!r}"))]]
         self.run_calls(by_name, produced, legacy, prefix, place, frozen)
-        outputs = [self.node_of(self.slot(ref, by_name, legacy, True), produced)
-                   for ref in self.references(config.get("output_layers"), "the model's outputs")]
-        if None in outputs:
-            raise self.bad("an output of the model is never computed")
-        return outputs
+        outputs = [
+            self.node_of(self.slot(ref, by_name, legacy, True), produced)
+            for ref in self.references(config.get("output_layers"), "the model's outputs")
+        ]
+        return self.computed(outputs, "an output of the model is never computed")
+
+    def computed(self, nodes: list[str | None], problem: str) -> list[str]:
+        """``nodes``, every one of which must have been computed (else the file is refused)."""
+        found = [node for node in nodes if node is not None]
+        if len(found) != len(nodes):
+            raise self.bad(problem)
+        return found
 
     def note_consumed(self, by_name: dict, prefix: str) -> None:
         """The shape a tf-keras ``.keras`` file records for a TF op layer's output: the ``build_config``
@@ -171,8 +198,13 @@ class _Reader(Entries):
         for name, layer in by_name.items():
             calls, built = layer.get("inbound_nodes"), layer.get("build_config")
             shape = built.get("input_shape") if isinstance(built, dict) else None
-            if not (isinstance(calls, list) and len(calls) == 1 and isinstance(shape, list) and shape
-                    and all(type(d) is int and d > 0 for d in shape[1:])):
+            if not (
+                isinstance(calls, list)
+                and len(calls) == 1
+                and isinstance(shape, list)
+                and shape
+                and all(type(d) is int and d > 0 for d in shape[1:])
+            ):
                 continue
             try:
                 refs, _, _ = self.arguments(calls[0], f"layer {name!r}'s inputs")
@@ -182,13 +214,15 @@ class _Reader(Entries):
             if source is not None and self.class_key(source) in TF_OP_CLASSES:
                 self.consumed[prefix + refs[0][0]] = tuple(shape[1:])
 
-    def run_calls(self, by_name: dict, produced: dict, legacy: bool, prefix: str, place: Place,
-                  frozen: bool) -> None:
+    def run_calls(self, by_name: dict, produced: dict, legacy: bool, prefix: str, place: Place, frozen: bool) -> None:
         """Every call of a model's layers, in the order they are listed; a call whose input is not made
         yet waits for the very call that makes it (as Keras's loader allows), so a call is tried once,
         and once more per input it waited for: never a pass over the model per call."""
-        pending = {name: deque(layer.get("inbound_nodes", [])) for name, layer in by_name.items()
-                   if self.class_key(layer) != "InputLayer"}
+        pending = {
+            name: deque(layer.get("inbound_nodes", []))
+            for name, layer in by_name.items()
+            if self.class_key(layer) != "InputLayer"
+        }
         waiting: dict[tuple[str, int], list[str]] = {}  # (layer, calls it must have made) -> layers waiting
         for start in pending:
             stack = [start]
@@ -201,11 +235,12 @@ class _Reader(Entries):
                     if missing is not None:
                         waiting.setdefault((missing[0], missing[1] + 1), []).append(name)
                         break
-                    nodes = [self.node_of(slot, produced) for slot in slots]
+                    nodes = self.computed([self.node_of(slot, produced) for slot in slots], f"an input of {name!r}")
                     for node, shape in zip(nodes, recorded):
                         self.check_recorded(name, node, recorded_shape(shape))
-                    produced[name].append(self.call(by_name[name], prefix, nodes, constants, place, frozen,
-                                                    pending[name][0]))
+                    produced[name].append(
+                        self.call(by_name[name], prefix, nodes, constants, place, frozen, pending[name][0])
+                    )
                     pending[name].popleft()
                     stack.extend(waiting.pop((name, len(produced[name])), []))
         stuck = next((name for name, calls in pending.items() if calls), None)
@@ -221,8 +256,13 @@ class _Reader(Entries):
         if name not in by_name:
             raise self.bad(f"an input or output names layer {name!r}, which the model does not have")
         layer, kind = by_name[name], self.class_key(by_name[name])
-        first = int(kind in ("Functional", "Model") and (legacy or output)
-                    or kind == "Sequential" and legacy and self.has_input(layer))
+        first = int(
+            kind in ("Functional", "Model")
+            and (legacy or output)
+            or kind == "Sequential"
+            and legacy
+            and self.has_input(layer)
+        )
         calls = 1 if kind == "InputLayer" else len(layer.get("inbound_nodes", []))
         if not 0 <= index - first < calls:
             raise self.bad(f"an input or output names call {index} of layer {name!r}, which it does not have")
@@ -239,13 +279,24 @@ class _Reader(Entries):
 
     def check_recorded(self, consumer: str, node: str, recorded: Shape | None) -> None:
         """The input shape a Keras 3 file records for a call must be the one the rules give."""
-        ours = self.graph[node].declared.output_shape
+        declared = self.graph[node].declared
+        ours = declared.output_shape if declared is not None else None
         if recorded is not None and recorded != ours:
-            raise RuntimeFailure(f"{self.path}: layer {consumer!r}: the file records its input from {node!r} as "
-                                 f"{recorded}, archviz's rules give {ours}")
+            raise RuntimeFailure(
+                f"{self.path}: layer {consumer!r}: the file records its input from {node!r} as "
+                f"{recorded}, archviz's rules give {ours}"
+            )
 
-    def call(self, entry: dict, prefix: str, sources: list[str], constants: int, parent: Place,
-             frozen: bool, arguments: Any = None) -> list[str]:
+    def call(
+        self,
+        entry: dict,
+        prefix: str,
+        sources: list[str],
+        constants: int,
+        parent: Place,
+        frozen: bool,
+        arguments: Any = None,
+    ) -> list[str]:
         """One call of a layer (its ``arguments`` as the config writes them): a leaf node, or a nested
         model's layers under its name."""
         name, kind = self.name_of(entry), self.class_key(entry)
@@ -262,8 +313,9 @@ class _Reader(Entries):
             self.graph.set_scopes({node: tuple(prefix.split(".")[:-1])}, {})
         return [node]
 
-    def tf_op(self, entry: dict, kind: str, name: str, sources: list[str], arguments: Any, place: Place | None,
-              frozen: bool) -> str:
+    def tf_op(
+        self, entry: dict, kind: str, name: str, sources: list[str], arguments: Any, place: Place | None, frozen: bool
+    ) -> str:
         """A Keras 2 ``TFOpLambda``: the op its function is (:mod:`archviz.sources.keras.tf_ops`), or a node
         listed as not counted where the function has no cost rule."""
         function = self.get(self.get(entry, "config", dict, f"layer {name!r}"), "function", str, f"layer {name!r}")
@@ -283,8 +335,9 @@ class _Reader(Entries):
         self.shapes[node] = tuple(tuple(probe if d < 0 else d for d in shape) for probe in PROBES)
         return node
 
-    def leaf(self, entry: dict, kind: str, name: str, sources: list[str], constants: int, place: Place | None,
-             frozen: bool) -> str:
+    def leaf(
+        self, entry: dict, kind: str, name: str, sources: list[str], constants: int, place: Place | None, frozen: bool
+    ) -> str:
         """A layer's node: attributes from its config, shape and params from the rules, params checked
         against the file's weights (a later call of a layer shares its first call's)."""
         op, config = KERAS_CLASSES[kind], self.get(entry, "config", dict, f"layer {name!r}")
@@ -294,8 +347,9 @@ class _Reader(Entries):
             raise NotReadable(self.path, f"layer {name!r} ({kind}): {error}") from None
         return self.node(name, kind, op, with_constants(op, attrs, constants), sources, place, frozen)
 
-    def node(self, name: str, kind: str, op: Op, attrs: dict, sources: list[str], place: Place | None,
-             frozen: bool) -> str:
+    def node(
+        self, name: str, kind: str, op: Op, attrs: dict, sources: list[str], place: Place | None, frozen: bool
+    ) -> str:
         """A leaf's node, as the op ``op`` with ``attrs``: shape and params from the rules."""
         try:
             ins = [self.shapes[source] for source in sources]
@@ -311,9 +365,11 @@ class _Reader(Entries):
         if shares is None:
             stored = self.weights.size(place) if place is not None else 0
             if stored != cost.params:
-                raise RuntimeFailure(f"{self.path}: layer {name!r} ({kind}) holds {stored:,} weights in the file, "
-                                     f"but archviz's rule gives {cost.params:,} params"
-                                     + ("; --loader keras counts it with Keras" if self.keras_loads else ""))
+                raise RuntimeFailure(
+                    f"{self.path}: layer {name!r} ({kind}) holds {stored:,} weights in the file, "
+                    f"but archviz's rule gives {cost.params:,} params"
+                    + ("; --loader keras counts it with Keras" if self.keras_loads else "")
+                )
             params = (0, stored) if frozen else (cost.trainable, cost.non_trainable)
         shape = tuple(a if a == b else -1 for a, b in zip(first, second))
         declared = Declared(kind, shape, params=params, shares=shares)

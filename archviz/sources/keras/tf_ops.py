@@ -19,8 +19,9 @@ it cannot be read: archviz cannot tell its output shape.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from archviz.ops import KERAS_CLASSES, OPS, Family, Op, Shape
 from archviz.ops.merging import broadcast
@@ -55,9 +56,16 @@ def _op_reader(keras_class: str, config: Callable[[Mapping[str, Any]], dict]) ->
 
 
 def _reduction(keras_class: str) -> Function:
-    return Function(KERAS_CLASSES[keras_class].name, read=_op_reader(keras_class, lambda kw: {
-        "axis": kw.get("axis", kw.get("reduction_indices")),
-        "keepdims": bool(kw.get("keepdims", kw.get("keep_dims")) or False)}))
+    return Function(
+        KERAS_CLASSES[keras_class].name,
+        read=_op_reader(
+            keras_class,
+            lambda kw: {
+                "axis": kw.get("axis", kw.get("reduction_indices")),
+                "keepdims": bool(kw.get("keepdims", kw.get("keep_dims")) or False),
+            },
+        ),
+    )
 
 
 class NotCounted(ValueError):
@@ -84,8 +92,9 @@ def _gelu(kwargs: Mapping[str, Any]) -> dict:
 
 def _matmul(kwargs: Mapping[str, Any]) -> dict:
     """``transpose_a``/``transpose_b`` as the matmul op takes them (an adjoint is a transpose of real values)."""
-    return {f"transpose_{side}": True for side in "ab"
-            if kwargs.get(f"transpose_{side}") or kwargs.get(f"adjoint_{side}")}
+    return {
+        f"transpose_{side}": True for side in "ab" if kwargs.get(f"transpose_{side}") or kwargs.get(f"adjoint_{side}")
+    }
 
 
 def _index(kwargs: Mapping[str, Any]) -> dict:
@@ -129,10 +138,17 @@ FUNCTIONS: dict[str, Function] = {
     "math.maximum": Function("maximum", _BINARY),
     "math.minimum": Function("minimum", _BINARY),
     "linalg.matmul": Function("matmul", ("b",), _matmul),
-    **{f"{prefix}{name}": _reduction(keras_class) for prefix in ("math.", "compat.v1.math.")
-       for name, keras_class in (("reduce_mean", "numpy.Mean"), ("reduce_sum", "numpy.Sum"),
-                                 ("reduce_max", "numpy.Max"), ("reduce_min", "numpy.Min"),
-                                 ("reduce_prod", "numpy.Prod"))},
+    **{
+        f"{prefix}{name}": _reduction(keras_class)
+        for prefix in ("math.", "compat.v1.math.")
+        for name, keras_class in (
+            ("reduce_mean", "numpy.Mean"),
+            ("reduce_sum", "numpy.Sum"),
+            ("reduce_max", "numpy.Max"),
+            ("reduce_min", "numpy.Min"),
+            ("reduce_prod", "numpy.Prod"),
+        )
+    },
     "nn.relu": _activation("relu"),
     "nn.relu6": _activation("relu6"),
     "math.sigmoid": _activation("sigmoid"),
@@ -151,11 +167,15 @@ FUNCTIONS: dict[str, Function] = {
     "compat.v1.nn.log_softmax": _activation("log_softmax", "axis"),
     "concat": Function("concat", read=_op_reader("Concatenate", lambda kw: {"axis": kw.get("axis", -1)})),
     "reshape": Function("reshape", read=_reshape),
-    **{name: Function("transpose", read=_op_reader("numpy.Transpose", lambda kw: {"axes": kw.get("perm")}))
-       for name in ("transpose", "compat.v1.transpose")},
+    **{
+        name: Function("transpose", read=_op_reader("numpy.Transpose", lambda kw: {"axes": kw.get("perm")}))
+        for name in ("transpose", "compat.v1.transpose")
+    },
     "math.pow": Function("power", _BINARY),
-    **{f"math.{name}": Function(name) for name in (
-        "abs", "square", "sqrt", "rsqrt", "negative", "log", "erf", "reciprocal")},
+    **{
+        f"math.{name}": Function(name)
+        for name in ("abs", "square", "sqrt", "rsqrt", "negative", "log", "erf", "reciprocal")
+    },
     **{name: Function(None, _BINARY, shape=_same_shape) for name in ("math.squared_difference",)},
     "math.cumsum": Function(None, shape=_same_shape),
     "__operators__.getitem": Function("index", read=_index),

@@ -24,8 +24,9 @@ import re
 import struct
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from archviz.errors import RuntimeFailure
 
@@ -146,8 +147,16 @@ def open_weights(path: Path) -> Iterator[Weights]:
                 if not isinstance(group, h5py.Group):
                     raise RuntimeFailure(f"{path}: the file has no {LEGACY_WEIGHTS} group")
                 weights = _LegacyWeights(path, group)
-        except (OSError, KeyError, ValueError, TypeError, RuntimeError, EOFError, struct.error,
-                zipfile.BadZipFile) as error:
+        except (
+            OSError,
+            KeyError,
+            ValueError,
+            TypeError,
+            RuntimeError,
+            EOFError,
+            struct.error,
+            zipfile.BadZipFile,
+        ) as error:
             raise RuntimeFailure(f"{path}: cannot read the weights: {error}") from None
         yield weights
 
@@ -177,7 +186,8 @@ def _archive_member(path: Path, member: str) -> Iterator[Any]:
             bound = min(MAX_UNPACKED_WEIGHTS, MAX_WEIGHTS_RATIO * info.compress_size + UNPACKED_SLACK)
             refused = RuntimeFailure(
                 f"{path}: refused: {member} unpacks to more than {bound:,} bytes ({MAX_WEIGHTS_RATIO} times its "
-                f"compressed size, at most {MAX_UNPACKED_WEIGHTS:,}; Keras stores it uncompressed)")
+                f"compressed size, at most {MAX_UNPACKED_WEIGHTS:,}; Keras stores it uncompressed)"
+            )
             if info.file_size > bound:  # before a byte is written
                 raise refused
             with archive.open(info) as handle, tempfile.TemporaryFile(prefix="archviz-") as unpacked:

@@ -3,9 +3,19 @@ modules, :mod:`archviz.ops` and :mod:`archviz.core`."""
 
 from archviz.sources.zoo import presets as _presets  # noqa: F401  (registers the presets)
 from archviz.sources.zoo.builder import build
-from archviz.sources.zoo.config import BlockOverride, HeadLayer, ResNetConfig, Stem, STEMS
+from archviz.sources.zoo.config import STEMS, BlockOverride, HeadLayer, ResNetConfig, Stem
 from archviz.sources.zoo.plans import BlockPlan, plan
 from archviz.sources.zoo.registry import REGISTRY, Registry
 
-__all__ = ["BlockOverride", "BlockPlan", "HeadLayer", "REGISTRY", "Registry", "ResNetConfig", "STEMS", "Stem",
-           "build", "plan"]
+__all__ = [
+    "BlockOverride",
+    "BlockPlan",
+    "HeadLayer",
+    "REGISTRY",
+    "Registry",
+    "ResNetConfig",
+    "STEMS",
+    "Stem",
+    "build",
+    "plan",
+]

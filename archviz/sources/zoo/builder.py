@@ -31,8 +31,9 @@ class _Emitter:
         mode = self.style.conv_bias
         return mode == "all" or (mode == "unnormalized" and not normalized)
 
-    def conv(self, name: str, x: str, filters: int, kernel: int, stride: int = 1, *, normalized: bool,
-             groups: int = 1) -> str:
+    def conv(
+        self, name: str, x: str, filters: int, kernel: int, stride: int = 1, *, normalized: bool, groups: int = 1
+    ) -> str:
         pad = kernel // 2
         if kernel == 1 or pad == 0:
             conv_padding: object = "valid"
@@ -43,8 +44,13 @@ class _Emitter:
         else:  # zeropad: a ZeroPadding2D layer, then a valid convolution (keras.applications)
             x = self.graph.add(f"{name}_pad", "zero_pad2d", x, padding=((pad, pad), (pad, pad)))
             conv_padding = "valid"
-        attrs: dict[str, Any] = {"filters": filters, "kernel": (kernel, kernel), "strides": (stride, stride),
-                 "padding": conv_padding, "use_bias": self.bias(normalized)}
+        attrs: dict[str, Any] = {
+            "filters": filters,
+            "kernel": (kernel, kernel),
+            "strides": (stride, stride),
+            "padding": conv_padding,
+            "use_bias": self.bias(normalized),
+        }
         if groups != 1:
             attrs["groups"] = groups
         return self.graph.add(name, "conv2d", x, **attrs)
@@ -55,8 +61,18 @@ class _Emitter:
     def relu(self, name: str, x: str) -> str:
         return self.graph.add(name, "activation", x, fn="relu")
 
-    def conv_bn_relu(self, prefix: str, suffix: str, x: str, filters: int, kernel: int, stride: int = 1, *,
-                     relu: bool = True, groups: int = 1) -> str:
+    def conv_bn_relu(
+        self,
+        prefix: str,
+        suffix: str,
+        x: str,
+        filters: int,
+        kernel: int,
+        stride: int = 1,
+        *,
+        relu: bool = True,
+        groups: int = 1,
+    ) -> str:
         x = self.conv(f"{prefix}.conv{suffix}", x, filters, kernel, stride, normalized=True, groups=groups)
         x = self.bn(f"{prefix}.bn{suffix}", x)
         return self.relu(f"{prefix}.relu{suffix}", x) if relu else x
@@ -93,11 +109,13 @@ def _shortcut(emit: _Emitter, prefix: str, block: BlockPlan, x: str, preactivate
     if block.shortcut == "none":
         return None
     if block.shortcut == "zero_pad":
-        return emit.graph.add(f"{prefix}.shortcut", "pad_shortcut", x, strides=block.stride,
-                              channels=block.out_channels)
+        return emit.graph.add(
+            f"{prefix}.shortcut", "pad_shortcut", x, strides=block.stride, channels=block.out_channels
+        )
     if block.shortcut == "max_pool":
-        return emit.graph.add(f"{prefix}.shortcut", "max_pool2d", x, pool=(1, 1),
-                              strides=(block.stride, block.stride), padding="valid")
+        return emit.graph.add(
+            f"{prefix}.shortcut", "max_pool2d", x, pool=(1, 1), strides=(block.stride, block.stride), padding="valid"
+        )
     source = preactivated if block.style.preact else x
     with_bn = block.style.projection_bn and not block.style.preact
     y = emit.conv(f"{prefix}.shortcut", source, block.out_channels, 1, block.stride, normalized=with_bn)
@@ -165,7 +183,9 @@ def _head_attrs(layer: HeadLayer) -> dict[str, Any]:
 
 
 def _group_kinds(config: ResNetConfig, stages: list[list[BlockPlan]]) -> dict[str, str]:
-    kind = ("pre-activation " if config.preact else "") + ("bottleneck" if config.block == "bottleneck" else "basic block")
+    kind = ("pre-activation " if config.preact else "") + (
+        "bottleneck" if config.block == "bottleneck" else "basic block"
+    )
     if config.shortcut == "none":
         kind = "plain " + ("bottleneck" if config.block == "bottleneck" else "block")
     groups = {"input": "input", "stem": "stem"}
@@ -181,8 +201,13 @@ def _group_kinds(config: ResNetConfig, stages: list[list[BlockPlan]]) -> dict[st
 def build(config: ResNetConfig) -> Graph:
     """Build the layer graph of a config."""
     stem, stages, tail = stem_plan(config), plan(config), tail_plan(config)
-    record = ModelRecord(Source.ZOO, description=config.description, input_shape=config.input_shape,
-                         classes=config.classes if config.include_top else None, config=config.options())
+    record = ModelRecord(
+        Source.ZOO,
+        description=config.description,
+        input_shape=config.input_shape,
+        classes=config.classes if config.include_top else None,
+        config=config.options(),
+    )
     graph = Graph(config.name, groups=_group_kinds(config, stages), record=record)
     x = _stem(graph, stem)
     for stage_number, stage in enumerate(stages, 1):

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archviz.errors import SpecError
-from archviz.ops.base import ACTIVATIONS
 from archviz.limits import MAX_BLOCKS, check, check_bool, check_text, short
+from archviz.ops.base import ACTIVATIONS
 
 
 class BlockType(enum.StrEnum):
@@ -89,8 +89,12 @@ class HeadOp(enum.StrEnum):
     @property
     def graph_op(self) -> str:
         """The graph op it is built as."""
-        return {"global_avg_pool": "global_avg_pool2d", "global_max_pool": "global_max_pool2d",
-                "avg_pool": "avg_pool2d", "max_pool": "max_pool2d"}.get(self.value, self.value)
+        return {
+            "global_avg_pool": "global_avg_pool2d",
+            "global_max_pool": "global_max_pool2d",
+            "avg_pool": "avg_pool2d",
+            "max_pool": "max_pool2d",
+        }.get(self.value, self.value)
 
     @property
     def layer_name(self) -> str:
@@ -241,7 +245,7 @@ class ResNetConfig:
         convs_per_block = 3 if self.block == "bottleneck" else 2
         return len(self.stem.widths) + convs_per_block * sum(self.layers) + (1 if self.include_top else 0)
 
-    def replace(self, **changes: Any) -> "ResNetConfig":
+    def replace(self, **changes: Any) -> ResNetConfig:
         """A copy with some fields changed; unknown fields are an error naming them."""
         known = {f.name for f in dataclasses.fields(self)}
         unknown = sorted(set(changes) - known)
@@ -267,8 +271,13 @@ def _plain(value: Any) -> Any:
 
 #: The config's fields that take a word, and their vocabularies.
 _WORDS: dict[str, type[enum.StrEnum]] = {
-    "block": BlockType, "shortcut": Shortcut, "conv_bias": ConvBias, "padding": Padding, "stride_on": StrideOn,
-    "downsample_at": DownsampleAt, "subsample": Subsample,
+    "block": BlockType,
+    "shortcut": Shortcut,
+    "conv_bias": ConvBias,
+    "padding": Padding,
+    "stride_on": StrideOn,
+    "downsample_at": DownsampleAt,
+    "subsample": Subsample,
 }
 
 
@@ -293,8 +302,10 @@ def validate(config: ResNetConfig) -> None:
     for index, count in enumerate(config.layers, 1):
         check("blocks", count, f"layers[{index}] (blocks in stage {index})")
     if sum(config.layers) > MAX_BLOCKS:
-        raise SpecError(f"the network has {sum(config.layers):,} residual blocks; archviz draws and counts at most "
-                        f"{MAX_BLOCKS:,} (ResNet-1202 has 600)")
+        raise SpecError(
+            f"the network has {sum(config.layers):,} residual blocks; archviz draws and counts at most "
+            f"{MAX_BLOCKS:,} (ResNet-1202 has 600)"
+        )
     for label, kind, values in (("widths", "width", config.widths), ("strides", "stride", config.strides)):
         if len(values) != len(config.layers):
             raise SpecError(f"{label} has {len(values)} entries but layers has {len(config.layers)} stages")
@@ -350,10 +361,11 @@ def _validate_override(config: ResNetConfig, override: BlockOverride) -> None:
     if override.block is not None:
         check("blocks", override.block, "block number")
         if override.block > config.layers[override.stage - 1]:
-            raise SpecError(f"stage {override.stage} has {config.layers[override.stage - 1]} blocks, "
-                            f"there is no block {override.block}")
+            raise SpecError(
+                f"stage {override.stage} has {config.layers[override.stage - 1]} blocks, "
+                f"there is no block {override.block}"
+            )
     for key, kind in (("mid_width", "width"), ("out_width", "width"), ("stride", "stride")):
         value = getattr(override, key)
         if value is not None:
             check(kind, value, key)
-

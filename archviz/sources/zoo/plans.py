@@ -95,9 +95,15 @@ def _layer_style(config: ResNetConfig, padding: Padding) -> LayerStyle:
 
 def block_style(config: ResNetConfig) -> BlockStyle:
     """The style of a config's blocks."""
-    return BlockStyle(block=config.block, preact=config.preact, groups=config.groups, stride_on=config.stride_on,
-                      projection_bn=config.projection_bn, dropout=config.dropout,
-                      layers=_layer_style(config, config.padding))
+    return BlockStyle(
+        block=config.block,
+        preact=config.preact,
+        groups=config.groups,
+        stride_on=config.stride_on,
+        projection_bn=config.projection_bn,
+        dropout=config.dropout,
+        layers=_layer_style(config, config.padding),
+    )
 
 
 def stem_plan(config: ResNetConfig) -> StemPlan:
@@ -106,9 +112,16 @@ def stem_plan(config: ResNetConfig) -> StemPlan:
     widths = tuple(scaled(width, config.width_multiplier) for width in stem.widths)
     for width in widths:
         check("channels", width, "stem width")
-    return StemPlan(input_shape=config.input_shape, widths=widths, kernel=stem.kernel, stride=stem.stride,
-                    pool=stem.pool, pool_padding=stem.pool_padding, norm=stem.norm,
-                    layers=_layer_style(config, stem.padding))
+    return StemPlan(
+        input_shape=config.input_shape,
+        widths=widths,
+        kernel=stem.kernel,
+        stride=stem.stride,
+        pool=stem.pool,
+        pool_padding=stem.pool_padding,
+        norm=stem.norm,
+        layers=_layer_style(config, stem.padding),
+    )
 
 
 def tail_plan(config: ResNetConfig) -> TailPlan:
@@ -158,20 +171,33 @@ def plan(config: ResNetConfig) -> list[list[BlockPlan]]:
         stride_block = 1 if config.downsample_at == "first" else count
         blocks = []
         for index in range(1, count + 1):
-            fields: dict[str, Any] = {"mid_width": mid, "out_width": out, "stride": stage_stride if index == stride_block else 1,
-                      "shortcut": config.shortcut}
+            fields: dict[str, Any] = {
+                "mid_width": mid,
+                "out_width": out,
+                "stride": stage_stride if index == stride_block else 1,
+                "shortcut": config.shortcut,
+            }
             for override in config.overrides:
                 if override.stage == stage_number and override.block in (None, index):
                     fields.update({k: getattr(override, k) for k in fields if getattr(override, k) is not None})
             if config.block == "bottleneck" and fields["mid_width"] % config.groups:
-                raise SpecError(f"layer{stage_number}.block{index}: bottleneck width {fields['mid_width']} "
-                                f"is not divisible by groups={config.groups}")
+                raise SpecError(
+                    f"layer{stage_number}.block{index}: bottleneck width {fields['mid_width']} "
+                    f"is not divisible by groups={config.groups}"
+                )
             for key in ("mid_width", "out_width"):
                 check("channels", fields[key], f"layer{stage_number}.block{index} {key.replace('_', ' ')}")
             kind = _shortcut_kind(config, fields["shortcut"], channels, fields["out_width"], fields["stride"])
-            blocks.append(BlockPlan(in_channels=channels, mid_width=fields["mid_width"],
-                                    out_channels=fields["out_width"], stride=fields["stride"], shortcut=kind,
-                                    style=style))
+            blocks.append(
+                BlockPlan(
+                    in_channels=channels,
+                    mid_width=fields["mid_width"],
+                    out_channels=fields["out_width"],
+                    stride=fields["stride"],
+                    shortcut=kind,
+                    style=style,
+                )
+            )
             channels = fields["out_width"]
         stages.append(blocks)
     return stages

@@ -15,8 +15,18 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from archviz.sources.zoo.config import (STEMS, BlockType, ConvBias, DownsampleAt, Padding, ResNetConfig, Shortcut, Stem,
-                                 StrideOn, Subsample)
+from archviz.sources.zoo.config import (
+    STEMS,
+    BlockType,
+    ConvBias,
+    DownsampleAt,
+    Padding,
+    ResNetConfig,
+    Shortcut,
+    Stem,
+    StrideOn,
+    Subsample,
+)
 from archviz.sources.zoo.registry import REGISTRY
 
 PAPER = "He et al. 2015, Deep Residual Learning for Image Recognition"
@@ -48,44 +58,86 @@ def _imagenet(depth: int, flavor: str) -> ResNetConfig:
     if flavor == "paper":
         # a basic block's stride is on its first 3x3 in every flavor; only a bottleneck has a choice
         detail = "basic blocks" if block == BlockType.BASIC else "stride on first 1x1"
-        return ResNetConfig(name=f"resnet{depth}", source=PAPER, stride_on=StrideOn.FIRST,
-                            description=f"ResNet-{depth}, paper ({detail})", block=block, layers=layers)
+        return ResNetConfig(
+            name=f"resnet{depth}",
+            source=PAPER,
+            stride_on=StrideOn.FIRST,
+            description=f"ResNet-{depth}, paper ({detail})",
+            block=block,
+            layers=layers,
+        )
     if flavor == "torchvision":
         detail = "same as the paper's" if block == BlockType.BASIC else "v1.5: stride on the 3x3"
-        return ResNetConfig(name=f"resnet{depth}-torchvision", source=TORCHVISION, stride_on=StrideOn.MIDDLE,
-                            description=f"torchvision ({detail})", block=block, layers=layers)
-    return ResNetConfig(name=f"resnet{depth}-keras", source=KERAS, stride_on=StrideOn.FIRST, conv_bias=ConvBias.ALL,
-                        bn_epsilon=1.001e-5, padding=Padding.SAME, stem=KERAS_STEM, classifier_activation="softmax",
-                        description="Keras-style: conv bias, BN eps 1.001e-5", block=block, layers=layers)
+        return ResNetConfig(
+            name=f"resnet{depth}-torchvision",
+            source=TORCHVISION,
+            stride_on=StrideOn.MIDDLE,
+            description=f"torchvision ({detail})",
+            block=block,
+            layers=layers,
+        )
+    return ResNetConfig(
+        name=f"resnet{depth}-keras",
+        source=KERAS,
+        stride_on=StrideOn.FIRST,
+        conv_bias=ConvBias.ALL,
+        bn_epsilon=1.001e-5,
+        padding=Padding.SAME,
+        stem=KERAS_STEM,
+        classifier_activation="softmax",
+        description="Keras-style: conv bias, BN eps 1.001e-5",
+        block=block,
+        layers=layers,
+    )
 
 
 def _keras_v2(depth: int) -> ResNetConfig:
     _, layers = IMAGENET_LAYERS[depth]
     return ResNetConfig(
-        name=f"resnet{depth}v2", family="preact", source=KERAS,
+        name=f"resnet{depth}v2",
+        family="preact",
+        source=KERAS,
         description=f"Keras ResNet{depth}V2 (pre-activation)",
-        block=BlockType.BOTTLENECK, preact=True, layers=layers, strides=(2, 2, 2, 1),
-        downsample_at=DownsampleAt.LAST, stride_on=StrideOn.MIDDLE, subsample=Subsample.MAX_POOL,
-        conv_bias=ConvBias.UNNORMALIZED, bn_epsilon=1.001e-5, padding=Padding.ZEROPAD,
-        stem=replace(KERAS_STEM, norm=False), classifier_activation="softmax",
+        block=BlockType.BOTTLENECK,
+        preact=True,
+        layers=layers,
+        strides=(2, 2, 2, 1),
+        downsample_at=DownsampleAt.LAST,
+        stride_on=StrideOn.MIDDLE,
+        subsample=Subsample.MAX_POOL,
+        conv_bias=ConvBias.UNNORMALIZED,
+        bn_epsilon=1.001e-5,
+        padding=Padding.ZEROPAD,
+        stem=replace(KERAS_STEM, norm=False),
+        classifier_activation="softmax",
     )
 
 
 def _cifar(depth: int, *, plain: bool = False) -> ResNetConfig:
     n = (depth - 2) // 6
     return _cifar_config(
-        f"{'plain' if plain else 'resnet'}{'-' if plain else ''}{depth}", family="plain" if plain else "cifar",
-        source=PAPER, description=f"CIFAR-10, n={n}, " + ("no shortcuts" if plain else "option A shortcuts"),
-        block=BlockType.BASIC, layers=(n, n, n), stem=CIFAR_STEM, shortcut=Shortcut.NONE if plain else Shortcut.A,
+        f"{'plain' if plain else 'resnet'}{'-' if plain else ''}{depth}",
+        family="plain" if plain else "cifar",
+        source=PAPER,
+        description=f"CIFAR-10, n={n}, " + ("no shortcuts" if plain else "option A shortcuts"),
+        block=BlockType.BASIC,
+        layers=(n, n, n),
+        stem=CIFAR_STEM,
+        shortcut=Shortcut.NONE if plain else Shortcut.A,
     )
 
 
 def _preact_cifar(depth: int) -> ResNetConfig:
     n = (depth - 2) // 9
     return _cifar_config(
-        f"preact-resnet{depth}", family="preact", source=PREACT_PAPER,
+        f"preact-resnet{depth}",
+        family="preact",
+        source=PREACT_PAPER,
         description=f"CIFAR pre-activation bottleneck, n={n}",
-        block=BlockType.BOTTLENECK, preact=True, layers=(n, n, n), stride_on=StrideOn.MIDDLE,
+        block=BlockType.BOTTLENECK,
+        preact=True,
+        layers=(n, n, n),
+        stride_on=StrideOn.MIDDLE,
         stem=replace(CIFAR_STEM, norm=False),
     )
 
@@ -93,17 +145,31 @@ def _preact_cifar(depth: int) -> ResNetConfig:
 def _preact_imagenet(depth: int) -> ResNetConfig:
     block, layers = IMAGENET_LAYERS[depth]
     return ResNetConfig(
-        name=f"preact-resnet{depth}", family="preact", source=PREACT_PAPER,
+        name=f"preact-resnet{depth}",
+        family="preact",
+        source=PREACT_PAPER,
         description=f"pre-activation ResNet-{depth} (BN-ReLU-conv)",
-        block=block, preact=True, layers=layers, stem=replace(Stem(), norm=False),
+        block=block,
+        preact=True,
+        layers=layers,
+        stem=replace(Stem(), norm=False),
     )
 
 
-def _torchvision_bottleneck(name: str, layers: tuple[int, ...], family: str, description: str, *,
-                            groups: int = 1, width_per_group: int = 64) -> ResNetConfig:
-    return ResNetConfig(name=name, family=family, source=TORCHVISION, description=description,
-                        block=BlockType.BOTTLENECK, layers=layers, stride_on=StrideOn.MIDDLE, groups=groups,
-                        width_per_group=width_per_group)
+def _torchvision_bottleneck(
+    name: str, layers: tuple[int, ...], family: str, description: str, *, groups: int = 1, width_per_group: int = 64
+) -> ResNetConfig:
+    return ResNetConfig(
+        name=name,
+        family=family,
+        source=TORCHVISION,
+        description=description,
+        block=BlockType.BOTTLENECK,
+        layers=layers,
+        stride_on=StrideOn.MIDDLE,
+        groups=groups,
+        width_per_group=width_per_group,
+    )
 
 
 def _register_all() -> None:
@@ -118,26 +184,55 @@ def _register_all() -> None:
         REGISTRY.register(_preact_cifar(depth))
     for depth in (20, 32, 44, 56, 110, 1202):
         REGISTRY.register(_cifar(depth))
-    REGISTRY.register(_torchvision_bottleneck("resnext50_32x4d", (3, 4, 6, 3), "resnext",
-                                              "ResNeXt-50 (32x4d)", groups=32, width_per_group=4))
-    REGISTRY.register(_torchvision_bottleneck("resnext101_32x8d", (3, 4, 23, 3), "resnext",
-                                              "ResNeXt-101 (32x8d)", groups=32, width_per_group=8))
-    REGISTRY.register(_torchvision_bottleneck("resnext101_64x4d", (3, 4, 23, 3), "resnext",
-                                              "ResNeXt-101 (64x4d)", groups=64, width_per_group=4))
-    REGISTRY.register(_torchvision_bottleneck("wide_resnet50_2", (3, 4, 6, 3), "wide",
-                                              "Wide ResNet-50-2 (2x wide bottleneck)", width_per_group=128))
-    REGISTRY.register(_torchvision_bottleneck("wide_resnet101_2", (3, 4, 23, 3), "wide",
-                                              "Wide ResNet-101-2 (2x wide bottleneck)", width_per_group=128))
-    REGISTRY.register(_cifar_config(
-        "wrn-28-10", family="wide", source="Zagoruyko & Komodakis 2016, Wide Residual Networks",
-        description="CIFAR WRN-28-10, pre-act, widths x10",
-        block=BlockType.BASIC, preact=True, layers=(4, 4, 4), stem=replace(CIFAR_STEM, norm=False),
-        widths=(160, 320, 640),
-    ))
+    REGISTRY.register(
+        _torchvision_bottleneck(
+            "resnext50_32x4d", (3, 4, 6, 3), "resnext", "ResNeXt-50 (32x4d)", groups=32, width_per_group=4
+        )
+    )
+    REGISTRY.register(
+        _torchvision_bottleneck(
+            "resnext101_32x8d", (3, 4, 23, 3), "resnext", "ResNeXt-101 (32x8d)", groups=32, width_per_group=8
+        )
+    )
+    REGISTRY.register(
+        _torchvision_bottleneck(
+            "resnext101_64x4d", (3, 4, 23, 3), "resnext", "ResNeXt-101 (64x4d)", groups=64, width_per_group=4
+        )
+    )
+    REGISTRY.register(
+        _torchvision_bottleneck(
+            "wide_resnet50_2", (3, 4, 6, 3), "wide", "Wide ResNet-50-2 (2x wide bottleneck)", width_per_group=128
+        )
+    )
+    REGISTRY.register(
+        _torchvision_bottleneck(
+            "wide_resnet101_2", (3, 4, 23, 3), "wide", "Wide ResNet-101-2 (2x wide bottleneck)", width_per_group=128
+        )
+    )
+    REGISTRY.register(
+        _cifar_config(
+            "wrn-28-10",
+            family="wide",
+            source="Zagoruyko & Komodakis 2016, Wide Residual Networks",
+            description="CIFAR WRN-28-10, pre-act, widths x10",
+            block=BlockType.BASIC,
+            preact=True,
+            layers=(4, 4, 4),
+            stem=replace(CIFAR_STEM, norm=False),
+            widths=(160, 320, 640),
+        )
+    )
     for depth in (18, 34):
         base = _imagenet(depth, "paper")
-        REGISTRY.register(replace(base, name=f"plain-{depth}", family="plain", shortcut=Shortcut.NONE,
-                                  description=f"ResNet-{depth}'s body, no shortcuts"))
+        REGISTRY.register(
+            replace(
+                base,
+                name=f"plain-{depth}",
+                family="plain",
+                shortcut=Shortcut.NONE,
+                description=f"ResNet-{depth}'s body, no shortcuts",
+            )
+        )
     for depth in (20, 32, 44, 56, 110):
         REGISTRY.register(_cifar(depth, plain=True))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from typing import Iterator
+from collections.abc import Iterator
 
 from archviz.errors import SpecError, UnknownModelError
 from archviz.limits import short
@@ -45,7 +45,9 @@ class Registry:
         pattern = pattern.lower()
         if not any(ch in pattern for ch in "*?["):
             pattern = f"*{pattern}*"
-        return [c for c in self if fnmatch.fnmatchcase(c.name.lower(), pattern) or fnmatch.fnmatchcase(c.family, pattern)]
+        return [
+            c for c in self if fnmatch.fnmatchcase(c.name.lower(), pattern) or fnmatch.fnmatchcase(c.family, pattern)
+        ]
 
     def suggestions(self, name: str, limit: int = 3) -> list[str]:
         if len(name) > 100:  # no preset name is anywhere near that long

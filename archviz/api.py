@@ -18,7 +18,6 @@ from typing import Any
 
 from archviz.core.analysis import analyze_graph
 from archviz.core.graph import Graph
-from archviz.core.hierarchy import recover_structure
 from archviz.core.record import Loader
 from archviz.core.summary import Summary
 from archviz.errors import SpecError, UnknownModelError, UsageError
@@ -258,6 +257,8 @@ def resolve(
             custom_objects=custom_objects,
             keras_model=keras_model,
         )
+        from archviz.core.hierarchy import recover_structure
+
         recover_structure(graph)
         return Resolved(graph, keras_object)
     from archviz.backend import require
@@ -266,6 +267,8 @@ def resolve(
     from archviz.backend.keras_import import graph_from_keras
 
     graph = graph_from_keras(model, input_shape=shape)
+    from archviz.core.hierarchy import recover_structure
+
     recover_structure(graph)
     return Resolved(graph, model if keras_model else None)
 

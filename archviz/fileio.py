@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import stat
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -169,6 +167,9 @@ def atomic_path(path: str | Path, *, suffix: str = "") -> Iterator[Path]:
     suffix = target.suffix or suffix
     with _cleanup_on_sigterm():
         if is_stdout(path):
+            import shutil
+            import tempfile
+
             with tempfile.TemporaryDirectory(prefix="archviz-") as directory:
                 temporary = Path(directory, f"output{suffix}")
                 with _as_runtime_failure(path):
@@ -196,6 +197,8 @@ def _temporary(path: str | Path, target: Path, suffix: str) -> tuple[int, str]:
     """Create a temporary file beside ``target``. Its name stays short (a target name near the
     255-byte limit must not push it over), and starts with the target's for a human to see."""
     try:
+        import tempfile
+
         return tempfile.mkstemp(prefix=f".{target.stem[:32]}.", suffix=suffix, dir=target.parent)
     except OSError as error:
         raise RuntimeFailure(

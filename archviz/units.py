@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from archviz.errors import SpecError
 from archviz.limits import MAX_BUDGET, RANGES, short
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 _SUFFIXES = [(10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")]
 #: Counts from here on are written with an exponent (``1.23e+21``): a suffix past T would be unread,
@@ -34,12 +37,16 @@ def human(value: int | float | None, digits: int = 3) -> str:
 
 def _exponent(value: int | float | Decimal, digits: int) -> str:
     """Any number, however large, with ``digits`` significant digits (Decimal never overflows)."""
+    from decimal import Decimal
+
     return f"{Decimal(value):.{digits - 1}e}"
 
 
 def human_bytes(value: int) -> str:
     """Binary units: ``102760448`` -> ``98.0 MiB``; past a million TiB, TiB with an exponent."""
     if value >= 2**40 * 10**6:
+        from decimal import Decimal
+
         return f"{_exponent(Decimal(value) / 2**40, 3)} TiB"
     size = float(value)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):

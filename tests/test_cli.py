@@ -302,3 +302,15 @@ def test_a_command_imports_only_what_it_needs(args, allowed):
     assert set(lines["HEAVY"].split()) <= set(allowed), lines["HEAVY"]
     if args == ["--version"]:
         assert lines["MODELS"] == "False"
+
+
+def test_version_says_the_same_either_way(capsys):
+    """``archviz --version`` answers before click is imported; the group's --version option agrees."""
+    from archviz import __version__
+    from archviz.cli import VERSION, cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert capsys.readouterr().out == f"{VERSION}\n" == f"archviz, version {__version__}\n"
+    result = subprocess.run([str(ARCHVIZ), "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout == f"{VERSION}\n" and result.stderr == ""

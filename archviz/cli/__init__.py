@@ -10,14 +10,32 @@ the command runs, so start-up costs only what that command needs.
 
 from __future__ import annotations
 
-from archviz.cli.app import cli
+import sys
+from typing import TYPE_CHECKING, Any
+
+from archviz.cli.version import VERSION
+
+if TYPE_CHECKING:
+    from archviz.cli.app import cli
 
 
 def main() -> None:  # the console script
+    if sys.argv[1:] == ["--version"]:  # the one answer that needs no command line parser
+        print(VERSION)
+        return
     from archviz.backend import isolate_keras_home
+    from archviz.cli.app import cli
 
     isolate_keras_home()  # the command writes nothing outside -o, Keras's keras.json included
     cli.main(prog_name="archviz")
 
 
-__all__ = ["cli", "main"]
+def __getattr__(name: str) -> Any:
+    if name == "cli":  # the click group, imported when asked for (click itself costs most of a start-up)
+        from archviz.cli.app import cli
+
+        return cli
+    raise AttributeError(f"module 'archviz.cli' has no attribute {name!r}")
+
+
+__all__ = ["VERSION", "cli", "main"]

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from archviz import __version__
+from archviz.cli.version import VERSION
 from archviz.errors import ArchvizError
 from archviz.render.tables import visible
 
@@ -107,7 +108,7 @@ def _in_echo(error: BaseException) -> bool:
 
 
 @click.group(cls=ArchvizGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="archviz")
+@click.version_option(__version__, prog_name="archviz", message=VERSION)
 def cli() -> None:
     """Understand convolutional networks: where the parameters and compute go.
 

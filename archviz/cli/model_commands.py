@@ -22,7 +22,6 @@ from archviz.cli.options import (
 )
 from archviz.core.summary import Summary
 from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS
-from archviz.studies.bench import Benchmark
 
 
 @cli.command(short_help="Layer-by-layer shapes, params, MACs and FLOPs, with exact totals.")
@@ -179,7 +178,7 @@ def export(model: str, output: str, **params: Any) -> None:
 
 @cli.command(short_help="Time a model's forward pass in TensorFlow.")
 @click.argument("model")
-@format_option(Benchmark)
+@format_option("Benchmark")  # the result type by name: its module is imported when bench runs
 @click.option("--batch-size", **ranged("batch_size"), default=32, show_default=True, help="Images per batch.")
 @click.option("--steps", **ranged("steps"), default=20, show_default=True, help="Timed forward passes.")
 @click.option(

@@ -141,7 +141,7 @@ def analysis_options(command: Callable) -> Callable:
 
 
 def format_option(
-    result_type: type, help: str = "Readable table or another format; with -o, the file's extension picks it."
+    result_type: type | str, help: str = "Readable table or another format; with -o, the file's extension picks it."
 ) -> Decorator:
     from archviz.render.formats import formats
 

@@ -44,9 +44,10 @@ def json_text(data: Any) -> str:
     return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
 
-def formats(result_type: type) -> tuple[str, ...]:
-    """The formats a result of this type can be written in, ``table`` first, ``json`` last."""
-    return (*RENDERERS[result_type.__name__], "json")
+def formats(result_type: type | str) -> tuple[str, ...]:
+    """The formats a result of this type (or of the type of this name) can be written in, ``table``
+    first, ``json`` last."""
+    return (*RENDERERS[result_type if isinstance(result_type, str) else result_type.__name__], "json")
 
 
 def render(result: Any, fmt: str = "table", **view: Any) -> str | bytes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 from collections.abc import Iterator
 
@@ -53,6 +52,8 @@ class Registry:
         if len(name) > 100:  # no preset name is anywhere near that long
             return []
         lowered = {n.lower(): n for n in self.names()}
+        import difflib
+
         close = difflib.get_close_matches(name.lower(), list(lowered), n=limit, cutoff=0.6)
         return [lowered[c] for c in close]
 

@@ -104,13 +104,9 @@ class Metric:
             return Value(None, complete)
         return Value(self.total(summary), complete)
 
-    def format(self, number: int | None, readable: bool = True) -> str:
-        """A number in this metric's unit: ``25.6 M``, ``98.0 MiB``, or exact (``25,636,712``)."""
-        if number is None:
-            return UNKNOWN
-        if self.unit is Unit.BYTES:
-            return human_bytes(number) if readable else exact(number)
-        return human(number) if readable else exact(number)
+    def format(self, number: int) -> str:
+        """A number in this metric's unit, for people: ``25.6 M``, ``98.0 MiB``."""
+        return human_bytes(number) if self.unit is Unit.BYTES else human(number)
 
     def cell(self, number: int | None) -> str:
         """A layer's or a group's number in a readable table: :data:`NOT_COUNTED` where it is None."""

@@ -5,6 +5,102 @@ the op table's (:mod:`archviz.ops`). Text is Markdown: ``**term**`` and ``code``
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
+#: What makes a part of the conventions apply to a model: an op type of :mod:`archviz.ops` (``conv2d``),
+#: an activation function (``activation:gelu``), or one of these words for what an op's attributes say.
+GROUPED, DILATED, KERAS = "grouped", "dilated", "keras"
+
+#: The FLOPs sentence's opening, true of every model.
+_FLOPS_RULES = (
+    "**FLOPs** are the floating-point operations of the inference graph, counted as "
+    "`tf.compat.v1.profiler` counts them on the frozen graph of the same Keras model: 2 per MAC; 1 per "
+    "bias add; a batch norm 2 per element plus 6 per channel to fold its statistics (once per call, "
+    "whatever the batch size); k x k per output of a pooling window; 1 per input element of a global "
+    "average pool; n - 1 per element of an n-way add; softmax 5 and swish 2 per element (a softmax over "
+    "another axis than the last 2 more per call, 5 for a negative axis: TensorFlow's axis swap). ReLU, "
+    "ReLU6, sigmoid, padding, reshapes, concatenation and dropout cost nothing, as in the profiler."
+)
+#: The per-element costs of less common layers, each with what makes it apply.
+_PER_ELEMENT: tuple[tuple[frozenset[str], str], ...] = (
+    (
+        frozenset({"rescaling", "normalization"}),
+        "Rescaling and Normalization 2 (Normalization plus 1 per statistic once per call)",
+    ),
+    (
+        frozenset({"layer_norm"}),
+        "LayerNormalization 9 plus 4 per normalized row (6 plus 3 with `rms_scaling`, less without center or scale)",
+    ),
+    (frozenset({"group_norm"}), "GroupNormalization 6 plus 4 per group and 3 per channel"),
+    (frozenset({"unit_norm"}), "UnitNormalization 3 plus 2 per row"),
+    (frozenset({"layer_scale"}), "LayerScale 1"),
+    (frozenset({"prelu"}), "PReLU 3 (plus 1 per alpha once per call)"),
+    (frozenset({"activation:gelu"}), "gelu 4 (7 approximated)"),
+    (frozenset({"activation:hard_silu", "activation:hard_swish"}), "hard_silu 3"),
+    (frozenset({"activation:hard_sigmoid"}), "hard_sigmoid 2"),
+    (frozenset({"activation:mish"}), "mish 1"),
+    (frozenset({"average"}), "an n-way average n"),
+    (
+        frozenset({"conv1d_transpose", "conv2d_transpose", "conv3d_transpose"}),
+        "a transposed convolution 2 x output positions x kernel x input x output channels / strides, as "
+        "the profiler counts it (2 per MAC with `same` padding)",
+    ),
+)
+_UPSAMPLING = (frozenset({"upsampling2d"}), "a nearest upsampling costs 2 once per call")
+#: The sentences after the per-element costs, each with what makes it apply (empty: every model).
+_FLOPS_NOTES: tuple[tuple[frozenset[str], str], ...] = (
+    (
+        frozenset(),
+        "Exact against the profiler for keras.applications ResNet50/101/152 and ResNet50V2 (at batch 1 and 2).",
+    ),
+    (
+        frozenset({GROUPED, DILATED, "conv3d_transpose", "avg_pool3d", "max_pool3d"}),
+        "Deliberate differences: the profiler counts nothing for a grouped convolution "
+        "(it sees an opaque call, and loses the shape of the per-element layers after it until a reshape), "
+        "a Conv3DTranspose or a 3-D pooling (no statistic for them) and counts "
+        "padded SpaceToBatch blocks for a dilated convolution; archviz counts the convolutions as 2 per "
+        "MAC and the pooling by its windows.",
+    ),
+    (
+        frozenset(
+            "mean sum embedding square log reciprocal negative power rsqrt clip split stack tile transpose "
+            "expand_dims squeeze min prod exp sqrt abs erf sin cos".split()
+        ),
+        "Between a traced call's layers: a mean 1 per input element, a "
+        "sum 1 per input element not kept, an embedding lookup 2 per index (Keras wraps negative "
+        "indices); per element a square, a log, a reciprocal, a negation or a power 1, a reciprocal square "
+        "root 2, a clip 2; splits, stacks, tiles, transposes, added or removed axes, a minimum or a product "
+        "over axes, and exp, sqrt, abs, erf, sin and cos cost nothing, as in the profiler.",
+    ),
+    (
+        frozenset({"einsum", "einsum_dense", "dot_product_attention"}),
+        "The profiler "
+        "has no rule for TensorFlow's `Einsum` and counts 0 for it (TensorFlow runs some einsums, such as "
+        "`EinsumDense`'s, as matmuls, which it counts); archviz counts every einsum as 2 per MAC, so for a "
+        "model with einsums (`dot_product_attention`'s) its total is the profiler's plus 2 per einsum MAC.",
+    ),
+)
+
+
+def _applies(tags: Collection[str], present: Collection[str] | None) -> bool:
+    return present is None or not tags or any(tag in present for tag in tags)
+
+
+def flops_sentence(present: Collection[str] | None = None) -> str:
+    """The FLOPs convention: every rule (``present`` None), or the parts that apply to a model whose ops
+    (and :data:`GROUPED`, ``activation:gelu``, ...) are ``present``."""
+    items = [text for tags, text in _PER_ELEMENT if _applies(tags, present)]
+    listed = ", ".join(items[:-1]) + (", and " if len(items) > 1 else "") + items[-1] if items else ""
+    upsampling = _applies(_UPSAMPLING[0], present)
+    parts = [_FLOPS_RULES]
+    if listed:
+        parts.append(f"Per output element also: {listed}" + (f"; {_UPSAMPLING[1]}." if upsampling else "."))
+    elif upsampling:
+        parts.append(_UPSAMPLING[1][0].upper() + _UPSAMPLING[1][1:] + ".")
+    parts += [text for tags, text in _FLOPS_NOTES if _applies(tags, present)]
+    return " ".join(parts)
+
+
 #: (term, Markdown sentence) pairs, in the order docs/conventions.md lists them.
 CONVENTIONS: tuple[tuple[str, str], ...] = (
     (
@@ -23,36 +119,7 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         'attention\'s products): for a CNN, what the ResNet paper calls "FLOPs (multiply-adds)" and '
         "torchvision's GFLOPS column.",
     ),
-    (
-        "FLOPs",
-        "**FLOPs** are the floating-point operations of the inference graph, counted as "
-        "`tf.compat.v1.profiler` counts them on the frozen graph of the same Keras model: 2 per MAC; 1 per "
-        "bias add; a batch norm 2 per element plus 6 per channel to fold its statistics (once per call, "
-        "whatever the batch size); k x k per output of a pooling window; 1 per input element of a global "
-        "average pool; n - 1 per element of an n-way add; softmax 5 and swish 2 per element (a softmax over "
-        "another axis than the last 2 more per call, 5 for a negative axis: TensorFlow's axis swap). ReLU, "
-        "ReLU6, sigmoid, padding, reshapes, concatenation and dropout cost nothing, as in the profiler. "
-        "Per output element also: Rescaling and Normalization 2 (Normalization plus 1 per statistic once "
-        "per call), LayerNormalization 9 plus 4 per normalized row (6 plus 3 with `rms_scaling`, less "
-        "without center or scale), GroupNormalization 6 plus 4 per group and 3 per channel, "
-        "UnitNormalization 3 plus 2 per row, LayerScale 1, PReLU 3 (plus 1 per alpha once per call), "
-        "gelu 4 (7 approximated), hard_silu 3, hard_sigmoid 2, mish 1, an n-way average n, and a "
-        "transposed convolution 2 x output positions x kernel x input x output channels / strides, as "
-        "the profiler counts it (2 per MAC with `same` padding); a nearest upsampling costs 2 once per "
-        "call. Exact against the profiler for keras.applications ResNet50/101/152 and ResNet50V2 (at "
-        "batch 1 and 2). Deliberate differences: the profiler counts nothing for a grouped convolution "
-        "(it sees an opaque call, and loses the shape of the per-element layers after it until a reshape), "
-        "a Conv3DTranspose or a 3-D pooling (no statistic for them) and counts "
-        "padded SpaceToBatch blocks for a dilated convolution; archviz counts the convolutions as 2 per "
-        "MAC and the pooling by its windows. Between a traced call's layers: a mean 1 per input element, a "
-        "sum 1 per input element not kept, an embedding lookup 2 per index (Keras wraps negative "
-        "indices); per element a square, a log, a reciprocal, a negation or a power 1, a reciprocal square "
-        "root 2, a clip 2; splits, stacks, tiles, transposes, added or removed axes, a minimum or a product "
-        "over axes, and exp, sqrt, abs, erf, sin and cos cost nothing, as in the profiler. The profiler "
-        "has no rule for TensorFlow's `Einsum` and counts 0 for it (TensorFlow runs some einsums, such as "
-        "`EinsumDense`'s, as matmuls, which it counts); archviz counts every einsum as 2 per MAC, so for a "
-        "model with einsums (`dot_product_attention`'s) its total is the profiler's plus 2 per einsum MAC.",
-    ),
+    ("FLOPs", flops_sentence()),
     (
         "Keras 2",
         "**Keras 2 graphs** (models of tf-keras, tf.keras) differ from the profiler in one op: tf.keras runs an "
@@ -69,3 +136,24 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
     ),
     ("Option A", "The **option A** shortcut (zero-padding identity) has no parameters and no FLOPs: a strided copy."),
 )
+
+#: What makes each convention other than the FLOPs one apply (missing: every model).
+_APPLIES: dict[str, frozenset[str]] = {"Keras 2": frozenset({KERAS}), "Option A": frozenset({"pad_shortcut"})}
+
+
+def conventions_for(present: Collection[str]) -> list[tuple[str, str]]:
+    """The conventions that apply to a model whose ops (and features: :data:`GROUPED`, :data:`DILATED`,
+    :data:`KERAS`, ``activation:NAME``) are ``present``: the FLOPs rules of its layers only.
+
+    >>> [term for term, _ in conventions_for({"conv2d", "add"})]
+    ['Params', 'MACs', 'FLOPs', 'Memory']
+    >>> "LayerNormalization" in dict(conventions_for({"conv2d"}))["FLOPs"]
+    False
+    """
+    chosen = []
+    for term, text in CONVENTIONS:
+        if term == "FLOPs":
+            chosen.append((term, flops_sentence(present)))
+        elif _applies(_APPLIES.get(term, frozenset()), present):
+            chosen.append((term, text))
+    return chosen

@@ -66,40 +66,93 @@
       buttons.forEach(function (b) { b.setAttribute("aria-pressed", String(b === button)); });
     });
   });
+  var dragged = false;  // a drag that pans the diagram is not a click on a node
   document.querySelectorAll(".diagram g.node").forEach(function (node) {
     node.addEventListener("click", function (event) {
       event.preventDefault();
+      if (dragged) { return; }
       document.querySelectorAll(".diagram g.node.selected").forEach(function (n) { n.classList.remove("selected"); });
       node.classList.add("selected");
       highlight(node.id.replace(/^node_/, "row_"));
     });
   });
-  // Zoom: diagrams start at their natural size, shrunk to fit the page but never below a size whose
-  // text can be read (a wide diagram scrolls instead); buttons and Ctrl+wheel change it.
-  var zoomFactor = 1;  // relative to the fitted size
-  function naturalWidth(svg) { return svg.viewBox && svg.viewBox.baseVal ? svg.viewBox.baseVal.width : svg.getBBox().width; }
-  function zoom(factor) {
-    zoomFactor = Math.max(0.2, Math.min(5, factor));
-    document.querySelectorAll(".diagram svg").forEach(function (svg) {
-      var panel = svg.parentNode, width = naturalWidth(svg);
-      var fit = Math.max(0.75, Math.min(1.25, (panel.clientWidth || width) / width));
-      svg.style.width = Math.round(width * fit * zoomFactor) + "px";
-    });
+
+  // Pan and zoom: each diagram sits in a box at most 70% of the window tall. It starts at a readable
+  // size (its width fitted to the box, but never below 0.75 of its natural size: a tall or wide diagram
+  // scrolls and pans instead); "fit" shows all of it in the box, the buttons and Ctrl+wheel zoom around
+  // the middle of the view, and a drag pans.
+  function size(svg) {
+    var box = svg.viewBox && svg.viewBox.baseVal;
+    return box && box.width ? { width: box.width, height: box.height } : svg.getBBox();
+  }
+  function readable(panel, svg) {  // all of it where that leaves its text readable, else its width fitted
+    var natural = size(svg), all = fitted(panel, svg);
+    if (all >= 0.75) { return Math.min(1.25, all); }
+    return Math.max(0.75, Math.min(1.25, (panel.clientWidth || natural.width) / natural.width));
+  }
+  function fitted(panel, svg) {
+    var natural = size(svg);
+    var tallest = parseFloat(getComputedStyle(panel).maxHeight) || window.innerHeight * 0.7;
+    return Math.min(panel.clientWidth / natural.width, (tallest - 2) / natural.height);
+  }
+  function setScale(panel, scale) {
+    var svg = panel.querySelector("svg");
+    if (!svg) { return; }
+    var natural = size(svg), old = Number(panel.getAttribute("data-scale")) || scale;
+    var fit = fitted(panel, svg);
+    scale = Math.max(Math.min(fit, 0.2), Math.min(5, scale));
+    var middleX = (panel.scrollLeft + panel.clientWidth / 2) / old, middleY = (panel.scrollTop + panel.clientHeight / 2) / old;
+    svg.style.width = (natural.width * scale) + "px";
+    svg.style.height = (natural.height * scale) + "px";
+    panel.setAttribute("data-scale", String(scale));
+    panel.scrollLeft = middleX * scale - panel.clientWidth / 2;
+    panel.scrollTop = middleY * scale - panel.clientHeight / 2;
+  }
+  function visiblePanel() { return document.querySelector(".diagram:not([hidden])"); }
+  function start(panel) {
+    var svg = panel.querySelector("svg");
+    if (svg && !panel.hasAttribute("data-scale")) { setScale(panel, readable(panel, svg)); panel.scrollTop = 0; }
   }
   document.querySelectorAll("[data-zoom]").forEach(function (button) {
     button.addEventListener("click", function () {
-      var kind = button.getAttribute("data-zoom");
-      zoom(kind === "fit" ? 1 : kind === "in" ? zoomFactor * 1.25 : zoomFactor / 1.25);
+      var panel = visiblePanel();
+      if (!panel || !panel.querySelector("svg")) { return; }
+      var kind = button.getAttribute("data-zoom"), scale = Number(panel.getAttribute("data-scale")) || 1;
+      if (kind === "fit") {
+        setScale(panel, fitted(panel, panel.querySelector("svg")));
+        panel.scrollLeft = 0; panel.scrollTop = 0;
+      } else {
+        setScale(panel, kind === "in" ? scale * 1.25 : scale / 1.25);
+      }
     });
   });
   document.querySelectorAll(".diagram").forEach(function (panel) {
     panel.addEventListener("wheel", function (event) {
       if (!event.ctrlKey) { return; }
       event.preventDefault();
-      zoom(event.deltaY < 0 ? zoomFactor * 1.1 : zoomFactor / 1.1);
+      var scale = Number(panel.getAttribute("data-scale")) || 1;
+      setScale(panel, event.deltaY < 0 ? scale * 1.1 : scale / 1.1);
     }, { passive: false });
+    var from = null;
+    panel.addEventListener("pointerdown", function (event) {
+      if (event.button !== 0 || event.pointerType === "touch") { return; }  // touch scrolls by itself
+      from = { x: event.clientX, y: event.clientY, left: panel.scrollLeft, top: panel.scrollTop };
+      dragged = false;
+    });
+    panel.addEventListener("pointermove", function (event) {
+      if (!from) { return; }
+      var dx = event.clientX - from.x, dy = event.clientY - from.y;
+      if (!dragged && Math.abs(dx) + Math.abs(dy) < 5) { return; }
+      dragged = true;
+      panel.classList.add("panning");
+      panel.scrollLeft = from.left - dx;
+      panel.scrollTop = from.top - dy;
+    });
+    function stop() { from = null; panel.classList.remove("panning"); }
+    panel.addEventListener("pointerup", stop);
+    panel.addEventListener("pointerleave", stop);
   });
-  buttons.forEach(function (button) { button.addEventListener("click", function () { zoom(zoomFactor); }); });
-  zoom(1);
+  buttons.forEach(function (button) { button.addEventListener("click", function () { start(visiblePanel()); }); });
+  document.querySelectorAll(".diagram:not([hidden])").forEach(start);
   if (location.hash) { highlight(location.hash.slice(1)); }
 })();

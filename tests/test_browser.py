@@ -42,7 +42,7 @@ def browser():
 def reports(tmp_path_factory):
     root = tmp_path_factory.mktemp("reports")
     paths = {}
-    for name, options in (("resnet50", {}), ("resnet20", {}), ("resnet152", {})):
+    for name, options in (("resnet50", {}), ("resnet20", {}), ("resnet152", {}), ("resnet1202", {})):
         path = root / f"{name}.html"
         summary = archviz.analyze(name, **options)
         path.write_text(render_report(summary, stage_comparison(summary)), encoding="utf-8")
@@ -54,8 +54,8 @@ def reports(tmp_path_factory):
 def open_report(browser, reports):
     pages = []
 
-    def open_(name, width=1280):
-        page = browser.new_page(viewport={"width": width, "height": 900})
+    def open_(name, width=1280, height=900):
+        page = browser.new_page(viewport={"width": width, "height": height})
         page.errors = []
         page.on("console", lambda message: page.errors.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: page.errors.append(str(error)))
@@ -118,13 +118,85 @@ def test_diagram_is_readable_and_zooms(open_report, width):
     assert start >= 0.75 * natural - 1  # never shrunk below readable text
     page.click("[data-zoom='in']")
     assert svg.bounding_box()["width"] > start
-    page.click("[data-zoom='fit']")
+    page.click("[data-zoom='out']")
     assert abs(svg.bounding_box()["width"] - start) < 2
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
+FITS = """(panel) => {
+    const svg = panel.querySelector('svg').getBoundingClientRect(), box = panel.getBoundingClientRect();
+    return {scrolls: panel.scrollHeight > panel.clientHeight + 1 || panel.scrollWidth > panel.clientWidth + 1,
+            inside: svg.top >= box.top - 1 && svg.bottom <= box.bottom + 1 && svg.left >= box.left - 1
+                    && svg.right <= box.right + 1,
+            fills: Math.max(svg.width / panel.clientWidth, svg.height / panel.clientHeight)}
+}"""
+
+
+@pytest.mark.parametrize("depth", ["2", "3"])
+@pytest.mark.parametrize("width", [390, 1280])
+def test_fit_shows_the_whole_diagram_in_its_box(open_report, depth, width):
+    """A tall diagram (ResNet-50's layers: about 19,500 px at its natural size) sits in a box that pans
+    and zooms; "fit" shows all of it, as large as the box allows, and the page never grows for it."""
+    page = open_report("resnet50", width=width)
+    page.click(f"[data-show-depth='{depth}']")
+    panel = visible_diagram(page).element_handle()
+    assert page.evaluate("(panel) => panel.scrollHeight > panel.clientHeight + 100", panel)  # taller than its box
+    assert panel.bounding_box()["height"] <= 0.7 * 900 + 2
+    page.click("[data-zoom='fit']")
+    fit = page.evaluate(FITS, panel)
+    assert not fit["scrolls"] and fit["inside"] and fit["fills"] > 0.97, fit
+    page.click("[data-zoom='in']")
+    assert page.evaluate(FITS, panel)["fills"] > 1.2
+
+
+def test_dragging_pans_the_diagram(open_report):
+    page = open_report("resnet50")
+    panel = visible_diagram(page)
+    box = panel.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 320)  # on the first screen
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 20, steps=8)
+    page.mouse.up()
+    assert abs(panel.evaluate("(el) => el.scrollTop") - 300) < 5
+    assert page.locator("#layer-table tr.highlight").count() == 0  # a drag is not a click on a node
+
+
+def test_the_diagram_leads_the_report(open_report):
+    """At 1280x900 the first screen shows the title, the totals and the top of the diagram, drawn at
+    block depth (the CLI's default); the options are one line, the conventions folded at the end."""
+    page = open_report("resnet50", width=1280)
+    panel = visible_diagram(page)
+    assert panel.get_attribute("data-depth") == "2"
+    assert page.locator("[data-show-depth='2']").get_attribute("aria-pressed") == "true"
+    assert panel.bounding_box()["y"] + 200 < 900
+    assert page.locator("header .options summary").bounding_box()["height"] < 30
+    assert not page.locator("header .options li").first.is_visible()
+    assert not page.locator("#conventions dl").is_visible()
+    page.click("#conventions summary")
+    assert page.locator("#conventions dl").is_visible()
+    order = page.evaluate("() => Array.from(document.querySelectorAll('main > section')).map(s => s.id)")
+    assert order.index("totals") < order.index("diagram-section") < order.index("budget") < order.index("layers")
+    assert order[-1] == "conventions"
+
+
+@pytest.mark.parametrize("name", ["resnet50", "resnet1202"])
+def test_phone_width(open_report, name):
+    """At 390x844: no sideways scroll of the page, chart text at least 9 px (as drawn), and the wide
+    tables scroll inside their own box."""
+    page = open_report(name, width=390, height=844)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    sizes = page.evaluate("""() => Array.from(document.querySelectorAll('.chart th, .chart td, .chart h3'))
+        .filter(el => el.textContent.trim()).map(el => parseFloat(getComputedStyle(el).fontSize))""")
+    assert len(sizes) > 10 and min(sizes) >= 9, sizes
+    wrap = page.locator("#layers .table-wrap")
+    assert wrap.evaluate("(el) => el.scrollWidth > el.clientWidth")  # the table is wider than the phone...
+    assert wrap.evaluate("(el) => getComputedStyle(el).overflowX") == "auto"  # ...and scrolls in its box
+    assert wrap.bounding_box()["width"] <= 390
+
+
 def test_the_stage_diagram_is_not_cut_off(open_report):
     page = open_report("resnet50", width=1280)
+    page.click("[data-show-depth='1']")
     panel = visible_diagram(page)
     assert page.evaluate("(el) => el.scrollHeight <= el.clientHeight + 1", panel.element_handle())
 
@@ -147,6 +219,7 @@ def test_clicking_a_node_highlights_its_row(open_report):
 
 def test_clicking_a_stage_node_highlights_the_stage_row(open_report):
     page = open_report("resnet50")
+    page.click("[data-show-depth='1']")
     visible_diagram(page).locator("g.node", has_text="layer3").first.click()
     assert page.locator("#layer-table tr.highlight td.name").inner_text().strip() == "layer3"
 

@@ -128,18 +128,21 @@ def diagram(
 @cli.command(short_help="Write a self-contained HTML report of a model.")
 @click.argument("model")
 @output_option(required=True, help="The HTML file to write (- is standard output).")
+@depth_option(default="blocks")
 @analysis_options
 @model_options
 @keras_file_options
-def report(model: str, output: str, batch_size: int, dtype: str, **params: Any) -> None:
-    """A self-contained HTML report of MODEL: totals with their conventions, the diagram at
-    every depth (click a node to find its row), the layer table as a tree, per-stage budget
-    charts, and the basic-block-versus-bottleneck arithmetic at the model's own widths.
+def report(model: str, output: str, depth: str, batch_size: int, dtype: str, **params: Any) -> None:
+    """A self-contained HTML report of MODEL: its totals, then its diagram (at --depth first, the
+    other depths a click away; click a node to find its row), per-stage budget charts, the
+    basic-block-versus-bottleneck arithmetic at the model's own widths (for a model of basic
+    blocks or bottlenecks), the layer table as a tree, and the counting conventions that apply.
     No external file, font or script: it works offline and as an attachment.
 
     \b
     Examples:
       archviz report resnet50 -o resnet50.html
+      archviz report resnet152 --depth layers -o resnet152.html
       archviz report resnet20 --shortcut B -o resnet20.html
       archviz report my_model.keras -o my_model.html
     """
@@ -151,7 +154,8 @@ def report(model: str, output: str, batch_size: int, dtype: str, **params: Any) 
     check_suffix(output, (".html", ".htm"), "a report")
     check_writable(output)
     result = analyze(model, batch_size=batch_size, dtype=dtype, **params)
-    emit(render_report(result, stage_comparison(result)), output)
+    check_depth(result, depth)
+    emit(render_report(result, stage_comparison(result), depth=depth), output)
 
 
 @cli.command(short_help="Write a model as a trainable Keras model (.keras).")

@@ -12,15 +12,16 @@ import re
 from markupsafe import Markup
 
 from archviz import __version__
-from archviz.conventions import CONVENTIONS
+from archviz.conventions import DILATED, GROUPED, KERAS, conventions_for
 from archviz.core.metrics import UNKNOWN, Metric, View, row_value, shown
-from archviz.core.summary import Summary
+from archviz.core.record import Source
+from archviz.core.summary import Summary, resolve_depth
 from archviz.errors import UsageError
 from archviz.render.diagram import DiagramOptions, DiagramTooLarge, render
 from archviz.render.dot_text import anchor
 from archviz.render.templating import render_template
 from archviz.render.text import shape_text
-from archviz.units import exact, human
+from archviz.units import exact
 
 DEPTH_LABELS = {1: "Stages", 2: "Blocks", 3: "Layers"}
 
@@ -78,6 +79,7 @@ def _tree_rows(summary: Summary) -> list[dict]:
                         "level": size,
                         "group": size < len(path),
                         "op": row.op,
+                        "detail": row.detail,  # its kernel, stride and width, as the summary's table shows them
                         "shape": shape_text(row.output_shape),
                         "cells": [_cell(metric, row_value(metric, row)) for metric in metrics],
                         "counted": row.counted,
@@ -89,25 +91,48 @@ def _tree_rows(summary: Summary) -> list[dict]:
 
 
 def _charts(summary: Summary) -> tuple[list, list]:
+    """A bar chart per stage metric (:data:`~archviz.core.metrics.View.STAGES`) over the model's parts
+    (stem, stages, head); none for a metric whose total is unknown (an open input size)."""
     stages = [row for row in summary.rows(1) if summary.groups.get(row.name) in ("stem", "stage", "head", "post")]
     if not any(summary.groups.get(row.name) == "stage" for row in stages):
-        stages = []
+        return [], []
     charts = []
-    metrics = [("params", "Parameters", lambda r: r.params), ("macs", "MACs", lambda r: r.macs)]
-    for key, title, value in metrics[:1] if summary.size_open else metrics:  # MACs unknown while the size is open
-        largest = max((value(r) for r in stages), default=0) or 1
-        total = (summary.params if key == "params" else summary.macs) or 1
+    for metric in shown(View.STAGES):
+        total = metric.value(summary).number
+        if total is None:
+            continue
+        values = [row_value(metric, row) for row in stages]
+        largest = max((value or 0 for value in values), default=0) or 1
         bars = [
             {
-                "name": r.name,
-                "width": round(320 * value(r) / largest, 1),
-                "text": f"{human(value(r))} ({value(r) / total:.0%})",
-                "exact": f"{value(r):,}",
+                "name": row.name,
+                "percent": round(100 * (value or 0) / largest, 2),
+                "text": metric.cell(value) + ("" if value is None or not total else f" ({value / total:.0%})"),
+                "exact": metric.cell(None) if value is None else exact(value),
             }
-            for r in stages
+            for row, value in zip(stages, values)
         ]
-        charts.append({"key": key, "title": f"{title} per stage", "bars": bars})
+        charts.append({"key": metric.key, "title": f"{metric.name} per stage", "bars": bars})
     return stages, charts
+
+
+def features(summary: Summary) -> set[str]:
+    """What the model's layers are, for the conventions that apply to it (:func:`archviz.conventions.
+    conventions_for`): its op types, its activation functions (``activation:gelu``), whether a
+    convolution is grouped or dilated, and whether it came from Keras."""
+    present = {KERAS} if summary.record.source is Source.KERAS else set()
+    for record in summary.records:
+        present.add(record.op)
+        for key in ("fn", "activation"):
+            if isinstance(record.attrs.get(key), str):
+                present.add(f"activation:{record.attrs[key]}")
+        groups = record.attrs.get("groups", 1)
+        if isinstance(groups, int) and groups > 1:
+            present.add(GROUPED)
+        dilation = record.attrs.get("dilation", ())
+        if isinstance(dilation, tuple | list) and any(isinstance(d, int) and d > 1 for d in dilation):
+            present.add(DILATED)
+    return present
 
 
 def _options(summary: Summary) -> list[tuple[str, str]]:
@@ -134,9 +159,11 @@ def _options(summary: Summary) -> list[tuple[str, str]]:
     return listed
 
 
-def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> str:
-    """The report of ``summary``; ``stage_blocks`` is the basic-block-versus-bottleneck arithmetic at each
-    stage's width (:func:`archviz.studies.blocks.stage_comparison`), computed by the caller."""
+def render_report(summary: Summary, stage_blocks: list[dict] | None = None, depth: int | str = "blocks") -> str:
+    """The report of ``summary``, its diagram first shown at ``depth`` (the others a click away);
+    ``stage_blocks`` is the basic-block-versus-bottleneck arithmetic at each stage's width
+    (:func:`archviz.studies.blocks.stage_comparison`), computed by the caller."""
+    shown_level = resolve_depth(depth, summary.max_depth)
     rows = _tree_rows(summary)  # a table too long is refused before the diagrams are drawn
     levels = sorted({min(level, summary.max_depth) for level in (1, 2, 3)})
     diagrams = [
@@ -144,6 +171,7 @@ def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> s
             "key": str(level),
             "label": "Layers" if level == summary.max_depth else DEPTH_LABELS[level],
             "svg": _svg(summary, level),
+            "shown": level == min(shown_level, levels[-1]),
         }
         for level in levels
     ]
@@ -156,7 +184,7 @@ def render_report(summary: Summary, stage_blocks: list[dict] | None = None) -> s
         description=summary.record.description,
         options=_options(summary),
         cards=cards,
-        conventions=CONVENTIONS,
+        conventions=conventions_for(features(summary)),
         diagrams=diagrams,
         stages=stages,
         charts=charts,

@@ -231,16 +231,52 @@ def compare(
     )
 
 
+#: The narrowest bottleneck the report compares against: 16 channels, the inner width of the CIFAR
+#: bottleneck (ResNet-164's first stage, 64 -> 16 -> 64); below it (ResNet-1202's 16-channel stage
+#: against a bottleneck of 4) the comparison describes a design nobody builds.
+MIN_BOTTLENECK = 16
+
+
+def block_kind(records: list[LayerRecord]) -> str | None:
+    """``basic`` (two 3x3 convs, and perhaps a 1x1 projection), ``bottleneck`` (one spatial conv between
+    1x1 convs) or None (any other block: depthwise, a 5x5, a single conv), from a block's convolutions."""
+    convs = [record for record in records if record.op.startswith(("conv", "depthwise", "separable"))]
+    if any(record.op != "conv2d" for record in convs):
+        return None
+    kernels = [tuple(record.attrs.get("kernel", ())) for record in convs]
+    spatial = [kernel for kernel in kernels if kernel != (1, 1)]
+    pointwise = len(kernels) - len(spatial)
+    if spatial == [(3, 3), (3, 3)] and pointwise <= 1:
+        return "basic"
+    if len(spatial) == 1 and spatial[0] == (3, 3) and pointwise in (2, 3):
+        return "bottleneck"
+    return None
+
+
+def residual_blocks(summary: Summary) -> dict[str, str | None]:
+    """Each block of the model's residual stages and its kind (:func:`block_kind`)."""
+    members: dict[str, list[LayerRecord]] = {}
+    for record in summary.records:
+        if len(record.path) >= 3 and summary.groups.get(record.path[0]) == "stage":
+            members.setdefault(record.key(2), []).append(record)
+    return {name: block_kind(records) for name, records in members.items()}
+
+
 def stage_comparison(summary: Summary) -> list[dict[str, Any]]:
-    """For each residual stage of a model: a basic block and a bottleneck at that stage's width
-    and resolution (for the report); MACs are None where the model leaves its input size open."""
+    """For each residual stage of a model made of basic blocks or bottlenecks: a basic block and a
+    bottleneck at that stage's width and resolution (for the report); MACs are None where the model
+    leaves its input size open. Nothing for a model of other blocks (MobileNetV2's inverted residuals),
+    and no stage where the bottleneck would be narrower than :data:`MIN_BOTTLENECK`."""
+    kinds = residual_blocks(summary)
+    if not kinds or None in kinds.values():
+        return []
     rows = []
     for stage in summary.stage_rows():
         shape = stage.output_shape
         if len(shape) != 3:
             continue
         height, width, channels = shape
-        if channels < 4:
+        if channels // 4 < MIN_BOTTLENECK:
             continue
         sized = height > 0 and width > 0  # an open input size leaves the MACs unknown, not the weights
         basic, bottleneck = basic_and_bottleneck(channels, channels // 4, height if sized else 1)
@@ -248,6 +284,7 @@ def stage_comparison(summary: Summary) -> list[dict[str, Any]]:
             {
                 "stage": stage.name,
                 "channels": channels,
+                "bottleneck_channels": channels // 4,
                 "spatial": f"{height}x{width}" if sized else "?x?",
                 "basic_weights": basic.weights,
                 "bottleneck_weights": bottleneck.weights,

@@ -282,3 +282,35 @@ def test_printable(open_report, tmp_path):
     page = open_report("resnet20")
     pdf = page.pdf()
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+
+
+@pytest.mark.parametrize("by_stage", [False, True])
+def test_comparison_chart_text_fits(browser, tmp_path, by_stage):
+    """Drawn by Chromium: every text of compare's chart (the heading, the names, the footnote) lies inside
+    the picture, and no two models' names overlap."""
+    from archviz.render.compare import render_chart
+    from archviz.studies.compare import compare
+
+    names = ["resnet50-torchvision", "wide_resnet50_2", "resnext50_32x4d", "resnet18"]
+    comparison = compare(names, baseline="resnet18", analyze=archviz.analyze)
+    path = tmp_path / "chart.svg"
+    path.write_text(render_chart(comparison, by_stage=by_stage))
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(path.as_uri())
+    found = page.evaluate("""() => {
+        const svg = document.querySelector('svg'), box = svg.getBoundingClientRect();
+        const outside = Array.from(svg.querySelectorAll('text')).filter(t => t.textContent.trim()).map(t => {
+            const r = t.getBoundingClientRect();
+            return r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5
+                || r.bottom > box.bottom + 0.5 ? t.textContent : null; }).filter(Boolean);
+        const panels = Array.from(svg.querySelectorAll('g.panel')).map(panel =>
+            Array.from(panel.querySelectorAll('text.name')).map(t => t.getBoundingClientRect())
+                .map(r => [r.left, r.right]));
+        return {outside, panels};
+    }""")
+    page.close()
+    assert found["outside"] == []
+    for names_drawn in found["panels"]:
+        assert len(names_drawn) == 4
+        for (_, right), (left, _) in zip(names_drawn, names_drawn[1:]):
+            assert right < left, names_drawn

@@ -339,3 +339,29 @@ def test_a_long_description_wraps_instead_of_widening_the_table():
     column = lines[start].index("a very")
     more = itertools.takewhile(lambda line: not line[:column].strip(), lines[start + 1 :])
     assert " ".join([lines[start][column:], *(line[column:] for line in more)]) == long.description.strip()
+
+
+NAMED = ["resnet50-torchvision", "wide_resnet50_2", "resnext50_32x4d", "resnet18"]
+
+
+@pytest.mark.parametrize("by_stage", [False, True])
+def test_names_break_only_between_words_and_ratios_are_on_the_chart(run_cli, tmp_path, by_stage):
+    """``resnet50-t / orchvision`` was the issue: a name breaks after ``-``, ``_`` or ``.`` or not at
+    all; with --baseline each model's ratio sits under its name, in every panel."""
+    from archviz.studies.compare import compare
+
+    document = _chart(run_cli, tmp_path, *NAMED, "--baseline", "resnet18", *(["--by-stage"] if by_stage else []))
+    ratios = {e.label: e.ratios for e in compare(NAMED, baseline="resnet18", analyze=archviz.analyze).entries}
+    for panel, metric in zip(_by_class(document, "panel"), ("params", "macs")):
+        for model in _by_class(panel, "model"):
+            name = model.getAttribute("data-model")
+            lines = [_text(t) for t in _by_class(model, "name")[0].getElementsByTagName("tspan")]
+            assert "".join(lines) == name
+            assert all(line[-1] in "-_." for line in lines[:-1]), lines
+            assert [_text(t) for t in _by_class(model, "ratio")] == [f"{ratios[name][metric]:.2f}x"]
+    assert "ratio to resnet18" in " ".join(_text(t) for t in _by_class(document, "note"))
+
+
+def test_names_without_a_baseline_have_no_ratio_line(run_cli, tmp_path):
+    document = _chart(run_cli, tmp_path, "resnet18", "resnet34")
+    assert _by_class(document, "ratio") == []

@@ -238,3 +238,102 @@ def test_report_of_an_open_input_size(run_cli, tmp_path, open_resnet50):
     text = html.unescape(re.sub(r"<[^>]+>", " ", page))
     # the block comparison at the open size: the weights, and MACs unknown
     assert re.search(r"conv2\s+256\s+\?x\?\s+1,179,648\s+69,632\s+16\.9x\s+unknown\s+unknown", text)
+
+
+def _text(page: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def _conventions(page: str) -> str:
+    return _text(page.split('<section id="conventions">', 1)[1].split("</section>", 1)[0])
+
+
+def test_conventions_are_the_ones_that_apply(resnet50_html):
+    """The report's conventions say how this model's layers are counted, and nothing about layers it has
+    not got; the whole text stays in docs/conventions.md."""
+    said = _conventions(resnet50_html)
+    assert "2 per MAC" in said and "n - 1 per element of an n-way add" in said
+    missing = ("LayerNormalization", "Conv3DTranspose", "SpaceToBatch", "TensorFlow's Einsum", "option A", "Keras 2")
+    for absent in missing:
+        assert absent not in said, absent
+    said = _conventions(render_report(archviz.analyze("resnext50_32x4d")))
+    assert "grouped convolution" in said and "LayerNormalization" not in said
+    said = _conventions(render_report(archviz.analyze("resnet20")))
+    assert "option A" in said and "grouped convolution" not in said
+
+
+def test_layer_table_shows_each_layers_kernel_as_the_summary_does(resnet50_html):
+    """The Op column reads as the summary's table: ``conv2d 7x7/2, 64``, ``max_pool2d 3x3/2``."""
+    from archviz.render.formats import render
+
+    table = render(archviz.analyze("resnet50"), "table")
+    found = re.findall(r'<td class="op">(.*?)</td>', resnet50_html)
+    cells = [re.sub(r"\s+", " ", _text(cell)).strip() for cell in found]
+    for expected in ("conv2d 7x7/2, 64", "max_pool2d 3x3/2", "conv2d 3x3, 64", "dense 1000 units"):
+        assert expected in table and expected in cells, expected
+
+
+def test_stage_charts_iterate_the_metric_table(monkeypatch):
+    """A metric shown per stage gets its chart by its entry alone: FLOPs, added to the stage view."""
+    import dataclasses
+
+    from archviz.core import metrics
+
+    page = render_report(archviz.analyze("resnet18"))
+    assert re.findall(r'<figure class="chart" id="chart-(\w+)"', page) == ["params", "macs"]
+    widened = tuple(
+        dataclasses.replace(m, views=m.views | {metrics.View.STAGES}) if m.key == "flops" else m
+        for m in metrics.METRICS
+    )
+    monkeypatch.setattr(metrics, "METRICS", widened)
+    page = render_report(archviz.analyze("resnet18"))
+    assert re.findall(r'<figure class="chart" id="chart-(\w+)"', page) == ["params", "macs", "flops"]
+    flops = page.split('id="chart-flops"', 1)[1].split("</figure>", 1)[0]
+    summary = archviz.analyze("resnet18")
+    stage = next(row for row in summary.rows(1) if row.name == "layer1")
+    assert f'title="{stage.flops:,}"' in flops and "FLOPs per stage" in flops
+
+
+def test_report_depth_picks_the_diagram_shown_first(run_cli, tmp_path):
+    shown = {}
+    for depth in ("stages", "blocks", "layers", None):
+        out = tmp_path / f"{depth}.html"
+        code, _, err = run_cli("report", "resnet20", "-o", out, *(("--depth", depth) if depth else ()))
+        assert code == 0, err
+        page = out.read_text()
+        assert page.count('class="diagram"') == 3
+        shown[depth] = re.findall(r'<div class="diagram" data-depth="(\d)">', page)
+    assert shown == {"stages": ["1"], "blocks": ["2"], "layers": ["3"], None: ["2"]}
+    code, _, err = run_cli("report", "resnet20", "--depth", "deep", "-o", tmp_path / "x.html")
+    assert code == 2 and "--depth" in err and len(err.strip().splitlines()) == 1
+
+
+def test_block_comparison_only_where_it_means_something():
+    """Basic block or bottleneck: for models made of them, at stages whose bottleneck would have 16
+    channels or more (ResNet-1202's 16- and 32-channel stages would compare against 4 and 8)."""
+
+    def stages(name):
+        return [row["stage"] for row in stage_comparison(archviz.analyze(name))]
+
+    assert stages("resnet50") == ["layer1", "layer2", "layer3", "layer4"]
+    assert stages("resnet1202") == stages("resnet20") == ["layer3"]
+    assert stages("preact-resnet164") == ["layer1", "layer2", "layer3"]
+    page = render_report(archviz.analyze("resnet18"), stage_comparison(archviz.analyze("resnet18")))
+    assert "Basic block or bottleneck" in page
+
+
+@pytest.mark.tf
+def test_no_block_comparison_for_mobilenetv2(tmp_path):
+    """MobileNetV2's inverted residuals (1x1, depthwise 3x3, 1x1) are neither basic blocks nor bottlenecks."""
+    from archviz.backend import keras as load_keras
+    from archviz.studies.blocks import residual_blocks
+
+    keras = load_keras()
+    summary = archviz.analyze(keras.applications.MobileNetV2(weights=None))
+    kinds = residual_blocks(summary)
+    assert len(kinds) > 10 and set(kinds.values()) == {None}
+    assert stage_comparison(summary) == []
+    page = render_report(summary, stage_comparison(summary))
+    assert 'id="blocks"' not in page and "Basic block or bottleneck" not in page
+    said = _conventions(page)
+    assert "Keras 2 graphs" in said and "LayerNormalization" not in said

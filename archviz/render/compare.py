@@ -177,10 +177,40 @@ def chart_parts(summary: Summary, metric: str) -> list[tuple[str, int]]:
     return parts + ([(OTHER, rest)] if rest or not parts else [])
 
 
-def _wrap(text: str, width: int) -> list[str]:
+#: The widths the chart's text is laid out with, in px per character (DejaVu Sans, generously: a
+#: narrower fallback font only leaves more room): names at 11 px, the heading at 15 px bold, notes at 10 px.
+NAME_CHAR, HEADING_CHAR, NOTE_CHAR = 7.0, 10.0, 6.2
+
+
+def name_lines(name: str, chars: int) -> list[str]:
+    """A model's name in lines of about ``chars`` characters, broken only after ``-``, ``_`` or ``.``
+    (``wide_`` / ``resnet50_2``), never inside a word: a part longer than ``chars`` stays whole.
+
+    >>> name_lines("resnet50-torchvision", 12)
+    ['resnet50-', 'torchvision']
+    >>> name_lines("wide_resnet50_2", 9)
+    ['wide_', 'resnet50_2']
+    >>> name_lines("resnet18", 4)
+    ['resnet18']
+    """
+    import re
+
+    parts = [part for part in re.split(r"(?<=[-_.])", name) if part]
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + len(part) <= chars:
+            lines[-1] += part
+        else:
+            lines.append(part)
+    if len(lines) > 1 and len(lines[-1]) <= 2:  # no line of a lone digit: ``resnet50_2`` stays whole
+        lines[-2:] = [lines[-2] + lines[-1]]
+    return lines or [name]
+
+
+def _note_lines(text: str, width: float) -> list[str]:
     import textwrap
 
-    return textwrap.wrap(text, max(8, width), break_on_hyphens=False) or [text]
+    return textwrap.wrap(text, max(20, int(width / NOTE_CHAR)), break_long_words=False) or [text]
 
 
 def render_chart(comparison: Comparison, by_stage: bool = False) -> str:
@@ -208,8 +238,11 @@ def render_chart(comparison: Comparison, by_stage: bool = False) -> str:
     axis_left, gap, plot_height = 76, 26, 220
     headroom = 48 if by_stage else 20
     widths = [max(len(part_names) * slot if by_stage else slot, 64) for _ in ok]
-    names = [_wrap(display_name(e), widths[i] // 6) for i, e in enumerate(ok)]
-    label_lines = max((len(lines) for lines in names), default=1) + (1 if by_stage else 0)
+    names = [name_lines(display_name(e), int(widths[i] / NAME_CHAR)) for i, e in enumerate(ok)]
+    # a name's longest line decides its group's width where the bars are narrower than it
+    widths = [max(width, round(NAME_CHAR * max(map(len, lines))) + 6) for width, lines in zip(widths, names)]
+    ratios = bool(comparison.baseline) and any(e.ratios for e in ok)
+    label_lines = max((len(lines) for lines in names), default=1) + (1 if by_stage else 0) + (1 if ratios else 0)
     plot_width = sum(w + gap for w in widths) + gap
     panel_height = 26 + headroom + plot_height + 10 + 14 * label_lines + 16
     panels = []
@@ -246,6 +279,7 @@ def render_chart(comparison: Comparison, by_stage: bool = False) -> str:
                 )
             total = e.summary.value(metric)  # type: ignore[union-attr]
             text = chart_metric.short(total)
+            ratio = e.ratios.get(metric) if ratios else None
             groups.append(
                 {
                     "x": x,
@@ -254,6 +288,7 @@ def render_chart(comparison: Comparison, by_stage: bool = False) -> str:
                     "lines": names[position],
                     "total": f"total {text}" if by_stage else text if total.number is None else "",
                     "total_exact": "" if total.number is None else f"{total.number:,}",
+                    "ratio": "" if not ratios else "ratio n/a" if ratio is None else f"{ratio:.2f}x",
                     "bars": drawn,
                 }
             )
@@ -267,7 +302,8 @@ def render_chart(comparison: Comparison, by_stage: bool = False) -> str:
                 "ticks": [{"y": round(plot_height - t * scale, 1), "label": tick_text(t, top)} for t in ticks],
             }
         )
-    plot_width = max(plot_width, 300)
+    heading = "Parameters and MACs" + (" per part: stem, stages, head" if by_stage else " per model")
+    plot_width = max(plot_width, 300, round(HEADING_CHAR * len(heading)) + 20 - axis_left)
     per_row = max(1, (plot_width - 10) // 96)
     legend = (
         [
@@ -283,9 +319,11 @@ def render_chart(comparison: Comparison, by_stage: bool = False) -> str:
         if by_stage
         else "Each bar is the model's total."
     )
+    if ratios:
+        note += f" Under each name: its ratio to {comparison.baseline} (1.00x: as large)."
     width = axis_left + plot_width + 10
-    height = 34 + 2 * panel_height + legend_height + 22
-    heading = "Parameters and MACs" + (" per part: stem, stages, head" if by_stage else " per model")
+    notes = _note_lines(note, width - axis_left - 10)
+    height = 34 + 2 * panel_height + legend_height + 8 + 14 * len(notes)
     title = heading + ": " + ", ".join(display_name(e) for e in ok)
     return render_template(
         "compare_chart.svg.j2",
@@ -300,8 +338,8 @@ def render_chart(comparison: Comparison, by_stage: bool = False) -> str:
         rotate=by_stage,
         title=title,
         heading=heading,
-        note=note,
-        legend_y=height - 22 - legend_height,
+        notes=notes,
+        legend_y=height - 8 - 14 * len(notes) - legend_height,
     )
 
 

@@ -142,3 +142,12 @@ def clip(text: str, limit: int = 80) -> str:
         return text
     half = (limit - 1) // 2
     return text[:half] + "…" + text[-half:]
+
+
+def visible(text: str) -> str:
+    """``text`` as it may be shown: control and format characters (a terminal's escape sequences, NUL,
+    newlines, bidirectional overrides, lone surrogates) written as escapes (``\\x1b``), never acted on."""
+    text = str(text)
+    if text.isprintable():  # the common case, at C speed (a report's table can be megabytes)
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)

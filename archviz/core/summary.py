@@ -240,6 +240,18 @@ class Summary:
         """Rows of the residual stages only (``layer1`` ...), for per-stage budgets."""
         return [row for row in self.rows(1) if self.groups.get(row.name) == "stage"]
 
+    # ---- in a notebook --------------------------------------------------
+    def html(self, depth: int | str | None = None) -> str:
+        """The summary as an HTML table at ``depth`` (by default the deepest with at most 80 rows) and its
+        totals: what a notebook shows (:mod:`archviz.core.notebook`)."""
+        from archviz.core.notebook import summary_html
+
+        return summary_html(self, None if depth is None else resolve_depth(depth, self.max_depth))
+
+    def _repr_html_(self) -> str:
+        """How Jupyter shows a summary: :meth:`html` at its default depth."""
+        return self.html()
+
     # ---- the public record --------------------------------------------
     def to_dict(self, depth: int | str | None = None) -> dict[str, Any]:
         return {

@@ -7,15 +7,7 @@ import io
 import re
 from collections.abc import Sequence, Set
 
-
-def visible(text: str) -> str:
-    """``text`` as it may be shown: control and format characters (a terminal's escape sequences, NUL,
-    newlines, bidirectional overrides, lone surrogates) written as escapes (``\\x1b``), never acted on."""
-    text = str(text)
-    if text.isprintable():  # the common case, at C speed (a report's table can be megabytes)
-        return text
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
-
+from archviz.limits import visible
 
 #: The characters Markdown may read as inline markup (escapes, code spans, emphasis, strikethrough,
 #: links and images, HTML, entities, table cells) or that GitHub's extended autolinks need

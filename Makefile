@@ -105,6 +105,7 @@ samples: setup-test
 	$(BIN)/archviz diagram resnet34 --depth stages --rankdir LR -o examples/output/resnet34_stages.svg
 	$(BIN)/archviz diagram resnet20 --depth layers -o examples/output/resnet20_layers.svg
 	$(BIN)/archviz report resnet50 -o examples/output/resnet50_report.html
+	$(BIN)/python examples/screenshot.py examples/output/resnet50_report.html examples/output/resnet50_report.png
 	$(BIN)/archviz compare resnet18 resnet34 resnet50 resnet101 resnet152 --by-stage -o examples/output/table1_by_stage.svg
 	$(BIN)/archviz compare resnet50 resnet50-torchvision resnext50_32x4d wide_resnet50_2 --baseline resnet50 \
 	  -o examples/output/resnet50_variants.html

@@ -129,3 +129,10 @@ def test_a_summary_imports_jinja2_only_when_shown():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "True"]
+
+
+def test_the_python_api_page_shows_what_archviz_writes():
+    from conftest import ROOT
+
+    page = (ROOT / "docs" / "python-api.md").read_text()
+    assert archviz.analyze("resnet50").html(depth="stages") in page

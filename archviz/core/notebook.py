@@ -92,7 +92,7 @@ def summary_html(summary: Summary, level: int | None = None) -> str:
     if level < summary.max_depth:
         notes.append("summary.html(depth='layers') shows every layer.")
     environment = jinja2.Environment(
-        autoescape=True, undefined=jinja2.StrictUndefined, finalize=_shown, keep_trailing_newline=True
+        autoescape=True, undefined=jinja2.StrictUndefined, finalize=_shown, trim_blocks=True, lstrip_blocks=True
     )
     return environment.from_string(_TEMPLATE).render(
         caption=caption,

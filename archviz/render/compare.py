@@ -8,7 +8,7 @@ from typing import Any
 from markupsafe import Markup
 
 from archviz import __version__
-from archviz.conventions import CONVENTIONS
+from archviz.conventions import conventions_for
 from archviz.core.metrics import LOWER_BOUND_MARK, Value, View, row_value, shown
 from archviz.core.summary import Summary
 from archviz.render.tables import csv_table, markdown_table, text_table
@@ -367,6 +367,8 @@ def _cairo(function: str, svg: str, **options: Any) -> bytes:
 
 
 def render_html(comparison: Comparison, by_stage: bool = False) -> str:
+    from archviz.render.report import features
+
     entries, ok = comparison.entries, comparison.ok
     header, body = _main_table(entries, readable=True)
     stage_header, stage_body = _stage_table(entries, readable=True)
@@ -384,6 +386,6 @@ def render_html(comparison: Comparison, by_stage: bool = False) -> str:
         stage_body=stage_body,
         stage_heading=stage_heading(),
         chart=Markup(chart),
-        conventions=CONVENTIONS,
+        conventions=conventions_for(set().union(*(features(summary) for _, summary in _summaries(ok)))),
         failures=[{"name": e.label, "error": str(e.error)} for e in comparison.failures],
     )

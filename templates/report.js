@@ -78,17 +78,17 @@
   });
 
   // Pan and zoom: each diagram sits in a box at most 70% of the window tall. It starts at a readable
-  // size (its width fitted to the box, but never below 0.75 of its natural size: a tall or wide diagram
-  // scrolls and pans instead); "fit" shows all of it in the box, the buttons and Ctrl+wheel zoom around
-  // the middle of the view, and a drag pans.
+  // size: all of it where that leaves it at least 0.75 of its natural size, else its width fitted to the
+  // box within 0.75 and 1 (a tall or wide diagram scrolls and pans); "fit" shows all of it in the box,
+  // the buttons and Ctrl+wheel zoom around the middle of the view, and a drag pans.
   function size(svg) {
     var box = svg.viewBox && svg.viewBox.baseVal;
     return box && box.width ? { width: box.width, height: box.height } : svg.getBBox();
   }
   function readable(panel, svg) {  // all of it where that leaves its text readable, else its width fitted
     var natural = size(svg), all = fitted(panel, svg);
-    if (all >= 0.75) { return Math.min(1.25, all); }
-    return Math.max(0.75, Math.min(1.25, (panel.clientWidth || natural.width) / natural.width));
+    if (all >= 0.75) { return Math.min(1, all); }
+    return Math.max(0.75, Math.min(1, (panel.clientWidth || natural.width) / natural.width));
   }
   function fitted(panel, svg) {
     var natural = size(svg);

@@ -337,3 +337,18 @@ def test_no_block_comparison_for_mobilenetv2(tmp_path):
     assert 'id="blocks"' not in page and "Basic block or bottleneck" not in page
     said = _conventions(page)
     assert "Keras 2 graphs" in said and "LayerNormalization" not in said
+
+
+@pytest.mark.parametrize("name", ["resnet50", "resnet20", "resnext50_32x4d"])
+def test_headings_read_as_words(name):
+    """The report's own titles and headings: no double space, no word said twice in a row."""
+    summary = archviz.analyze(name)
+    page = render_report(summary, stage_comparison(summary))
+    page = re.sub(r"<svg.*?</svg>", "", page, flags=re.S)  # the diagram's own text is the diagram's
+    found = [h[1] for h in re.findall(r"<(title|h1|h2|h3|summary|th)\b[^>]*>(.*?)</\1>", page, flags=re.S)]
+    assert len(found) > 10 and f"{name} · archviz report" in found
+    for heading in found:
+        for text in re.findall(r">?([^<>]+)<?", heading):  # each run of text as written
+            assert "  " not in html.unescape(text).strip(), heading
+        words = " ".join(_text(heading).split())
+        assert not re.search(r"\b(\w+)\s+\1\b", words, flags=re.I), words

@@ -302,7 +302,8 @@ def test_report_depth_picks_the_diagram_shown_first(run_cli, tmp_path):
         assert code == 0, err
         page = out.read_text()
         assert page.count('class="diagram"') == 3
-        shown[depth] = re.findall(r'<div class="diagram" data-depth="(\d)">', page)
+        panels = re.findall(r'<div class="diagram" data-depth="(\d)"([^>]*)>', page)
+        shown[depth] = [key for key, attributes in panels if " hidden" not in attributes]
     assert shown == {"stages": ["1"], "blocks": ["2"], "layers": ["3"], None: ["2"]}
     code, _, err = run_cli("report", "resnet20", "--depth", "deep", "-o", tmp_path / "x.html")
     assert code == 2 and "--depth" in err and len(err.strip().splitlines()) == 1

@@ -13,6 +13,8 @@ from archviz.core.summary import LayerRecord, Summary
 from archviz.errors import ModelError, UnsupportedOpError
 from archviz.limits import MAX_DIMENSION, MAX_RANK, check, short
 from archviz.ops import ACTIVATIONS, OPS, Cost, Family, ShapeError, numel, op_for
+from archviz.ops.field import Misaligned, field_rule
+from archviz.ops.field import Value as FieldValue
 
 
 class DType(enum.StrEnum):
@@ -50,6 +52,9 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
     uncounted: dict[str, list[str]] = {}
     reasons: dict[str, str] = {}
     warnings: list[str] = []
+    fields: dict[str, FieldValue] = {}
+    field_unknown: dict[str, list[str]] = {}
+    field_notes: list[str] = []
     for node in graph:
         declared = node.declared
         if declared is not None and declared.input_shapes is not None and all(map(known, declared.input_shapes)):
@@ -91,6 +96,9 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             trainable, non_trainable = cost.trainable, cost.non_trainable
         _check_size(node, out)
         shapes[node.name] = out
+        fields[node.name] = field = _field(node, in_shapes if node.inputs else [out], fields, counted, field_notes)
+        if field is None and node.op != "input" and all(fields[s] is not None for s in node.inputs):
+            field_unknown.setdefault(_uncounted_label(node), []).append(node.name)  # where it becomes unknown
         records.append(
             LayerRecord(
                 name=node.name,
@@ -110,6 +118,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
                 weighted=node.op in OPS and OPS[node.op].weighted,  # a weight layer, counted or not
                 counted=counted,
                 computes=cost.macs > 0 if counted else _may_compute(node, trainable),
+                receptive_field=field,
             )
         )
     return Summary(
@@ -123,7 +132,27 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
         uncounted=uncounted,
         reasons=reasons,
         warnings=warnings,
+        field_unknown=field_unknown,
+        field_notes=field_notes,
     )
+
+
+def _field(
+    node: Node, shapes: list[tuple[int, ...]], fields: dict[str, FieldValue], counted: bool, notes: list[str]
+) -> FieldValue:
+    """The receptive field of ``node``'s output by its op's rule (:mod:`archviz.ops.field`); None (unknown)
+    where the layer was not counted, its op has no rule, or the rule cannot read its attributes. A merge of
+    paths that are not aligned keeps its value and adds a note."""
+    rule = field_rule(OPS[node.op]) if counted and node.op in OPS else None
+    if rule is None:
+        return None
+    try:
+        return rule(node.attrs, shapes, [fields[source] for source in node.inputs])
+    except Misaligned as error:
+        notes.append(f"layer {short(node.name)}: {error}; the receptive field is the largest path's")
+        return error.value
+    except (ShapeError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _check_size(node: Node, shape: tuple[int, ...]) -> None:

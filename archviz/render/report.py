@@ -20,7 +20,7 @@ from archviz.render.diagram import DiagramOptions, DiagramTooLarge, render
 from archviz.render.dot_text import anchor
 from archviz.render.templating import render_template
 from archviz.render.text import shape_text
-from archviz.units import exact, human
+from archviz.units import human
 
 DEPTH_LABELS = {1: "Stages", 2: "Blocks", 3: "Layers"}
 
@@ -46,7 +46,7 @@ def _svg(summary: Summary, level: int) -> Markup:
 
 def _cell(metric: Metric, number: int | None) -> dict[str, str]:
     """A number of the layer table: readable, with the exact value to hover (as the summary's table)."""
-    return {"text": metric.cell(number), "exact": "not counted" if number is None else exact(number)}
+    return {"text": metric.cell(number), "exact": metric.tooltip(number)}
 
 
 def _tree_rows(summary: Summary) -> list[dict]:

@@ -61,9 +61,12 @@ class Field:
         return f"{'x'.join(map(str, self.size))} pixels, stride {_axes(self.stride)}, padding {padding}"
 
 
-def _axes(values: Sequence[int]) -> str:
+def _axes(values: Sequence[int | float]) -> str:
     return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
 
+
+#: The names of the spatial axes, by their number.
+AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
 #: A layer's receptive field: a Field, GLOBAL, or None (unknown).
 Value = Field | str | None
@@ -212,6 +215,12 @@ def subsample(attrs: Attrs, shapes: Sequence[Shape], fields: Sequence[Value]) ->
     return window("kernel")({"kernel": 1, "strides": attrs.get("strides", 1)}, shapes, fields)
 
 
+def _centre(field: Field, axis: int) -> int | float:
+    """Where the first feature's receptive field is centred, in input pixels: ``(r - 1) / 2 - p``."""
+    centre = (field.size[axis] - 1) / 2 - field.padding[axis]  # type: ignore[index]
+    return int(centre) if centre == int(centre) else centre
+
+
 def merge(attrs: Attrs, shapes: Sequence[Shape], fields: Sequence[Value]) -> Value:
     """Paths that meet (add, concatenate, multiply): global if any is, unknown if any is; else the largest
     size per axis with that path's padding. Raises :class:`Misaligned` (carrying that value) where the
@@ -229,12 +238,19 @@ def merge(attrs: Attrs, shapes: Sequence[Shape], fields: Sequence[Value]) -> Val
     best = [max(spatial, key=lambda f: f.size[i]) for i in range(n)]
     padding = None if any(f.padding is None for f in spatial) else tuple(best[i].padding[i] for i in range(n))  # type: ignore[index]
     value = Field(tuple(b.size[i] for i, b in enumerate(best)), tuple(b.stride[i] for i, b in enumerate(best)), padding)
-    for i in range(n):
-        if len({f.stride[i] for f in spatial}) > 1:
-            strides = sorted({f.stride[i] for f in spatial})
-            raise Misaligned(f"paths with effective strides {strides} merge (axis {i})", value)
-        if padding is not None and len({(f.size[i] - 1) / 2 - f.padding[i] for f in spatial}) > 1:  # type: ignore[index]
-            raise Misaligned(f"paths whose receptive fields are centred differently merge (axis {i})", value)
+    names = AXES.get(n, tuple(f"axis {i}" for i in range(n)))
+    if any(len({f.stride[i] for f in spatial}) > 1 for i in range(n)):
+        steps = sorted({_axes(f.stride) for f in spatial})
+        raise Misaligned(f"paths with different effective strides ({' and '.join(steps)}) merge", value)
+    if padding is not None:
+        centres = [i for i in range(n) if len({_centre(f, i) for f in spatial}) > 1]
+        if centres:
+            where = " and ".join(names[i] for i in centres)
+            places = sorted({tuple(_centre(f, i) for i in centres) for f in spatial})
+            found = " and ".join(_axes(place) for place in places)
+            raise Misaligned(
+                f"paths whose first features are centred on different input pixels merge ({where}: {found})", value
+            )
     return value
 
 

@@ -157,6 +157,21 @@ def test_every_op_has_a_rule_or_is_known_to_have_none():
     }
 
 
+@pytest.mark.tf
+def test_an_open_input_size_leaves_only_the_padding_unknown():
+    keras = pytest.importorskip("keras")
+    x = keras.Input((None, None, 3))
+    y = keras.layers.Conv2D(4, 3, padding="same", name="flat")(x)  # pads 1 whatever the size
+    y = keras.layers.Conv2D(4, 3, strides=2, padding="same", name="down")(y)  # pads by the size's parity
+    y = keras.layers.GlobalAveragePooling2D(name="gap")(y)
+    summary = archviz.analyze(keras.Model(x, y))
+    got = {record.name: record.receptive_field for record in summary.records}
+    assert got["flat"] == Field((3, 3), (1, 1), (1, 1))
+    assert got["down"] == Field((5, 5), (2, 2), None)
+    assert got["gap"] == GLOBAL
+    assert summary.to_dict()["layers"][2]["receptive_field"] == {"size": [5, 5], "stride": [2, 2], "padding": None}
+
+
 # ---- the zoo, the JSON record, the table, the notes ---------------------------------------------------------
 
 

@@ -96,7 +96,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             trainable, non_trainable = cost.trainable, cost.non_trainable
         _check_size(node, out)
         shapes[node.name] = out
-        fields[node.name] = field = _field(node, in_shapes if node.inputs else [out], fields, counted, field_notes)
+        fields[node.name] = field = _field(node, in_shapes if node.inputs else [out], fields, field_notes)
         if field is None and node.op != "input" and all(fields[s] is not None for s in node.inputs):
             field_unknown.setdefault(_uncounted_label(node), []).append(node.name)  # where it becomes unknown
         records.append(
@@ -137,13 +137,12 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
     )
 
 
-def _field(
-    node: Node, shapes: list[tuple[int, ...]], fields: dict[str, FieldValue], counted: bool, notes: list[str]
-) -> FieldValue:
-    """The receptive field of ``node``'s output by its op's rule (:mod:`archviz.ops.field`); None (unknown)
-    where the layer was not counted, its op has no rule, or the rule cannot read its attributes. A merge of
-    paths that are not aligned keeps its value and adds a note."""
-    rule = field_rule(OPS[node.op]) if counted and node.op in OPS else None
+def _field(node: Node, shapes: list[tuple[int, ...]], fields: dict[str, FieldValue], notes: list[str]) -> FieldValue:
+    """The receptive field of ``node``'s output by its op's rule (:mod:`archviz.ops.field`), also where an
+    open input size left the layer uncounted (only a ``same`` padding may then be unknown); None where its
+    op has no rule or the rule cannot read its attributes. A merge of paths that are not aligned keeps its
+    value and adds a note."""
+    rule = field_rule(OPS[node.op]) if node.op in OPS else None
     if rule is None:
         return None
     try:

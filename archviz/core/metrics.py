@@ -183,8 +183,7 @@ def field_text(value: Any) -> str:
         return FIELD_UNKNOWN
     if isinstance(value, str):
         return value
-    sizes = value["size"]
-    return str(sizes[0]) if len(set(sizes)) == 1 else "x".join(map(str, sizes))
+    return _per_axis(value["size"])
 
 
 def field_words(value: Any) -> str:
@@ -194,8 +193,13 @@ def field_words(value: Any) -> str:
     if isinstance(value, str):
         return "global: depends on the whole input"
     padding = value["padding"]
-    pad = "unknown (the input size is open)" if padding is None else "x".join(map(str, padding))
-    return f"{'x'.join(map(str, value['size']))} pixels, stride {'x'.join(map(str, value['stride']))}, padding {pad}"
+    pad = "unknown (the input size is open)" if padding is None else _per_axis(padding)
+    return f"{'x'.join(map(str, value['size']))} pixels, stride {_per_axis(value['stride'])}, padding {pad}"
+
+
+def _per_axis(values: list[int]) -> str:
+    """``8`` where every axis has the same value, else ``8x16``."""
+    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
 
 
 def _field_record(value: Any) -> Any:

@@ -49,17 +49,6 @@ class Field:
             "padding": None if self.padding is None else list(self.padding),
         }
 
-    @property
-    def text(self) -> str:
-        """``35``, or ``35x99`` where the axes differ."""
-        return _axes(self.size)
-
-    @property
-    def words(self) -> str:
-        """``35x35 pixels, stride 8, padding 15``."""
-        padding = "unknown (input size open)" if self.padding is None else _axes(self.padding)
-        return f"{'x'.join(map(str, self.size))} pixels, stride {_axes(self.stride)}, padding {padding}"
-
 
 def _axes(values: Sequence[int | float]) -> str:
     return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))

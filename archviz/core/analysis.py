@@ -68,7 +68,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
                 raise _UnknownSize()
             out = rule.shape(node.attrs, in_shapes)
             cost = rule.cost(node.attrs, in_shapes, out)
-            family, counted = rule.family, True
+            family, counted, ruled = rule.family, True, True
         except (UnsupportedOpError, ShapeError, _UnknownSize) as error:
             if declared_shape is None:
                 if isinstance(error, ShapeError):
@@ -78,6 +78,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             uncounted.setdefault(label, []).append(node.name)
             reasons.setdefault(label, (declared and declared.reason) or _reason(label, error, declared_shape))
             out, cost, family, counted = declared_shape, Cost(), Family.UNKNOWN, False
+            ruled = isinstance(error, _UnknownSize)  # its rules hold; only the size is open
         if declared_shape is not None and known(declared_shape) and declared_shape != out:
             warnings.append(
                 f"layer {node.name!r}: archviz's shape rule gives {out}, the model declares "
@@ -96,7 +97,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             trainable, non_trainable = cost.trainable, cost.non_trainable
         _check_size(node, out)
         shapes[node.name] = out
-        fields[node.name] = field = _field(node, in_shapes if node.inputs else [out], fields, field_notes)
+        fields[node.name] = field = _field(node, in_shapes if node.inputs else [out], fields, ruled, field_notes)
         if field is None and node.op != "input" and all(fields[s] is not None for s in node.inputs):
             field_unknown.setdefault(_uncounted_label(node), []).append(node.name)  # where it becomes unknown
         records.append(
@@ -137,12 +138,14 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
     )
 
 
-def _field(node: Node, shapes: list[tuple[int, ...]], fields: dict[str, FieldValue], notes: list[str]) -> FieldValue:
+def _field(
+    node: Node, shapes: list[tuple[int, ...]], fields: dict[str, FieldValue], ruled: bool, notes: list[str]
+) -> FieldValue:
     """The receptive field of ``node``'s output by its op's rule (:mod:`archviz.ops.field`), also where an
     open input size left the layer uncounted (only a ``same`` padding may then be unknown); None where its
     op has no rule or the rule cannot read its attributes. A merge of paths that are not aligned keeps its
     value and adds a note."""
-    rule = field_rule(OPS[node.op]) if node.op in OPS else None
+    rule = field_rule(OPS[node.op]) if ruled else None
     if rule is None:
         return None
     try:
@@ -150,7 +153,7 @@ def _field(node: Node, shapes: list[tuple[int, ...]], fields: dict[str, FieldVal
     except Misaligned as error:
         notes.append(f"layer {short(node.name)}: {error}; the receptive field is the largest path's")
         return error.value
-    except (ShapeError, KeyError, TypeError, ValueError):
+    except (ShapeError, KeyError, TypeError, ValueError, ArithmeticError):
         return None
 
 

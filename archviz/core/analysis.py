@@ -78,7 +78,8 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             uncounted.setdefault(label, []).append(node.name)
             reasons.setdefault(label, (declared and declared.reason) or _reason(label, error, declared_shape))
             out, cost, family, counted = declared_shape, Cost(), Family.UNKNOWN, False
-            ruled = isinstance(error, _UnknownSize)  # its rules hold; only the size is open
+            # its rules hold where only the size is open (an input of ?x?x3, what follows it)
+            ruled = isinstance(error, _UnknownSize) or (isinstance(error, ShapeError) and not known(declared_shape))
         if declared_shape is not None and known(declared_shape) and declared_shape != out:
             warnings.append(
                 f"layer {node.name!r}: archviz's shape rule gives {out}, the model declares "

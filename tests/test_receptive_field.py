@@ -157,6 +157,20 @@ def test_every_op_has_a_rule_or_is_known_to_have_none():
     }
 
 
+@pytest.mark.parametrize("kernel", range(1, 8))
+@pytest.mark.parametrize("stride", range(1, 5))
+def test_same_padding_of_an_open_size_is_known_only_where_every_size_gives_it(kernel, stride):
+    from archviz.ops.field import window
+
+    def padding(size):
+        start = Field((1,), (1,), (0,))
+        return window("kernel")({"kernel": kernel, "strides": stride, "padding": "same"}, [(size, 1)], [start]).padding
+
+    every = {padding(size) for size in range(kernel, 64)}
+    assert padding(-1) == (every.pop() if len(every) == 1 else None)
+    assert padding(-1) is not None or stride > 1  # a stride of 1 always pads (k - 1) // 2 first
+
+
 @pytest.mark.tf
 def test_an_open_input_size_leaves_only_the_padding_unknown():
     keras = pytest.importorskip("keras")

@@ -122,12 +122,9 @@ def over_axes(key: str, *, batch_counted: bool) -> FieldRule:
 
 def _same_before(size: int, span: int, stride: int) -> int | None:
     """TensorFlow's ``same`` padding before the first pixel (None where it needs an open size)."""
-    if size < 0:
-        if span == 1:
-            return 0
-        if stride == 1:
-            return (span - 1) // 2
-        return None
+    if size < 0:  # known if every size gives it: the padding depends on the size modulo the stride only
+        befores = {_same_before(n, span, stride) for n in range(span, span + stride)}
+        return befores.pop() if len(befores) == 1 else None
     total = max((-(-size // stride) - 1) * stride + span - size, 0)
     return total // 2
 

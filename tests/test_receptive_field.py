@@ -131,6 +131,20 @@ def test_global_after_pooling_flatten_and_squeeze_excite():
     assert got["per_position"] == got["conv"]
 
 
+def test_the_model_s_field_is_its_last_feature_map_s():
+    graph = Graph("gated", record=archviz.core.record.ModelRecord(input_shape=(8, 8, 4)))
+    x = graph.add("conv", "conv2d", graph.add("x", "input", shape=(8, 8, 4)), kernel=3, filters=4, padding="same")
+    last = graph.add("last", "conv2d", x, kernel=3, filters=4, padding="same")
+    pooled = graph.add("gap", "global_avg_pool2d", last, keepdims=True)  # 1x1: not a feature map of positions
+    graph.add("head", "conv2d", pooled, kernel=1, filters=2)
+    assert analyze_graph(graph).receptive_field == Field((5, 5), (1, 1), (2, 2))
+    excited = graph.add("excite", "multiply", (last, pooled))  # a squeeze-excite gate: the map sees everything
+    graph.add("pool2", "global_avg_pool2d", excited)
+    summary = analyze_graph(graph)
+    assert summary.last_spatial.name == "excite" and summary.receptive_field == GLOBAL
+    assert summary.field_lines() == []
+
+
 def test_an_op_with_no_rule_makes_what_follows_unknown_and_is_listed():
     graph = Graph("unknown")
     x = graph.add("x", "input", shape=(8, 8, 4))

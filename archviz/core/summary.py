@@ -14,6 +14,7 @@ from typing import Any
 from archviz.core.metrics import METRICS_BY_KEY, Value, View, row_value, shown
 from archviz.core.record import ModelRecord
 from archviz.ops import OPS
+from archviz.ops.field import Field as FieldRecord
 
 #: A receptive field "much larger" than the input: more than this many times its side, on every axis.
 MUCH_LARGER = 4
@@ -190,12 +191,14 @@ class Summary:
 
     @property
     def last_spatial(self) -> LayerRecord | None:
-        """The last layer whose output is not global (the last feature map before pooling, for a classifier)."""
-        return next((r for r in reversed(self.records) if r.receptive_field != "global"), None)
+        """The last layer whose output is a feature map of more than one position (for a classifier, the
+        last one before pooling; an open size counts as more than one)."""
+        return next((r for r in reversed(self.records) if any(d != 1 for d in r.output_shape[:-1])), None)
 
     @property
     def receptive_field(self) -> Any:
-        """The receptive field of :attr:`last_spatial` (a Field; None: unknown or no spatial layer)."""
+        """The receptive field of :attr:`last_spatial`: a Field, ``global`` (a squeeze-excite gate before it
+        already saw the whole input), or None (unknown, or no spatial layer)."""
         last = self.last_spatial
         return None if last is None else last.receptive_field
 
@@ -277,7 +280,13 @@ class Summary:
         than :data:`MUCH_LARGER` times larger: most of what a feature sees is padding)."""
         lines = list(self.field_notes)
         last, field, shape = self.last_spatial, self.receptive_field, self.record.input_shape
-        if last is None or field is None or not shape or len(shape) - 1 != len(field.size) or min(shape) < 1:
+        if (
+            not isinstance(field, FieldRecord)
+            or last is None
+            or not shape
+            or len(shape) - 1 != len(field.size)
+            or min(shape) < 1
+        ):
             return lines
         seen, sides = "x".join(map(str, field.size)), "x".join(map(str, shape[:-1]))
         if any(size < side for size, side in zip(field.size, shape)):

@@ -135,6 +135,32 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "size and dtype (float32 by default). **Parameter memory** is params x bytes per value.",
     ),
     ("Option A", "The **option A** shortcut (zero-padding identity) has no parameters and no FLOPs: a strided copy."),
+    (
+        "Receptive field",
+        "**Receptive field** (the `RF` column; `receptive_field` in JSON) follows Araujo, Norris and Sim, "
+        '"Computing Receptive Fields of Convolutional Neural Networks" (Distill 2019): for each layer\'s '
+        "output, its size (how many input pixels reach one feature), effective stride (how far apart "
+        "neighbouring features are in the input) and effective padding (how far before the image the first "
+        "feature's field starts), for height and width; the table shows the size (`35`, `35x99` where height "
+        "and width differ). A window of kernel k, stride s and dilation d that pads q pixels before the first "
+        "one turns (r, j, p) into (r + d(k - 1)j, js, p + qj); `same` padding is TensorFlow's (max((ceil(n/s) "
+        "- 1)s + d(k - 1) + 1 - n, 0) in all on an input of n pixels, the extra pixel at the end), so the "
+        "padding follows `--input-shape`. Activations, normalizations, dropout and dense layers on a feature "
+        "map pass the field through; where paths merge (add, concatenate, multiply) the size is the largest "
+        "path's, with its stride and padding, and paths whose strides or centres differ keep that value and "
+        "get a note. After a global pooling, a flatten, a mean over spatial axes or a group normalization the "
+        "field is `global`, and so is a feature map multiplied by a squeeze-excite gate; after an op with no "
+        "rule (upsampling, transposed convolutions, reshapes of feature maps, attention) it is unknown (`?`, "
+        "null in JSON) and that op is listed. `summary` notes a last spatial layer whose field is smaller "
+        "than the input (it cannot see the whole image before pooling) or more than 4 times its side (most of "
+        "what it sees is padding). Exact, layer by layer, against the authors' library "
+        "(github.com/google-research/receptive_field, copied unchanged into the tests) run on the frozen "
+        "graph of keras.applications ResNet50, ResNet50V2, MobileNetV2, VGG16, InceptionV3 and DenseNet121 "
+        "(the test renames the graph's nodes the way the library's TF1 parser expects; the library is not "
+        "changed), and against its published table: ResNet-v2-50's block ends 35, 99, 291 and 483 with "
+        "strides 8, 16, 32 and 32, VGG-16's `pool5` 212/32/90, Inception v3's `Mixed_6e` 927/16/442 and "
+        "`Mixed_7c` 1311/32/618 (size/stride/padding).",
+    ),
 )
 
 #: What makes each convention other than the FLOPs one apply (missing: every model).

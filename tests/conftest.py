@@ -34,3 +34,7 @@ def run_cli(capsys):
         return done.value.code, out, err
 
     return run
+
+
+# the receptive-field library, copied as it is (it imports TensorFlow; tests/test_receptive_field.py uses it)
+collect_ignore = ["receptive_field_library"]

@@ -84,3 +84,28 @@ PROFILER_FLOPS = {
     "resnet50v2": 6_992_475_632,
 }
 PROFILER_FLOPS_BATCH2 = {"resnet50-keras": 15_510_439_264}
+
+# Receptive fields (size, effective stride, effective padding; one value for height and width), from
+# Araujo, Norris and Sim, "Computing Receptive Fields of Convolutional Neural Networks" (Distill 2019),
+# their library's RECEPTIVE_FIELD_TABLE.md (TF-slim models, github.com/google-research/receptive_field).
+RF_TABLE = "Araujo, Norris, Sim 2019, google-research/receptive_field RECEPTIVE_FIELD_TABLE.md"
+# keras.applications model -> {Keras layer: (the table's end point, size, stride, padding)}. Padding None:
+# not compared with the table, because TF-slim pads differently (its ResNet's stem max-pool is 'SAME', Keras's
+# is explicit): the layer-by-layer comparison with the library on Keras's own graph checks it.
+RF_FIGURES = {
+    "ResNet50V2": {
+        "conv2_block3_out": ("resnet_v2_50/block1", 35, 8, None),
+        "conv3_block4_out": ("resnet_v2_50/block2", 99, 16, None),
+        "conv4_block6_out": ("resnet_v2_50/block3", 291, 32, None),
+        "conv5_block3_out": ("resnet_v2_50/block4", 483, 32, None),
+    },
+    "VGG16": {"block5_pool": ("vgg_16/pool5", 212, 32, 90)},
+    "InceptionV3": {"mixed7": ("Mixed_6e", 927, 16, 442), "mixed10": ("Mixed_7c", 1311, 32, 618)},
+}
+# zoo preset -> (size, stride) at the end of each stage, 224x224: the same sizes as the table's ResNet-50
+# block ends; the stride follows where each places it (the paper's first block, Keras V2's last).
+RF_PRESET_STAGES = {
+    "resnet50": ((35, 4), (99, 8), (291, 16), (483, 32)),
+    "resnet50-keras": ((35, 4), (99, 8), (291, 16), (483, 32)),
+    "resnet50v2": ((35, 8), (99, 16), (291, 32), (483, 32)),
+}

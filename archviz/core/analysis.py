@@ -13,6 +13,8 @@ from archviz.core.summary import LayerRecord, Summary
 from archviz.errors import ModelError, UnsupportedOpError
 from archviz.limits import MAX_DIMENSION, MAX_RANK, check, short
 from archviz.ops import ACTIVATIONS, OPS, Cost, Family, ShapeError, numel, op_for
+from archviz.ops.field import Misaligned, field_rule
+from archviz.ops.field import Value as FieldValue
 
 
 class DType(enum.StrEnum):
@@ -50,6 +52,9 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
     uncounted: dict[str, list[str]] = {}
     reasons: dict[str, str] = {}
     warnings: list[str] = []
+    fields: dict[str, FieldValue] = {}
+    field_unknown: dict[str, list[str]] = {}
+    field_notes: list[str] = []
     for node in graph:
         declared = node.declared
         if declared is not None and declared.input_shapes is not None and all(map(known, declared.input_shapes)):
@@ -63,7 +68,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
                 raise _UnknownSize()
             out = rule.shape(node.attrs, in_shapes)
             cost = rule.cost(node.attrs, in_shapes, out)
-            family, counted = rule.family, True
+            family, counted, ruled = rule.family, True, True
         except (UnsupportedOpError, ShapeError, _UnknownSize) as error:
             if declared_shape is None:
                 if isinstance(error, ShapeError):
@@ -73,6 +78,8 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             uncounted.setdefault(label, []).append(node.name)
             reasons.setdefault(label, (declared and declared.reason) or _reason(label, error, declared_shape))
             out, cost, family, counted = declared_shape, Cost(), Family.UNKNOWN, False
+            # its rules hold where only the size is open (an input of ?x?x3, what follows it)
+            ruled = isinstance(error, _UnknownSize) or (isinstance(error, ShapeError) and not known(declared_shape))
         if declared_shape is not None and known(declared_shape) and declared_shape != out:
             warnings.append(
                 f"layer {node.name!r}: archviz's shape rule gives {out}, the model declares "
@@ -91,6 +98,9 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             trainable, non_trainable = cost.trainable, cost.non_trainable
         _check_size(node, out)
         shapes[node.name] = out
+        fields[node.name] = field = _field(node, in_shapes if node.inputs else [out], fields, ruled, field_notes)
+        if field is None and node.op != "input" and all(fields[s] is not None for s in node.inputs):
+            field_unknown.setdefault(_uncounted_label(node), []).append(node.name)  # where it becomes unknown
         records.append(
             LayerRecord(
                 name=node.name,
@@ -110,6 +120,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
                 weighted=node.op in OPS and OPS[node.op].weighted,  # a weight layer, counted or not
                 counted=counted,
                 computes=cost.macs > 0 if counted else _may_compute(node, trainable),
+                receptive_field=field,
             )
         )
     return Summary(
@@ -123,7 +134,28 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
         uncounted=uncounted,
         reasons=reasons,
         warnings=warnings,
+        field_unknown=field_unknown,
+        field_notes=field_notes,
     )
+
+
+def _field(
+    node: Node, shapes: list[tuple[int, ...]], fields: dict[str, FieldValue], ruled: bool, notes: list[str]
+) -> FieldValue:
+    """The receptive field of ``node``'s output by its op's rule (:mod:`archviz.ops.field`), also where an
+    open input size left the layer uncounted (only a ``same`` padding may then be unknown); None where its
+    op has no rule or the rule cannot read its attributes. A merge of paths that are not aligned keeps its
+    value and adds a note."""
+    rule = field_rule(OPS[node.op]) if ruled else None
+    if rule is None:
+        return None
+    try:
+        return rule(node.attrs, shapes, [fields[source] for source in node.inputs])
+    except Misaligned as error:
+        notes.append(f"layer {short(node.name)}: {error}; the receptive field is the largest path's")
+        return error.value
+    except (ShapeError, KeyError, TypeError, ValueError, ArithmeticError):
+        return None
 
 
 def _check_size(node: Node, shape: tuple[int, ...]) -> None:

@@ -15,6 +15,8 @@ bound*; both read the same way in every format.
 '3.64 G+'
 >>> METRICS_BY_KEY["activation_bytes"].short(Value(None))
 'unknown'
+>>> METRICS_BY_KEY["receptive_field"].short(Value({"size": [35, 99], "stride": [8, 8], "padding": [15, 47]}))
+'35x99'
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Unit(enum.StrEnum):
 
     COUNT = "count"
     BYTES = "bytes"
+    FIELD = "field"  # a receptive field as the JSON record has it: {"size", "stride", "padding"}, "global" or None
 
 
 class View(enum.StrEnum):
@@ -67,7 +70,7 @@ class View(enum.StrEnum):
 class Value:
     """A number as shown: ``None`` is unknown; ``complete`` False marks a lower bound."""
 
-    number: int | None
+    number: Any  # an int (a receptive field's record for Unit.FIELD); None: unknown
     complete: bool = True
 
 
@@ -83,9 +86,9 @@ class Metric:
     title: str  # a table's header: ``MACs``
     name: str  # a card's name: ``Parameters``
     unit: Unit
-    total: Callable[[Summary], int]
+    total: Callable[[Summary], Any]
     views: frozenset[View]
-    row: Callable[[Counts], int | None] | None = None  # a layer's or a group's value (None: not counted)
+    row: Callable[[Counts], Any] | None = None  # a layer's or a group's value (None: not counted)
     sized: bool = False  # depends on the input size: unknown while it is open
     complete: Callable[[Summary], bool] | None = None  # whether the total counts every layer
     words: str = ""  # what the number counts, after it: ``multiply-accumulates``
@@ -104,13 +107,37 @@ class Metric:
             return Value(None, complete)
         return Value(self.total(summary), complete)
 
-    def format(self, number: int) -> str:
-        """A number in this metric's unit, for people: ``25.6 M``, ``98.0 MiB``."""
+    @property
+    def numeric(self) -> bool:
+        """Whether its values are numbers (that sort, sum and divide): not a receptive field."""
+        return self.unit is not Unit.FIELD
+
+    def format(self, number: Any) -> str:
+        """A number in this metric's unit, for people: ``25.6 M``, ``98.0 MiB``; a receptive field's size
+        (``35``, ``35x99`` where height and width differ, ``global``)."""
+        if self.unit is Unit.FIELD:
+            return field_text(number)
         return human_bytes(number) if self.unit is Unit.BYTES else human(number)
 
-    def cell(self, number: int | None) -> str:
-        """A layer's or a group's number in a readable table: :data:`NOT_COUNTED` where it is None."""
-        return NOT_COUNTED if number is None else self.format(number)
+    def cell(self, number: Any) -> str:
+        """A layer's or a group's number in a readable table: :data:`NOT_COUNTED` where it is None (a
+        receptive field: :data:`FIELD_UNKNOWN`)."""
+        if number is None:
+            return FIELD_UNKNOWN if self.unit is Unit.FIELD else NOT_COUNTED
+        return self.format(number)
+
+    def tooltip(self, number: Any) -> str:
+        """A layer's number in full, as the report's tooltips show it: ``1,234,567``; a receptive field's
+        size, stride and padding."""
+        if self.unit is Unit.FIELD:
+            return field_words(number)
+        return "not counted" if number is None else exact(number)
+
+    def plain(self, number: Any) -> Any:
+        """A value for a CSV cell: the number itself, a receptive field as its table cell (empty where unknown)."""
+        if number is None:
+            return ""
+        return self.format(number) if self.unit is Unit.FIELD else number
 
     def short(self, value: Value) -> str:
         """A value in a table's cell: ``unknown``, or readable with ``+`` where it is a lower bound."""
@@ -144,6 +171,40 @@ class Metric:
             or " ".join(filter(None, (exact(value.number), self.words)))
         )
         return {"label": label, "value": self.format(value.number), "exact": exact(value.number), "detail": detail}
+
+
+#: A layer's receptive field where archviz cannot tell it (a layer after an op with no receptive-field rule).
+FIELD_UNKNOWN = "?"
+
+
+def field_text(value: Any) -> str:
+    """A receptive field (its JSON record) in a table's cell: ``35``, ``35x99``, ``global``, ``?``."""
+    if value is None:
+        return FIELD_UNKNOWN
+    if isinstance(value, str):
+        return value
+    return _per_axis(value["size"])
+
+
+def field_words(value: Any) -> str:
+    """A receptive field in words: ``35x35 pixels, stride 8, padding 15``."""
+    if value is None:
+        return "receptive field unknown"
+    if isinstance(value, str):
+        return "global: depends on the whole input"
+    padding = value["padding"]
+    pad = "unknown (the input size is open)" if padding is None else _per_axis(padding)
+    return f"{'x'.join(map(str, value['size']))} pixels, stride {_per_axis(value['stride'])}, padding {pad}"
+
+
+def _per_axis(values: list[int]) -> str:
+    """``8`` where every axis has the same value, else ``8x16``."""
+    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
+
+
+def _field_record(value: Any) -> Any:
+    """A layer's receptive field (a :class:`~archviz.ops.field.Field`, ``global`` or None) as JSON has it."""
+    return value.to_dict() if hasattr(value, "to_dict") else value
 
 
 def _params_breakdown(summary: Summary) -> str:
@@ -242,6 +303,16 @@ METRICS: tuple[Metric, ...] = (
         row=_activation_bytes,
         sized=True,
         condition=lambda s: f"batch {s.batch_size}, {s.dtype}",
+    ),
+    Metric(
+        "receptive_field",
+        "RF",
+        "Receptive field",
+        Unit.FIELD,
+        lambda s: _field_record(s.receptive_field),
+        frozenset({View.LAYERS, View.TABLE, View.TOTAL, View.COMPARE}),
+        row=lambda r: _field_record(r.receptive_field),
+        words="input pixels reach one feature of the last spatial layer",
     ),
 )
 

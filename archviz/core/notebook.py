@@ -13,7 +13,6 @@ from typing import Any
 
 from archviz.core.metrics import View, row_value, shown
 from archviz.limits import visible
-from archviz.units import exact
 
 #: A :class:`~archviz.core.summary.Summary`, read by attribute (it calls this module).
 Summary = Any
@@ -71,7 +70,7 @@ def summary_html(summary: Summary, level: int | None = None) -> str:
                 "op": f"{row.op} {row.detail}" if row.detail else row.op,
                 "shape": "x".join("?" if d < 0 else str(d) for d in row.output_shape),
                 "cells": [
-                    {"text": metric.cell(value), "exact": metric.cell(None) if value is None else exact(value)}
+                    {"text": metric.cell(value), "exact": metric.tooltip(value)}
                     for metric, value in zip(metrics, values)
                 ],
             }

@@ -14,6 +14,10 @@ from typing import Any
 from archviz.core.metrics import METRICS_BY_KEY, Value, View, row_value, shown
 from archviz.core.record import ModelRecord
 from archviz.ops import OPS
+from archviz.ops.field import Field as FieldRecord
+
+#: A receptive field "much larger" than the input: more than this many times its side, on every axis.
+MUCH_LARGER = 4
 
 
 class Depth(enum.StrEnum):
@@ -42,6 +46,7 @@ class Counts:
     flops: int | None  # None: not counted (no rule for the op)
     activation_bytes: int
     counted: bool = True
+    receptive_field: Any = None  # a Field, "global", or None: unknown (archviz.ops.field)
 
     @property
     def params(self) -> int:
@@ -122,6 +127,8 @@ class Summary:
     uncounted: dict[str, list[str]] = field(default_factory=dict)  # label -> layer names
     reasons: dict[str, str] = field(default_factory=dict)  # label -> why those layers are not counted
     warnings: list[str] = field(default_factory=list)
+    field_unknown: dict[str, list[str]] = field(default_factory=dict)  # op -> layers where the field becomes unknown
+    field_notes: list[str] = field(default_factory=list)  # paths that merge without being aligned
 
     @property
     def options(self) -> dict[str, Any]:
@@ -182,6 +189,19 @@ class Summary:
         memory are then unknown, not zero, until an input shape is given."""
         return any(r.op == "input" and any(d < 0 for d in r.output_shape) for r in self.records)
 
+    @property
+    def last_spatial(self) -> LayerRecord | None:
+        """The last layer whose output is a feature map of more than one position (for a classifier, the
+        last one before pooling; an open size counts as more than one)."""
+        return next((r for r in reversed(self.records) if any(d != 1 for d in r.output_shape[:-1])), None)
+
+    @property
+    def receptive_field(self) -> Any:
+        """The receptive field of :attr:`last_spatial`: a Field, ``global`` (a squeeze-excite gate before it
+        already saw the whole input), or None (unknown, or no spatial layer)."""
+        last = self.last_spatial
+        return None if last is None else last.receptive_field
+
     def value(self, key: str) -> Value:
         """A total as shown: unknown while the input size is open (for what depends on it), a lower
         bound where layers are not counted (:mod:`archviz.core.metrics`)."""
@@ -234,6 +254,7 @@ class Summary:
             weighted_layers=sum(1 for r in records if r.weighted),
             counted=counted,
             detail=detail,
+            receptive_field=records[-1].receptive_field,
         )
 
     def stage_rows(self) -> list[Row]:
@@ -261,4 +282,33 @@ class Summary:
             "uncounted": {op: list(names) for op, names in self.uncounted.items()},
             "reasons": dict(self.reasons),
             "warnings": list(self.warnings),
+            "receptive_field_unknown": {op: list(names) for op, names in self.field_unknown.items()},
+            "receptive_field_notes": self.field_lines(),
         }
+
+    def field_lines(self) -> list[str]:
+        """Notes on the receptive field: paths merged without being aligned, and how the last spatial layer's
+        field compares with the input (smaller: the network cannot see the whole image before pooling; more
+        than :data:`MUCH_LARGER` times larger: most of what a feature sees is padding)."""
+        lines = list(self.field_notes)
+        last, field, shape = self.last_spatial, self.receptive_field, self.record.input_shape
+        if (
+            not isinstance(field, FieldRecord)
+            or last is None
+            or not shape
+            or len(shape) - 1 != len(field.size)
+            or min(shape) < 1
+        ):
+            return lines
+        seen, sides = "x".join(map(str, field.size)), "x".join(map(str, shape[:-1]))
+        if any(size < side for size, side in zip(field.size, shape)):
+            lines.append(
+                f"Receptive field: {last.name} sees {seen} of the {sides} input: the network cannot see the whole "
+                f"image before pooling"
+            )
+        elif all(size > MUCH_LARGER * side for size, side in zip(field.size, shape)):
+            lines.append(
+                f"Receptive field: {last.name} sees {seen}, more than {MUCH_LARGER} times the {sides} input: most "
+                f"of what its features see is padding"
+            )
+        return lines

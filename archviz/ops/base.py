@@ -86,7 +86,8 @@ class Op:
       layer's config (``layer.get_config()``, or a model file's JSON) into attributes;
     * ``write``: builds the Keras layer on export;
     * ``activation``: whether its output is activation memory (False for a held weight, which is
-      parameter memory).
+      parameter memory);
+    * ``field``: its receptive-field rule (:mod:`~archviz.ops.field`; None: its family's, if any).
     """
 
     name: str
@@ -98,6 +99,7 @@ class Op:
     keras: Mapping[str, KerasReader] = field(default_factory=dict)
     write: KerasWriter | None = None
     activation: bool = True
+    field: Callable[..., Any] | None = None
 
 
 def with_constants(op: Op | None, attrs: dict, constants: int) -> dict:

@@ -34,6 +34,7 @@ from archviz.ops.base import (
     spatial_map,
     window_shape,
 )
+from archviz.ops.field import window
 
 #: the suffix of Keras class names by number of spatial dimensions (``Conv1D``, ``MaxPooling3D``)
 RANK_SUFFIX = {1: "1D", 2: "2D", 3: "3D"}
@@ -155,6 +156,7 @@ def conv_op(name: str, rank: int, *, depthwise: bool = False) -> Op:
         Family.CONV,
         shape,
         cost,
+        field=window("kernel"),
         weighted=True,
         label=window_label if depthwise else _filters_label,
         keras={keras_class: read},
@@ -195,6 +197,7 @@ def _separable_op(name: str, rank: int) -> Op:
         Family.CONV,
         shape,
         cost,
+        field=window("kernel"),
         weighted=True,
         label=_filters_label,
         keras={keras_class: lambda c: _window_read(c, rank, filters=True, multiplier=True)},

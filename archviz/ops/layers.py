@@ -25,6 +25,7 @@ from archviz.ops.base import (
     single,
 )
 from archviz.ops.convolution import conv_op
+from archviz.ops.field import per_position
 
 
 def _with_activation(attrs: dict, config: Mapping[str, Any]) -> dict:
@@ -195,6 +196,7 @@ OPS = (
         Family.DENSE,
         _dense_shape,
         _dense_cost,
+        field=per_position,
         weighted=True,
         label=_dense_label,
         keras={"Dense": _dense_read},

@@ -29,6 +29,7 @@ from archviz.ops.base import (
     same_shape,
     single,
 )
+from archviz.ops.field import keeps_global, shift, start, subsample, whole
 
 
 def _input_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -171,11 +172,12 @@ def _dropout_read(config: Mapping[str, Any]) -> dict:
 
 
 OPS = (
-    Op("input", Family.IO, _input_shape),
+    Op("input", Family.IO, _input_shape, field=start),
     Op(
         "zero_pad2d",
         Family.RESHAPE,
         _zero_pad_shape,
+        field=shift("padding"),
         keras={"ZeroPadding2D": lambda config: {"padding": nested_ints(config["padding"])}},
         write=_simple(lambda k, name, a: k.layers.ZeroPadding2D(keras_padding(a["padding"])[1], name=name)),
     ),
@@ -183,6 +185,7 @@ OPS = (
         "zero_pad3d",
         Family.RESHAPE,
         _zero_pad3d_shape,
+        field=shift("padding"),
         keras={"ZeroPadding3D": lambda config: {"padding": nested_ints(config["padding"])}},
         write=_simple(lambda k, name, a: k.layers.ZeroPadding3D(nested_ints(a["padding"]), name=name)),
     ),
@@ -190,6 +193,7 @@ OPS = (
         "reshape",
         Family.RESHAPE,
         _reshape_shape,
+        field=keeps_global,
         keras={
             "Reshape": lambda config: {"target_shape": nested_ints(config["target_shape"])},
             "numpy.Reshape": lambda config: {"target_shape": nested_ints(config["newshape"])[1:]},
@@ -200,6 +204,7 @@ OPS = (
         "flatten",
         Family.RESHAPE,
         _flatten_shape,
+        field=whole,
         keras={"Flatten": lambda config: {}},
         write=_simple(lambda k, name, a: k.layers.Flatten(name=name)),
     ),
@@ -225,6 +230,7 @@ OPS = (
         "pad_shortcut",
         Family.RESHAPE,
         _pad_shortcut_shape,
+        field=subsample,
         label=lambda attrs: "option A: zero padding",
         write=_pad_shortcut_write,
     ),

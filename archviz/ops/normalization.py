@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from archviz.ops.base import Attrs, Cost, Family, Op, Shape, ShapeError, numel, same_shape, single
+from archviz.ops.field import over_axes, whole
 from archviz.ops.merging import _simple
 
 
@@ -224,6 +225,7 @@ OPS = (
         Family.NORM,
         same_shape,
         _layer_norm_cost,
+        field=over_axes("axis", batch_counted=True),
         label=lambda attrs: "rms scaling" if attrs.get("rms_scaling") else "",
         keras={"LayerNormalization": _layer_norm_read},
         write=_layer_norm_write,
@@ -233,6 +235,7 @@ OPS = (
         Family.NORM,
         _group_norm_shape,
         _group_norm_cost,
+        field=whole,
         label=lambda attrs: f"{attrs['groups']} groups" if attrs["groups"] != -1 else "per channel",
         keras={"GroupNormalization": _group_norm_read},
         write=_simple(
@@ -250,6 +253,7 @@ OPS = (
         Family.NORM,
         same_shape,
         _unit_norm_cost,
+        field=over_axes("axis", batch_counted=True),
         keras={"UnitNormalization": lambda c: {"axis": _axis_read(c.get("axis", -1))}},
         write=_simple(lambda k, name, a: k.layers.UnitNormalization(list(a.get("axis", (-1,))), name=name)),
     ),

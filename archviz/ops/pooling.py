@@ -38,6 +38,7 @@ from archviz.ops.base import (
     window_shape,
 )
 from archviz.ops.convolution import RANK_SUFFIX, channels_last, padded, window_label
+from archviz.ops.field import passthrough, shift, whole, window
 from archviz.ops.merging import _elementwise_op, _simple, broadcast
 
 # ---- pooling -----------------------------------------------------------------------------------
@@ -77,6 +78,7 @@ def _pool_op(name: str, kind: str, rank: int) -> Op:
         Family.POOL,
         shape,
         cost,
+        field=window("pool"),
         label=lambda attrs: window_label(attrs, "pool"),
         keras={keras_class: read},
         write=write,
@@ -102,6 +104,7 @@ def _global_pool_op(name: str, kind: str, rank: int, flops_per_input_element: in
         Family.POOL,
         shape,
         cost,
+        field=whole,
         keras={keras_class: read},
         write=_simple(
             lambda k, layer, a: getattr(k.layers, keras_class)(keepdims=a.get("keepdims", False), name=layer)
@@ -270,6 +273,7 @@ OPS = (
         "cropping2d",
         Family.RESHAPE,
         _crop_shape,
+        field=shift("cropping", sign=-1),
         keras={"Cropping2D": _from_config("cropping", lambda v: ntuple_pairs(nested_ints(v), 2))},
         write=_simple(lambda k, name, a: k.layers.Cropping2D(ntuple_pairs(a["cropping"], 2), name=name)),
     ),
@@ -285,6 +289,7 @@ OPS = (
         "zero_pad1d",
         Family.RESHAPE,
         _zero_pad1d_shape,
+        field=shift("padding"),
         keras={"ZeroPadding1D": _from_config("padding", lambda v: _pad1d(nested_ints(v)))},
         write=_simple(lambda k, name, a: k.layers.ZeroPadding1D(_pad1d(a["padding"]), name=name)),
     ),
@@ -305,6 +310,7 @@ OPS = (
         "identity",
         Family.RESHAPE,
         same_shape,
+        field=passthrough,
         keras={"Identity": lambda config: {}},
         write=_simple(lambda k, name, a: k.layers.Identity(name=name)),
     ),

@@ -16,6 +16,7 @@ from typing import Any
 
 from archviz.errors import UnsupportedOpError
 from archviz.ops.base import Attrs, Cost, Family, Op, Shape, ShapeError, nested_ints, numel, single
+from archviz.ops.field import over_axes, shift
 
 
 def _axes(value: Any) -> tuple[int, ...] | None:
@@ -121,6 +122,7 @@ def _reduction_op(name: str, keras_class: str, cost_of: Any) -> Op:
         Family.POOL,
         shape,
         cost,
+        field=over_axes("axis", batch_counted=False),
         label=label,
         keras={f"numpy.{keras_class}": read},
         write=_write("numpy", keras_class, config),
@@ -267,6 +269,7 @@ OPS = (
         "pad",
         Family.RESHAPE,
         _pad_shape,
+        field=shift("pad_width"),
         label=lambda attrs: str(attrs.get("mode", "constant")),
         keras={"numpy.Pad": _pad_read},
         write=_write(

@@ -43,8 +43,7 @@ def _main_table(entries: list[Entry], readable: bool) -> tuple[list[str], list[l
     for e in ok:
         values = [e.summary.value(metric.key) for metric in metrics]  # type: ignore[union-attr]
         cells: list[Any] = [
-            metric.short(value) if readable else "" if value.number is None else value.number
-            for metric, value in zip(metrics, values)
+            metric.short(value) if readable else metric.plain(value.number) for metric, value in zip(metrics, values)
         ]
         body.append([display_name(e), *cells, *(_ratio(e.ratios.get(metric.key)) for metric in ratios)])
     return header, body

@@ -21,7 +21,6 @@ from archviz.render.diagram import DiagramOptions, DiagramTooLarge, render
 from archviz.render.dot_text import anchor
 from archviz.render.templating import render_template
 from archviz.render.text import shape_text
-from archviz.units import exact
 
 DEPTH_LABELS = {1: "Stages", 2: "Blocks", 3: "Layers"}
 
@@ -47,7 +46,7 @@ def _svg(summary: Summary, level: int) -> Markup:
 
 def _cell(metric: Metric, number: int | None) -> dict[str, str]:
     """A number of the layer table: readable, with the exact value to hover (as the summary's table)."""
-    return {"text": metric.cell(number), "exact": "not counted" if number is None else exact(number)}
+    return {"text": metric.cell(number), "exact": metric.tooltip(number)}
 
 
 def _tree_rows(summary: Summary) -> list[dict]:
@@ -108,7 +107,7 @@ def _charts(summary: Summary) -> tuple[list, list]:
                 "name": row.name,
                 "percent": round(100 * (value or 0) / largest, 2),
                 "text": metric.cell(value) + ("" if value is None or not total else f" ({value / total:.0%})"),
-                "exact": metric.cell(None) if value is None else exact(value),
+                "exact": metric.tooltip(value),
             }
             for row, value in zip(stages, values)
         ]

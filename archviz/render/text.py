@@ -62,7 +62,7 @@ def render_table(summary: Summary, depth: Any = None) -> str:
     out = [_title(summary), *depth_note(summary, depth), *text_table(header, body, numeric)]
     label_width = max(len(label) for label, _ in totals_lines(summary))
     out += [f"{label + ':':<{label_width + 1}} {text}" for label, text in totals_lines(summary)]
-    out += _warning_lines(summary)
+    out += _warning_lines(summary) + field_note_lines(summary)
     return "\n".join(out) + "\n"
 
 
@@ -82,6 +82,20 @@ def _warning_lines(summary: Summary) -> list[str]:
     return lines
 
 
+def field_note_lines(summary: Summary) -> list[str]:
+    """The receptive field's notes (:meth:`Summary.field_lines`) and the layers after which it is unknown."""
+    lines = [visible(line) for line in summary.field_lines()]
+    for op, names in summary.field_unknown.items():
+        lines.append(
+            visible(
+                f"Receptive field unknown after {len(names)} layer(s) of type {op} ({', '.join(names[:3])}"
+                + (", ..." if len(names) > 3 else "")
+                + "): no receptive-field rule for it"
+            )
+        )
+    return lines
+
+
 def render_markdown(summary: Summary, depth: Any = None) -> str:
     header, body, numeric = _columns(summary.rows(depth))
     lines = [
@@ -93,6 +107,8 @@ def render_markdown(summary: Summary, depth: Any = None) -> str:
     ]
     lines += markdown_table(["Total", ""], totals_lines(summary))
     lines += ["", *(f"> {markdown_text(line)}" for line in _warning_lines(summary))] if summary.uncounted else []
+    notes = field_note_lines(summary)
+    lines += ["", *(f"> {markdown_text(line)}" for line in notes)] if notes else []
     return "\n".join(lines) + "\n"
 
 
@@ -101,6 +117,6 @@ def render_csv(summary: Summary, depth: Any = None) -> str:
     header = ["name", "op", "output_shape", *(metric.key for metric in metrics)]
     body = []
     for row in summary.rows(depth):
-        values = [row_value(metric, row) for metric in metrics]
-        body.append([row.name, row.op, shape_text(row.output_shape), *("" if v is None else v for v in values)])
+        values = [metric.plain(row_value(metric, row)) for metric in metrics]
+        body.append([row.name, row.op, shape_text(row.output_shape), *values])
     return csv_table(header, body)

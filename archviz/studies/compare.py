@@ -15,7 +15,7 @@ from archviz.core.summary import Summary
 from archviz.errors import ArchvizError, UsageError
 
 #: The metrics a comparison shows, sorts by (``--sort``) and divides by the baseline's (``--baseline``).
-COLUMNS: tuple[str, ...] = tuple(metric.key for metric in shown(View.COMPARE))
+COLUMNS: tuple[str, ...] = tuple(metric.key for metric in shown(View.COMPARE) if metric.numeric)
 #: What ``--sort`` takes.
 SORT_KEYS = ("name", *COLUMNS)
 

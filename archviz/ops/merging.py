@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from archviz.errors import UnsupportedOpError
+from archviz.ops.backward import INPUT, NO_BACKWARD, Backward, free_backward
 from archviz.ops.base import (
     Attrs,
     Cost,
@@ -136,7 +137,25 @@ def _elementwise_op(name: str, layer_class: str | None, raw_class: str) -> Op:
     readers: dict[str, KerasReader] = {raw_class: lambda config: {}}
     if layer_class is not None:
         readers[layer_class] = lambda config: {}
-    return Op(name, Family.MERGE, shape, cost, keras=readers, write=write)
+    return Op(
+        name, Family.MERGE, shape, cost, keras=readers, write=write, backward=_add_backward if name == "add" else None
+    )
+
+
+def _add_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool) -> Backward:
+    """An add of tensors of one shape hands its gradient to each input unchanged: no arithmetic, nothing
+    kept. (Broadcast inputs would sum the gradient over the broadcast axes: no rule yet.)"""
+    if attrs.get("constants") or any(tuple(shape) != tuple(out) for shape in shapes):
+        raise UnsupportedOpError("an add of broadcast inputs has no training rule")
+    return NO_BACKWARD
+
+
+def _pad_shortcut_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool) -> Backward:
+    """As exported: with a stride, the strided 1x1 max pool's gradient (``MaxPoolGrad``, 1 per input
+    element), which keeps the input and the subsampled tensor; the channel padding's gradient is a slice."""
+    if attrs.get("strides", 1) == 1 or not input_grad:
+        return NO_BACKWARD
+    return Backward(flops=numel(shapes[0]), keeps=INPUT, kept=out[0] * out[1] * shapes[0][-1])
 
 
 def _concat_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -171,13 +190,14 @@ def _dropout_read(config: Mapping[str, Any]) -> dict:
 
 
 OPS = (
-    Op("input", Family.IO, _input_shape),
+    Op("input", Family.IO, _input_shape, backward=free_backward),
     Op(
         "zero_pad2d",
         Family.RESHAPE,
         _zero_pad_shape,
         keras={"ZeroPadding2D": lambda config: {"padding": nested_ints(config["padding"])}},
         write=_simple(lambda k, name, a: k.layers.ZeroPadding2D(keras_padding(a["padding"])[1], name=name)),
+        backward=free_backward,
     ),
     Op(
         "zero_pad3d",
@@ -185,6 +205,7 @@ OPS = (
         _zero_pad3d_shape,
         keras={"ZeroPadding3D": lambda config: {"padding": nested_ints(config["padding"])}},
         write=_simple(lambda k, name, a: k.layers.ZeroPadding3D(nested_ints(a["padding"]), name=name)),
+        backward=free_backward,
     ),
     Op(
         "reshape",
@@ -195,6 +216,7 @@ OPS = (
             "numpy.Reshape": lambda config: {"target_shape": nested_ints(config["newshape"])[1:]},
         },
         write=_simple(lambda k, name, a: k.layers.Reshape(tuple(a["target_shape"]), name=name)),
+        backward=free_backward,
     ),
     Op(
         "flatten",
@@ -202,6 +224,7 @@ OPS = (
         _flatten_shape,
         keras={"Flatten": lambda config: {}},
         write=_simple(lambda k, name, a: k.layers.Flatten(name=name)),
+        backward=free_backward,
     ),
     _elementwise_op("add", "Add", "numpy.Add"),
     _elementwise_op("multiply", "Multiply", "numpy.Multiply"),
@@ -227,5 +250,6 @@ OPS = (
         _pad_shortcut_shape,
         label=lambda attrs: "option A: zero padding",
         write=_pad_shortcut_write,
+        backward=_pad_shortcut_backward,
     ),
 )

@@ -84,3 +84,15 @@ PROFILER_FLOPS = {
     "resnet50v2": 6_992_475_632,
 }
 PROFILER_FLOPS_BATCH2 = {"resnet50-keras": 15_510_439_264}
+
+GRADIENT_GRAPH = (
+    "TensorFlow 2.21 / Keras 3: the training step's graph (GradientTape over reduce_sum of the outputs, "
+    "batch 2), MACs of Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter and MatMul from its shapes "
+    "(archviz.backend.gradient)"
+)
+# preset -> MACs of one training step at batch 2 (forward, weight and input gradients)
+TRAINING_MACS = {
+    "resnet50-keras": 22_911_811_584,
+    "resnet18-keras": 10_648_412_160,
+    "resnet20": 242_421_504,
+}

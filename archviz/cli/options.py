@@ -140,6 +140,49 @@ def analysis_options(command: Callable) -> Callable:
     )(command)
 
 
+def training_options(command: Callable) -> Callable:
+    """``--training`` and what it is counted for (the batch size and dtype are :func:`analysis_options`');
+    ``--optimizer`` or ``--max-memory`` alone imply it. :func:`training` turns them into the library's
+    :class:`~archviz.core.training.Training`."""
+    from archviz.core.training import Optimizer
+
+    command = click.option(
+        "--max-memory",
+        callback=_parsed(lambda text: parse_size(text, "--max-memory")),
+        metavar="SIZE",
+        help="Find the largest batch whose training step fits in SIZE (24GiB, 16GB, 512MiB).",
+    )(command)
+    command = click.option(
+        "--optimizer",
+        type=choice(Optimizer, case_sensitive=True),
+        default=None,
+        help="The optimizer whose state is counted (sgd: none, momentum: 1 slot, adam, adamw: 2). [default: adam]",
+    )(command)
+    return click.option(
+        "--training",
+        is_flag=True,
+        default=False,
+        help="Add a training step's MACs, FLOPs and memory by part (weights, gradients, optimizer, activations).",
+    )(command)
+
+
+def training(params: dict[str, Any]) -> Any:
+    """The :class:`~archviz.core.training.Training` a command's ``--training`` options ask for (popped from
+    ``params``), or None."""
+    wanted, optimizer, max_memory = params.pop("training"), params.pop("optimizer"), params.pop("max_memory")
+    if not (wanted or optimizer or max_memory):
+        return None
+    from archviz.core.training import Optimizer, Training
+
+    return Training(optimizer=optimizer or Optimizer.ADAM.value, max_memory=max_memory)
+
+
+def parse_size(text: str, what: str) -> int:
+    from archviz.units import parse_size as parse
+
+    return parse(text, what)
+
+
 def format_option(
     result_type: type | str, help: str = "Readable table or another format; with -o, the file's extension picks it."
 ) -> Decorator:

@@ -19,6 +19,8 @@ from archviz.cli.options import (
     output_option,
     parse_shape,
     ranged,
+    training,
+    training_options,
 )
 from archviz.studies.blocks import BlockComparison
 from archviz.studies.catalog import Catalog
@@ -37,6 +39,7 @@ from archviz.studies.fit import DEFAULT_LIMIT, FAMILIES, OBJECTIVES, FitResult
 @click.option("--sort", type=choice(SORT_KEYS), help="Order the rows by a column.")
 @click.option("--by-stage", is_flag=True, help="In the chart: one bar per part (stem, each stage, head).")
 @analysis_options
+@training_options
 @model_options
 @keras_file_options
 def compare(
@@ -62,6 +65,7 @@ def compare(
       archviz compare resnet18 resnet34 resnet50 -o budgets.svg --by-stage
       archviz compare resnet18 resnet34 resnet50 -o budgets.png
       archviz compare resnet50 wide_resnet50_2 -o compare.html
+      archviz compare resnet18 resnet50 --training --optimizer sgd --batch-size 256
     """
     from archviz.api import analyze
     from archviz.errors import UsageError
@@ -74,13 +78,14 @@ def compare(
         raise UsageError(f"a {fmt.upper()} chart is binary: write it to a file with -o chart.{fmt}")
     if output is not None:
         check_writable(output)
+    step = training(params)
     comparison = compare_models(
         list(models),
         baseline=baseline,
         sort=sort,
         batch_size=batch_size,
         dtype=dtype,
-        analyze=lambda model: analyze(model, batch_size=batch_size, dtype=dtype, **params),
+        analyze=lambda model: analyze(model, batch_size=batch_size, dtype=dtype, training=step, **params),
     )
     if comparison.ok:
         emit(render(comparison, fmt, by_stage=by_stage), output)

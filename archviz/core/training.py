@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,9 +144,12 @@ class _Step:
     kept: int  # elements per sample
     kept_fixed: int  # float32 values per step
     uncounted: tuple[str, ...]
+    kept_tensors: frozenset[str]  # the layers whose outputs are kept
 
 
-def _walk(summary: Summary) -> _Step:
+def _walk(summary: Summary, *, inputs_wanted: bool = False) -> _Step:
+    """Apply every layer's backward rule; ``inputs_wanted``: the graph's inputs' gradients are wanted (a part
+    of a network with trainable layers before it)."""
     shapes = {record.name: record.output_shape for record in summary.records}
     wanted: dict[str, bool] = {}  # whether a tensor's gradient is computed
     readers: Counter[str] = Counter()  # how many gradients flow into each tensor
@@ -153,6 +157,9 @@ def _walk(summary: Summary) -> _Step:
     macs = flops = forward = fixed = kept = kept_fixed = 0
     uncounted: list[str] = []
     for record in summary.records:
+        if record.op == "input":
+            wanted[record.name] = inputs_wanted
+            continue
         input_grad = any(wanted.get(source, False) for source in record.inputs)
         trainable = record.trainable_params > 0
         wanted[record.name] = trainable or input_grad
@@ -180,17 +187,65 @@ def _walk(summary: Summary) -> _Step:
             readers.update(source for source in record.inputs if wanted.get(source, False))
     flops += sum((count - 1) * numel(shapes[name]) for name, count in readers.items())
     kept += sum(numel(shapes[name]) for name in kept_tensors)
-    return _Step(macs, flops, forward, fixed, kept, kept_fixed, tuple(uncounted))
+    return _Step(macs, flops, forward, fixed, kept, kept_fixed, tuple(uncounted), frozenset(kept_tensors))
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What a part of a network (a stem, a block, a head: ``fit`` sums them) keeps for the backward, per
+    sample: the elements of the tensors it makes, whether it keeps its input and its output tensor (shared
+    with the parts before and after it), and the float32 values kept once per step."""
+
+    elements: int
+    keeps_input: bool
+    keeps_output: bool
+    fixed: int
+
+
+def kept(summary: Summary, *, inputs_wanted: bool) -> Kept:
+    """The activations ``summary``'s graph keeps, its input tensors apart (see :class:`Kept`)."""
+    step = _walk(summary, inputs_wanted=inputs_wanted)
+    shapes = {record.name: record.output_shape for record in summary.records}
+    inputs = {record.name for record in summary.records if record.op == "input"}
+    held = sum(numel(shapes[name]) for name in step.kept_tensors & inputs)
+    return Kept(
+        elements=step.kept - held,
+        keeps_input=bool(step.kept_tensors & inputs),
+        keeps_output=summary.records[-1].name in step.kept_tensors,
+        fixed=step.kept_fixed,
+    )
+
+
+def memory(
+    params: int, trainable: int, kept_per_sample: int, kept_fixed: int, *, optimizer: str, dtype: str, batch: int
+) -> Memory:
+    """A training step's memory from the counts it depends on (``kept_*`` in elements)."""
+    kind = DType(dtype)
+    return Memory(
+        weights=params * kind.variable_bytes,
+        gradients=trainable * kind.variable_bytes,
+        optimizer=Optimizer(optimizer).slots * trainable * FLOAT32_BYTES,
+        activations=batch * kept_per_sample * kind.compute_bytes + kept_fixed * FLOAT32_BYTES,
+    )
 
 
 def training_cost(summary: Summary, training: Training) -> TrainingCost:
     """The training step of ``summary``'s model with ``training``'s optimizer, at the summary's batch size and
     dtype; with a memory budget, the largest batch whose step fits in it."""
-    dtype = DType(summary.dtype)
     step = _walk(summary)
     batch = summary.batch_size
-    per_sample = step.kept * dtype.compute_bytes
-    kept_fixed = step.kept_fixed * FLOAT32_BYTES
+
+    def at(batch: int) -> Memory:
+        return memory(
+            summary.params,
+            summary.trainable_params,
+            step.kept,
+            step.kept_fixed,
+            optimizer=training.optimizer,
+            dtype=summary.dtype,
+            batch=batch,
+        )
+
     cost = TrainingCost(
         optimizer=training.optimizer,
         batch_size=batch,
@@ -198,44 +253,31 @@ def training_cost(summary: Summary, training: Training) -> TrainingCost:
         macs=summary.macs + batch * step.macs,
         flops=summary.flops + batch * (step.forward + 2 * step.macs + step.gradients) + step.fixed_flops,
         gradient_flops=batch * step.gradients + step.fixed_flops,
-        memory=_memory(summary, training, dtype, per_sample, kept_fixed, batch),
-        kept_per_sample=per_sample,
-        kept_fixed=kept_fixed,
+        memory=at(batch),
+        kept_per_sample=step.kept * DType(summary.dtype).compute_bytes,
+        kept_fixed=step.kept_fixed * FLOAT32_BYTES,
         uncounted=step.uncounted,
     )
     if training.max_memory is None:
         return cost
     budget = int(training.max_memory)
-    fits = max_batch(summary, training, dtype, per_sample, kept_fixed, budget)
+    fits = max_batch(at, budget, f"{summary.name} needs {{need}} to train with {training.optimizer} in {summary.dtype}")
     return TrainingCost(**{**cost.__dict__, "max_memory": budget, "max_batch": fits})
 
 
-def _memory(summary: Summary, training: Training, dtype: DType, per_sample: int, fixed: int, batch: int) -> Memory:
-    return Memory(
-        weights=summary.params * dtype.variable_bytes,
-        gradients=summary.trainable_params * dtype.variable_bytes,
-        optimizer=Optimizer(training.optimizer).slots * summary.trainable_params * FLOAT32_BYTES,
-        activations=batch * per_sample + fixed,
-    )
-
-
-def max_batch(summary: Summary, training: Training, dtype: DType, per_sample: int, fixed: int, budget: int) -> int:
-    """The largest batch (at most :data:`~archviz.limits.MAX_BATCH`) whose step's total fits in ``budget``:
-    solved from the linear growth of the activations, then checked by recomputing the total at that batch
-    and the next. A budget too small for batch 1 is an error."""
-
-    def total(batch: int) -> int:
-        return _memory(summary, training, dtype, per_sample, fixed, batch).total
-
-    if total(1) > budget:
-        raise UsageError(
-            f"--max-memory {human_bytes(budget)} is too small for batch 1: {summary.name} needs "
-            f"{human_bytes(total(1))} to train with {training.optimizer} in {dtype} "
-            f"({_memory(summary, training, dtype, per_sample, fixed, 1).parts()})"
-        )
-    batch = MAX_BATCH if per_sample == 0 else min(MAX_BATCH, max(1, (budget - total(0)) // per_sample))
-    while batch > 1 and total(batch) > budget:
+def max_batch(at: Callable[[int], Memory], budget: int, needs: str) -> int:
+    """The largest batch (at most :data:`~archviz.limits.MAX_BATCH`) whose step's memory (``at(batch)``) fits
+    in ``budget``: solved from the linear growth of the activations, then checked by recomputing the total
+    at that batch and the next. A budget too small for batch 1 is an error, ``needs`` saying what needs it
+    (``{need}``: the bytes, with their parts)."""
+    one = at(1)
+    if one.total > budget:
+        need = f"{human_bytes(one.total)} ({one.parts()})"
+        raise UsageError(f"--max-memory {human_bytes(budget)} is too small for batch 1: {needs.format(need=need)}")
+    per_sample = one.activations - at(0).activations
+    batch = MAX_BATCH if per_sample == 0 else min(MAX_BATCH, max(1, (budget - at(0).total) // per_sample))
+    while batch > 1 and at(batch).total > budget:
         batch -= 1
-    while batch < MAX_BATCH and total(batch + 1) <= budget:
+    while batch < MAX_BATCH and at(batch + 1).total <= budget:
         batch += 1
     return batch

@@ -251,7 +251,13 @@ def test_command_line_choices_come_from_the_library():
         "export": model,
         "bench": {**files, "fmt": formats(Benchmark)},
         "list": {"fmt": formats(Catalog)},
-        "fit": {"family": tuple(FAMILIES), "objective": tuple(OBJECTIVES), "fmt": formats(FitResult)},
+        "fit": {
+            "family": tuple(FAMILIES),
+            "objective": tuple(OBJECTIVES),
+            "dtype": tuple(DType),
+            "optimizer": tuple(Optimizer),
+            "fmt": formats(FitResult),
+        },
         "blocks": {"fmt": formats(BlockComparison)},
     }
     for command, choices in expected.items():

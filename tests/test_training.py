@@ -209,3 +209,53 @@ def test_the_report_shows_the_training_cards(run_cli, tmp_path):
     assert "Training MACs" in html and "Training memory" in html and "Largest batch" in html
     code, _, _ = run_cli("report", "resnet20", "-o", page)
     assert "Training MACs" not in page.read_text()
+
+
+@pytest.mark.parametrize(
+    "name", ["resnet20", "resnet18", "resnet50", "resnet50-keras", "resnext50_32x4d", "wrn-28-10", "resnet110"]
+)
+def test_fit_counts_a_training_step_by_parts_as_the_full_walk_does(name):
+    from archviz.api import load_config
+    from archviz.studies.fit import training_by_parts
+
+    summary = archviz.analyze(name, training=Training("sgd"))
+    trainable, elements, fixed = training_by_parts(load_config(name))
+    assert trainable == summary.trainable_params
+    assert elements * 4 == summary.training.kept_per_sample
+    assert fixed * 4 == summary.training.kept_fixed
+
+
+def test_fit_bounds_the_training_memory(run_cli):
+    args = ("fit", "--max-params", "2M", "--family", "cifar", "--max-train-memory", "1GiB", "--batch-size", "256")
+    code, out, _ = run_cli(*args, "--optimizer", "momentum", "--format", "json", "--limit", "0")
+    assert code == 0
+    result = json.loads(out)
+    assert result["training"] == {"max_memory": 2**30, "batch_size": 256, "optimizer": "momentum", "dtype": "float32"}
+    assert result["variants"] and all(v["training_memory"] <= 2**30 for v in result["variants"])
+    first = result["variants"][0]
+    summary = archviz.analyze(
+        first["base"],
+        batch_size=256,
+        training=Training("momentum"),
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in first["options"].items()},
+    )
+    assert summary.training.memory.total == first["training_memory"]
+    code, out, _ = run_cli("fit", "--max-params", "2M", "--family", "cifar", "--format", "json", "--limit", "0")
+    unbounded = json.loads(out)
+    assert unbounded["within_budget"] > result["within_budget"] and "training" not in unbounded
+    code, out, _ = run_cli(*args[:-2])
+    assert code == 0 and "Train memory" in out and "to train at batch 1 (adam, float32)" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--max-train-memory", "0GiB"], "--max-train-memory"),
+        (["--max-train-memory", "1GiB", "--batch-size", "0"], "--batch-size"),
+        (["--optimizer", "sgd"], "--max-train-memory"),
+        (["--max-train-memory", "1GiB", "--optimizer", "rmsprop"], "--optimizer"),
+    ],
+)
+def test_fit_bad_training_values(run_cli, args, option):
+    code, out, err = run_cli("fit", "--max-params", "2M", *args)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and option in err

@@ -140,24 +140,31 @@ def analysis_options(command: Callable) -> Callable:
     )(command)
 
 
-def training_options(command: Callable) -> Callable:
-    """``--training`` and what it is counted for (the batch size and dtype are :func:`analysis_options`');
-    ``--optimizer`` or ``--max-memory`` alone imply it. :func:`training` turns them into the library's
-    :class:`~archviz.core.training.Training`."""
+def optimizer_option(command: Callable) -> Callable:
+    """``--optimizer``: whose state a training step's memory counts."""
     from archviz.core.training import Optimizer
 
-    command = click.option(
-        "--max-memory",
-        callback=_parsed(lambda text: parse_size(text, "--max-memory")),
-        metavar="SIZE",
-        help="Find the largest batch whose training step fits in SIZE (24GiB, 16GB, 512MiB).",
-    )(command)
-    command = click.option(
+    return click.option(
         "--optimizer",
         type=choice(Optimizer, case_sensitive=True),
         default=None,
         help="The optimizer whose state is counted (sgd: none, momentum: 1 slot, adam, adamw: 2). [default: adam]",
     )(command)
+
+
+def size_option(flag: str, help: str) -> Decorator:
+    """An option taking a size in bytes (24GiB, 16GB, 512MiB: :func:`archviz.units.parse_size`)."""
+    return click.option(flag, callback=_parsed(lambda text: parse_size(text, flag)), metavar="SIZE", help=help)
+
+
+def training_options(command: Callable) -> Callable:
+    """``--training`` and what it is counted for (the batch size and dtype are :func:`analysis_options`');
+    ``--optimizer`` or ``--max-memory`` alone imply it. :func:`training` turns them into the library's
+    :class:`~archviz.core.training.Training`."""
+    command = size_option(
+        "--max-memory", "Find the largest batch whose training step fits in SIZE (24GiB, 16GB, 512MiB)."
+    )(command)
+    command = optimizer_option(command)
     return click.option(
         "--training",
         is_flag=True,

@@ -73,7 +73,8 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "Training MACs",
         "**Training MACs** are those of one training step (`--training`) as TensorFlow computes it for the "
         "exported Keras model: the forward pass, and for every convolution and dense layer (grouped and "
-        "depthwise ones per group) a weight gradient of its forward MACs and an input gradient of its forward "
+        "depthwise ones per group) a weight gradient of its forward MACs (none for a frozen layer) and an input "
+        "gradient of its forward "
         "MACs, except where no trainable layer lies upstream (TensorFlow prunes that gradient: in a ResNet, "
         "the stem conv's). Exact against the `Conv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter`, "
         "`DepthwiseConv2dNative` and `MatMul` ops of the training step's graph (a `GradientTape` over the sum "
@@ -96,7 +97,8 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "difference, sum, negation, squared difference or `ReluGrad` 1 per output element, a reduction or "
         "`BiasAddGrad` 1 per input element, `RsqrtGrad` 4, `MaxPoolGrad` 1 per output element, an n-way "
         "`AddN` n - 1, tiles, slices, pads and reshapes 0. Other activations, average pools, global max "
-        "pools and broadcast adds have no training rule yet: the training totals of a model with them are "
+        "pools, broadcast adds and frozen batch norms (Keras runs them in inference mode) have no training "
+        "rule yet: the training totals of a model with them are "
         "lower bounds, naming those layers.",
     ),
     (

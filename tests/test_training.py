@@ -206,9 +206,10 @@ def test_the_report_shows_the_training_cards(run_cli, tmp_path):
     code, _, _ = run_cli("report", "resnet20", "-o", page, "--training", "--max-memory", "1GiB")
     assert code == 0
     html = page.read_text()
-    assert "Training MACs" in html and "Training memory" in html and "Largest batch" in html
+    for label in ("Training MACs", "Training FLOPs", "Training memory", "Largest batch"):
+        assert f'<div class="label">{label}</div>' in html
     code, _, _ = run_cli("report", "resnet20", "-o", page)
-    assert "Training MACs" not in page.read_text()
+    assert '<div class="label">Training' not in page.read_text()
 
 
 @pytest.mark.parametrize(
@@ -259,3 +260,21 @@ def test_fit_bounds_the_training_memory(run_cli):
 def test_fit_bad_training_values(run_cli, args, option):
     code, out, err = run_cli("fit", "--max-params", "2M", *args)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and option in err
+
+
+def test_a_frozen_conv_computes_no_weight_gradient_and_a_frozen_batch_norm_is_listed():
+    from dataclasses import replace
+
+    summary = archviz.analyze("resnet20", batch_size=2, training=Training("sgd"))
+    frozen = archviz.analyze("resnet20", batch_size=2)
+    records = frozen.records
+    conv = next(i for i, r in enumerate(records) if r.name == "layer3.block3.conv2")
+    records[conv] = replace(records[conv], trainable_params=0, non_trainable_params=records[conv].trainable_params)
+    from archviz.core.training import training_cost
+
+    step = training_cost(frozen, Training("sgd"))
+    assert step.complete and step.macs == summary.training.macs - records[conv].macs
+    bn = next(i for i, r in enumerate(records) if r.op == "batch_norm")
+    records[bn] = replace(records[bn], trainable_params=0, non_trainable_params=records[bn].params)
+    step = training_cost(frozen, Training("sgd"))
+    assert step.uncounted == (records[bn].name,)

@@ -169,12 +169,13 @@ def _walk(summary: Summary, *, inputs_wanted: bool = False) -> _Step:
         try:
             if op is None or op.backward is None or not record.counted:
                 raise UnsupportedOpError(record.op)
-            rule = op.backward(record.attrs, [shapes[s] for s in record.inputs], record.output_shape, input_grad)
+            in_shapes = [shapes[s] for s in record.inputs]
+            rule = op.backward(record.attrs, in_shapes, record.output_shape, input_grad, trainable)
         except UnsupportedOpError:
             uncounted.append(record.name)
             continue
         macs += (rule.weight_macs if trainable else 0) + rule.input_macs
-        flops += rule.flops
+        flops += rule.flops - (0 if trainable else rule.weight_flops)
         forward += rule.forward_flops
         fixed += rule.fixed_flops
         if "input" in rule.keeps:

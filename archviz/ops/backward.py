@@ -24,7 +24,8 @@ class Backward:
 
     ``weight_macs`` and ``input_macs`` are the multiply-accumulates of the gradients of its weights and of
     its input (the rule gives ``input_macs`` only where the input gradient is wanted); ``flops`` its other
-    floating-point operations (besides 2 per MAC), ``fixed_flops`` those spent once per step;
+    floating-point operations (besides 2 per MAC), of which ``weight_flops`` are its weights' (a bias
+    gradient: not computed for a frozen layer), ``fixed_flops`` those spent once per step;
     ``forward_flops`` what its forward pass computes in training beyond its inference FLOPs (a batch
     norm's batch statistics). ``keeps`` names the tensors its gradient reads (``input``, ``output``),
     ``kept`` counts the elements of tensors inside the op it keeps, ``kept_fixed`` the values it keeps
@@ -34,6 +35,7 @@ class Backward:
     weight_macs: int = 0
     input_macs: int = 0
     flops: int = 0
+    weight_flops: int = 0
     fixed_flops: int = 0
     forward_flops: int = 0
     keeps: frozenset[str] = frozenset()
@@ -45,11 +47,12 @@ NO_BACKWARD = Backward()
 INPUT = frozenset({"input"})
 OUTPUT = frozenset({"output"})
 
-#: (attrs, input shapes, output shape, whether the input's gradient is wanted) -> its backward pass
-BackwardRule = Callable[[Attrs, Sequence[Shape], Shape, bool], Backward]
+#: (attrs, input shapes, output shape, whether the input's gradient is wanted, whether the layer's weights
+#: train) -> its backward pass
+BackwardRule = Callable[[Attrs, Sequence[Shape], Shape, bool, bool], Backward]
 
 
-def free_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool) -> Backward:
+def free_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool) -> Backward:
     """The backward of an op that only moves values (a pad's gradient is a slice, a reshape's a reshape):
     no arithmetic, nothing kept."""
     return NO_BACKWARD

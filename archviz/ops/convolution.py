@@ -112,7 +112,13 @@ def weighted_backward(attrs: Attrs, macs: int, out: Shape, input_grad: bool) -> 
     activation's backward. It keeps its input (and what its activation's gradient reads)."""
     flops, keeps = activation_backward(attrs.get("activation"), numel(out))
     bias = numel(out) if attrs.get("use_bias", True) else 0
-    return Backward(weight_macs=macs, input_macs=macs if input_grad else 0, flops=bias + flops, keeps=INPUT | keeps)
+    return Backward(
+        weight_macs=macs,
+        input_macs=macs if input_grad else 0,
+        flops=bias + flops,
+        weight_flops=bias,
+        keeps=INPUT | keeps,
+    )
 
 
 def _flops(attrs: Attrs, macs_flops: int, out: Shape) -> int:
@@ -150,7 +156,7 @@ def conv_op(name: str, rank: int, *, depthwise: bool = False) -> Op:
         bias = out[-1] if attrs.get("use_bias", True) else 0
         return Cost(trainable=fan_in * out[-1] + bias, macs=macs, flops=_flops(attrs, 2 * macs, out))
 
-    def backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool) -> Backward:
+    def backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool) -> Backward:
         """Per group as for a plain conv: the weight and input gradients each cost the forward MACs. Explicit
         padding convolves a padded copy of the input, which it keeps instead of the input."""
         rule = weighted_backward(attrs, cost(attrs, shapes, out).macs, out, input_grad)

@@ -53,7 +53,9 @@ def _batch_norm_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
     )
 
 
-def _batch_norm_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool) -> Backward:
+def _batch_norm_backward(
+    attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool
+) -> Backward:
     """Keras's training batch norm, y = x * m + (beta - mean * m) with m = gamma * rsqrt(var + eps) over the
     batch's moments, differentiated as TensorFlow does: 11 per element and 10 per channel (per element: 2
     reductions and 2 products for gamma and beta, 2 broadcasts divided by the count, 3 products and
@@ -64,6 +66,8 @@ def _batch_norm_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, inpu
     mean and the inverse standard deviation."""
     if not (attrs.get("scale", True) and attrs.get("center", True)):
         raise UnsupportedOpError("a batch norm without gamma or beta has no training rule")
+    if not weights_grad:  # Keras runs a frozen batch norm in inference mode: another graph, no rule yet
+        raise UnsupportedOpError("a frozen batch norm has no training rule")
     elements, channels = numel(out), out[-1]
     if input_grad:
         flops, fixed = 11 * elements, 10 * channels
@@ -72,7 +76,9 @@ def _batch_norm_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, inpu
     return Backward(flops=flops, fixed_flops=fixed, forward_flops=3 * elements, keeps=INPUT, kept_fixed=2 * channels)
 
 
-def _activation_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool) -> Backward:
+def _activation_backward(
+    attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool
+) -> Backward:
     """:data:`~archviz.ops.base.BACKWARD_ACTIVATIONS`' rule, where the input's gradient is wanted."""
     flops, keeps = activation_backward(attrs["fn"], numel(out))
     return Backward(flops=flops, keeps=keeps) if input_grad else Backward()
@@ -168,7 +174,9 @@ def _dense_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
     return Cost(trainable=fan_in * units + bias, macs=macs, flops=flops)
 
 
-def _dense_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool) -> Backward:
+def _dense_backward(
+    attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool
+) -> Backward:
     return weighted_backward(attrs, _dense_cost(attrs, shapes, out).macs, out, input_grad)
 
 

@@ -142,7 +142,7 @@ def _elementwise_op(name: str, layer_class: str | None, raw_class: str) -> Op:
     )
 
 
-def _add_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool) -> Backward:
+def _add_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool) -> Backward:
     """An add of tensors of one shape hands its gradient to each input unchanged: no arithmetic, nothing
     kept. (Broadcast inputs would sum the gradient over the broadcast axes: no rule yet.)"""
     if attrs.get("constants") or any(tuple(shape) != tuple(out) for shape in shapes):
@@ -150,7 +150,9 @@ def _add_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad:
     return NO_BACKWARD
 
 
-def _pad_shortcut_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool) -> Backward:
+def _pad_shortcut_backward(
+    attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool
+) -> Backward:
     """As exported: with a stride, the strided 1x1 max pool's gradient (``MaxPoolGrad``, 1 per input
     element), which keeps the input and the subsampled tensor; the channel padding's gradient is a slice."""
     if attrs.get("strides", 1) == 1 or not input_grad:

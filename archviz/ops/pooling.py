@@ -66,7 +66,7 @@ def _pool_op(name: str, kind: str, rank: int) -> Op:
             "padding": config.get("padding", "valid"),
         }
 
-    def backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool) -> Backward:
+    def backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool) -> Backward:
         """A max pool's gradient (``MaxPoolGrad``) routes each output's gradient to its window's maximum:
         1 per element of the (padded) input, reading the input and the output. Explicit padding pools a
         padded copy of the input, which it keeps instead. Average pools have no training rule yet."""
@@ -114,7 +114,7 @@ def _global_pool_op(name: str, kind: str, rank: int, flops_per_input_element: in
         channels_last(config)
         return {"keepdims": bool(config.get("keepdims"))}
 
-    def backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool) -> Backward:
+    def backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool) -> Backward:
         """A global average pool's gradient broadcasts each channel's gradient and divides it by the count:
         1 per input element, keeping nothing. Global max pools have no training rule yet."""
         if kind != "Average":

@@ -126,8 +126,8 @@ def parse_size(text: str, what: str = "size") -> int:
     unit = match.group(2).lower() if match else ""
     if not match or unit not in _SIZE_UNITS:
         raise SpecError(
-            f"{what} must be a positive size like 24GiB, 16GB or 512MiB (units B, KiB, MiB, GiB, TiB, kB, MB, "
-            f"GB, TB); got {short(text)}"
+            f"{what} must be a number of bytes with an optional unit, like 24GiB, 16GB or 512MiB (B, KiB, MiB, "
+            f"GiB, TiB, kB, MB, GB, TB); got {short(text)}"
         )
     value = float(match.group(1)) * _SIZE_UNITS[unit]
     size = int(value) if math.isfinite(value) else 0

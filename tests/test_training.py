@@ -13,6 +13,7 @@ from archviz.core.analysis import DType
 from archviz.core.training import Optimizer, Training
 from archviz.errors import SpecError, UsageError
 from archviz.limits import MAX_BATCH
+from archviz.sources.zoo import REGISTRY
 from archviz.units import parse_size
 
 
@@ -212,14 +213,14 @@ def test_the_report_shows_the_training_cards(run_cli, tmp_path):
     assert '<div class="label">Training' not in page.read_text()
 
 
-@pytest.mark.parametrize(
-    "name", ["resnet20", "resnet18", "resnet50", "resnet50-keras", "resnext50_32x4d", "wrn-28-10", "resnet110"]
-)
+@pytest.mark.parametrize("name", [config.name for config in REGISTRY])
 def test_fit_counts_a_training_step_by_parts_as_the_full_walk_does(name):
+    """For every preset: every layer has a training rule, and fit's parts add up to the full walk."""
     from archviz.api import load_config
     from archviz.studies.fit import training_by_parts
 
     summary = archviz.analyze(name, training=Training("sgd"))
+    assert summary.training.complete
     trainable, elements, fixed = training_by_parts(load_config(name))
     assert trainable == summary.trainable_params
     assert elements * 4 == summary.training.kept_per_sample

@@ -154,7 +154,7 @@ def optimizer_option(command: Callable) -> Callable:
 
 def size_option(flag: str, help: str) -> Decorator:
     """An option taking a size in bytes (24GiB, 16GB, 512MiB: :func:`archviz.units.parse_size`)."""
-    return click.option(flag, callback=_parsed(lambda text: parse_size(text, flag)), metavar="SIZE", help=help)
+    return click.option(flag, callback=_parsed(lambda text: parse_size(text, "the size")), metavar="SIZE", help=help)
 
 
 def training_options(command: Callable) -> Callable:

@@ -98,8 +98,8 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "`BiasAddGrad` 1 per input element, `RsqrtGrad` 4, `MaxPoolGrad` 1 per output element, an n-way "
         "`AddN` n - 1, tiles, slices, pads and reshapes 0. Other activations, average pools, global max "
         "pools, broadcast adds and frozen batch norms (Keras runs them in inference mode) have no training "
-        "rule yet: the training totals of a model with them are "
-        "lower bounds, naming those layers.",
+        "rule yet: the training totals of a model with them leave "
+        "those layers out, and say so, naming them.",
     ),
     (
         "Training memory",

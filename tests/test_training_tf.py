@@ -153,3 +153,21 @@ def test_mixed_precision_keeps_float32_variables_and_computes_in_float16():
         keras.config.set_dtype_policy(previous)
         keras.backend.clear_session()
         gc.collect()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["ResNet50", "ResNet50V2"])
+def test_imported_keras_applications_equal_their_gradient_graph(name):
+    """A Keras model as people bring it (keras.applications, imported with its ZeroPadding2D layers): the
+    same rules, the same exactness; ResNet50 as imported equals the resnet50-keras preset."""
+    model = getattr(keras.applications, name)(weights=None)
+    try:
+        summary = archviz.analyze(model, batch_size=2, training=Training("adam"))
+        assert summary.training.complete
+        _check_step(model, summary)
+        if name == "ResNet50":
+            assert summary.training.macs == TRAINING_MACS["resnet50-keras"]
+    finally:
+        del model
+        keras.backend.clear_session()
+        gc.collect()

@@ -129,7 +129,7 @@ def analysis_options(command: Callable) -> Callable:
         type=choice(DType, case_sensitive=True),
         default="float32",
         show_default=True,
-        help="Bytes per value for memory totals.",
+        help="Bytes per value for memory totals (mixed_float16: float32 weights, float16 activations).",
     )(command)
     return click.option(
         "--batch-size",

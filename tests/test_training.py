@@ -242,6 +242,9 @@ def test_fit_bounds_the_training_memory(run_cli):
         **{k: tuple(v) if isinstance(v, list) else v for k, v in first["options"].items()},
     )
     assert summary.training.memory.total == first["training_memory"]
+    words = first["command"].split()[1:]
+    code, out, _ = run_cli(*words, "--format", "json")
+    assert code == 0 and json.loads(out)["training"]["memory"]["total"] == first["training_memory"]
     code, out, _ = run_cli("fit", "--max-params", "2M", "--family", "cifar", "--format", "json", "--limit", "0")
     unbounded = json.loads(out)
     assert unbounded["within_budget"] > result["within_budget"] and "training" not in unbounded

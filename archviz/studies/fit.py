@@ -67,6 +67,7 @@ class Variant:
     macs: int = 0
     weighted_layers: int = 0
     training_memory: int | None = None  # bytes of a training step, where a budget for it was given
+    flags: tuple[str, ...] = ()  # what summary needs to show that step (--training --batch-size N ...)
 
     @property
     def command(self) -> str:
@@ -76,7 +77,7 @@ class Variant:
             if isinstance(value, tuple):
                 value = ",".join(str(v) for v in value)
             parts += [flag, str(value)]
-        return " ".join(parts)
+        return " ".join([*parts, *self.flags])
 
     def to_dict(self) -> dict[str, Any]:
         options = {k: list(v) if isinstance(v, tuple) else v for k, v in self.options.items()}
@@ -247,6 +248,12 @@ class TrainBudget:
         Training(self.optimizer, self.max_memory)  # the same checks as a training step's options
         check("batch_size", self.batch_size, "--batch-size")
 
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """The options that make ``summary`` show the same training step."""
+        dtype = ("--dtype", self.dtype) if self.dtype != "float32" else ()
+        return ("--training", "--batch-size", str(self.batch_size), "--optimizer", self.optimizer, *dtype)
+
     def memory(self, config: ResNetConfig, params: int) -> int:
         trainable, elements, fixed = training_by_parts(config)
         return memory(
@@ -331,7 +338,9 @@ def fit(
             continue
         need = training.memory(config, params) if training is not None else None
         if training is None or (need is not None and need <= training.max_memory):
-            within.append(Variant(family, base, {**_fixed_for_command(fixed), **options}, params, macs, weighted, need))
+            options = {**_fixed_for_command(fixed), **options}
+            flags = training.flags if training is not None else ()
+            within.append(Variant(family, base, options, params, macs, weighted, need, flags))
     return FitResult(
         OBJECTIVES[objective].rank(within),
         evaluated,

@@ -293,6 +293,7 @@ def analyze(
     and ``dtype`` for the memory and compute totals. With ``training`` (a :class:`Training`), the summary's
     ``training`` holds a training step's cost at that batch size and dtype::
 
+        >>> import archviz
         >>> step = archviz.analyze("resnet50-keras", batch_size=2, training=archviz.Training("sgd")).training
         >>> step.macs
         22911811584

@@ -5,6 +5,7 @@ against TensorFlow's gradient graph is in test_training_tf.py."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -91,7 +92,17 @@ def test_mixed_precision_keeps_float32_weights_and_halves_the_activations():
     bf16 = archviz.analyze("resnet50", batch_size=16, dtype="bfloat16", training=Training("adam")).training
     assert mixed.memory.weights == full.memory.weights and mixed.memory.gradients == full.memory.gradients
     assert mixed.memory.optimizer == full.memory.optimizer == bf16.memory.optimizer  # float32 slots
-    assert mixed.kept_per_sample * 2 == full.kept_per_sample == bf16.kept_per_sample * 2
+    assert mixed.kept_per_sample == bf16.kept_per_sample < full.kept_per_sample
+    # half of each kept tensor, but a batch norm keeps a float32 copy of its input (Keras upcasts it); in a
+    # ResNet no other layer keeps a batch norm's input (a conv's output)
+    summary = archviz.analyze("resnet50")
+    bn_inputs = sum(
+        math.prod(summary.records[i - 1].output_shape) for i, r in enumerate(summary.records) if r.op == "batch_norm"
+    )
+    assert all(
+        summary.records[i - 1].name == r.inputs[0] for i, r in enumerate(summary.records) if r.op == "batch_norm"
+    )
+    assert mixed.kept_per_sample == full.kept_per_sample // 2 + 2 * bn_inputs
     assert mixed.kept_fixed == full.kept_fixed  # batch statistics stay float32
     assert bf16.memory.weights * 2 == full.memory.weights
     assert (mixed.macs, mixed.flops) == (full.macs, full.flops)
@@ -219,12 +230,13 @@ def test_fit_counts_a_training_step_by_parts_as_the_full_walk_does(name):
     from archviz.api import load_config
     from archviz.studies.fit import training_by_parts
 
-    summary = archviz.analyze(name, training=Training("sgd"))
-    assert summary.training.complete
-    trainable, elements, fixed = training_by_parts(load_config(name))
-    assert trainable == summary.trainable_params
-    assert elements * 4 == summary.training.kept_per_sample
-    assert fixed * 4 == summary.training.kept_fixed
+    for dtype, width in (("float32", 4), ("mixed_float16", 2)):
+        summary = archviz.analyze(name, dtype=dtype, training=Training("sgd"))
+        assert summary.training.complete
+        trainable, elements, elements32, fixed = training_by_parts(load_config(name), dtype)
+        assert trainable == summary.trainable_params
+        assert elements * width + elements32 * 4 == summary.training.kept_per_sample
+        assert fixed * 4 == summary.training.kept_fixed
 
 
 def test_fit_bounds_the_training_memory(run_cli):

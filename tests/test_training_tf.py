@@ -149,6 +149,21 @@ def test_mixed_precision_keeps_float32_variables_and_computes_in_float16():
         assert {layer.compute_dtype for layer in model.layers if layer.weights} == {"float16"}
         memory = archviz.analyze("resnet20", dtype="mixed_float16", training=Training("adam")).training.memory
         assert memory.weights == sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in model.variables)
+        # a batch norm computes in float32: it casts its float16 input up, and that copy is what it keeps
+        import tensorflow as tf
+
+        graph = (
+            tf.function(lambda x: model(x, training=True))
+            .get_concrete_function(tf.TensorSpec((2, 32, 32, 3), tf.float32))
+            .graph
+        )
+        upcast = {
+            op.name.split("/")[1].rsplit("_", 1)[0]
+            for op in graph.get_operations()
+            if op.type == "Cast" and op.inputs[0].dtype == tf.float16 and op.outputs[0].dtype == tf.float32
+        }
+        norms = {layer.name for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)}
+        assert norms and norms <= upcast
     finally:
         keras.config.set_dtype_policy(previous)
         keras.backend.clear_session()

@@ -29,7 +29,9 @@ class Backward:
     ``forward_flops`` what its forward pass computes in training beyond its inference FLOPs (a batch
     norm's batch statistics). ``keeps`` names the tensors its gradient reads (``input``, ``output``),
     ``kept`` counts the elements of tensors inside the op it keeps, ``kept_fixed`` the values it keeps
-    once per step (a batch norm's statistics).
+    once per step (a batch norm's statistics). ``upcast``: the op computes in float32 whatever the
+    dtype (Keras's batch norm casts a 16-bit input up), so what it keeps of its input is then a float32
+    copy, not the input tensor.
     """
 
     weight_macs: int = 0
@@ -41,6 +43,7 @@ class Backward:
     keeps: frozenset[str] = frozenset()
     kept: int = 0
     kept_fixed: int = 0
+    upcast: bool = False
 
 
 NO_BACKWARD = Backward()

@@ -62,8 +62,9 @@ def _batch_norm_backward(
     differences through the variance, and the 3-way sum of x's gradients; per channel 6 products and
     sums and a reciprocal-square-root gradient of 4); without the input's gradient only gamma's and
     beta's: 3 per element and 4 per channel. Its forward pass computes the batch statistics too (two
-    means and a squared difference: 3 per element). It keeps its input, and per channel the batch
-    mean and the inverse standard deviation."""
+    means and a squared difference: 3 per element). It keeps its input (a float32 copy of it under a
+    16-bit dtype: Keras computes a batch norm in float32), and per channel the batch mean and the
+    inverse standard deviation."""
     if not (attrs.get("scale", True) and attrs.get("center", True)):
         raise UnsupportedOpError("a batch norm without gamma or beta has no training rule")
     if not weights_grad:  # Keras runs a frozen batch norm in inference mode: another graph, no rule yet
@@ -73,7 +74,9 @@ def _batch_norm_backward(
         flops, fixed = 11 * elements, 10 * channels
     else:
         flops, fixed = 3 * elements, 4 * channels
-    return Backward(flops=flops, fixed_flops=fixed, forward_flops=3 * elements, keeps=INPUT, kept_fixed=2 * channels)
+    return Backward(
+        flops=flops, fixed_flops=fixed, forward_flops=3 * elements, keeps=INPUT, kept_fixed=2 * channels, upcast=True
+    )
 
 
 def _activation_backward(

@@ -1,6 +1,6 @@
 """What a training step costs: its MACs and FLOPs, its memory by part, and the largest batch that fits.
 
-One walk over the analysed layers applies each op's backward rule (:class:`~archviz.ops.base.Backward`,
+One walk over the analysed layers applies each op's backward rule (:class:`~archviz.ops.backward.Backward`,
 next to its forward rule in the op table). A tensor's gradient is wanted where a trainable layer lies
 upstream of it (TensorFlow prunes the others: in a ResNet, the stem conv's input gradient); a layer
 computes its input's gradient only where that is wanted, its weights' wherever it has trainable ones.

@@ -89,8 +89,8 @@ class Op:
     * ``write``: builds the Keras layer on export;
     * ``activation``: whether its output is activation memory (False for a held weight, which is
       parameter memory);
-    * ``backward``: its training rule (:class:`Backward`); None where archviz has none (the training
-      totals are then a lower bound naming the layer).
+    * ``backward``: its training rule (:mod:`archviz.ops.backward`); None where archviz has none (the
+      training totals then leave the layer out and name it).
     """
 
     name: str

@@ -226,13 +226,17 @@ def test_the_report_shows_the_training_cards(run_cli, tmp_path):
 
 @pytest.mark.parametrize("name", [config.name for config in REGISTRY])
 def test_fit_counts_a_training_step_by_parts_as_the_full_walk_does(name):
-    """For every preset: every layer has a training rule, and fit's parts add up to the full walk."""
+    """For every preset: every layer has a training rule, the step's MACs are three times the forward's but
+    the stem's input gradient, and fit's parts add up to the full walk."""
     from archviz.api import load_config
     from archviz.studies.fit import training_by_parts
 
     for dtype, width in (("float32", 4), ("mixed_float16", 2)):
         summary = archviz.analyze(name, dtype=dtype, training=Training("sgd"))
         assert summary.training.complete
+        # forward, weight gradients, input gradients but the first conv's (nothing trainable before it)
+        first = next(r for r in summary.records if r.weighted)
+        assert summary.training.macs == 3 * summary.macs - first.macs
         trainable, elements, elements32, fixed = training_by_parts(load_config(name), dtype)
         assert trainable == summary.trainable_params
         assert elements * width + elements32 * 4 == summary.training.kept_per_sample

@@ -22,6 +22,7 @@ _PUBLIC = {
     "SpecError": "archviz.errors",
     "UnknownModelError": "archviz.errors",
     "UsageError": "archviz.errors",
+    "Training": "archviz.core.training",
     "analyze": "archviz.api",
     "build_keras": "archviz.api",
     "load_config": "archviz.api",
@@ -33,6 +34,7 @@ __all__ = [
     "RuntimeFailure",
     "SpecError",
     "UnknownModelError",
+    "Training",
     "UsageError",
     "__version__",
     "analyze",
@@ -43,6 +45,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from archviz.api import analyze, build_keras, load_config, load_graph
+    from archviz.core.training import Training
     from archviz.errors import ArchvizError, RuntimeFailure, SpecError, UnknownModelError, UsageError
 
 

@@ -20,6 +20,7 @@ from archviz.core.analysis import analyze_graph
 from archviz.core.graph import Graph
 from archviz.core.record import Loader
 from archviz.core.summary import Summary
+from archviz.core.training import Training, training_cost
 from archviz.errors import SpecError, UnknownModelError, UsageError
 from archviz.limits import short
 from archviz.sources.keras.files import KERAS_SUFFIXES
@@ -284,11 +285,27 @@ def load_graph(model: Any, **options: Any) -> Graph:
     return resolve(model, **options).graph
 
 
-def analyze(model: Any, *, batch_size: int = 1, dtype: str = "float32", **options: Any) -> Summary:
+def analyze(
+    model: Any, *, batch_size: int = 1, dtype: str = "float32", training: Training | None = None, **options: Any
+) -> Summary:
     """Summarize MODEL (see :func:`resolve`): the options of the command line (:data:`CONFIG_OPTIONS`:
     ``input_shape``, ``classes``, ``layers``, ``block``, ``width_multiplier``, ...), plus ``batch_size``
-    and ``dtype`` for the memory and compute totals."""
-    return analyze_graph(load_graph(model, **options), batch_size=batch_size, dtype=dtype)
+    and ``dtype`` for the memory and compute totals. With ``training`` (a :class:`Training`), the summary's
+    ``training`` holds a training step's cost at that batch size and dtype::
+
+        >>> import archviz
+        >>> step = archviz.analyze("resnet50-keras", batch_size=2, training=archviz.Training("sgd")).training
+        >>> step.macs
+        22911811584
+    """
+    if training is not None and not isinstance(training, Training):
+        raise UsageError(f"training must be a Training(optimizer=..., max_memory=...), not {short(repr(training))}")
+    summary = analyze_graph(load_graph(model, **options), batch_size=batch_size, dtype=dtype)
+    if training is not None:
+        if summary.size_open:
+            raise UsageError("a training step's cost needs the input size: pass --input-shape H,W,C")
+        summary.training = training_cost(summary, training)
+    return summary
 
 
 def build_keras(model: Any, **options: Any) -> Any:

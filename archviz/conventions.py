@@ -132,7 +132,8 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
     (
         "Memory",
         "**Activation memory** is the bytes of every layer's output (the input included) for the batch "
-        "size and dtype (float32 by default). **Parameter memory** is params x bytes per value.",
+        "size and dtype (float32 by default). **Parameter memory** is params x bytes per value (float32 "
+        "under `mixed_float16`, Keras's mixed precision, which computes in float16).",
     ),
     ("Option A", "The **option A** shortcut (zero-padding identity) has no parameters and no FLOPs: a strided copy."),
     (
@@ -160,6 +161,56 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "changed), and against its published table: ResNet-v2-50's block ends 35, 99, 291 and 483 with "
         "strides 8, 16, 32 and 32, VGG-16's `pool5` 212/32/90, Inception v3's `Mixed_6e` 927/16/442 and "
         "`Mixed_7c` 1311/32/618 (size/stride/padding).",
+    ),
+    (
+        "Training MACs",
+        "**Training MACs** are those of one training step (`--training`) as TensorFlow computes it for the "
+        "exported Keras model: the forward pass, and for every convolution and dense layer (grouped and "
+        "depthwise ones per group) a weight gradient of its forward MACs (none for a frozen layer) and an input "
+        "gradient of its forward "
+        "MACs, except where no trainable layer lies upstream (TensorFlow prunes that gradient: in a ResNet, "
+        "the stem conv's). Exact against the `Conv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter`, "
+        "`DepthwiseConv2dNative` and `MatMul` ops of the training step's graph (a `GradientTape` over the sum "
+        "of the outputs, pruned to the loss and the gradients), counted from the graph's own tensor shapes: "
+        "resnet50-keras at batch 2 makes 22,911,811,584. Not from `tf.compat.v1.profiler`: it takes a "
+        "backward convolution's output positions to be its input's over the stride, and overcounts one that "
+        "follows explicit zero padding (the 7x7 stem after its 3-pixel pad).",
+    ),
+    (
+        "Training FLOPs",
+        "**Training FLOPs** are the inference FLOPs above, 2 per gradient MAC, and what TensorFlow's gradient "
+        "of each layer computes besides: a bias gradient 1 per output element; ReLU and ReLU6 1 per element "
+        "(`ReluGrad`), softmax 4; a batch norm in training 11 per element and 10 per channel (3 and 4 where "
+        "its input's gradient is not wanted), and 3 per element more in its forward pass (the batch's mean "
+        "and variance); a max pool 1 per element of its (padded) input (`MaxPoolGrad`); a global average "
+        "pool 1 per input element; an option A shortcut with a stride 1 per input element (it is exported as "
+        "a strided 1x1 max pool); an add, a pad or a reshape nothing; and where a tensor feeds k layers whose "
+        "gradients flow back into it, k - 1 per element to sum them (`AddN`). Each rule is checked against "
+        "the training step's graph, whose backward ops are counted per element: a product, quotient, "
+        "difference, sum, negation, squared difference or `ReluGrad` 1 per output element, a reduction or "
+        "`BiasAddGrad` 1 per input element, `RsqrtGrad` 4, `MaxPoolGrad` 1 per output element, an n-way "
+        "`AddN` n - 1, tiles, slices, pads and reshapes 0. Other activations, average pools, global max "
+        "pools, broadcast adds and frozen batch norms (Keras runs them in inference mode) have no training "
+        "rule yet: the training totals of a model with them leave "
+        "those layers out, and say so, naming them.",
+    ),
+    (
+        "Training memory",
+        "**Training memory** is the sum of four parts, in bytes. Weights: every parameter in its dtype "
+        "(`mixed_float16` keeps float32 variables, as Keras's mixed precision does). Gradients: one per "
+        "trainable parameter, in the same dtype. Optimizer state: float32 slots per trainable parameter, "
+        "sgd 0, momentum 1, adam and adamw 2 (the two moments), equal to the slot variables Keras's "
+        "optimizer builds for the exported model (its iteration counter and learning rate, scalars, left "
+        "out). Activations: the tensors the backward pass reads, at the batch size in the compute dtype "
+        "(2 bytes under `mixed_float16` and `bfloat16`): a convolution's and a dense layer's input (with "
+        "explicit padding, its padded copy), a ReLU's and a softmax's output, a batch norm's input (a float32 "
+        "copy under a 16-bit dtype: Keras computes a batch norm in float32) plus its batch mean and inverse "
+        "standard deviation per channel (float32, once per step), a max pool's input "
+        "and output, an option A shortcut's input and its subsampled copy; each tensor once, however many "
+        "layers read it, and none for a layer whose backward does not run. Not counted: the labels and the "
+        "loss, gradients while they flow, TensorFlow's workspace and allocator. With `--max-memory`, the "
+        "largest batch whose total fits (the activations grow linearly with the batch, the rest does not), "
+        "checked by recomputing the total at that batch and the next.",
     ),
 )
 

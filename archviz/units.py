@@ -96,3 +96,41 @@ def parse_shape(text: str) -> tuple[int, int, int]:
         if problem:
             raise SpecError(f"input shape {what} {problem}")
     return values[0], values[1], values[2]
+
+
+#: Byte units a size may be written in: binary (KiB, MiB, GiB, TiB) and decimal (kB, MB, GB, TB).
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+}
+#: The largest size a user may give: a million TiB.
+MAX_SIZE = 2**40 * 10**6
+
+
+def parse_size(text: str, what: str = "size") -> int:
+    """``24GiB``, ``24 GB``, ``512MiB``, ``1.5e9`` -> bytes (GiB 2**30, GB 10**9); anything else, a size
+    of zero or less or past :data:`MAX_SIZE` is an error naming ``what``.
+
+    >>> parse_size("24GiB"), parse_size("24GB"), parse_size("1.5 MiB")
+    (25769803776, 24000000000, 1572864)
+    """
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*", str(text))
+    unit = match.group(2).lower() if match else ""
+    if not match or unit not in _SIZE_UNITS:
+        raise SpecError(
+            f"{what} must be a number of bytes with an optional unit, like 24GiB, 16GB or 512MiB (B, KiB, MiB, "
+            f"GiB, TiB, kB, MB, GB, TB); got {short(text)}"
+        )
+    value = float(match.group(1)) * _SIZE_UNITS[unit]
+    size = int(value) if math.isfinite(value) else 0
+    if not 1 <= size <= MAX_SIZE:
+        raise SpecError(f"{what} must be a size from 1 B to a million TiB; got {short(text)}")
+    return size

@@ -109,3 +109,14 @@ RF_PRESET_STAGES = {
     "resnet50-keras": ((35, 4), (99, 8), (291, 16), (483, 32)),
     "resnet50v2": ((35, 8), (99, 16), (291, 32), (483, 32)),
 }
+GRADIENT_GRAPH = (
+    "TensorFlow 2.21 / Keras 3: the training step's graph (GradientTape over reduce_sum of the outputs, "
+    "batch 2), MACs of Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter and MatMul from its shapes "
+    "(archviz.backend.gradient)"
+)
+# preset -> MACs of one training step at batch 2 (forward, weight and input gradients)
+TRAINING_MACS = {
+    "resnet50-keras": 22_911_811_584,
+    "resnet18-keras": 10_648_412_160,
+    "resnet20": 242_421_504,
+}

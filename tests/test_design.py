@@ -226,6 +226,7 @@ def test_command_line_choices_come_from_the_library():
     from archviz.core.analysis import DType
     from archviz.core.record import Loader
     from archviz.core.summary import Summary
+    from archviz.core.training import Optimizer
     from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS, formats
     from archviz.sources.zoo.config import STEMS, BlockType, Shortcut, StrideOn
     from archviz.studies.bench import Benchmark
@@ -237,14 +238,26 @@ def test_command_line_choices_come_from_the_library():
     model = {"block": tuple(BlockType), "shortcut": tuple(Shortcut), "stem": tuple(STEMS), "stride_on": tuple(StrideOn)}
     files = {**model, "loader": tuple(Loader)}
     expected = {
-        "summary": {**files, "dtype": tuple(DType), "fmt": formats(Summary)},
-        "compare": {**files, "dtype": tuple(DType), "fmt": formats(Comparison), "sort": SORT_KEYS},
+        "summary": {**files, "dtype": tuple(DType), "optimizer": tuple(Optimizer), "fmt": formats(Summary)},
+        "compare": {
+            **files,
+            "dtype": tuple(DType),
+            "optimizer": tuple(Optimizer),
+            "fmt": formats(Comparison),
+            "sort": SORT_KEYS,
+        },
         "diagram": {**files, "fmt": DIAGRAM_FORMATS, "rankdir": RANKDIRS},
-        "report": {**files, "dtype": tuple(DType)},
+        "report": {**files, "dtype": tuple(DType), "optimizer": tuple(Optimizer)},
         "export": model,
         "bench": {**files, "fmt": formats(Benchmark)},
         "list": {"fmt": formats(Catalog)},
-        "fit": {"family": tuple(FAMILIES), "objective": tuple(OBJECTIVES), "fmt": formats(FitResult)},
+        "fit": {
+            "family": tuple(FAMILIES),
+            "objective": tuple(OBJECTIVES),
+            "dtype": tuple(DType),
+            "optimizer": tuple(Optimizer),
+            "fmt": formats(FitResult),
+        },
         "blocks": {"fmt": formats(BlockComparison)},
     }
     for command, choices in expected.items():

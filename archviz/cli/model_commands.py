@@ -19,6 +19,8 @@ from archviz.cli.options import (
     model_params,
     output_option,
     ranged,
+    training,
+    training_options,
 )
 from archviz.core.summary import Summary
 from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS
@@ -30,6 +32,7 @@ from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS
 @format_option(Summary)
 @output_option()
 @analysis_options
+@training_options
 @model_options
 @keras_file_options
 def summary(
@@ -49,13 +52,15 @@ def summary(
       archviz summary resnet50 --depth stages
       archviz summary resnet50-torchvision --input-shape 160,160,3 --format json
       archviz summary resnet20 --shortcut B --batch-size 128
+      archviz summary resnet50 --training --optimizer adam --batch-size 64 --max-memory 24GiB
       archviz summary my_model.keras --format json
     """
     from archviz.api import analyze
     from archviz.render.formats import pick_format, render
 
     fmt = pick_format(Summary, fmt, output)
-    result = analyze(model, batch_size=batch_size, dtype=dtype, **params)
+    step = training(params)
+    result = analyze(model, batch_size=batch_size, dtype=dtype, training=step, **params)
     check_depth(result, depth)
     emit(render(result, fmt, depth=depth), output)
 
@@ -130,6 +135,7 @@ def diagram(
 @output_option(required=True, help="The HTML file to write (- is standard output).")
 @depth_option(default="blocks")
 @analysis_options
+@training_options
 @model_options
 @keras_file_options
 def report(model: str, output: str, depth: str, batch_size: int, dtype: str, **params: Any) -> None:
@@ -153,7 +159,8 @@ def report(model: str, output: str, depth: str, batch_size: int, dtype: str, **p
 
     check_suffix(output, (".html", ".htm"), "a report")
     check_writable(output)
-    result = analyze(model, batch_size=batch_size, dtype=dtype, **params)
+    step = training(params)
+    result = analyze(model, batch_size=batch_size, dtype=dtype, training=step, **params)
     check_depth(result, depth)
     emit(render_report(result, stage_comparison(result), depth=depth), output)
 

@@ -129,7 +129,7 @@ def analysis_options(command: Callable) -> Callable:
         type=choice(DType, case_sensitive=True),
         default="float32",
         show_default=True,
-        help="Bytes per value for memory totals.",
+        help="Bytes per value for memory totals (mixed_float16: float32 weights, float16 activations).",
     )(command)
     return click.option(
         "--batch-size",
@@ -138,6 +138,56 @@ def analysis_options(command: Callable) -> Callable:
         show_default=True,
         help="Batch size for MACs, FLOPs and activation memory.",
     )(command)
+
+
+def optimizer_option(command: Callable) -> Callable:
+    """``--optimizer``: whose state a training step's memory counts."""
+    from archviz.core.training import Optimizer
+
+    return click.option(
+        "--optimizer",
+        type=choice(Optimizer, case_sensitive=True),
+        default=None,
+        help="The optimizer whose state is counted (sgd: none, momentum: 1 slot, adam, adamw: 2). [default: adam]",
+    )(command)
+
+
+def size_option(flag: str, help: str) -> Decorator:
+    """An option taking a size in bytes (24GiB, 16GB, 512MiB: :func:`archviz.units.parse_size`)."""
+    return click.option(flag, callback=_parsed(lambda text: parse_size(text, "the size")), metavar="SIZE", help=help)
+
+
+def training_options(command: Callable) -> Callable:
+    """``--training`` and what it is counted for (the batch size and dtype are :func:`analysis_options`');
+    ``--optimizer`` or ``--max-memory`` alone imply it. :func:`training` turns them into the library's
+    :class:`~archviz.core.training.Training`."""
+    command = size_option(
+        "--max-memory", "Find the largest batch whose training step fits in SIZE (24GiB, 16GB, 512MiB)."
+    )(command)
+    command = optimizer_option(command)
+    return click.option(
+        "--training",
+        is_flag=True,
+        default=False,
+        help="Add a training step's MACs, FLOPs and memory by part (weights, gradients, optimizer, activations).",
+    )(command)
+
+
+def training(params: dict[str, Any]) -> Any:
+    """The :class:`~archviz.core.training.Training` a command's ``--training`` options ask for (popped from
+    ``params``), or None."""
+    wanted, optimizer, max_memory = params.pop("training"), params.pop("optimizer"), params.pop("max_memory")
+    if not (wanted or optimizer or max_memory):
+        return None
+    from archviz.core.training import Optimizer, Training
+
+    return Training(optimizer=optimizer or Optimizer.ADAM.value, max_memory=max_memory)
+
+
+def parse_size(text: str, what: str) -> int:
+    from archviz.units import parse_size as parse
+
+    return parse(text, what)
 
 
 def format_option(

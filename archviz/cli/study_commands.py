@@ -16,9 +16,13 @@ from archviz.cli.options import (
     format_option,
     keras_file_options,
     model_options,
+    optimizer_option,
     output_option,
     parse_shape,
     ranged,
+    size_option,
+    training,
+    training_options,
 )
 from archviz.studies.blocks import BlockComparison
 from archviz.studies.catalog import Catalog
@@ -37,6 +41,7 @@ from archviz.studies.fit import DEFAULT_LIMIT, FAMILIES, OBJECTIVES, FitResult
 @click.option("--sort", type=choice(SORT_KEYS), help="Order the rows by a column.")
 @click.option("--by-stage", is_flag=True, help="In the chart: one bar per part (stem, each stage, head).")
 @analysis_options
+@training_options
 @model_options
 @keras_file_options
 def compare(
@@ -62,6 +67,7 @@ def compare(
       archviz compare resnet18 resnet34 resnet50 -o budgets.svg --by-stage
       archviz compare resnet18 resnet34 resnet50 -o budgets.png
       archviz compare resnet50 wide_resnet50_2 -o compare.html
+      archviz compare resnet18 resnet50 --training --optimizer sgd --batch-size 256
     """
     from archviz.api import analyze
     from archviz.errors import UsageError
@@ -74,13 +80,14 @@ def compare(
         raise UsageError(f"a {fmt.upper()} chart is binary: write it to a file with -o chart.{fmt}")
     if output is not None:
         check_writable(output)
+    step = training(params)
     comparison = compare_models(
         list(models),
         baseline=baseline,
         sort=sort,
         batch_size=batch_size,
         dtype=dtype,
-        analyze=lambda model: analyze(model, batch_size=batch_size, dtype=dtype, **params),
+        analyze=lambda model: analyze(model, batch_size=batch_size, dtype=dtype, training=step, **params),
     )
     if comparison.ok:
         emit(render(comparison, fmt, by_stage=by_stage), output)
@@ -182,6 +189,9 @@ def _budget(ctx: click.Context, param: click.Parameter, value: str | None) -> in
     show_default=True,
     help="Show this many variants, the best first (0: all).",
 )
+@size_option("--max-train-memory", "Training memory budget: a training step at --batch-size fits in SIZE (24GiB).")
+@analysis_options
+@optimizer_option
 @format_option(FitResult)
 @output_option()
 def fit(
@@ -192,6 +202,10 @@ def fit(
     input_shape: Any,
     classes: int | None,
     limit: int,
+    max_train_memory: int | None,
+    batch_size: int,
+    dtype: str,
+    optimizer: str | None,
     fmt: str | None,
     output: str | None,
 ) -> None:
@@ -206,12 +220,21 @@ def fit(
       archviz fit --max-params 1M --max-macs 150M --family cifar
       archviz fit --max-params 25M --max-macs 4G --family resnext --format json
       archviz fit --max-params 2M --family cifar --input-shape 64,64,3 --classes 200
+      archviz fit --max-params 30M --max-train-memory 16GiB --batch-size 128 --optimizer sgd
     """
+    from archviz.errors import UsageError
     from archviz.render.formats import pick_format, render
+    from archviz.studies.fit import TrainBudget
     from archviz.studies.fit import fit as search
 
     fmt = pick_format(FitResult, fmt, output)
+    if max_train_memory is None and optimizer is not None:
+        raise UsageError("--optimizer applies to a training memory budget: give --max-train-memory")
+    budget = None
+    if max_train_memory is not None:
+        budget = TrainBudget(max_train_memory, batch_size, optimizer or "adam", dtype)
     result = search(
+        training=budget,
         max_params=max_params,
         max_macs=max_macs,
         family=family,

@@ -19,20 +19,35 @@ from archviz.ops.field import Value as FieldValue
 
 class DType(enum.StrEnum):
     """The type of the values memory is counted in; its bytes are the bits its name says, over 8.
+    ``mixed_float16`` is Keras's mixed precision policy: it computes in float16 and keeps its variables
+    in float32.
 
     >>> DType("bfloat16").bytes
     2
+    >>> DType("mixed_float16").compute_bytes, DType("mixed_float16").variable_bytes
+    (2, 4)
     """
 
     FLOAT32 = "float32"
     FLOAT16 = "float16"
     BFLOAT16 = "bfloat16"
+    MIXED_FLOAT16 = "mixed_float16"
     FLOAT64 = "float64"
     INT8 = "int8"
 
     @property
     def bytes(self) -> int:
+        """The bytes of a value computed with (an activation)."""
         return int("".join(ch for ch in self.value if ch.isdigit())) // 8
+
+    @property
+    def compute_bytes(self) -> int:
+        return self.bytes
+
+    @property
+    def variable_bytes(self) -> int:
+        """The bytes of a weight: float32 under mixed precision, else the dtype's."""
+        return 4 if self is DType.MIXED_FLOAT16 else self.bytes
 
 
 def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") -> Summary:
@@ -46,7 +61,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
     check("batch_size", batch_size, "batch size")
     if dtype not in tuple(DType):
         raise ModelError(f"unknown dtype {dtype!r}; choose from {', '.join(DType)}")
-    width = DType(dtype).bytes
+    width = DType(dtype).compute_bytes
     shapes: dict[str, tuple[int, ...]] = {}
     records: list[LayerRecord] = []
     uncounted: dict[str, list[str]] = {}
@@ -128,7 +143,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
         records=records,
         batch_size=batch_size,
         dtype=dtype,
-        bytes_per_param=width,
+        bytes_per_param=DType(dtype).variable_bytes,
         record=graph.record,
         groups=dict(graph.groups),
         uncounted=uncounted,

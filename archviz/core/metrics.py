@@ -95,6 +95,7 @@ class Metric:
     condition: Callable[[Summary], str] = _nothing  # what it was counted for: ``batch 1, float32``
     breakdown: Callable[[Summary], str] = _nothing  # its parts: ``11,689,512 trainable, 9,600 non-trainable``
     word: str = ""  # the metric in running text (``params``, ``MACs``); its title where empty
+    applies: Callable[[Summary], bool] | None = None  # whether a summary has it (None: every summary)
 
     @property
     def in_text(self) -> str:
@@ -102,6 +103,8 @@ class Metric:
 
     def value(self, summary: Summary) -> Value:
         """The total of ``summary``: unknown while its input size is open if the metric depends on it."""
+        if not self.holds(summary):
+            return Value(None)
         complete = self.complete(summary) if self.complete is not None else True
         if self.sized and summary.size_open:
             return Value(None, complete)
@@ -111,6 +114,10 @@ class Metric:
     def numeric(self) -> bool:
         """Whether its values are numbers (that sort, sum and divide): not a receptive field."""
         return self.unit is not Unit.FIELD
+
+    def holds(self, summary: Summary) -> bool:
+        """Whether ``summary`` has this metric (a training step's, only where one was counted)."""
+        return self.applies is None or self.applies(summary)
 
     def format(self, number: Any) -> str:
         """A number in this metric's unit, for people: ``25.6 M``, ``98.0 MiB``; a receptive field's size
@@ -151,8 +158,11 @@ class Metric:
         value = self.value(summary)
         if value.number is None:
             return f"{UNKNOWN}: {OPEN_SIZE}"
+        readable = human(value.number)
         number = (
-            f"{exact(value.number)} ({human(value.number)})" if self.unit is Unit.COUNT else human_bytes(value.number)
+            (exact(value.number) + (f" ({readable})" if readable != exact(value.number) else ""))
+            if self.unit is Unit.COUNT
+            else human_bytes(value.number)
         )
         words, condition, breakdown = self.words, self.condition(summary), self.breakdown(summary)
         text = number + (f" {words}" if words else "") + (f" ({condition})" if condition else "")
@@ -219,6 +229,17 @@ def _activation_bytes(counts: Counts) -> int | None:
 _EVERYWHERE = frozenset(View)
 _SIZED_TOTAL = frozenset({View.LAYERS, View.TOTAL, View.LINE, View.COMPARE, View.CARD})
 _NO_CHART = _EVERYWHERE - {View.CHART}
+
+
+def _training(summary: Summary) -> bool:
+    return summary.training is not None
+
+
+def _max_batch(summary: Summary) -> bool:
+    return summary.training is not None and summary.training.max_batch is not None
+
+
+_TRAINING = frozenset({View.LINE, View.COMPARE, View.CARD})
 
 #: Every metric, in the order columns and totals list them.
 METRICS: tuple[Metric, ...] = (
@@ -314,15 +335,68 @@ METRICS: tuple[Metric, ...] = (
         row=lambda r: _field_record(r.receptive_field),
         words="input pixels reach one feature of the last spatial layer",
     ),
+    # a training step's (summary.training, where one was asked for: archviz.core.training)
+    Metric(
+        "training_macs",
+        "Training MACs",
+        "Training MACs",
+        Unit.COUNT,
+        lambda s: s.training.macs,
+        _TRAINING,
+        sized=True,
+        complete=lambda s: s.training is not None and s.training.complete,
+        words="multiply-accumulates",
+        condition=lambda s: s.training.condition(),
+        applies=_training,
+    ),
+    Metric(
+        "training_flops",
+        "Training FLOPs",
+        "Training FLOPs",
+        Unit.COUNT,
+        lambda s: s.training.flops,
+        _TRAINING,
+        sized=True,
+        complete=lambda s: s.training is not None and s.training.complete,
+        words="floating-point operations",
+        condition=lambda s: s.training.condition(),
+        applies=_training,
+    ),
+    Metric(
+        "training_memory",
+        "Training memory",
+        "Training memory",
+        Unit.BYTES,
+        lambda s: s.training.memory.total,
+        _TRAINING,
+        sized=True,
+        complete=lambda s: s.training is not None and s.training.complete,
+        condition=lambda s: s.training.condition(),
+        breakdown=lambda s: s.training.memory.parts(),
+        applies=_training,
+    ),
+    Metric(
+        "max_batch",
+        "Max batch",
+        "Largest batch",
+        Unit.COUNT,
+        lambda s: s.training.max_batch,
+        _TRAINING,
+        sized=True,
+        complete=lambda s: s.training is not None and s.training.complete,
+        words="samples",
+        condition=lambda s: f"training within {human_bytes(s.training.max_memory)}",
+        applies=_max_batch,
+    ),
 )
 
 #: The metrics by key.
 METRICS_BY_KEY: dict[str, Metric] = {metric.key: metric for metric in METRICS}
 
 
-def shown(view: View) -> tuple[Metric, ...]:
-    """The metrics shown in ``view``, in order."""
-    return tuple(metric for metric in METRICS if view in metric.views)
+def shown(view: View, summary: Summary | None = None) -> tuple[Metric, ...]:
+    """The metrics shown in ``view``, in order; with ``summary``, those it has."""
+    return tuple(metric for metric in METRICS if view in metric.views and (summary is None or metric.holds(summary)))
 
 
 def row_value(metric: Metric, counts: Counts) -> int | None:

@@ -129,6 +129,8 @@ class Summary:
     warnings: list[str] = field(default_factory=list)
     field_unknown: dict[str, list[str]] = field(default_factory=dict)  # op -> layers where the field becomes unknown
     field_notes: list[str] = field(default_factory=list)  # paths that merge without being aligned
+    #: the cost of a training step (:class:`~archviz.core.training.TrainingCost`), where one was asked for
+    training: Any = None
 
     @property
     def options(self) -> dict[str, Any]:
@@ -275,9 +277,13 @@ class Summary:
 
     # ---- the public record --------------------------------------------
     def to_dict(self, depth: int | str | None = None) -> dict[str, Any]:
-        return {
+        record = {
             "model": {"name": self.name, "batch_size": self.batch_size, "dtype": self.dtype, "options": self.options},
             "totals": self.totals(),
+        }
+        if self.training is not None:
+            record["training"] = self.training.to_dict()
+        return record | {
             "layers": [row.to_dict() for row in self.rows(depth)],
             "uncounted": {op: list(names) for op, names in self.uncounted.items()},
             "reasons": dict(self.reasons),

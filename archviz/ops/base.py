@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archviz.errors import ModelError, UnsupportedOpError
+from archviz.ops.backward import BackwardRule
 
 Shape = tuple[int, ...]
 Attrs = Mapping[str, Any]
@@ -56,6 +57,7 @@ class Cost:
 
 ZERO = Cost()
 
+
 ShapeRule = Callable[[Attrs, Sequence[Shape]], Shape]
 CostRule = Callable[[Attrs, Sequence[Shape], Shape], Cost]
 #: The modules of raw ``keras.ops`` operations (not layers): a functional graph's operation nodes and a
@@ -88,6 +90,8 @@ class Op:
     * ``activation``: whether its output is activation memory (False for a held weight, which is
       parameter memory);
     * ``field``: its receptive-field rule (:mod:`~archviz.ops.field`; None: its family's, if any).
+    * ``backward``: its training rule (:mod:`archviz.ops.backward`); None where archviz has none (the
+      training totals then leave the layer out and name it).
     """
 
     name: str
@@ -100,6 +104,7 @@ class Op:
     write: KerasWriter | None = None
     activation: bool = True
     field: Callable[..., Any] | None = None
+    backward: BackwardRule | None = None
 
 
 def with_constants(op: Op | None, attrs: dict, constants: int) -> dict:
@@ -214,7 +219,7 @@ def ntuple(value: Any, n: int, what: str = "value") -> tuple[int, ...]:
     return values
 
 
-def _explicit_pads(padding: Any, n: int) -> tuple[tuple[int, int], ...]:
+def explicit_pads(padding: Any, n: int) -> tuple[tuple[int, int], ...]:
     """Explicit padding as one (before, after) pair per spatial axis, from an int or per-axis ints or pairs."""
     if isinstance(padding, int):
         return ((padding, padding),) * n
@@ -254,7 +259,7 @@ def window_shape(attrs: Attrs, shape: Shape, channels: int, op: str) -> Shape:
     strides = ntuple(attrs.get("strides", 1), n, "strides")
     dilation = ntuple(attrs.get("dilation", 1), n, "dilation")
     padding = attrs.get("padding", "valid")
-    pads = ((0, 0),) * n if padding in ("same", "valid", "causal") else _explicit_pads(padding, n)
+    pads = ((0, 0),) * n if padding in ("same", "valid", "causal") else explicit_pads(padding, n)
     sizes = tuple(_spatial_out(shape[i], kernel[i], strides[i], dilation[i], *pads[i], padding) for i in range(n))
     if min(sizes) < 1:
         dims = "x".join

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
+from archviz.ops.backward import INPUT, Backward, activation_backward
 from archviz.ops.base import (
     Attrs,
     Cost,
@@ -28,6 +30,7 @@ from archviz.ops.base import (
     activation_flops,
     activation_from_keras,
     activation_to_keras,
+    explicit_pads,
     nested_ints,
     ntuple,
     numel,
@@ -104,6 +107,21 @@ def _common(attrs: Attrs, rank: int) -> dict:
     }
 
 
+def weighted_backward(attrs: Attrs, macs: int, out: Shape, input_grad: bool) -> Backward:
+    """The backward of a conv or dense layer of ``macs``: its weight gradient costs its forward MACs, and so
+    does its input gradient where that is wanted; 1 per output element for the bias gradient, and the
+    activation's backward. It keeps its input (and what its activation's gradient reads)."""
+    flops, keeps = activation_backward(attrs.get("activation"), numel(out))
+    bias = numel(out) if attrs.get("use_bias", True) else 0
+    return Backward(
+        weight_macs=macs,
+        input_macs=macs if input_grad else 0,
+        flops=bias + flops,
+        weight_flops=bias,
+        keeps=INPUT | keeps,
+    )
+
+
 def _flops(attrs: Attrs, macs_flops: int, out: Shape) -> int:
     bias = numel(out) if attrs.get("use_bias", True) else 0
     return macs_flops + bias + activation_flops(attrs.get("activation"), numel(out))
@@ -139,6 +157,17 @@ def conv_op(name: str, rank: int, *, depthwise: bool = False) -> Op:
         bias = out[-1] if attrs.get("use_bias", True) else 0
         return Cost(trainable=fan_in * out[-1] + bias, macs=macs, flops=_flops(attrs, 2 * macs, out))
 
+    def backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool) -> Backward:
+        """Per group as for a plain conv: the weight and input gradients each cost the forward MACs. Explicit
+        padding convolves a padded copy of the input, which it keeps instead of the input."""
+        rule = weighted_backward(attrs, cost(attrs, shapes, out).macs, out, input_grad)
+        padding = attrs.get("padding", "valid")
+        if padding in ("same", "valid", "causal"):
+            return rule
+        pads = explicit_pads(padding, rank)
+        size = math.prod(shapes[0][i] + sum(pads[i]) for i in range(rank)) * shapes[0][-1]
+        return replace(rule, keeps=rule.keeps - INPUT, kept=size)
+
     def write(keras: Any, layer: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
         x, mode = padded(keras, layer, inputs[0], attrs.get("padding", "valid"), rank)
         own = (
@@ -161,6 +190,7 @@ def conv_op(name: str, rank: int, *, depthwise: bool = False) -> Op:
         label=window_label if depthwise else _filters_label,
         keras={keras_class: read},
         write=write,
+        backward=backward,
     )
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from archviz.errors import UnsupportedOpError
+from archviz.ops.backward import INPUT, Backward, activation_backward
 from archviz.ops.base import (
     Attrs,
     Cost,
@@ -24,7 +26,7 @@ from archviz.ops.base import (
     same_shape,
     single,
 )
-from archviz.ops.convolution import conv_op
+from archviz.ops.convolution import conv_op, weighted_backward
 from archviz.ops.field import per_position
 
 
@@ -50,6 +52,40 @@ def _batch_norm_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
         flops=2 * numel(out),
         fixed_flops=(6 if scale else 5) * channels,
     )
+
+
+def _batch_norm_backward(
+    attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool
+) -> Backward:
+    """Keras's training batch norm, y = x * m + (beta - mean * m) with m = gamma * rsqrt(var + eps) over the
+    batch's moments, differentiated as TensorFlow does: 11 per element and 10 per channel (per element: 2
+    reductions and 2 products for gamma and beta, 2 broadcasts divided by the count, 3 products and
+    differences through the variance, and the 3-way sum of x's gradients; per channel 6 products and
+    sums and a reciprocal-square-root gradient of 4); without the input's gradient only gamma's and
+    beta's: 3 per element and 4 per channel. Its forward pass computes the batch statistics too (two
+    means and a squared difference: 3 per element). It keeps its input (a float32 copy of it under a
+    16-bit dtype: Keras computes a batch norm in float32), and per channel the batch mean and the
+    inverse standard deviation."""
+    if not (attrs.get("scale", True) and attrs.get("center", True)):
+        raise UnsupportedOpError("a batch norm without gamma or beta has no training rule")
+    if not weights_grad:  # Keras runs a frozen batch norm in inference mode: another graph, no rule yet
+        raise UnsupportedOpError("a frozen batch norm has no training rule")
+    elements, channels = numel(out), out[-1]
+    if input_grad:
+        flops, fixed = 11 * elements, 10 * channels
+    else:
+        flops, fixed = 3 * elements, 4 * channels
+    return Backward(
+        flops=flops, fixed_flops=fixed, forward_flops=3 * elements, keeps=INPUT, kept_fixed=2 * channels, upcast=True
+    )
+
+
+def _activation_backward(
+    attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool
+) -> Backward:
+    """:data:`~archviz.ops.base.BACKWARD_ACTIVATIONS`' rule, where the input's gradient is wanted."""
+    flops, keeps = activation_backward(attrs["fn"], numel(out))
+    return Backward(flops=flops, keeps=keeps) if input_grad else Backward()
 
 
 def _batch_norm_read(config: Mapping[str, Any]) -> dict:
@@ -142,6 +178,12 @@ def _dense_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
     return Cost(trainable=fan_in * units + bias, macs=macs, flops=flops)
 
 
+def _dense_backward(
+    attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool
+) -> Backward:
+    return weighted_backward(attrs, _dense_cost(attrs, shapes, out).macs, out, input_grad)
+
+
 def _dense_label(attrs: Attrs) -> str:
     return f"{attrs['units']} units" + (f", {attrs['activation']}" if attrs.get("activation") else "")
 
@@ -174,6 +216,7 @@ OPS = (
         _batch_norm_cost,
         keras={"BatchNormalization": _batch_norm_read},
         write=_batch_norm_write,
+        backward=_batch_norm_backward,
     ),
     Op(
         "activation",
@@ -190,6 +233,7 @@ OPS = (
             "nn.Gelu": lambda config: {"fn": "gelu_approximate" if config.get("approximate", True) else "gelu"},
         },
         write=_activation_write,
+        backward=_activation_backward,
     ),
     Op(
         "dense",
@@ -201,5 +245,6 @@ OPS = (
         label=_dense_label,
         keras={"Dense": _dense_read},
         write=_dense_write,
+        backward=_dense_backward,
     ),
 )

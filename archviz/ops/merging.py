@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from archviz.errors import UnsupportedOpError
+from archviz.ops.backward import INPUT, NO_BACKWARD, Backward, free_backward
 from archviz.ops.base import (
     Attrs,
     Cost,
@@ -137,7 +138,27 @@ def _elementwise_op(name: str, layer_class: str | None, raw_class: str) -> Op:
     readers: dict[str, KerasReader] = {raw_class: lambda config: {}}
     if layer_class is not None:
         readers[layer_class] = lambda config: {}
-    return Op(name, Family.MERGE, shape, cost, keras=readers, write=write)
+    return Op(
+        name, Family.MERGE, shape, cost, keras=readers, write=write, backward=_add_backward if name == "add" else None
+    )
+
+
+def _add_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool) -> Backward:
+    """An add of tensors of one shape hands its gradient to each input unchanged: no arithmetic, nothing
+    kept. (Broadcast inputs would sum the gradient over the broadcast axes: no rule yet.)"""
+    if attrs.get("constants") or any(tuple(shape) != tuple(out) for shape in shapes):
+        raise UnsupportedOpError("an add of broadcast inputs has no training rule")
+    return NO_BACKWARD
+
+
+def _pad_shortcut_backward(
+    attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool
+) -> Backward:
+    """As exported: with a stride, the strided 1x1 max pool's gradient (``MaxPoolGrad``, 1 per input
+    element), which keeps the input and the subsampled tensor; the channel padding's gradient is a slice."""
+    if attrs.get("strides", 1) == 1 or not input_grad:
+        return NO_BACKWARD
+    return Backward(flops=numel(shapes[0]), keeps=INPUT, kept=out[0] * out[1] * shapes[0][-1])
 
 
 def _concat_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -172,7 +193,7 @@ def _dropout_read(config: Mapping[str, Any]) -> dict:
 
 
 OPS = (
-    Op("input", Family.IO, _input_shape, field=start),
+    Op("input", Family.IO, _input_shape, field=start, backward=free_backward),
     Op(
         "zero_pad2d",
         Family.RESHAPE,
@@ -180,6 +201,7 @@ OPS = (
         field=shift("padding"),
         keras={"ZeroPadding2D": lambda config: {"padding": nested_ints(config["padding"])}},
         write=_simple(lambda k, name, a: k.layers.ZeroPadding2D(keras_padding(a["padding"])[1], name=name)),
+        backward=free_backward,
     ),
     Op(
         "zero_pad3d",
@@ -188,6 +210,7 @@ OPS = (
         field=shift("padding"),
         keras={"ZeroPadding3D": lambda config: {"padding": nested_ints(config["padding"])}},
         write=_simple(lambda k, name, a: k.layers.ZeroPadding3D(nested_ints(a["padding"]), name=name)),
+        backward=free_backward,
     ),
     Op(
         "reshape",
@@ -199,6 +222,7 @@ OPS = (
             "numpy.Reshape": lambda config: {"target_shape": nested_ints(config["newshape"])[1:]},
         },
         write=_simple(lambda k, name, a: k.layers.Reshape(tuple(a["target_shape"]), name=name)),
+        backward=free_backward,
     ),
     Op(
         "flatten",
@@ -207,6 +231,7 @@ OPS = (
         field=whole,
         keras={"Flatten": lambda config: {}},
         write=_simple(lambda k, name, a: k.layers.Flatten(name=name)),
+        backward=free_backward,
     ),
     _elementwise_op("add", "Add", "numpy.Add"),
     _elementwise_op("multiply", "Multiply", "numpy.Multiply"),
@@ -233,5 +258,6 @@ OPS = (
         field=subsample,
         label=lambda attrs: "option A: zero padding",
         write=_pad_shortcut_write,
+        backward=_pad_shortcut_backward,
     ),
 )

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from archviz.errors import UnsupportedOpError
+from archviz.ops.backward import INPUT, NO_BACKWARD, OUTPUT, Backward
 from archviz.ops.base import (
     Attrs,
     Cost,
@@ -66,6 +67,21 @@ def _pool_op(name: str, kind: str, rank: int) -> Op:
             "padding": config.get("padding", "valid"),
         }
 
+    def backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool) -> Backward:
+        """A max pool's gradient (``MaxPoolGrad``) routes each output's gradient to its window's maximum:
+        1 per element of the (padded) input, reading the input and the output. Explicit padding pools a
+        padded copy of the input, which it keeps instead. Average pools have no training rule yet."""
+        if kind != "Max":
+            raise UnsupportedOpError(f"{name} has no training rule")
+        if not input_grad:
+            return NO_BACKWARD
+        padding = attrs.get("padding", "valid")
+        if padding in ("same", "valid"):
+            return Backward(flops=numel(shapes[0]), keeps=INPUT | OUTPUT)
+        pads = ntuple_pairs(padding, rank)
+        size = math.prod(shapes[0][i] + sum(pads[i]) for i in range(rank)) * shapes[0][-1]
+        return Backward(flops=size, keeps=OUTPUT, kept=size)
+
     def write(keras: Any, layer: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
         x, mode = padded(keras, layer, inputs[0], attrs.get("padding", "valid"), rank)
         pool = ntuple(attrs["pool"], rank)
@@ -82,6 +98,7 @@ def _pool_op(name: str, kind: str, rank: int) -> Op:
         label=lambda attrs: window_label(attrs, "pool"),
         keras={keras_class: read},
         write=write,
+        backward=backward,
     )
 
 
@@ -99,6 +116,13 @@ def _global_pool_op(name: str, kind: str, rank: int, flops_per_input_element: in
         channels_last(config)
         return {"keepdims": bool(config.get("keepdims"))}
 
+    def backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool) -> Backward:
+        """A global average pool's gradient broadcasts each channel's gradient and divides it by the count:
+        1 per input element, keeping nothing. Global max pools have no training rule yet."""
+        if kind != "Average":
+            raise UnsupportedOpError(f"{name} has no training rule")
+        return Backward(flops=numel(shapes[0])) if input_grad else NO_BACKWARD
+
     return Op(
         name,
         Family.POOL,
@@ -109,6 +133,7 @@ def _global_pool_op(name: str, kind: str, rank: int, flops_per_input_element: in
         write=_simple(
             lambda k, layer, a: getattr(k.layers, keras_class)(keepdims=a.get("keepdims", False), name=layer)
         ),
+        backward=backward,
     )
 
 

@@ -37,7 +37,8 @@ def _main_table(entries: list[Entry], readable: bool) -> tuple[list[str], list[l
     """One row per model: each compared metric (readable, or exact where ``readable`` is False, an unknown
     value empty), then the ratios to the baseline where there is one."""
     ok = [e for e in entries if e.summary is not None]
-    metrics, ratios = shown(View.COMPARE), shown(View.RATIO) if any(e.ratios for e in ok) else ()
+    first = ok[0].summary if ok else None
+    metrics, ratios = shown(View.COMPARE, first), shown(View.RATIO, first) if any(e.ratios for e in ok) else ()
     header = ["Model", *(metric.title for metric in metrics), *(f"x {metric.title}" for metric in ratios)]
     body = []
     for e in ok:

@@ -175,7 +175,7 @@ def render_report(summary: Summary, stage_blocks: list[dict] | None = None, dept
         for level in levels
     ]
     stages, charts = _charts(summary)
-    cards = [metric.card(summary) for metric in shown(View.CARD)]
+    cards = [metric.card(summary) for metric in shown(View.CARD, summary)]
     return render_template(
         "report.html.j2",
         version=__version__,

@@ -34,7 +34,7 @@ def _columns(rows: list[Row]) -> tuple[list[str], list[list[str]], set[int]]:
 
 def totals_lines(summary: Summary) -> list[tuple[str, str]]:
     """The totals as (label, text) pairs, shared by the table and Markdown renderers."""
-    return [(metric.title, metric.sentence(summary)) for metric in shown(View.LINE)]
+    return [(metric.title, metric.sentence(summary)) for metric in shown(View.LINE, summary)]
 
 
 def _title(summary: Summary) -> str:

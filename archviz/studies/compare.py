@@ -37,6 +37,8 @@ class Entry:
         if self.summary is None:
             return {"name": self.label, "model": self.label, "error": str(self.error)}
         record: dict[str, Any] = {"name": self.summary.name, "model": self.label, **self.summary.totals()}
+        if self.summary.training is not None:
+            record["training"] = self.summary.training.to_dict()
         record["stages"] = [
             {"name": row.name, **{metric.key: row_value(metric, row) for metric in shown(View.STAGES)}}
             for row in self.summary.stage_rows()

@@ -19,7 +19,10 @@ from typing import Any
 
 from archviz.core.analysis import analyze_graph
 from archviz.core.graph import Graph
+from archviz.core.training import Kept, Training, kept, memory
 from archviz.errors import ArchvizError, UsageError
+from archviz.limits import check
+from archviz.ops import numel
 from archviz.sources.zoo import REGISTRY, ResNetConfig
 from archviz.sources.zoo.builder import block_graph, stem_graph, tail_graph
 from archviz.sources.zoo.config import BlockType
@@ -63,6 +66,8 @@ class Variant:
     params: int = 0
     macs: int = 0
     weighted_layers: int = 0
+    training_memory: int | None = None  # bytes of a training step, where a budget for it was given
+    flags: tuple[str, ...] = ()  # what summary needs to show that step (--training --batch-size N ...)
 
     @property
     def command(self) -> str:
@@ -72,7 +77,7 @@ class Variant:
             if isinstance(value, tuple):
                 value = ",".join(str(v) for v in value)
             parts += [flag, str(value)]
-        return " ".join(parts)
+        return " ".join([*parts, *self.flags])
 
     def to_dict(self) -> dict[str, Any]:
         options = {k: list(v) if isinstance(v, tuple) else v for k, v in self.options.items()}
@@ -82,6 +87,7 @@ class Variant:
             "params": self.params,
             "macs": self.macs,
             "weighted_layers": self.weighted_layers,
+            **({"training_memory": self.training_memory} if self.training_memory is not None else {}),
             "options": options,
             "command": self.command,
         }
@@ -114,6 +120,41 @@ def cost_by_parts(config: ResNetConfig) -> tuple[int, int, int]:
             params, macs, weighted = params + block_params, macs + block_macs, weighted + block_weighted
     tail_params, tail_macs, tail_weighted, _ = _part(tail_graph, tail, shape)
     return params + tail_params, macs + tail_macs, weighted + tail_weighted
+
+
+#: (trainable params, what the part keeps for the backward, its input's elements) of each part, keyed as
+#: :data:`_PARTS`: counted only where a training memory budget is asked for.
+_TRAINED: dict[tuple, tuple[int, Kept, int]] = {}
+
+
+def _trained(build: Callable[..., Graph], *inputs: Any, inputs_wanted: bool, dtype: str) -> tuple[int, Kept, int]:
+    key = (build, *inputs, dtype)
+    if key not in _TRAINED:
+        summary = analyze_graph(build(*inputs), dtype=dtype)
+        first = summary.records[0].output_shape
+        _TRAINED[key] = summary.trainable_params, kept(summary, inputs_wanted=inputs_wanted), numel(first)
+    return _TRAINED[key]
+
+
+def training_by_parts(config: ResNetConfig, dtype: str = "float32") -> tuple[int, int, int, int]:
+    """(trainable params, activation values kept per sample in ``dtype`` and in float32, float32 values kept
+    per step) of a config's training step, summed from cached per-part counts; a tensor between two parts
+    is counted once, where either keeps it (:func:`archviz.core.training.kept`)."""
+    stem, stages, tail = stem_plan(config), plan(config), tail_plan(config)
+    *_, shape = _part(stem_graph, stem)
+    trainable, part, image = _trained(stem_graph, stem, inputs_wanted=False, dtype=dtype)
+    elements, fixed, before = part.elements + (image if part.keeps_input else 0), part.fixed, part.keeps_output
+    elements32 = part.elements32
+    parts = [(block_graph, block) for stage in stages for block in stage] + [(tail_graph, tail)]
+    for build, part_plan in parts:
+        inputs = (part_plan, shape[:2]) if build is block_graph else (part_plan, shape)
+        *_, shape = _part(build, *inputs)
+        part_trainable, part, between = _trained(build, *inputs, inputs_wanted=True, dtype=dtype)
+        trainable, elements, fixed = trainable + part_trainable, elements + part.elements, fixed + part.fixed
+        elements32 += part.elements32
+        elements += between if part.keeps_input and not before else 0
+        before = part.keeps_output
+    return trainable, elements, elements32, fixed
 
 
 # ---- the search ---------------------------------------------------------------------
@@ -195,6 +236,48 @@ OBJECTIVES: dict[str, Objective] = {
 }
 
 
+@dataclass(frozen=True)
+class TrainBudget:
+    """A bound on a training step's memory: at most ``max_memory`` bytes at ``batch_size``, with
+    ``optimizer``'s state, in ``dtype`` (:mod:`archviz.core.training`)."""
+
+    max_memory: int
+    batch_size: int = 1
+    optimizer: str = "adam"
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        Training(self.optimizer, self.max_memory)  # the same checks as a training step's options
+        check("batch_size", self.batch_size, "--batch-size")
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """The options that make ``summary`` show the same training step."""
+        dtype = ("--dtype", self.dtype) if self.dtype != "float32" else ()
+        return ("--training", "--batch-size", str(self.batch_size), "--optimizer", self.optimizer, *dtype)
+
+    def memory(self, config: ResNetConfig, params: int) -> int:
+        trainable, elements, elements32, fixed = training_by_parts(config, self.dtype)
+        return memory(
+            params,
+            trainable,
+            elements,
+            elements32,
+            fixed,
+            optimizer=self.optimizer,
+            dtype=self.dtype,
+            batch=self.batch_size,
+        ).total
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "max_memory": self.max_memory,
+            "batch_size": self.batch_size,
+            "optimizer": self.optimizer,
+            "dtype": self.dtype,
+        }
+
+
 @dataclass
 class FitResult:
     ranked: list[Variant]
@@ -205,6 +288,7 @@ class FitResult:
     max_macs: int | None = None
     objective: str = "params"
     front_size: int = 0
+    training: TrainBudget | None = None
 
     @property
     def rate(self) -> float:
@@ -225,6 +309,7 @@ class FitResult:
             "ranking": self.ranking,
             "max_params": self.max_params,
             "max_macs": self.max_macs,
+            **({"training": self.training.to_dict()} if self.training is not None else {}),
             "evaluated": self.evaluated,
             "within_budget": self.within_budget,
             "front_size": self.front_size,
@@ -234,9 +319,16 @@ class FitResult:
 
 
 def fit(
-    *, max_params: int, max_macs: int | None = None, family: str = "cifar", objective: str = "params", **fixed: Any
+    *,
+    max_params: int,
+    max_macs: int | None = None,
+    family: str = "cifar",
+    objective: str = "params",
+    training: TrainBudget | None = None,
+    **fixed: Any,
 ) -> FitResult:
-    """The variants of ``family`` within ``max_params`` (and ``max_macs``), ranked by ``objective``."""
+    """The variants of ``family`` within ``max_params`` (and ``max_macs``, and ``training``'s memory for a
+    training step), ranked by ``objective``."""
     if family not in FAMILIES:
         raise UsageError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
     if objective not in OBJECTIVES:
@@ -251,8 +343,13 @@ def fit(
             params, macs, weighted = cost_by_parts(config)
         except ArchvizError:
             continue  # an input too small for this variant, say
-        if params <= max_params and (max_macs is None or macs <= max_macs):
-            within.append(Variant(family, base, {**_fixed_for_command(fixed), **options}, params, macs, weighted))
+        if params > max_params or (max_macs is not None and macs > max_macs):
+            continue
+        need = training.memory(config, params) if training is not None else None
+        if training is None or (need is not None and need <= training.max_memory):
+            options = {**_fixed_for_command(fixed), **options}
+            flags = training.flags if training is not None else ()
+            within.append(Variant(family, base, options, params, macs, weighted, need, flags))
     return FitResult(
         OBJECTIVES[objective].rank(within),
         evaluated,
@@ -262,6 +359,7 @@ def fit(
         max_macs=max_macs,
         objective=objective,
         front_size=len(pareto(within)),
+        training=training,
     )
 
 

@@ -88,7 +88,7 @@ def test_a_summary_shows_as_its_table():
 
 def test_depths_and_a_small_model_in_full():
     summary = archviz.analyze("resnet18")
-    assert len(parse(summary._repr_html_()).rows) == 1 + len(summary.rows("layers")) + len(shown(View.LINE))
+    assert len(parse(summary._repr_html_()).rows) == 1 + len(summary.rows("layers")) + len(shown(View.LINE, summary))
     stages = parse(summary.html(depth="stages"))
     assert [row[0] for row in stages.rows[1:8]] == [row.name for row in summary.rows(1)]
     assert "by stage" in stages.caption

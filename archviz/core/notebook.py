@@ -97,7 +97,7 @@ def summary_html(summary: Summary, level: int | None = None) -> str:
         caption=caption,
         columns=[metric.title for metric in metrics],
         rows=rows,
-        totals=[(metric.title, metric.sentence(summary)) for metric in shown(View.LINE)],
+        totals=[(metric.title, metric.sentence(summary)) for metric in shown(View.LINE, summary)],
         notes=notes,
     )
 

@@ -12,7 +12,7 @@ import re
 from markupsafe import Markup
 
 from archviz import __version__
-from archviz.conventions import DILATED, GROUPED, KERAS, conventions_for
+from archviz.conventions import DILATED, GROUPED, KERAS, TRAINING, conventions_for
 from archviz.core.metrics import UNKNOWN, Metric, View, row_value, shown
 from archviz.core.record import Source
 from archviz.core.summary import Summary, resolve_depth
@@ -120,6 +120,8 @@ def features(summary: Summary) -> set[str]:
     conventions_for`): its op types, its activation functions (``activation:gelu``), whether a
     convolution is grouped or dilated, and whether it came from Keras."""
     present = {KERAS} if summary.record.source is Source.KERAS else set()
+    if summary.training is not None:
+        present.add(TRAINING)
     for record in summary.records:
         present.add(record.op)
         for key in ("fn", "activation"):

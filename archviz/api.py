@@ -24,7 +24,7 @@ from archviz.errors import SpecError, UnknownModelError, UsageError
 from archviz.limits import short
 from archviz.sources.keras.files import KERAS_SUFFIXES
 from archviz.sources.zoo import REGISTRY, STEMS, ResNetConfig, build
-from archviz.sources.zoo.config import BlockType, Shortcut, StrideOn
+from archviz.sources.zoo.config import BlockType, Shortcut, StemName, StrideOn
 from archviz.units import parse_shape
 
 SPEC_SUFFIXES = (".toml",)
@@ -74,7 +74,7 @@ MODEL_OPTIONS: tuple[ModelOption, ...] = (
     ),
     ModelOption("conv_bias", "A bias on every conv, or none.", negative="no-conv-bias"),
     ModelOption(
-        "stem", "imagenet: 7x7/2 + max-pool; cifar: 3x3/1; deep: three 3x3 convs + max-pool.", choices=tuple(STEMS)
+        "stem", "imagenet: 7x7/2 + max-pool; cifar: 3x3/1; deep: three 3x3 convs + max-pool.", choices=tuple(StemName)
     ),
     ModelOption("bn_epsilon", "The epsilon of every batch norm.", range="bn_epsilon", metavar="EPS"),
 )
@@ -131,8 +131,8 @@ def _apply(config: ResNetConfig, options: dict[str, Any]) -> ResNetConfig:
             )
     if "stem" in changes:
         name = changes["stem"]
-        if name not in STEMS:
-            raise SpecError(f"stem must be one of {', '.join(STEMS)}; got {name!r}")
+        if name not in tuple(StemName):
+            raise SpecError(f"stem must be one of {', '.join(StemName)}; got {name!r}")
         # a named stem keeps the flavor's padding and whether it normalizes (pre-activation nets do not)
         changes["stem"] = dataclasses.replace(STEMS[name], padding=config.stem.padding, norm=config.stem.norm)
     if "conv_bias" in changes and isinstance(changes["conv_bias"], bool):

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from archviz.core.analysis import analyze_graph
 from archviz.core.graph import Graph
@@ -30,8 +29,7 @@ from archviz.units import parse_shape
 SPEC_SUFFIXES = (".toml",)
 
 
-@dataclass(frozen=True)
-class ModelOption:
+class ModelOption(NamedTuple):
     """An option that changes a zoo model or spec: a config field, with how a user writes it.
 
     The command line derives its options from :data:`MODEL_OPTIONS` (``--width-multiplier``,
@@ -204,8 +202,7 @@ def is_keras_file(model: Any) -> bool:
     return isinstance(model, (str, Path)) and Path(str(model)).suffix.lower() in KERAS_SUFFIXES
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(NamedTuple):
     """MODEL resolved: its layer graph, and the Keras model object where one was asked for."""
 
     graph: Graph

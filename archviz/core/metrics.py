@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from archviz.units import exact, human, human_bytes
 
@@ -63,8 +62,7 @@ class View(enum.StrEnum):
     CHART = "chart"  # a panel of ``compare``'s bar chart
 
 
-@dataclass(frozen=True)
-class Value:
+class Value(NamedTuple):
     """A number as shown: ``None`` is unknown; ``complete`` False marks a lower bound."""
 
     number: int | None
@@ -75,8 +73,7 @@ def _nothing(summary: Summary) -> str:
     return ""
 
 
-@dataclass(frozen=True)
-class Metric:
+class Metric(NamedTuple):
     """One metric: its names, its unit, how it is read, and where it is shown."""
 
     key: str  # the JSON key, the CSV column, what --sort takes

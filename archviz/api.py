@@ -21,7 +21,7 @@ from archviz.core.record import Loader
 from archviz.core.summary import Summary
 from archviz.errors import SpecError, UnknownModelError, UsageError
 from archviz.limits import short
-from archviz.sources.keras.files import KERAS_SUFFIXES
+from archviz.sources.keras import KERAS_SUFFIXES
 from archviz.sources.zoo import REGISTRY, STEMS, ResNetConfig, build
 from archviz.sources.zoo.config import BlockType, Shortcut, StemName, StrideOn
 from archviz.units import parse_shape

@@ -23,14 +23,15 @@ def human(value: int | float | None, digits: int = 3) -> str:
     """``25636712`` -> ``25.6 M``; three significant digits; small numbers stay exact."""
     if value is None:
         return "n/c"
-    if abs(value) >= _EXPONENT_FROM and (isinstance(value, int) or math.isfinite(value)):
-        return _exponent(value, digits)
-    if abs(value) < 1000:
+    magnitude = abs(value)
+    if magnitude < 1000:
         return f"{value:,}" if isinstance(value, int) else f"{value:.{digits}g}"
+    if magnitude >= _EXPONENT_FROM and (isinstance(value, int) or math.isfinite(value)):
+        return _exponent(value, digits)
     for scale, suffix in _SUFFIXES:
-        if abs(value) >= scale:
+        if magnitude >= scale:
             scaled = value / scale
-            decimals = max(0, digits - len(str(int(abs(scaled)))))
+            decimals = max(0, digits - len(str(int(magnitude / scale))))
             return f"{scaled:.{decimals}f} {suffix}"
     return str(value)  # pragma: no cover
 

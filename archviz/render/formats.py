@@ -7,7 +7,6 @@ summary's ``depth``, fit's ``limit``) reach both the record and the renderer.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +40,8 @@ def renderer(result_type: type, fmt: str) -> Callable[..., str | bytes]:
 
 def json_text(data: Any) -> str:
     """JSON as archviz writes it: indented, and never ``NaN`` or ``Infinity``."""
+    import json
+
     return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
 

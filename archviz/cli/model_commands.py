@@ -21,7 +21,7 @@ from archviz.cli.options import (
     ranged,
 )
 from archviz.core.summary import Summary
-from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS
+from archviz.render.formats import DIAGRAM_FORMATS, Rankdir
 
 
 @cli.command(short_help="Layer-by-layer shapes, params, MACs and FLOPs, with exact totals.")
@@ -77,7 +77,7 @@ def summary(
 @depth_option(default="blocks")
 @click.option(
     "--rankdir",
-    type=choice(RANKDIRS),
+    type=choice(Rankdir),
     default="TB",
     show_default=True,
     help="Top to bottom, or left to right.",

@@ -60,6 +60,9 @@ class View(enum.StrEnum):
     CARD = "card"  # a card at the top of the report
     STAGES = "stages"  # a stage's budget in ``compare`` and its JSON
     CHART = "chart"  # a panel of ``compare``'s bar chart
+    CATALOG = "catalog"  # a column of ``archviz list``'s JSON and CSV
+    CATALOG_TABLE = "catalog_table"  # a column of ``archviz list``'s readable table and Markdown
+    FIT = "fit"  # a column of ``archviz fit`` (summed over a network's parts: the metric must add up)
 
 
 class Value(NamedTuple):
@@ -154,7 +157,6 @@ def _activation_bytes(counts: Counts) -> int | None:
 
 _EVERYWHERE = frozenset(View)
 _SIZED_TOTAL = frozenset({View.LAYERS, View.TOTAL, View.LINE, View.COMPARE, View.CARD})
-_NO_CHART = _EVERYWHERE - {View.CHART}
 
 #: Every metric, in the order columns and totals list them.
 METRICS: tuple[Metric, ...] = (
@@ -184,7 +186,7 @@ METRICS: tuple[Metric, ...] = (
         "Trainable parameters",
         Unit.COUNT,
         lambda s: s.trainable_params,
-        frozenset({View.LAYERS, View.TOTAL, View.COMPARE}),
+        frozenset({View.LAYERS, View.TOTAL, View.COMPARE, View.CATALOG}),
         row=lambda r: r.trainable_params,
     ),
     Metric(
@@ -214,7 +216,7 @@ METRICS: tuple[Metric, ...] = (
         "FLOPs",
         Unit.COUNT,
         lambda s: s.flops,
-        _NO_CHART - {View.STAGES},
+        _EVERYWHERE - {View.CHART, View.STAGES, View.CATALOG, View.CATALOG_TABLE, View.FIT},
         row=lambda r: r.flops,
         sized=True,
         complete=lambda s: s.complete,

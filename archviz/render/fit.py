@@ -1,16 +1,18 @@
-"""fit's ranked variants as a table, with the objective in a sentence and the command that builds each."""
+"""fit's ranked variants as a table, with the objective in a sentence and the command that builds each.
+Its number columns are the metric table's (:data:`~archviz.core.metrics.View.FIT`), then the depth."""
 
 from __future__ import annotations
 
+from archviz.core.metrics import METRICS_BY_KEY
 from archviz.render.tables import text_table
-from archviz.studies.fit import DEFAULT_LIMIT, FitResult
-from archviz.units import human
+from archviz.studies.fit import DEFAULT_LIMIT, FIT_METRICS, FitResult
 
 
 def render_table(result: FitResult, limit: int = DEFAULT_LIMIT) -> str:
     shown = result.shown(limit)
-    budget = f"at most {human(result.max_params)} params" + (
-        f" and {human(result.max_macs)} MACs" if result.max_macs else ""
+    params, macs, depth = (METRICS_BY_KEY[key] for key in ("params", "macs", "weighted_layers"))
+    budget = f"at most {params.format(result.max_params)} {params.in_text}" + (
+        f" and {macs.format(result.max_macs)} {macs.in_text}" if result.max_macs else ""
     )
     lines = [
         f"{result.evaluated:,} variants evaluated in {result.seconds:.2f} s ({result.rate:,.0f}/s); "
@@ -19,9 +21,12 @@ def render_table(result: FitResult, limit: int = DEFAULT_LIMIT) -> str:
     if not shown:
         return "\n".join(lines + ["No variant fits: raise the budget or try another --family."]) + "\n"
     lines.append(f"--objective {result.objective}: {result.ranking}")
-    header = ["#", "Params", "MACs", "Weighted layers", "Command"]
-    body = [[str(i), human(v.params), human(v.macs), str(v.weighted_layers), v.command] for i, v in enumerate(shown, 1)]
-    lines += text_table(header, body, {0, 1, 2, 3})
+    header = ["#", *(metric.title for metric in FIT_METRICS), depth.title, "Command"]
+    body = [
+        [str(i), *(metric.format(v.totals[metric.key]) for metric in FIT_METRICS), str(v.weighted_layers), v.command]
+        for i, v in enumerate(shown, 1)
+    ]
+    lines += text_table(header, body, set(range(len(header) - 1)))
     if len(shown) < len(result.ranked):
         lines.append(f"{len(result.ranked) - len(shown):,} more: --limit 0 shows them all.")
     return "\n".join(lines) + "\n"

@@ -26,6 +26,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def valid_text(name: str) -> str:
     """``name`` with any lone surrogate (a JSON file's ``"\\ud800"``, which no encoder can write)
     spelled out as its escape, so every name can be printed, hashed and drawn."""
+    if name.isascii():  # the common case, at C speed: no surrogate is ASCII
+        return name
     return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", name)
 
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from archviz.core.analysis import analyze_graph
 from archviz.core.graph import Graph
@@ -23,16 +22,15 @@ from archviz.core.summary import Summary
 from archviz.core.training import Training, training_cost
 from archviz.errors import SpecError, UnknownModelError, UsageError
 from archviz.limits import short
-from archviz.sources.keras.files import KERAS_SUFFIXES
+from archviz.sources.keras import KERAS_SUFFIXES
 from archviz.sources.zoo import REGISTRY, STEMS, ResNetConfig, build
-from archviz.sources.zoo.config import BlockType, Shortcut, StrideOn
+from archviz.sources.zoo.config import BlockType, Shortcut, StemName, StrideOn
 from archviz.units import parse_shape
 
 SPEC_SUFFIXES = (".toml",)
 
 
-@dataclass(frozen=True)
-class ModelOption:
+class ModelOption(NamedTuple):
     """An option that changes a zoo model or spec: a config field, with how a user writes it.
 
     The command line derives its options from :data:`MODEL_OPTIONS` (``--width-multiplier``,
@@ -75,7 +73,7 @@ MODEL_OPTIONS: tuple[ModelOption, ...] = (
     ),
     ModelOption("conv_bias", "A bias on every conv, or none.", negative="no-conv-bias"),
     ModelOption(
-        "stem", "imagenet: 7x7/2 + max-pool; cifar: 3x3/1; deep: three 3x3 convs + max-pool.", choices=tuple(STEMS)
+        "stem", "imagenet: 7x7/2 + max-pool; cifar: 3x3/1; deep: three 3x3 convs + max-pool.", choices=tuple(StemName)
     ),
     ModelOption("bn_epsilon", "The epsilon of every batch norm.", range="bn_epsilon", metavar="EPS"),
 )
@@ -132,8 +130,8 @@ def _apply(config: ResNetConfig, options: dict[str, Any]) -> ResNetConfig:
             )
     if "stem" in changes:
         name = changes["stem"]
-        if name not in STEMS:
-            raise SpecError(f"stem must be one of {', '.join(STEMS)}; got {name!r}")
+        if name not in tuple(StemName):
+            raise SpecError(f"stem must be one of {', '.join(StemName)}; got {name!r}")
         # a named stem keeps the flavor's padding and whether it normalizes (pre-activation nets do not)
         changes["stem"] = dataclasses.replace(STEMS[name], padding=config.stem.padding, norm=config.stem.norm)
     if "conv_bias" in changes and isinstance(changes["conv_bias"], bool):
@@ -205,8 +203,7 @@ def is_keras_file(model: Any) -> bool:
     return isinstance(model, (str, Path)) and Path(str(model)).suffix.lower() in KERAS_SUFFIXES
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(NamedTuple):
     """MODEL resolved: its layer graph, and the Keras model object where one was asked for."""
 
     graph: Graph

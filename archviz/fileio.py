@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import stat
 import sys
 import threading
@@ -225,6 +224,8 @@ def _cleanup_on_sigterm() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():  # only the main thread handles signals
         yield
         return
+    import signal
+
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         yield

@@ -18,8 +18,7 @@ of ``{},`` would cost gigabytes), and a spec line at most :data:`MAX_KEY_PARTS` 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from archviz.errors import SpecError
 
@@ -40,8 +39,7 @@ MAX_CONFIG_VALUES = 2_000_000
 MAX_KEY_PARTS = 64
 
 
-@dataclass(frozen=True)
-class Range:
+class Range(NamedTuple):
     """Numbers from ``low`` to ``high`` (each end open or closed); integers unless ``real``."""
 
     low: float

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from archviz.errors import SpecError
@@ -19,18 +20,20 @@ _EXPONENT_FROM = 10**18
 _PARSE = {"": 1, "k": 10**3, "K": 10**3, "m": 10**6, "M": 10**6, "g": 10**9, "G": 10**9, "t": 10**12, "T": 10**12}
 
 
+@lru_cache(maxsize=4096, typed=True)  # a table repeats few numbers (resnet152's 1,545 cells hold 46)
 def human(value: int | float | None, digits: int = 3) -> str:
     """``25636712`` -> ``25.6 M``; three significant digits; small numbers stay exact."""
     if value is None:
         return "n/c"
-    if abs(value) >= _EXPONENT_FROM and (isinstance(value, int) or math.isfinite(value)):
-        return _exponent(value, digits)
-    if abs(value) < 1000:
+    magnitude = abs(value)
+    if magnitude < 1000:
         return f"{value:,}" if isinstance(value, int) else f"{value:.{digits}g}"
+    if magnitude >= _EXPONENT_FROM and (isinstance(value, int) or math.isfinite(value)):
+        return _exponent(value, digits)
     for scale, suffix in _SUFFIXES:
-        if abs(value) >= scale:
+        if magnitude >= scale:
             scaled = value / scale
-            decimals = max(0, digits - len(str(int(abs(scaled)))))
+            decimals = max(0, digits - len(str(int(magnitude / scale))))
             return f"{scaled:.{decimals}f} {suffix}"
     return str(value)  # pragma: no cover
 

@@ -273,7 +273,7 @@ def test_pareto_keeps_only_undominated():
     from archviz.studies.fit import Variant
 
     def v(params, macs):
-        return Variant("cifar", "resnet20", {}, params, macs)
+        return Variant("cifar", "resnet20", {}, {"params": params, "macs": macs})
 
     front = pareto([v(10, 5), v(8, 5), v(12, 9), v(12, 8), v(3, 1)])
     assert [(x.params, x.macs) for x in front] == [(3, 1), (10, 5), (12, 8)]

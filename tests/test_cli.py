@@ -304,6 +304,22 @@ def test_a_command_imports_only_what_it_needs(args, allowed):
         assert lines["MODELS"] == "False"
 
 
+def test_a_zoo_table_imports_no_writer_and_no_other_command():
+    """Start-up: a zoo summary as a table loads no JSON or CSV writer, no file reader and no other
+    command's module (benchmarks/bench_startup.py times it)."""
+    probe = (
+        "import sys\nfrom archviz.cli import main\nsys.argv = ['archviz', 'summary', 'resnet20']\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
+        "print('MODULES', *sorted(sys.modules), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    modules = set(next(line for line in result.stderr.splitlines() if line.startswith("MODULES")).split()[1:])
+    assert "archviz.cli.summary_command" in modules
+    unwanted = {"json", "csv", "archviz.sources.keras.files", "archviz.cli.model_commands"}
+    unwanted |= {"archviz.cli.study_commands", "archviz.render.compare"}
+    assert not unwanted & modules, unwanted & modules
+
+
 def test_version_says_the_same_either_way(capsys):
     """``archviz --version`` answers before click is imported; the group's --version option agrees."""
     from archviz import __version__

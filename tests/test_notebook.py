@@ -3,7 +3,6 @@ escaped, and loaded only when a notebook asks for it."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import subprocess
 import sys
@@ -96,7 +95,7 @@ def test_depths_and_a_small_model_in_full():
 
 def test_a_new_table_metric_appears_by_its_entry(monkeypatch):
     widened = tuple(
-        dataclasses.replace(m, views=m.views | {View.TABLE}) if m.key == "activation_bytes" else m
+        m._replace(views=m.views | {View.TABLE}) if m.key == "activation_bytes" else m
         for m in metrics.METRICS
     )
     monkeypatch.setattr(metrics, "METRICS", widened)

@@ -275,14 +275,13 @@ def test_layer_table_shows_each_layers_kernel_as_the_summary_does(resnet50_html)
 
 def test_stage_charts_iterate_the_metric_table(monkeypatch):
     """A metric shown per stage gets its chart by its entry alone: FLOPs, added to the stage view."""
-    import dataclasses
 
     from archviz.core import metrics
 
     page = render_report(archviz.analyze("resnet18"))
     assert re.findall(r'<figure class="chart" id="chart-(\w+)"', page) == ["params", "macs"]
     widened = tuple(
-        dataclasses.replace(m, views=m.views | {metrics.View.STAGES}) if m.key == "flops" else m
+        m._replace(views=m.views | {metrics.View.STAGES}) if m.key == "flops" else m
         for m in metrics.METRICS
     )
     monkeypatch.setattr(metrics, "METRICS", widened)

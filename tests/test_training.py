@@ -265,7 +265,7 @@ def test_fit_bounds_the_training_memory(run_cli):
     unbounded = json.loads(out)
     assert unbounded["within_budget"] > result["within_budget"] and "training" not in unbounded
     code, out, _ = run_cli(*args[:-2])
-    assert code == 0 and "Train memory" in out and "to train at batch 1 (adam, float32)" in out
+    assert code == 0 and "Training memory" in out and "to train at batch 1 (adam, float32)" in out
 
 
 @pytest.mark.parametrize(

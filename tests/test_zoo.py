@@ -14,6 +14,28 @@ def test_registry_refuses_a_duplicate_name():
         registry.register(ResNetConfig(name="X"))
 
 
+def test_a_preset_is_made_when_first_asked_for_and_kept():
+    made = []
+
+    def factory() -> ResNetConfig:
+        made.append(1)
+        return ResNetConfig(name="Lazy")
+
+    registry = Registry()
+    registry.add("Lazy", factory)
+    assert "lazy" in registry and registry.names() == ["Lazy"] and not made
+    assert registry.get("LAZY") is registry.get("lazy") and made == [1]
+    with pytest.raises(SpecError, match="already registered"):
+        registry.add("LAZY", factory)
+
+
+def test_a_preset_must_make_a_config_of_its_own_name():
+    registry = Registry()
+    registry.add("one", lambda: ResNetConfig(name="two"))
+    with pytest.raises(SpecError, match="makes a config named 'two'"):
+        registry.get("one")
+
+
 def test_the_real_registry_has_unique_names():
     names = [c.name.lower() for c in REGISTRY]
     assert len(names) == len(set(names))

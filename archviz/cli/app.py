@@ -16,7 +16,8 @@ MAX_MESSAGE = 400
 
 #: Each command and the module that defines it.
 COMMAND_MODULES = {
-    **dict.fromkeys(("summary", "diagram", "report", "export", "bench"), "archviz.cli.model_commands"),
+    "summary": "archviz.cli.summary_command",
+    **dict.fromkeys(("diagram", "report", "export", "bench"), "archviz.cli.model_commands"),
     **dict.fromkeys(("compare", "blocks", "fit", "list"), "archviz.cli.study_commands"),
 }
 

@@ -77,8 +77,9 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
         else:
             in_shapes = [shapes[source] for source in node.inputs]
         declared_shape = declared.output_shape if declared is not None else None
+        op = OPS.get(node.op)
         try:
-            rule = op_for(node.op)
+            rule = op_for(node.op) if op is None else op
             if not all(map(known, in_shapes)):
                 raise _UnknownSize()
             out = rule.shape(node.attrs, in_shapes)
@@ -130,9 +131,9 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
                 macs=cost.macs * batch_size,
                 flops=cost.flops * batch_size + cost.fixed_flops if counted else None,
                 activation_bytes=max(numel(out), 0) * batch_size * width
-                if known(out) and (node.op not in OPS or OPS[node.op].activation)
+                if known(out) and (op is None or op.activation)
                 else 0,
-                weighted=node.op in OPS and OPS[node.op].weighted,  # a weight layer, counted or not
+                weighted=op is not None and op.weighted,  # a weight layer, counted or not
                 counted=counted,
                 computes=cost.macs > 0 if counted else _may_compute(node, trainable),
                 receptive_field=field,
@@ -182,7 +183,7 @@ def _check_size(node: Node, shape: tuple[int, ...]) -> None:
             f"layer {short(node.name)} ({node.op}): an output of {len(shape):,} dimensions; a tensor has "
             f"at most {MAX_RANK}"
         )
-    if any(d > MAX_DIMENSION for d in shape):
+    if shape and max(shape) > MAX_DIMENSION:
         raise ModelError(
             f"layer {short(node.name)} ({node.op}): an output dimension of "
             f"{short(max(shape), 24)} is over the limit of 2**63 - 1"
@@ -195,7 +196,7 @@ class _UnknownSize(Exception):
 
 def known(shape: tuple[int, ...] | None) -> bool:
     """A shape whose every dimension is known (an imported model marks an open one as -1)."""
-    return shape is not None and all(d >= 0 for d in shape)
+    return shape is not None and min(shape, default=0) >= 0
 
 
 def _params_agree(cost: Cost, declared: Declared) -> bool:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from archviz.core.record import ModelRecord
 from archviz.errors import ModelError, UsageError
@@ -26,14 +26,15 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def valid_text(name: str) -> str:
     """``name`` with any lone surrogate (a JSON file's ``"\\ud800"``, which no encoder can write)
     spelled out as its escape, so every name can be printed, hashed and drawn."""
+    if name.isascii():  # the common case, at C speed: no surrogate is ASCII
+        return name
     return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", name)
 
 
 Shape = tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class Declared:
+class Declared(NamedTuple):
     """What an importer knows of a layer from its framework, handed to the core as data.
 
     The analysis treats any declaration alike, whatever framework made it: a declared output
@@ -54,14 +55,13 @@ class Declared:
     may_compute: bool = False  # not counted, it may have MACs (an operation the importer did not see)
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
     """One layer: an op applied to the outputs of other nodes."""
 
     name: str
     op: str
     inputs: tuple[str, ...] = ()
-    attrs: Mapping[str, Any] = field(default_factory=dict)
+    attrs: Mapping[str, Any] = MappingProxyType({})
     declared: Declared | None = None
     scope: tuple[str, ...] | None = None  # its groups, where its name does not say them (imported layers)
 
@@ -161,7 +161,7 @@ class Graph:
         """Place layers in groups their names do not spell (``conv2_block1_1_conv`` in ``conv2.block1``),
         with the kind of each group (``stage``, ``residual block``)."""
         for name, scope in scopes.items():
-            self._nodes[name] = replace(self._nodes[name], scope=tuple(scope))
+            self._nodes[name] = self._nodes[name]._replace(scope=tuple(scope))
         self.groups.update(groups)
 
     def set_input_shape(self, shape: Shape) -> None:
@@ -178,8 +178,8 @@ class Graph:
                 f"the model's input is {text}; an input shape of {'x'.join(map(str, shape))} does not "
                 f"fit it (only the ? dimensions can be chosen)"
             )
-        declared = replace(node.declared, output_shape=shape) if node.declared is not None else None
-        self._nodes[node.name] = replace(node, attrs={**node.attrs, "shape": shape}, declared=declared)
+        declared = node.declared._replace(output_shape=shape) if node.declared is not None else None
+        self._nodes[node.name] = node._replace(attrs={**node.attrs, "shape": shape}, declared=declared)
         self.record = self.record.with_input_shape(shape)
 
     @property

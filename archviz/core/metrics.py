@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from archviz.units import exact, human, human_bytes
 
@@ -64,10 +63,12 @@ class View(enum.StrEnum):
     CARD = "card"  # a card at the top of the report
     STAGES = "stages"  # a stage's budget in ``compare`` and its JSON
     CHART = "chart"  # a panel of ``compare``'s bar chart
+    CATALOG = "catalog"  # a column of ``archviz list``'s JSON and CSV
+    CATALOG_TABLE = "catalog_table"  # a column of ``archviz list``'s readable table and Markdown
+    FIT = "fit"  # a column of ``archviz fit`` (summed over a network's parts: the metric must add up)
 
 
-@dataclass(frozen=True)
-class Value:
+class Value(NamedTuple):
     """A number as shown: ``None`` is unknown; ``complete`` False marks a lower bound."""
 
     number: Any  # an int (a receptive field's record for Unit.FIELD); None: unknown
@@ -78,8 +79,7 @@ def _nothing(summary: Summary) -> str:
     return ""
 
 
-@dataclass(frozen=True)
-class Metric:
+class Metric(NamedTuple):
     """One metric: its names, its unit, how it is read, and where it is shown."""
 
     key: str  # the JSON key, the CSV column, what --sort takes
@@ -228,7 +228,6 @@ def _activation_bytes(counts: Counts) -> int | None:
 
 _EVERYWHERE = frozenset(View)
 _SIZED_TOTAL = frozenset({View.LAYERS, View.TOTAL, View.LINE, View.COMPARE, View.CARD})
-_NO_CHART = _EVERYWHERE - {View.CHART}
 
 
 def _training(summary: Summary) -> bool:
@@ -269,7 +268,7 @@ METRICS: tuple[Metric, ...] = (
         "Trainable parameters",
         Unit.COUNT,
         lambda s: s.trainable_params,
-        frozenset({View.LAYERS, View.TOTAL, View.COMPARE}),
+        frozenset({View.LAYERS, View.TOTAL, View.COMPARE, View.CATALOG}),
         row=lambda r: r.trainable_params,
     ),
     Metric(
@@ -299,7 +298,7 @@ METRICS: tuple[Metric, ...] = (
         "FLOPs",
         Unit.COUNT,
         lambda s: s.flops,
-        _NO_CHART - {View.STAGES},
+        _EVERYWHERE - {View.CHART, View.STAGES, View.CATALOG, View.CATALOG_TABLE, View.FIT},
         row=lambda r: r.flops,
         sized=True,
         complete=lambda s: s.complete,

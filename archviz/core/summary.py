@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from archviz.core.metrics import METRICS_BY_KEY, Value, View, row_value, shown
@@ -64,7 +65,7 @@ class LayerRecord(Counts):
     computes: bool = False  # it has MACs (or would have, where not counted)
     scope: tuple[str, ...] | None = None  # the groups it belongs to, where its name does not say
 
-    @property
+    @cached_property  # (read for every row of every table: kept once made)
     def path(self) -> tuple[str, ...]:
         """Its groups and itself: a built layer's dotted name split (``layer2``, ``block1``, ``conv1``), or
         an imported layer's recovered scope and its own name (``conv2``, ``block1``, ``conv2_block1_1_conv``)."""
@@ -235,25 +236,33 @@ class Summary:
         return [self._row(key, members[key], level) for key in order]
 
     def _row(self, key: str, records: list[LayerRecord], level: int) -> Row:
-        detail = ""
-        if len(records) == 1 and records[0].name == key:
-            op = records[0].op
-            detail = records[0].label()
+        first = records[0]
+        if len(records) == 1 and first.name == key:
+            op, detail = first.op, first.label()
         else:
-            op = self.groups.get(key, "group")
-        counted = all(r.counted for r in records)
+            op, detail = self.groups.get(key, "group"), ""
+        trainable = non_trainable = macs = flops = activation_bytes = weighted = 0
+        counted = True
+        for record in records:  # one pass: a table at layer depth makes a row of every layer
+            trainable += record.trainable_params
+            non_trainable += record.non_trainable_params
+            macs += record.macs
+            flops += record.flops or 0
+            activation_bytes += record.activation_bytes
+            weighted += record.weighted
+            counted = counted and record.counted
         return Row(
             name=key,
             op=op,
-            level=min(level, len(records[0].path)),
+            level=min(level, len(first.path)),
             output_shape=records[-1].output_shape,
-            trainable_params=sum(r.trainable_params for r in records),
-            non_trainable_params=sum(r.non_trainable_params for r in records),
-            macs=sum(r.macs for r in records),
-            flops=sum(r.flops for r in records if r.flops is not None) if counted else None,
-            activation_bytes=sum(r.activation_bytes for r in records),
+            trainable_params=trainable,
+            non_trainable_params=non_trainable,
+            macs=macs,
+            flops=flops if counted else None,
+            activation_bytes=activation_bytes,
             layers=len(records),
-            weighted_layers=sum(1 for r in records if r.weighted),
+            weighted_layers=weighted,
             counted=counted,
             detail=detail,
             receptive_field=records[-1].receptive_field,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from archviz.errors import ModelError, UnsupportedOpError
 from archviz.ops.backward import BackwardRule
@@ -40,8 +40,7 @@ class Family(enum.StrEnum):
     UNKNOWN = "unknown"  # a layer no rule counts (imported models only)
 
 
-@dataclass(frozen=True)
-class Cost:
+class Cost(NamedTuple):
     """Costs of one sample; ``fixed_flops`` are spent once per call, whatever the batch size."""
 
     trainable: int = 0
@@ -77,8 +76,7 @@ def _no_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
     return ZERO
 
 
-@dataclass(frozen=True)
-class Op:
+class Op(NamedTuple):
     """Everything about one op type, in one place.
 
     * ``shape`` and ``cost``: the rule (pure functions of the attributes and input shapes);
@@ -100,7 +98,7 @@ class Op:
     cost: CostRule = _no_cost
     weighted: bool = False
     label: Callable[[Attrs], str] = _no_label
-    keras: Mapping[str, KerasReader] = field(default_factory=dict)
+    keras: Mapping[str, KerasReader] = MappingProxyType({})
     write: KerasWriter | None = None
     activation: bool = True
     field: Callable[..., Any] | None = None
@@ -120,8 +118,7 @@ def with_constants(op: Op | None, attrs: dict, constants: int) -> dict:
 # --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Activation:
+class Activation(NamedTuple):
     flops: int  # per output element, as tf.profiler counts them
     keras: str | None  # the name Keras serializes it under (None: no Keras activation has this name)
 

@@ -1,18 +1,24 @@
-"""The preset catalog as a terminal table, Markdown or CSV."""
+"""The preset catalog as a terminal table, Markdown or CSV: its number columns are the metric table's
+(:data:`~archviz.core.metrics.View.CATALOG_TABLE` for the readable ones, ``CATALOG`` for CSV)."""
 
 from __future__ import annotations
 
+from archviz.core.metrics import View, shown
 from archviz.render.tables import csv_table, markdown_table, text_table
 from archviz.render.text import shape_text
 from archviz.studies.catalog import Catalog, Entry
-from archviz.units import human
 
-_HEADER = ["Name", "Family", "Input", "Params", "MACs", "Description"]
+_LEAD = ["Name", "Family", "Input"]
+_HEADER = [*_LEAD, *(metric.title for metric in shown(View.CATALOG_TABLE)), "Description"]
+#: The number columns of the readable table.
+_NUMERIC = set(range(len(_LEAD), len(_HEADER) - 1))
 
 
 def _body(entries: tuple[Entry, ...]) -> list[list[str]]:
+    metrics = shown(View.CATALOG_TABLE)
     return [
-        [e.name, e.family, shape_text(e.input_shape), human(e.params), human(e.macs), e.description] for e in entries
+        [e.name, e.family, shape_text(e.input_shape), *(m.short(e.totals[m.key]) for m in metrics), e.description]
+        for e in entries
     ]
 
 
@@ -40,25 +46,24 @@ def _wrapped(body: list[list[str]]) -> list[list[str]]:
 
 
 def render_table(catalog: Catalog) -> str:
-    return "\n".join([*text_table(_HEADER, _wrapped(_body(catalog.entries)), {3, 4}), _footer(catalog)]) + "\n"
+    return "\n".join([*text_table(_HEADER, _wrapped(_body(catalog.entries)), _NUMERIC), _footer(catalog)]) + "\n"
 
 
 def render_markdown(catalog: Catalog) -> str:
-    return "\n".join([*markdown_table(_HEADER, _body(catalog.entries), {3, 4}), _footer(catalog)]) + "\n"
+    return "\n".join([*markdown_table(_HEADER, _body(catalog.entries), _NUMERIC), _footer(catalog)]) + "\n"
 
 
 def render_csv(catalog: Catalog) -> str:
+    metrics = shown(View.CATALOG)
     return csv_table(
-        ["name", "family", "input_shape", "classes", "params", "trainable_params", "macs", "description"],
+        ["name", "family", "input_shape", "classes", *(metric.key for metric in metrics), "description"],
         [
             [
                 e.name,
                 e.family,
                 shape_text(e.input_shape),
                 e.classes,
-                e.params,
-                e.trainable_params,
-                e.macs,
+                *("" if e.totals[m.key].number is None else e.totals[m.key].number for m in metrics),
                 e.description,
             ]
             for e in catalog.entries

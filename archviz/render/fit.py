@@ -1,16 +1,19 @@
-"""fit's ranked variants as a table, with the objective in a sentence and the command that builds each."""
+"""fit's ranked variants as a table, with the objective in a sentence and the command that builds each.
+Its number columns are the metric table's (:data:`~archviz.core.metrics.View.FIT`), then the depth."""
 
 from __future__ import annotations
 
+from archviz.core.metrics import METRICS_BY_KEY
 from archviz.render.tables import text_table
-from archviz.studies.fit import DEFAULT_LIMIT, FitResult
-from archviz.units import human, human_bytes
+from archviz.studies.fit import DEFAULT_LIMIT, FIT_METRICS, FitResult
+from archviz.units import human_bytes
 
 
 def render_table(result: FitResult, limit: int = DEFAULT_LIMIT) -> str:
     shown = result.shown(limit)
-    budget = f"at most {human(result.max_params)} params" + (
-        f" and {human(result.max_macs)} MACs" if result.max_macs else ""
+    params, macs, depth = (METRICS_BY_KEY[key] for key in ("params", "macs", "weighted_layers"))
+    budget = f"at most {params.format(result.max_params)} {params.in_text}" + (
+        f" and {macs.format(result.max_macs)} {macs.in_text}" if result.max_macs else ""
     )
     train = result.training
     if train is not None:
@@ -25,15 +28,14 @@ def render_table(result: FitResult, limit: int = DEFAULT_LIMIT) -> str:
     if not shown:
         return "\n".join(lines + ["No variant fits: raise the budget or try another --family."]) + "\n"
     lines.append(f"--objective {result.objective}: {result.ranking}")
-    memory = ["Train memory"] if train is not None else []
-    header = ["#", "Params", "MACs", "Weighted layers", *memory, "Command"]
+    memory = [METRICS_BY_KEY["training_memory"]] if train is not None else []
+    header = ["#", *(metric.title for metric in (*FIT_METRICS, depth, *memory)), "Command"]
     body = [
         [
             str(i),
-            human(v.params),
-            human(v.macs),
+            *(metric.format(v.totals[metric.key]) for metric in FIT_METRICS),
             str(v.weighted_layers),
-            *([human_bytes(v.training_memory)] if v.training_memory is not None else []),
+            *(metric.format(v.training_memory) for metric in memory),
             v.command,
         ]
         for i, v in enumerate(shown, 1)

@@ -7,27 +7,59 @@ summary's ``depth``, fit's ``limit``) reach both the record and the renderer.
 
 from __future__ import annotations
 
-import json
+import enum
 from collections.abc import Callable
 from typing import Any
 
+
+class Format(enum.StrEnum):
+    """What archviz writes a result or a diagram as."""
+
+    TABLE = "table"  # aligned text for a terminal
+    MARKDOWN = "markdown"
+    CSV = "csv"
+    JSON = "json"
+    SVG = "svg"
+    PNG = "png"
+    PDF = "pdf"
+    HTML = "html"
+    DOT = "dot"
+
+
+class Rankdir(enum.StrEnum):
+    """The direction ``archviz diagram`` lays a model out in: top to bottom, left to right, and back."""
+
+    TB = "TB"
+    LR = "LR"
+    BT = "BT"
+    RL = "RL"
+
+
 #: Each result type (by class name) and the renderer of each of its formats, as ``module:function``:
 #: nothing is imported until a result is rendered, so a command's options cost no renderer's import.
-RENDERERS: dict[str, dict[str, str]] = {
-    "Summary": {"table": "text:render_table", "markdown": "text:render_markdown", "csv": "text:render_csv"},
-    "Comparison": {
-        "table": "compare:render_table",
-        "markdown": "compare:render_markdown",
-        "csv": "compare:render_csv",
-        "svg": "compare:render_chart",
-        "png": "compare:render_png",
-        "pdf": "compare:render_pdf",
-        "html": "compare:render_html",
+RENDERERS: dict[str, dict[Format, str]] = {
+    "Summary": {
+        Format.TABLE: "text:render_table",
+        Format.MARKDOWN: "text:render_markdown",
+        Format.CSV: "text:render_csv",
     },
-    "Catalog": {"table": "catalog:render_table", "markdown": "catalog:render_markdown", "csv": "catalog:render_csv"},
-    "Benchmark": {"table": "bench:render_table"},
-    "BlockComparison": {"table": "blocks:render_table"},
-    "FitResult": {"table": "fit:render_table"},
+    "Comparison": {
+        Format.TABLE: "compare:render_table",
+        Format.MARKDOWN: "compare:render_markdown",
+        Format.CSV: "compare:render_csv",
+        Format.SVG: "compare:render_chart",
+        Format.PNG: "compare:render_png",
+        Format.PDF: "compare:render_pdf",
+        Format.HTML: "compare:render_html",
+    },
+    "Catalog": {
+        Format.TABLE: "catalog:render_table",
+        Format.MARKDOWN: "catalog:render_markdown",
+        Format.CSV: "catalog:render_csv",
+    },
+    "Benchmark": {Format.TABLE: "bench:render_table"},
+    "BlockComparison": {Format.TABLE: "blocks:render_table"},
+    "FitResult": {Format.TABLE: "fit:render_table"},
 }
 
 
@@ -35,24 +67,26 @@ def renderer(result_type: type, fmt: str) -> Callable[..., str | bytes]:
     """The function that writes a result of ``result_type`` as ``fmt`` (imported now)."""
     import importlib
 
-    module, function = RENDERERS[result_type.__name__][fmt].split(":")
+    module, function = RENDERERS[result_type.__name__][Format(fmt)].split(":")
     return getattr(importlib.import_module(f"archviz.render.{module}"), function)
 
 
 def json_text(data: Any) -> str:
     """JSON as archviz writes it: indented, and never ``NaN`` or ``Infinity``."""
+    import json
+
     return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
 
-def formats(result_type: type | str) -> tuple[str, ...]:
+def formats(result_type: type | str) -> tuple[Format, ...]:
     """The formats a result of this type (or of the type of this name) can be written in, ``table``
     first, ``json`` last."""
-    return (*RENDERERS[result_type if isinstance(result_type, str) else result_type.__name__], "json")
+    return (*RENDERERS[result_type if isinstance(result_type, str) else result_type.__name__], Format.JSON)
 
 
-def render(result: Any, fmt: str = "table", **view: Any) -> str | bytes:
+def render(result: Any, fmt: str = Format.TABLE, **view: Any) -> str | bytes:
     """``result`` in ``fmt``: text, or bytes for the binary formats (:data:`BINARY_FORMATS`)."""
-    if fmt == "json":
+    if fmt == Format.JSON:
         return json_text(result.to_dict(**view))
     if fmt not in RENDERERS[type(result).__name__]:
         from archviz.errors import UsageError
@@ -62,27 +96,30 @@ def render(result: Any, fmt: str = "table", **view: Any) -> str | bytes:
 
 
 #: What an output file's extension asks for.
-OUTPUT_FORMATS = {
-    ".txt": "table",
-    ".md": "markdown",
-    ".csv": "csv",
-    ".json": "json",
-    ".svg": "svg",
-    ".png": "png",
-    ".pdf": "pdf",
-    ".html": "html",
-    ".htm": "html",
-    ".dot": "dot",
-    ".gv": "dot",
+OUTPUT_FORMATS: dict[str, Format] = {
+    ".txt": Format.TABLE,
+    ".md": Format.MARKDOWN,
+    ".csv": Format.CSV,
+    ".json": Format.JSON,
+    ".svg": Format.SVG,
+    ".png": Format.PNG,
+    ".pdf": Format.PDF,
+    ".html": Format.HTML,
+    ".htm": Format.HTML,
+    ".dot": Format.DOT,
+    ".gv": Format.DOT,
 }
-#: What ``archviz diagram`` writes, and the directions it lays a diagram out in.
-DIAGRAM_FORMATS = ("svg", "png", "pdf", "dot")
-RANKDIRS = ("TB", "LR", "BT", "RL")
+#: What ``archviz diagram`` writes.
+DIAGRAM_FORMATS = (Format.SVG, Format.PNG, Format.PDF, Format.DOT)
+#: The directions as words, for testing plain text with ``in`` (Python 3.11's ``"TB" in Rankdir`` is an error).
+RANKDIRS = tuple(Rankdir)
 #: The formats rendered as bytes, not text.
-BINARY_FORMATS = ("png", "pdf")
+BINARY_FORMATS = (Format.PNG, Format.PDF)
 
 
-def output_format(allowed: tuple[str, ...], fmt: str | None, output: str | None, default: str | None = "table") -> str:
+def output_format(
+    allowed: tuple[str, ...], fmt: str | None, output: str | None, default: str | None = Format.TABLE
+) -> str:
     """The format to write: ``--format``, else what the output file's extension says, else ``default``.
     When both speak they must agree (``-o chart.png --format csv`` is a mistake, not a CSV named .png);
     a ``.txt`` file takes any text format."""
@@ -95,7 +132,7 @@ def output_format(allowed: tuple[str, ...], fmt: str | None, output: str | None,
     said = None if output is None or is_stdout(output) else OUTPUT_FORMATS.get(Path(output).suffix.lower())
     if fmt:
         fmt = fmt.lower()
-        if said is not None and said not in (fmt, "table"):
+        if said is not None and said not in (fmt, Format.TABLE):
             raise UsageError(f"{clip(str(output))} names a {said} file but --format says {fmt}: drop one of them")
         return fmt
     if output is None or is_stdout(output):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Sequence, Set
 
@@ -65,6 +63,9 @@ def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]], right: 
 
 
 def csv_table(header: Sequence[str], body: Sequence[Sequence[object]]) -> str:
+    import csv
+    import io
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([_csv_cell(cell) for cell in header])

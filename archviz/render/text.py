@@ -60,8 +60,9 @@ def depth_note(summary: Summary, depth: Any) -> list[str]:
 def render_table(summary: Summary, depth: Any = None) -> str:
     header, body, numeric = _columns(summary.rows(depth))
     out = [_title(summary), *depth_note(summary, depth), *text_table(header, body, numeric)]
-    label_width = max(len(label) for label, _ in totals_lines(summary))
-    out += [f"{label + ':':<{label_width + 1}} {text}" for label, text in totals_lines(summary)]
+    totals = totals_lines(summary)
+    label_width = max(len(label) for label, _ in totals)
+    out += [f"{label + ':':<{label_width + 1}} {text}" for label, text in totals]
     out += _warning_lines(summary) + field_note_lines(summary)
     return "\n".join(out) + "\n"
 

@@ -1,10 +1,14 @@
-"""The preset catalog behind ``archviz list``: each preset with its family, size and cost."""
+"""The preset catalog behind ``archviz list``: each preset with its family, and the totals the metric
+table shows in a catalog (:data:`~archviz.core.metrics.View.CATALOG`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from archviz.core.analysis import analyze_graph
+from archviz.core.metrics import Value, View, shown
 from archviz.errors import UnknownModelError
 from archviz.limits import short
 from archviz.sources.zoo import REGISTRY, build
@@ -16,21 +20,17 @@ class Entry:
     family: str
     input_shape: tuple[int, ...]
     classes: int
-    params: int
-    trainable_params: int
-    macs: int
+    totals: Mapping[str, Value]  # each catalog metric's total, by key
     description: str
     source: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "family": self.family,
             "input_shape": list(self.input_shape),
             "classes": self.classes,
-            "params": self.params,
-            "trainable_params": self.trainable_params,
-            "macs": self.macs,
+            **{key: value.number for key, value in self.totals.items()},
             "description": self.description,
             "source": self.source,
         }
@@ -58,9 +58,7 @@ def catalog(pattern: str = "*") -> Catalog:
                 config.family,
                 config.input_shape,
                 config.classes,
-                summary.params,
-                summary.trainable_params,
-                summary.macs,
+                {metric.key: metric.value(summary) for metric in shown(View.CATALOG)},
                 config.description,
                 config.source,
             )

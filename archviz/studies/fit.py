@@ -19,6 +19,7 @@ from typing import Any
 
 from archviz.core.analysis import analyze_graph
 from archviz.core.graph import Graph
+from archviz.core.metrics import View, shown
 from archviz.core.training import Kept, Training, kept, memory
 from archviz.errors import ArchvizError, UsageError
 from archviz.limits import check
@@ -58,16 +59,29 @@ FAMILIES: dict[str, tuple[str, dict[str, tuple]]] = {
 DEFAULT_LIMIT = 15
 
 
+#: The metrics fit counts and shows (:data:`~archviz.core.metrics.View.FIT`), in the metric table's order.
+FIT_METRICS = shown(View.FIT)
+
+
 @dataclass(frozen=True)
 class Variant:
+    """A candidate: its options, each fit metric's total by key, and its depth in weighted layers."""
+
     family: str
     base: str
     options: dict[str, Any] = field(hash=False)
-    params: int = 0
-    macs: int = 0
+    totals: dict[str, int] = field(default_factory=dict, hash=False)
     weighted_layers: int = 0
     training_memory: int | None = None  # bytes of a training step, where a budget for it was given
     flags: tuple[str, ...] = ()  # what summary needs to show that step (--training --batch-size N ...)
+
+    @property
+    def params(self) -> int:
+        return self.totals["params"]
+
+    @property
+    def macs(self) -> int:
+        return self.totals["macs"]
 
     @property
     def command(self) -> str:
@@ -84,8 +98,7 @@ class Variant:
         return {
             "family": self.family,
             "base": self.base,
-            "params": self.params,
-            "macs": self.macs,
+            **self.totals,
             "weighted_layers": self.weighted_layers,
             **({"training_memory": self.training_memory} if self.training_memory is not None else {}),
             "options": options,
@@ -95,31 +108,34 @@ class Variant:
 
 # ---- costing by parts ---------------------------------------------------------------
 
-#: (params, MACs, weighted layers, output shape) of each part counted so far, keyed by how it is
-#: built: the function and its arguments, a plan (the builder emits a part from its plan alone)
+#: (each fit metric's total, weighted layers, output shape) of each part counted so far, keyed by how
+#: it is built: the function and its arguments, a plan (the builder emits a part from its plan alone)
 #: and the shape of the part's input.
-_PARTS: dict[tuple, tuple[int, int, int, tuple[int, ...]]] = {}
+_PARTS: dict[tuple, tuple[tuple[int, ...], int, tuple[int, ...]]] = {}
 
 
-def _part(build: Callable[..., Graph], *inputs: Any) -> tuple[int, int, int, tuple[int, ...]]:
+def _part(build: Callable[..., Graph], *inputs: Any) -> tuple[tuple[int, ...], int, tuple[int, ...]]:
     """The counts of the graph ``build(*inputs)``, analyzed once per distinct build."""
     key = (build, *inputs)
     if key not in _PARTS:
         summary = analyze_graph(build(*inputs))
-        _PARTS[key] = summary.params, summary.macs, summary.weighted_layers, summary.records[-1].output_shape
+        totals = tuple(metric.total(summary) for metric in FIT_METRICS)
+        _PARTS[key] = totals, summary.weighted_layers, summary.records[-1].output_shape
     return _PARTS[key]
 
 
-def cost_by_parts(config: ResNetConfig) -> tuple[int, int, int]:
-    """(params, MACs, weighted layers) of a config, summed from cached per-part counts."""
+def cost_by_parts(config: ResNetConfig) -> tuple[int, ...]:
+    """Each fit metric's total (:data:`FIT_METRICS`: params, MACs), then the weighted layers, of a config,
+    summed from cached per-part counts."""
     stem, stages, tail = stem_plan(config), plan(config), tail_plan(config)
-    params, macs, weighted, shape = _part(stem_graph, stem)
+    totals, weighted, shape = _part(stem_graph, stem)
     for stage in stages:
         for block in stage:
-            block_params, block_macs, block_weighted, shape = _part(block_graph, block, shape[:2])
-            params, macs, weighted = params + block_params, macs + block_macs, weighted + block_weighted
-    tail_params, tail_macs, tail_weighted, _ = _part(tail_graph, tail, shape)
-    return params + tail_params, macs + tail_macs, weighted + tail_weighted
+            part, part_weighted, shape = _part(block_graph, block, shape[:2])
+            totals = tuple(map(int.__add__, totals, part))
+            weighted += part_weighted
+    part, part_weighted, _ = _part(tail_graph, tail, shape)
+    return (*map(int.__add__, totals, part), weighted + part_weighted)
 
 
 #: (trainable params, what the part keeps for the backward, its input's elements) of each part, keyed as
@@ -337,19 +353,21 @@ def fit(
     start = time.perf_counter()
     base = FAMILIES[family][0]
     within, evaluated = [], 0
+    keys = [metric.key for metric in FIT_METRICS]
     for options, config in candidates(family, **fixed):
         evaluated += 1
         try:
-            params, macs, weighted = cost_by_parts(config)
+            *numbers, weighted = cost_by_parts(config)
         except ArchvizError:
             continue  # an input too small for this variant, say
-        if params > max_params or (max_macs is not None and macs > max_macs):
+        totals = dict(zip(keys, numbers))
+        if totals["params"] > max_params or (max_macs is not None and totals["macs"] > max_macs):
             continue
-        need = training.memory(config, params) if training is not None else None
+        need = training.memory(config, totals["params"]) if training is not None else None
         if training is None or (need is not None and need <= training.max_memory):
             options = {**_fixed_for_command(fixed), **options}
             flags = training.flags if training is not None else ()
-            within.append(Variant(family, base, options, params, macs, weighted, need, flags))
+            within.append(Variant(family, base, options, totals, weighted, need, flags))
     return FitResult(
         OBJECTIVES[objective].rank(within),
         evaluated,

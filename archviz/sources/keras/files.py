@@ -25,9 +25,6 @@ from archviz.core.record import Loader
 from archviz.errors import RuntimeFailure, UsageError
 from archviz.limits import MAX_CONFIG_VALUES
 
-#: The names of the files archviz reads as Keras models.
-KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
-
 #: The largest config archviz hands to Keras: ResNet-1202's is a few MB.
 MAX_CONFIG_BYTES = 64 * 2**20
 #: The deepest nesting of lists and objects in a config: a Keras model nests about 10 levels

@@ -3,7 +3,7 @@ modules, :mod:`archviz.ops` and :mod:`archviz.core`."""
 
 from archviz.sources.zoo import presets as _presets  # noqa: F401  (registers the presets)
 from archviz.sources.zoo.builder import build
-from archviz.sources.zoo.config import STEMS, BlockOverride, HeadLayer, ResNetConfig, Stem
+from archviz.sources.zoo.config import STEMS, BlockOverride, HeadLayer, ResNetConfig, Stem, StemName
 from archviz.sources.zoo.plans import BlockPlan, plan
 from archviz.sources.zoo.registry import REGISTRY, Registry
 
@@ -16,6 +16,7 @@ __all__ = [
     "ResNetConfig",
     "STEMS",
     "Stem",
+    "StemName",
     "build",
     "plan",
 ]

@@ -145,11 +145,19 @@ class Stem:
         _coerce(self, "padding", Padding, "stem.padding")
 
 
-#: Named stems, selectable with ``--stem``.
-STEMS: dict[str, Stem] = {
-    "imagenet": Stem(),
-    "cifar": Stem(widths=(16,), kernel=3, stride=1, pool=False),  # the paper's CIFAR networks
-    "deep": Stem(widths=(32, 32, 64), kernel=3, stride=2, pool=True),
+class StemName(enum.StrEnum):
+    """The named stems, selectable with ``--stem`` (:data:`STEMS`)."""
+
+    IMAGENET = "imagenet"
+    CIFAR = "cifar"
+    DEEP = "deep"
+
+
+#: Each named stem.
+STEMS: dict[StemName, Stem] = {
+    StemName.IMAGENET: Stem(),
+    StemName.CIFAR: Stem(widths=(16,), kernel=3, stride=1, pool=False),  # the paper's CIFAR networks
+    StemName.DEEP: Stem(widths=(32, 32, 64), kernel=3, stride=2, pool=True),
 }
 
 

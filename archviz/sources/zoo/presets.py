@@ -12,7 +12,9 @@ Flavors of the ImageNet ResNets:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from archviz.sources.zoo.config import (
@@ -24,6 +26,7 @@ from archviz.sources.zoo.config import (
     ResNetConfig,
     Shortcut,
     Stem,
+    StemName,
     StrideOn,
     Subsample,
 )
@@ -43,7 +46,6 @@ IMAGENET_LAYERS: dict[int, tuple[BlockType, tuple[int, ...]]] = {
 }
 
 KERAS_STEM = Stem(padding=Padding.ZEROPAD)
-CIFAR_STEM = STEMS["cifar"]
 
 
 def _cifar_config(name: str, **fields: Any) -> ResNetConfig:
@@ -53,13 +55,13 @@ def _cifar_config(name: str, **fields: Any) -> ResNetConfig:
     return ResNetConfig(name=name, input_shape=(32, 32, 3), classes=10, strides=(1, 2, 2), **fields)
 
 
-def _imagenet(depth: int, flavor: str) -> ResNetConfig:
+def _imagenet(name: str, depth: int, flavor: str) -> ResNetConfig:
     block, layers = IMAGENET_LAYERS[depth]
     if flavor == "paper":
         # a basic block's stride is on its first 3x3 in every flavor; only a bottleneck has a choice
         detail = "basic blocks" if block == BlockType.BASIC else "stride on first 1x1"
         return ResNetConfig(
-            name=f"resnet{depth}",
+            name=name,
             source=PAPER,
             stride_on=StrideOn.FIRST,
             description=f"ResNet-{depth}, paper ({detail})",
@@ -69,7 +71,7 @@ def _imagenet(depth: int, flavor: str) -> ResNetConfig:
     if flavor == "torchvision":
         detail = "same as the paper's" if block == BlockType.BASIC else "v1.5: stride on the 3x3"
         return ResNetConfig(
-            name=f"resnet{depth}-torchvision",
+            name=name,
             source=TORCHVISION,
             stride_on=StrideOn.MIDDLE,
             description=f"torchvision ({detail})",
@@ -77,7 +79,7 @@ def _imagenet(depth: int, flavor: str) -> ResNetConfig:
             layers=layers,
         )
     return ResNetConfig(
-        name=f"resnet{depth}-keras",
+        name=name,
         source=KERAS,
         stride_on=StrideOn.FIRST,
         conv_bias=ConvBias.ALL,
@@ -91,10 +93,10 @@ def _imagenet(depth: int, flavor: str) -> ResNetConfig:
     )
 
 
-def _keras_v2(depth: int) -> ResNetConfig:
+def _keras_v2(name: str, depth: int) -> ResNetConfig:
     _, layers = IMAGENET_LAYERS[depth]
     return ResNetConfig(
-        name=f"resnet{depth}v2",
+        name=name,
         family="preact",
         source=KERAS,
         description=f"Keras ResNet{depth}V2 (pre-activation)",
@@ -113,24 +115,24 @@ def _keras_v2(depth: int) -> ResNetConfig:
     )
 
 
-def _cifar(depth: int, *, plain: bool = False) -> ResNetConfig:
+def _cifar(name: str, depth: int, *, plain: bool = False) -> ResNetConfig:
     n = (depth - 2) // 6
     return _cifar_config(
-        f"{'plain' if plain else 'resnet'}{'-' if plain else ''}{depth}",
+        name,
         family="plain" if plain else "cifar",
         source=PAPER,
         description=f"CIFAR-10, n={n}, " + ("no shortcuts" if plain else "option A shortcuts"),
         block=BlockType.BASIC,
         layers=(n, n, n),
-        stem=CIFAR_STEM,
+        stem=STEMS[StemName.CIFAR],
         shortcut=Shortcut.NONE if plain else Shortcut.A,
     )
 
 
-def _preact_cifar(depth: int) -> ResNetConfig:
+def _preact_cifar(name: str, depth: int) -> ResNetConfig:
     n = (depth - 2) // 9
     return _cifar_config(
-        f"preact-resnet{depth}",
+        name,
         family="preact",
         source=PREACT_PAPER,
         description=f"CIFAR pre-activation bottleneck, n={n}",
@@ -138,14 +140,14 @@ def _preact_cifar(depth: int) -> ResNetConfig:
         preact=True,
         layers=(n, n, n),
         stride_on=StrideOn.MIDDLE,
-        stem=replace(CIFAR_STEM, norm=False),
+        stem=replace(STEMS[StemName.CIFAR], norm=False),
     )
 
 
-def _preact_imagenet(depth: int) -> ResNetConfig:
+def _preact_imagenet(name: str, depth: int) -> ResNetConfig:
     block, layers = IMAGENET_LAYERS[depth]
     return ResNetConfig(
-        name=f"preact-resnet{depth}",
+        name=name,
         family="preact",
         source=PREACT_PAPER,
         description=f"pre-activation ResNet-{depth} (BN-ReLU-conv)",
@@ -172,69 +174,57 @@ def _torchvision_bottleneck(
     )
 
 
+def _wrn_28_10(name: str) -> ResNetConfig:
+    return _cifar_config(
+        name,
+        family="wide",
+        source="Zagoruyko & Komodakis 2016, Wide Residual Networks",
+        description="CIFAR WRN-28-10, pre-act, widths x10",
+        block=BlockType.BASIC,
+        preact=True,
+        layers=(4, 4, 4),
+        stem=replace(STEMS[StemName.CIFAR], norm=False),
+        widths=(160, 320, 640),
+    )
+
+
+def _plain_imagenet(name: str, depth: int) -> ResNetConfig:
+    base = _imagenet(f"resnet{depth}", depth, "paper")
+    return replace(
+        base, name=name, family="plain", shortcut=Shortcut.NONE, description=f"ResNet-{depth}'s body, no shortcuts"
+    )
+
+
+def _add(name: str, factory: Callable[..., ResNetConfig], *args: Any, **kwargs: Any) -> None:
+    """Register the preset ``name``: ``factory(name, *args, **kwargs)`` makes its config when it is asked for."""
+    REGISTRY.add(name, partial(factory, name, *args, **kwargs))
+
+
 def _register_all() -> None:
-    for flavor in ("paper", "torchvision", "keras"):
+    for flavor, suffix in (("paper", ""), ("torchvision", "-torchvision"), ("keras", "-keras")):
         for depth in IMAGENET_LAYERS:
-            REGISTRY.register(_imagenet(depth, flavor))
+            _add(f"resnet{depth}{suffix}", _imagenet, depth, flavor)
     for depth in (50, 101, 152):
-        REGISTRY.register(_keras_v2(depth))
+        _add(f"resnet{depth}v2", _keras_v2, depth)
     for depth in (18, 34):
-        REGISTRY.register(_preact_imagenet(depth))
+        _add(f"preact-resnet{depth}", _preact_imagenet, depth)
     for depth in (164, 1001):
-        REGISTRY.register(_preact_cifar(depth))
+        _add(f"preact-resnet{depth}", _preact_cifar, depth)
     for depth in (20, 32, 44, 56, 110, 1202):
-        REGISTRY.register(_cifar(depth))
-    REGISTRY.register(
-        _torchvision_bottleneck(
-            "resnext50_32x4d", (3, 4, 6, 3), "resnext", "ResNeXt-50 (32x4d)", groups=32, width_per_group=4
-        )
-    )
-    REGISTRY.register(
-        _torchvision_bottleneck(
-            "resnext101_32x8d", (3, 4, 23, 3), "resnext", "ResNeXt-101 (32x8d)", groups=32, width_per_group=8
-        )
-    )
-    REGISTRY.register(
-        _torchvision_bottleneck(
-            "resnext101_64x4d", (3, 4, 23, 3), "resnext", "ResNeXt-101 (64x4d)", groups=64, width_per_group=4
-        )
-    )
-    REGISTRY.register(
-        _torchvision_bottleneck(
-            "wide_resnet50_2", (3, 4, 6, 3), "wide", "Wide ResNet-50-2 (2x wide bottleneck)", width_per_group=128
-        )
-    )
-    REGISTRY.register(
-        _torchvision_bottleneck(
-            "wide_resnet101_2", (3, 4, 23, 3), "wide", "Wide ResNet-101-2 (2x wide bottleneck)", width_per_group=128
-        )
-    )
-    REGISTRY.register(
-        _cifar_config(
-            "wrn-28-10",
-            family="wide",
-            source="Zagoruyko & Komodakis 2016, Wide Residual Networks",
-            description="CIFAR WRN-28-10, pre-act, widths x10",
-            block=BlockType.BASIC,
-            preact=True,
-            layers=(4, 4, 4),
-            stem=replace(CIFAR_STEM, norm=False),
-            widths=(160, 320, 640),
-        )
-    )
+        _add(f"resnet{depth}", _cifar, depth)
+    for name, layers, family, description, groups, width_per_group in (
+        ("resnext50_32x4d", (3, 4, 6, 3), "resnext", "ResNeXt-50 (32x4d)", 32, 4),
+        ("resnext101_32x8d", (3, 4, 23, 3), "resnext", "ResNeXt-101 (32x8d)", 32, 8),
+        ("resnext101_64x4d", (3, 4, 23, 3), "resnext", "ResNeXt-101 (64x4d)", 64, 4),
+        ("wide_resnet50_2", (3, 4, 6, 3), "wide", "Wide ResNet-50-2 (2x wide bottleneck)", 1, 128),
+        ("wide_resnet101_2", (3, 4, 23, 3), "wide", "Wide ResNet-101-2 (2x wide bottleneck)", 1, 128),
+    ):
+        _add(name, _torchvision_bottleneck, layers, family, description, groups=groups, width_per_group=width_per_group)
+    _add("wrn-28-10", _wrn_28_10)
     for depth in (18, 34):
-        base = _imagenet(depth, "paper")
-        REGISTRY.register(
-            replace(
-                base,
-                name=f"plain-{depth}",
-                family="plain",
-                shortcut=Shortcut.NONE,
-                description=f"ResNet-{depth}'s body, no shortcuts",
-            )
-        )
+        _add(f"plain-{depth}", _plain_imagenet, depth)
     for depth in (20, 32, 44, 56, 110):
-        REGISTRY.register(_cifar(depth, plain=True))
+        _add(f"plain-{depth}", _cifar, depth, plain=True)
 
 
 _register_all()

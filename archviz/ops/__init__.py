@@ -41,6 +41,22 @@ for _op in OPS.values():
         KERAS_CLASSES[_class] = _op
 
 
+#: The op each ONNX op type is read as: ``Conv/2d`` (an op type keyed with its input's spatial rank) or ``Relu``.
+ONNX_TYPES: dict[str, Op] = {}
+for _op in OPS.values():
+    for _type in _op.onnx:
+        if _type in ONNX_TYPES:  # pragma: no cover (a table error, caught by the tests at once)
+            raise ValueError(f"ONNX op type {_type} is claimed by {ONNX_TYPES[_type].name} and {_op.name}")
+        ONNX_TYPES[_type] = _op
+
+
+def onnx_op(op_type: str, spatial_rank: int | None) -> Op | None:
+    """The op an ONNX node of ``op_type`` is, on an input of ``spatial_rank`` spatial axes; None: no op."""
+    if spatial_rank is not None and f"{op_type}/{spatial_rank}d" in ONNX_TYPES:
+        return ONNX_TYPES[f"{op_type}/{spatial_rank}d"]
+    return ONNX_TYPES.get(op_type)
+
+
 def op_for(name: str) -> Op:
     try:
         return OPS[name]
@@ -54,11 +70,13 @@ __all__ = [
     "Cost",
     "Family",
     "KERAS_CLASSES",
+    "ONNX_TYPES",
     "OPS",
     "Op",
     "Shape",
     "ShapeError",
     "activation_flops",
     "numel",
+    "onnx_op",
     "op_for",
 ]

@@ -63,6 +63,27 @@ CostRule = Callable[[Attrs, Sequence[Shape], Shape], Cost]
 RAW_OPS = "keras.src.ops."
 #: a Keras layer's config -> the op's attributes
 KerasReader = Callable[[Mapping[str, Any]], dict]
+
+
+@dataclass(frozen=True)
+class OnnxNode:
+    """An ONNX node as an op's ONNX reader sees it (:mod:`archviz.ops.onnx_attrs` has the helpers).
+
+    ``attrs`` are its attributes as plain values; ``shapes`` the ONNX shapes of its inputs and
+    ``outputs`` of its outputs (batch first, channels second, an open size -1; None where unknown or
+    absent); ``constants`` which inputs are constants of the file (weights, settings); ``values`` the
+    values of its small constant inputs (lists of numbers, None otherwise).
+    """
+
+    attrs: Mapping[str, Any]
+    shapes: Sequence[tuple[int, ...] | None]
+    outputs: Sequence[tuple[int, ...] | None]
+    constants: Sequence[bool] = ()
+    values: Sequence[Any] = ()
+
+
+#: an ONNX node -> the op's attributes (a ValueError: a variant the op's rule does not take)
+OnnxReader = Callable[[OnnxNode], dict]
 #: (keras module, layer name, attrs, input tensors, output shape) -> output tensor
 KerasWriter = Callable[[Any, str, Attrs, list, Shape], Any]
 
@@ -84,6 +105,9 @@ class Op:
     * ``label``: its key attributes as diagrams and tables show them (``3x3/2, 128``);
     * ``keras``: each Keras class imported as this op, with the function that turns such a
       layer's config (``layer.get_config()``, or a model file's JSON) into attributes;
+    * ``onnx``: each ONNX op type read as this op, with the function that turns such a node into
+      attributes; an op type that is a different op by the rank of its input is keyed with it
+      (``Conv/2d`` is conv2d, ``Conv/1d`` conv1d);
     * ``write``: builds the Keras layer on export;
     * ``activation``: whether its output is activation memory (False for a held weight, which is
       parameter memory).
@@ -97,6 +121,7 @@ class Op:
     label: Callable[[Attrs], str] = _no_label
     keras: Mapping[str, KerasReader] = field(default_factory=dict)
     write: KerasWriter | None = None
+    onnx: Mapping[str, OnnxReader] = field(default_factory=dict)
     activation: bool = True
 
 

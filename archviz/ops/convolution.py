@@ -18,10 +18,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import archviz.ops.onnx_attrs as onnx_attrs
 from archviz.ops.base import (
     Attrs,
     Cost,
     Family,
+    OnnxNode,
     Op,
     Shape,
     ShapeError,
@@ -111,6 +113,24 @@ def _flops(attrs: Attrs, macs_flops: int, out: Shape) -> int:
 # ---- convolutions: plain, grouped and depthwise ------------------------------------------
 
 
+def _conv_from_onnx(node: OnnxNode) -> dict:
+    """ONNX's Conv: its weight is ``(filters, channels / groups, *kernel)``; a depthwise conv is the
+    grouped conv with a group per channel."""
+    weight = onnx_attrs.input_shape(node, 1)
+    rank = len(weight) - 2
+    attrs: dict = {
+        "filters": weight[0],
+        "kernel": tuple(weight[2:]),
+        "strides": onnx_attrs.ints(node, "strides", 1, rank),
+        "padding": onnx_attrs.padding(node, rank),
+        "dilation": onnx_attrs.ints(node, "dilations", 1, rank),
+        "use_bias": len(node.shapes) > 2 and node.shapes[2] is not None,
+    }
+    if int(node.attrs.get("group", 1)) != 1:
+        attrs["groups"] = int(node.attrs["group"])
+    return attrs
+
+
 def conv_op(name: str, rank: int, *, depthwise: bool = False) -> Op:
     """A convolution of ``rank`` spatial dimensions. A depthwise convolution is the grouped convolution
     with one group per input channel and ``depth_multiplier`` filters per group: one rule for both."""
@@ -159,6 +179,7 @@ def conv_op(name: str, rank: int, *, depthwise: bool = False) -> Op:
         label=window_label if depthwise else _filters_label,
         keras={keras_class: read},
         write=write,
+        onnx={} if depthwise else {f"Conv/{rank}d": _conv_from_onnx},
     )
 
 
@@ -215,6 +236,29 @@ def _transpose_length(size: int, kernel: int, stride: int, dilation: int, paddin
     raise ShapeError(f"a transposed convolution takes padding 'valid' or 'same', not {padding!r}")
 
 
+def _transpose_from_onnx(node: OnnxNode) -> dict:
+    """ONNX's ConvTranspose (weight ``(channels, filters, *kernel)``, one group): its output size, whatever
+    pads and output_padding made it, as Keras's valid padding with an output padding."""
+    weight, x, out = onnx_attrs.input_shape(node, 1), onnx_attrs.input_shape(node), onnx_attrs.output_shape(node)
+    rank = len(weight) - 2
+    if int(node.attrs.get("group", 1)) != 1:
+        raise ValueError("a grouped transposed convolution")
+    kernel, strides = tuple(weight[2:]), onnx_attrs.ints(node, "strides", 1, rank)
+    dilation = onnx_attrs.ints(node, "dilations", 1, rank)
+    extra = tuple(out[2 + i] - (x[2 + i] - 1) * strides[i] - (dilation[i] * (kernel[i] - 1) + 1) for i in range(rank))
+    if min(extra) < 0:
+        raise ValueError("a transposed convolution whose pads crop its output")
+    return {
+        "filters": weight[1],
+        "kernel": kernel,
+        "strides": strides,
+        "dilation": dilation,
+        "padding": "valid",
+        "output_padding": extra,
+        "use_bias": len(node.shapes) > 2 and node.shapes[2] is not None,
+    }
+
+
 def _transpose_op(name: str, rank: int, *, profiler_counts_it: bool) -> Op:
     keras_class = f"Conv{RANK_SUFFIX[rank]}Transpose"
 
@@ -260,6 +304,7 @@ def _transpose_op(name: str, rank: int, *, profiler_counts_it: bool) -> Op:
         label=lambda attrs: f"{_filters_label(attrs)}, up",
         keras={keras_class: lambda c: _window_read(c, rank, filters=True, multiplier=False)},
         write=write,
+        onnx={f"ConvTranspose/{rank}d": _transpose_from_onnx},
     )
 
 

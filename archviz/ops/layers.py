@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import archviz.ops.onnx_attrs as onnx_attrs
 from archviz.ops.base import (
     Attrs,
     Cost,
     Family,
+    OnnxNode,
     Op,
     Shape,
     activation_flops,
@@ -125,6 +127,36 @@ def _activation_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Sh
     return keras.layers.Activation(activation_to_keras(attrs["fn"]) or "linear", name=name)(inputs[0])
 
 
+def _softmax_from_onnx(node: OnnxNode) -> dict:
+    rank = len(onnx_attrs.input_shape(node))
+    axis = onnx_attrs.keras_axis(int(node.attrs.get("axis", -1)), rank)
+    return {"fn": "softmax"} | ({"axis": axis} if axis != rank - 1 else {})
+
+
+def _fixed_onnx(fn: str) -> Callable[[OnnxNode], dict[str, Any]]:
+    return lambda node: {"fn": fn}
+
+
+#: ONNX's activation ops and archviz's names for them (HardSigmoid is ONNX's alpha * x + beta, clipped).
+_ONNX_ACTIVATIONS = {
+    "Relu": "relu",
+    "Sigmoid": "sigmoid",
+    "Tanh": "tanh",
+    "HardSigmoid": "hard_sigmoid",
+    "HardSwish": "hard_silu",
+    "Softplus": "softplus",
+    "Softsign": "softsign",
+    "Selu": "selu",
+    "Mish": "mish",
+}
+
+
+def _batch_norm_from_onnx(node: OnnxNode) -> dict:
+    if node.attrs.get("training_mode"):
+        raise ValueError("a batch norm in training mode")
+    return {"epsilon": float(node.attrs.get("epsilon", 1e-5))}
+
+
 # ---- dense ------------------------------------------------------------------------
 
 
@@ -158,6 +190,24 @@ def _dense_read(config: Mapping[str, Any]) -> dict:
     return _with_activation({"units": int(config["units"]), "use_bias": bool(config["use_bias"])}, config)
 
 
+def _gemm_from_onnx(node: OnnxNode) -> dict:
+    """ONNX's Gemm as torch's Linear writes it: ``x @ B.T + C`` (transB=1), or ``x @ B + C``."""
+    if node.attrs.get("transA") or len(onnx_attrs.input_shape(node)) != 2:
+        raise ValueError("a Gemm of a transposed input")
+    weight = onnx_attrs.input_shape(node, 1)
+    units = weight[0] if node.attrs.get("transB") else weight[1]
+    return {"units": units, "use_bias": len(node.shapes) > 2 and node.shapes[2] is not None}
+
+
+def _matmul_from_onnx(node: OnnxNode) -> dict:
+    """ONNX's MatMul by a weight matrix of the file (a Linear without bias); a product of two computed
+    tensors is not read."""
+    weight = onnx_attrs.input_shape(node, 1)
+    if len(node.constants) < 2 or not node.constants[1] or node.constants[0] or len(weight) != 2:
+        raise ValueError("a MatMul that is not by a weight matrix")
+    return {"units": weight[1], "use_bias": False}
+
+
 def _fixed_activation(fn: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
     """The reader of a raw ``keras.ops`` activation, whose function its class names (``nn.Relu``)."""
     return lambda config: {"fn": fn}
@@ -173,6 +223,7 @@ OPS = (
         _batch_norm_cost,
         keras={"BatchNormalization": _batch_norm_read},
         write=_batch_norm_write,
+        onnx={"BatchNormalization": _batch_norm_from_onnx},
     ),
     Op(
         "activation",
@@ -189,6 +240,11 @@ OPS = (
             "nn.Gelu": lambda config: {"fn": "gelu_approximate" if config.get("approximate", True) else "gelu"},
         },
         write=_activation_write,
+        onnx={
+            **{kind: _fixed_onnx(fn) for kind, fn in _ONNX_ACTIVATIONS.items()},
+            "Softmax": _softmax_from_onnx,
+            "Gelu": lambda node: {"fn": "gelu_approximate" if node.attrs.get("approximate") == "tanh" else "gelu"},
+        },
     ),
     Op(
         "dense",
@@ -199,5 +255,6 @@ OPS = (
         label=_dense_label,
         keras={"Dense": _dense_read},
         write=_dense_write,
+        onnx={"Gemm": _gemm_from_onnx, "MatMul": _matmul_from_onnx},
     ),
 )

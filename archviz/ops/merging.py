@@ -11,12 +11,14 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import archviz.ops.onnx_attrs as onnx_attrs
 from archviz.errors import UnsupportedOpError
 from archviz.ops.base import (
     Attrs,
     Cost,
     Family,
     KerasReader,
+    OnnxNode,
     Op,
     Shape,
     ShapeError,
@@ -112,7 +114,7 @@ def broadcast(shapes: Sequence[Shape]) -> Shape:
     return tuple(result)
 
 
-def _elementwise_op(name: str, layer_class: str | None, raw_class: str) -> Op:
+def _elementwise_op(name: str, layer_class: str | None, raw_class: str, onnx_type: str | None = None) -> Op:
     """Add, multiply, divide: n tensors (broadcast together) and ``constants`` scalars, one operation per
     output element for each operand after the first. A Keras layer merges a list of tensors; the raw
     ``keras.ops`` call (``x * 2.0``, ``x + y``) takes tensors and constants."""
@@ -136,7 +138,8 @@ def _elementwise_op(name: str, layer_class: str | None, raw_class: str) -> Op:
     readers: dict[str, KerasReader] = {raw_class: lambda config: {}}
     if layer_class is not None:
         readers[layer_class] = lambda config: {}
-    return Op(name, Family.MERGE, shape, cost, keras=readers, write=write)
+    onnx: dict[str, Callable[[OnnxNode], dict]] = {onnx_type: lambda node: {}} if onnx_type is not None else {}
+    return Op(name, Family.MERGE, shape, cost, keras=readers, write=write, onnx=onnx)
 
 
 def _concat_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -164,6 +167,18 @@ def _simple(factory: Callable[[Any, str, Attrs], Any], many: bool = False) -> Ca
 def _concat_read(config: Mapping[str, Any]) -> dict:
     axis = int(config.get("axis", -1))
     return {} if axis == -1 else {"axis": axis}
+
+
+def _concat_from_onnx(node: OnnxNode) -> dict:
+    rank = len(onnx_attrs.input_shape(node))
+    axis = onnx_attrs.keras_axis(int(node.attrs["axis"]), rank)
+    return {} if axis == rank - 1 else {"axis": axis}
+
+
+def _flatten_from_onnx(node: OnnxNode) -> dict:
+    if int(node.attrs.get("axis", 1)) != 1:
+        raise ValueError("a Flatten into a matrix other than (batch, values)")
+    return {}
 
 
 def _dropout_read(config: Mapping[str, Any]) -> dict:
@@ -195,6 +210,7 @@ OPS = (
             "numpy.Reshape": lambda config: {"target_shape": nested_ints(config["newshape"])[1:]},
         },
         write=_simple(lambda k, name, a: k.layers.Reshape(tuple(a["target_shape"]), name=name)),
+        onnx={"Reshape": lambda node: {"target_shape": onnx_attrs.sample_shape(onnx_attrs.output_shape(node))}},
     ),
     Op(
         "flatten",
@@ -202,16 +218,18 @@ OPS = (
         _flatten_shape,
         keras={"Flatten": lambda config: {}},
         write=_simple(lambda k, name, a: k.layers.Flatten(name=name)),
+        onnx={"Flatten": _flatten_from_onnx},
     ),
-    _elementwise_op("add", "Add", "numpy.Add"),
-    _elementwise_op("multiply", "Multiply", "numpy.Multiply"),
-    _elementwise_op("divide", None, "numpy.TrueDivide"),
+    _elementwise_op("add", "Add", "numpy.Add", "Add"),
+    _elementwise_op("multiply", "Multiply", "numpy.Multiply", "Mul"),
+    _elementwise_op("divide", None, "numpy.TrueDivide", "Div"),
     Op(
         "concat",
         Family.MERGE,
         _concat_shape,
         keras={"Concatenate": _concat_read, "numpy.Concatenate": _concat_read},
         write=_simple(lambda k, name, a: k.layers.Concatenate(axis=a.get("axis", -1), name=name), many=True),
+        onnx={"Concat": _concat_from_onnx},
     ),
     Op(
         "dropout",
@@ -220,6 +238,7 @@ OPS = (
         label=lambda attrs: f"rate {attrs.get('rate', 0)}",
         keras={"Dropout": _dropout_read, "SpatialDropout2D": _dropout_read},
         write=_simple(lambda k, name, a: k.layers.Dropout(a.get("rate", 0.0), name=name)),
+        onnx={"Dropout": lambda node: {}},
     ),
     Op(
         "pad_shortcut",

@@ -1,0 +1,94 @@
+"""Helpers of the ops' ONNX readers: ONNX's channel-first layout in archviz's channels-last terms.
+
+An ONNX feature map is ``(N, C, H, W)`` (``(N, C, L)``, ``(N, C, D, H, W)``); archviz's shapes leave
+the batch out and put the channels last, ``(H, W, C)``. A vector ``(N, C)`` is ``(C,)``. Axes are
+moved alike: ONNX's axis 1 (the channels) is the last, axis 2 (H) the first of a sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from archviz.ops.base import OnnxNode, Shape
+
+
+def sample_shape(shape: Sequence[int]) -> Shape:
+    """An ONNX tensor's shape as archviz's: without the batch, channels last."""
+    shape = tuple(shape)
+    if len(shape) < 2:
+        raise ValueError(f"a tensor of shape {shape} has no batch and channel axes")
+    return (*shape[2:], shape[1])
+
+
+def keras_axis(axis: int, rank: int) -> int:
+    """An axis of an ONNX tensor of ``rank`` dimensions as a Keras axis (the batch 0, the channels last)."""
+    if not -rank <= axis < rank:
+        raise ValueError(f"axis {axis} of a tensor of {rank} dimensions")
+    axis %= rank
+    if axis == 0 or rank <= 2:
+        return axis
+    return rank - 1 if axis == 1 else axis - 1
+
+
+def sample_axis(axis: int, rank: int) -> int:
+    """An axis of an ONNX tensor as an axis of archviz's sample shape (the batch left out)."""
+    moved = keras_axis(axis, rank)
+    if moved == 0:
+        raise ValueError("an operation across the batch")
+    return moved - 1
+
+
+def input_shape(node: OnnxNode, index: int = 0) -> Shape:
+    """The ONNX shape of input ``index``, which must be known."""
+    shape = node.shapes[index] if index < len(node.shapes) else None
+    if shape is None:
+        raise ValueError(f"the shape of input {index} is unknown")
+    return shape
+
+
+def output_shape(node: OnnxNode, index: int = 0) -> Shape:
+    shape = node.outputs[index] if index < len(node.outputs) else None
+    if shape is None or any(d < 0 for d in shape):
+        raise ValueError("its output shape is unknown (shape inference could not give it)")
+    return shape
+
+
+def ints(node: OnnxNode, key: str, default: Any, rank: int) -> tuple[int, ...]:
+    """An attribute of one int per spatial axis (``strides``, ``dilations``), ``default`` where absent."""
+    value = node.attrs.get(key)
+    values = (default,) * rank if value is None else tuple(int(v) for v in value)
+    if len(values) != rank:
+        raise ValueError(f"{key} {values} needs {rank} values")
+    return values
+
+
+def padding(node: OnnxNode, rank: int) -> Any:
+    """archviz's padding of a conv or pool: ``same`` (auto_pad SAME_UPPER or SAME_LOWER), ``valid``, or
+    one (before, after) pair per spatial axis from ``pads`` (``[x1_begin, x2_begin, x1_end, x2_end]``)."""
+    auto = node.attrs.get("auto_pad", "NOTSET")
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        return "same"
+    if auto == "VALID":
+        return "valid"
+    if auto != "NOTSET":
+        raise ValueError(f"auto_pad {auto!r}")
+    pads = tuple(int(v) for v in node.attrs.get("pads") or (0,) * (2 * rank))
+    if len(pads) != 2 * rank or min(pads) < 0:
+        raise ValueError(f"pads {pads} for {rank} spatial axes")
+    if not any(pads):
+        return "valid"
+    return tuple((pads[i], pads[i + rank]) for i in range(rank))
+
+
+def spatial_rank(node: OnnxNode) -> int:
+    """How many spatial axes the first input has (``(N, C, H, W)``: 2)."""
+    return len(input_shape(node)) - 2
+
+
+def value(node: OnnxNode, index: int, what: str) -> Any:
+    """The value of the constant input ``index`` (a list, or a number for a scalar)."""
+    found = node.values[index] if index < len(node.values) else None
+    if found is None:
+        raise ValueError(f"its {what} is not a constant of the file")
+    return found

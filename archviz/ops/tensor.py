@@ -6,7 +6,8 @@ shapes leave the batch out, so the readers shift every axis by one. FLOPs follow
 a mean costs one per input element, a sum one per input element not kept, a max nothing, a
 matmul or an einsum two per multiply-accumulate (the profiler itself costs an ``Einsum`` at 0: it has no
 rule for it); padding, transposes, splits, stacks, tiles and added or removed axes are free. A ``weight``
-is a container's own weight, a node of the traced call (:mod:`archviz.backend.keras_trace`).
+is a container's own weight, a node of the traced call (:mod:`archviz.backend.keras_trace`), or a tensor
+an ONNX file holds (an initializer, its elements params; a ``Constant``'s value, ``constant``: none).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def _split_from_onnx(node: OnnxNode) -> dict:
     axis = onnx_attrs.sample_axis(int(node.attrs.get("axis", 0)), rank)
     sizes = node.attrs.get("split") if "split" in node.attrs else (node.values[1] if len(node.values) > 1 else None)
     if sizes is None:
-        return {"sections": len(node.outputs), "axis": axis}
+        return {"sections": int(node.attrs.get("num_outputs", len(node.outputs))), "axis": axis}
     return {"sections": tuple(int(s) for s in sizes[:1]), "axis": axis}
 
 
@@ -402,9 +403,15 @@ OPS = (
         Family.IO,
         lambda attrs, shapes: tuple(attrs["shape"]),
         lambda attrs, shapes, out: (
-            Cost(trainable=numel(out)) if attrs.get("trainable") else Cost(non_trainable=numel(out))
+            Cost()
+            if attrs.get("constant")
+            else Cost(trainable=numel(out))
+            if attrs.get("trainable")
+            else Cost(non_trainable=numel(out))
         ),
-        label=lambda attrs: "trainable" if attrs.get("trainable") else "non-trainable",
+        label=lambda attrs: (
+            "constant" if attrs.get("constant") else "trainable" if attrs.get("trainable") else "non-trainable"
+        ),
         write=_refuse("a container's own weight cannot be exported: it belongs to the container's code"),
         onnx={"Constant": lambda node: {}},  # a tensor held in the file: an initializer or a Constant's value
         activation=False,

@@ -9,6 +9,7 @@ layer graph, node for node.
   ``Identity`` of an initializer): these nodes are evaluated once, not per sample, and are no layers.
 * Params are the elements of the floating-point initializers the layers use, each counted once at
   the first layer that uses it (an initializer an exporter shares through ``Identity`` nodes is one).
+  A node with subgraphs (``If``, ``Loop``) is never folded: its branches may read any tensor.
   A ``Constant``'s value is not a param, nor an integer initializer (a shape, axes, indices), nor an
   operand of a node that reads it as a setting (a Clip's bounds, a Resize's scales).
 * A node of another domain (a custom op), or one no op maps (``Loop``, ``If``) or whose variant its
@@ -114,7 +115,8 @@ class _Reader:
         if standard and node.op_type == "Constant":
             self.hold(node, _constant_tensor(node))
             return
-        if standard and (node.op_type in SHAPE_OF or all(t in self.held for t in names if t)):
+        subgraphs = any(attribute.type in (5, 10) for attribute in node.attribute)  # GRAPH, GRAPHS: If, Loop, Scan
+        if standard and not subgraphs and (node.op_type in SHAPE_OF or all(t in self.held for t in names if t)):
             self.folded += 1
             self.hold(node, None)
             return
@@ -216,7 +218,7 @@ class _Reader:
                 name,
                 "weight",
                 shape=shape,
-                trainable=True,
+                **({"trainable": True} if held.initializer is not None else {"constant": True}),
                 declared=Declared("Constant" if held.initializer is None else "initializer", shape, params=(params, 0)),
             )
             self.samples[layer] = shape

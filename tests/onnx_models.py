@@ -16,7 +16,8 @@ def weight(name: str, shape: tuple[int, ...], dtype: type = np.float32, values: 
     if values is not None:
         array = np.array(values, dtype=dtype).reshape(shape)
     else:
-        array = (np.arange(int(np.prod(shape)), dtype=np.float64) * 0.01 + sum(map(ord, name)) % 97).astype(dtype).reshape(shape)
+        start = sum(map(ord, name)) % 97
+        array = (np.arange(int(np.prod(shape)), dtype=np.float64) * 0.01 + start).astype(dtype).reshape(shape)
     return numpy_helper.from_array(array, name)
 
 

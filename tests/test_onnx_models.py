@@ -90,7 +90,9 @@ def test_every_command_takes_an_onnx_file(run_cli, tmp_path):
 def test_compare_with_the_preset_shows_equal_macs(run_cli, tmp_path):
     """compare resnet50-torchvision (sized as the fixture) against the torch export: the same MACs."""
     spec = tmp_path / "tiny.toml"
-    spec.write_text('base = "resnet50-torchvision"\nwidth_multiplier = 0.0625\ninput_shape = [64, 64, 3]\nclasses = 10\n')
+    spec.write_text(
+        'base = "resnet50-torchvision"\nwidth_multiplier = 0.0625\ninput_shape = [64, 64, 3]\nclasses = 10\n'
+    )
     code, out, err = run_cli("compare", spec, FIXTURES / "tiny_resnet50.onnx", "--format", "json")
     assert code == 0, err
     models = json.loads(out)
@@ -177,7 +179,8 @@ def test_blocks_without_module_paths_come_from_the_graph(tmp_path):
             N("Add", [f"b{block}", x], [f"s{block}"], name=f"add{block}"),
         ]
         x = f"s{block}"
-    summary = archviz.analyze(save(model(nodes, [1, 4, 8, 8], initializers=[weight("w", (4, 4, 3, 3))]), tmp_path / "m.onnx"))
+    built = model(nodes, [1, 4, 8, 8], initializers=[weight("w", (4, 4, 3, 3))])
+    summary = archviz.analyze(save(built, tmp_path / "m.onnx"))
     blocks = [row.name for row in summary.rows("blocks") if summary.groups.get(row.name) == "block"]
     assert len(blocks) == 3
 

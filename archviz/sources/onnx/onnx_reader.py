@@ -214,13 +214,10 @@ class _Reader:
             name = self.graph.unique(held.initializer or tensor)
             params, _ = self.params([tensor], name)
             shape = sample_shape(dims)
-            layer = self.graph.add(
-                name,
-                "weight",
-                shape=shape,
-                **({"trainable": True} if held.initializer is not None else {"constant": True}),
-                declared=Declared("Constant" if held.initializer is None else "initializer", shape, params=(params, 0)),
-            )
+            kind = "Constant" if held.initializer is None else "initializer"
+            attrs: dict[str, Any] = {"shape": shape, "constant" if held.initializer is None else "trainable": True}
+            declared = Declared(kind, shape, params=(params, 0))
+            layer = self.graph.add(name, "weight", [], declared=declared, **attrs)
             self.samples[layer] = shape
             sources.append(layer)
         return sources, constants

@@ -11,7 +11,6 @@ import pytest
 onnx = pytest.importorskip("onnx")
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
 from onnx_models import FIXTURES, model, save, weight  # noqa: E402
 from test_security import check_html, check_svg, names  # noqa: E402

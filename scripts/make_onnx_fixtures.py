@@ -141,6 +141,70 @@ def resnet(name: str, *, width: int = 64, num_classes: int = 1000, groups: int |
     return ResNet(block, layers, num_classes, groups or default_groups, width_per_group, width)
 
 
+def _make_divisible(value: float, divisor: int = 8) -> int:
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+class ConvBNReLU(nn.Sequential):
+    """torchvision's Conv2dNormActivation with ReLU6, as MobileNetV2 uses it."""
+
+    def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1, groups: int = 1) -> None:
+        super().__init__(
+            nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU6(inplace=True),
+        )
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int, expand_ratio: int) -> None:
+        super().__init__()
+        hidden = int(round(cin * expand_ratio))
+        self.use_res_connect = stride == 1 and cin == cout
+        layers: list[nn.Module] = [ConvBNReLU(cin, hidden, kernel=1)] if expand_ratio != 1 else []
+        layers += [
+            ConvBNReLU(hidden, hidden, stride=stride, groups=hidden),
+            nn.Conv2d(hidden, cout, 1, 1, 0, bias=False),
+            nn.BatchNorm2d(cout),
+        ]
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv(x) if self.use_res_connect else self.conv(x)
+
+
+class MobileNetV2(nn.Module):
+    """torchvision.models.mobilenetv2.MobileNetV2 (width 1.0)."""
+
+    def __init__(self, num_classes: int = 1000, width_mult: float = 1.0) -> None:
+        super().__init__()
+        settings = [
+            [1, 16, 1, 1],
+            [6, 24, 2, 2],
+            [6, 32, 3, 2],
+            [6, 64, 4, 2],
+            [6, 96, 3, 1],
+            [6, 160, 3, 2],
+            [6, 320, 1, 1],
+        ]
+        cin = _make_divisible(32 * width_mult)
+        self.last_channel = _make_divisible(1280 * max(1.0, width_mult))
+        features: list[nn.Module] = [ConvBNReLU(3, cin, stride=2)]
+        for t, c, n, s in settings:
+            cout = _make_divisible(c * width_mult)
+            for i in range(n):
+                features.append(InvertedResidual(cin, cout, s if i == 0 else 1, t))
+                cin = cout
+        features.append(ConvBNReLU(cin, self.last_channel, kernel=1))
+        self.features = nn.Sequential(*features)
+        self.classifier = nn.Sequential(nn.Dropout(p=0.2), nn.Linear(self.last_channel, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.adaptive_avg_pool2d(self.features(x), (1, 1))
+        return self.classifier(torch.flatten(x, 1))
+
+
 def export(model: nn.Module, path: Path, size: int, *, trained: bool = False) -> Path:
     """Export ``model`` for a ``size`` x ``size`` input. ``trained`` gives every batch norm statistics and
     an affine part of its own, as training does: the folded conv biases then differ, where an untrained

@@ -1,11 +1,11 @@
-"""Regenerate the ONNX fixtures of the tests (tests/fixtures/onnx/) with torch.
+"""Regenerate the ONNX fixtures of the tests (examples/onnx/, which the tests and the docs read) with torch.
 
 The models are torchvision's ResNets re-implemented in plain torch, module for module (the same
 attribute names, so the exporter writes the same node names: ``/layer1/layer1.0/conv1/Conv``), with
 no torchvision installed. Fixtures are small (tiny widths and inputs); :func:`resnet` and
 :func:`mobilenet_v2` also build the full-size models, which the slow test exports.
 
-    python scripts/make_onnx_fixtures.py            # writes tests/fixtures/onnx/*.onnx
+    python scripts/make_onnx_fixtures.py            # writes examples/onnx/*.onnx
 
 The export is what a user runs: ``torch.onnx.export(model.eval(), x, path, opset_version=17,
 dynamo=False)``, which folds every batch norm into the conv before it.
@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "onnx"
+FIXTURES = Path(__file__).resolve().parent.parent / "examples" / "onnx"
 
 
 def conv3x3(cin: int, cout: int, stride: int = 1, groups: int = 1, dilation: int = 1) -> nn.Conv2d:

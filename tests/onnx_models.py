@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-FIXTURES = Path(__file__).parent / "fixtures" / "onnx"
+FIXTURES = Path(__file__).parent.parent / "examples" / "onnx"
 
 
 def weight(name: str, shape: tuple[int, ...], dtype: type = np.float32, values: list | None = None) -> onnx.TensorProto:

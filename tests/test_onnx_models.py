@@ -1,4 +1,4 @@
-"""ONNX files as models: the torch-exported fixtures (tests/fixtures/onnx, made by
+"""ONNX files as models: the torch-exported fixtures (examples/onnx, made by
 scripts/make_onnx_fixtures.py) against the zoo's presets, params from initializers, shape arithmetic,
 ops without a rule, the structure, and every command on a .onnx file."""
 

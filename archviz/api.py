@@ -329,6 +329,31 @@ def build_keras(model: Any, **options: Any) -> Any:
     return _exported(build(load_config(model, **options)))
 
 
+def export_onnx(model: Any, output: str | Path, **options: Any) -> tuple[Summary, int]:
+    """Write MODEL (a preset, spec or config, with the model options) as an ONNX file with untrained
+    weights, atomically (``-`` is standard output), with the onnx package alone; returns the model's
+    summary and the file's node count."""
+    from archviz.fileio import atomic_path, check_suffix, check_writable
+
+    check_suffix(output, ONNX_SUFFIXES, "an ONNX model")
+    check_writable(output)
+    config = load_config(model, **options)
+    from archviz.sources.onnx.onnx_files import require_onnx
+
+    onnx = require_onnx("exporting to ONNX")
+    graph = build(config)
+    summary = analyze_graph(graph)
+    from archviz.core.memory import check_fits
+
+    check_fits(summary, run=False)  # its weights are written: a model too big for this machine is refused first
+    from archviz.sources.onnx.onnx_writer import to_onnx
+
+    written = to_onnx(graph)
+    with atomic_path(output, suffix=".onnx") as temporary:
+        onnx.save(written, str(temporary))
+    return summary, len(written.graph.node)
+
+
 def export(model: Any, output: str | Path, *, announce: Callable[[str], None] | None = None, **options: Any) -> Any:
     """Write MODEL (a preset, spec or config, with the model options) as a trainable ``.keras`` or
     legacy ``.h5`` file, atomically (``-`` is standard output); returns the ``keras.Model``.

@@ -12,7 +12,7 @@ import enum
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from archviz.errors import ModelError, UnsupportedOpError
 
@@ -84,6 +84,27 @@ class OnnxNode:
 
 #: an ONNX node -> the op's attributes (a ValueError: a variant the op's rule does not take)
 OnnxReader = Callable[[OnnxNode], dict]
+
+
+class OnnxOut(Protocol):
+    """What an op's ONNX writer writes with (:mod:`archviz.sources.onnx.onnx_writer`): nodes named after
+    the layer's path, and the layer's initializers (untrained values)."""
+
+    def node(self, op_type: str, inputs: list[str], **attrs: Any) -> str:
+        """Add a node; returns its output tensor."""
+        ...
+
+    def weight(self, suffix: str, dims: Sequence[int], fill: float = 0.0) -> str:
+        """A float initializer of the layer (``conv1.weight``); returns its name."""
+        ...
+
+    def ints(self, suffix: str, values: Sequence[int]) -> str:
+        """An int64 initializer (a shape, pads): a setting, not a param."""
+        ...
+
+
+#: (out, attrs, input tensors, input shapes channels last, output shape) -> the output tensor
+OnnxWriter = Callable[[OnnxOut, Mapping[str, Any], list[str], list[tuple[int, ...]], tuple[int, ...]], str]
 #: (keras module, layer name, attrs, input tensors, output shape) -> output tensor
 KerasWriter = Callable[[Any, str, Attrs, list, Shape], Any]
 
@@ -108,7 +129,7 @@ class Op:
     * ``onnx``: each ONNX op type read as this op, with the function that turns such a node into
       attributes; an op type that is a different op by the rank of its input is keyed with it
       (``Conv/2d`` is conv2d, ``Conv/1d`` conv1d);
-    * ``write``: builds the Keras layer on export;
+    * ``write``: builds the Keras layer on export; ``onnx_write`` writes its ONNX nodes;
     * ``activation``: whether its output is activation memory (False for a held weight, which is
       parameter memory).
     """
@@ -122,6 +143,7 @@ class Op:
     keras: Mapping[str, KerasReader] = field(default_factory=dict)
     write: KerasWriter | None = None
     onnx: Mapping[str, OnnxReader] = field(default_factory=dict)
+    onnx_write: OnnxWriter | None = None
     activation: bool = True
 
 

@@ -24,6 +24,7 @@ from archviz.ops.base import (
     Cost,
     Family,
     OnnxNode,
+    OnnxOut,
     Op,
     Shape,
     ShapeError,
@@ -170,6 +171,23 @@ def conv_op(name: str, rank: int, *, depthwise: bool = False) -> Op:
     def read(config: Mapping[str, Any]) -> dict:
         return _window_read(config, rank, filters=not depthwise, multiplier=depthwise)
 
+    def write_onnx(out: OnnxOut, attrs: Attrs, inputs: list[str], shapes: list[Shape], shape: Shape) -> str:
+        """An ONNX Conv (weight ``(filters, channels / groups, *kernel)``), then its activation."""
+        groups, filters = grouping(attrs, shapes[0][-1])
+        weights = [out.weight("weight", (filters, shapes[0][-1] // groups, *ntuple(attrs["kernel"], rank)))]
+        if attrs.get("use_bias", True):
+            weights.append(out.weight("bias", (filters,)))
+        y = out.node(
+            "Conv",
+            [inputs[0], *weights],
+            kernel_shape=list(ntuple(attrs["kernel"], rank)),
+            strides=list(ntuple(attrs.get("strides", 1), rank)),
+            dilations=list(ntuple(attrs.get("dilation", 1), rank)),
+            group=groups,
+            **onnx_attrs.onnx_padding(attrs.get("padding", "valid"), rank),
+        )
+        return onnx_attrs.write_activation(out, attrs.get("activation"), y)
+
     return Op(
         name,
         Family.CONV,
@@ -180,6 +198,7 @@ def conv_op(name: str, rank: int, *, depthwise: bool = False) -> Op:
         keras={keras_class: read},
         write=write,
         onnx={} if depthwise else {f"Conv/{rank}d": _conv_from_onnx},
+        onnx_write=write_onnx,
     )
 
 

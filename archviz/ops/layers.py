@@ -12,11 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import archviz.ops.onnx_attrs as onnx_attrs
+from archviz.errors import UnsupportedOpError
 from archviz.ops.base import (
     Attrs,
     Cost,
     Family,
     OnnxNode,
+    OnnxOut,
     Op,
     Shape,
     activation_flops,
@@ -137,24 +139,40 @@ def _fixed_onnx(fn: str) -> Callable[[OnnxNode], dict[str, Any]]:
     return lambda node: {"fn": fn}
 
 
-#: ONNX's activation ops and archviz's names for them (HardSigmoid is ONNX's alpha * x + beta, clipped).
-_ONNX_ACTIVATIONS = {
-    "Relu": "relu",
-    "Sigmoid": "sigmoid",
-    "Tanh": "tanh",
-    "HardSigmoid": "hard_sigmoid",
-    "HardSwish": "hard_silu",
-    "Softplus": "softplus",
-    "Softsign": "softsign",
-    "Selu": "selu",
-    "Mish": "mish",
-}
+#: ONNX's activation ops and archviz's names for them.
+_ONNX_ACTIVATIONS = {kind: fn for fn, kind in onnx_attrs.ACTIVATION_TYPES.items()}
 
 
 def _batch_norm_from_onnx(node: OnnxNode) -> dict:
     if node.attrs.get("training_mode"):
         raise ValueError("a batch norm in training mode")
     return {"epsilon": float(node.attrs.get("epsilon", 1e-5))}
+
+
+def _batch_norm_to_onnx(out: OnnxOut, attrs: Attrs, inputs: list[str], shapes: list[Shape], shape: Shape) -> str:
+    if not (attrs.get("center", True) and attrs.get("scale", True)):
+        raise UnsupportedOpError("a batch norm without center or scale has no ONNX form (its 4 tensors are required)")
+    channels = shape[-1]
+    parts = (("weight", 1), ("bias", 0), ("mean", 0), ("var", 1))
+    stats = [out.weight(part, (channels,), fill) for part, fill in parts]
+    return out.node("BatchNormalization", [inputs[0], *stats], epsilon=float(attrs.get("epsilon", 1e-3)))
+
+
+def _activation_to_onnx(out: OnnxOut, attrs: Attrs, inputs: list[str], shapes: list[Shape], shape: Shape) -> str:
+    if attrs.get("axis") is not None:
+        raise UnsupportedOpError("a softmax over another axis than the channels has no ONNX form archviz writes")
+    return onnx_attrs.write_activation(out, attrs["fn"], inputs[0])
+
+
+def _dense_to_onnx(out: OnnxOut, attrs: Attrs, inputs: list[str], shapes: list[Shape], shape: Shape) -> str:
+    """A Gemm as torch's Linear writes it (weight ``(units, fan_in)``, transB=1), then its activation."""
+    if len(shapes[0]) != 1:
+        raise UnsupportedOpError("a dense layer on more than a vector has no ONNX Gemm form")
+    weights = [out.weight("weight", (attrs["units"], shapes[0][0]))]
+    if attrs.get("use_bias", True):
+        weights.append(out.weight("bias", (attrs["units"],)))
+    y = out.node("Gemm", [inputs[0], *weights], transB=1)
+    return onnx_attrs.write_activation(out, attrs.get("activation"), y)
 
 
 # ---- dense ------------------------------------------------------------------------
@@ -224,6 +242,7 @@ OPS = (
         keras={"BatchNormalization": _batch_norm_read},
         write=_batch_norm_write,
         onnx={"BatchNormalization": _batch_norm_from_onnx},
+        onnx_write=_batch_norm_to_onnx,
     ),
     Op(
         "activation",
@@ -245,6 +264,7 @@ OPS = (
             "Softmax": _softmax_from_onnx,
             "Gelu": lambda node: {"fn": "gelu_approximate" if node.attrs.get("approximate") == "tanh" else "gelu"},
         },
+        onnx_write=_activation_to_onnx,
     ),
     Op(
         "dense",
@@ -256,5 +276,6 @@ OPS = (
         keras={"Dense": _dense_read},
         write=_dense_write,
         onnx={"Gemm": _gemm_from_onnx, "MatMul": _matmul_from_onnx},
+        onnx_write=_dense_to_onnx,
     ),
 )

@@ -19,6 +19,7 @@ from archviz.ops.base import (
     Family,
     KerasReader,
     OnnxNode,
+    OnnxOut,
     Op,
     Shape,
     ShapeError,
@@ -139,7 +140,18 @@ def _elementwise_op(name: str, layer_class: str | None, raw_class: str, onnx_typ
     if layer_class is not None:
         readers[layer_class] = lambda config: {}
     onnx: dict[str, Callable[[OnnxNode], dict]] = {onnx_type: lambda node: {}} if onnx_type is not None else {}
-    return Op(name, Family.MERGE, shape, cost, keras=readers, write=write, onnx=onnx)
+
+    def write_onnx(out: OnnxOut, attrs: Attrs, inputs: list[str], shapes: list[Shape], shape: Shape) -> str:
+        """A chain of binary ONNX nodes: ``a + b + c`` is ``Add(Add(a, b), c)``."""
+        if onnx_type is None or attrs.get("constants") or len(inputs) < 2:
+            raise UnsupportedOpError(f"a {name} of constants or of one input has no ONNX form archviz writes")
+        y = inputs[0]
+        for other in inputs[1:]:
+            y = out.node(onnx_type, [y, other])
+        return y
+
+    writer = write_onnx if onnx_type is not None else None
+    return Op(name, Family.MERGE, shape, cost, keras=readers, write=write, onnx=onnx, onnx_write=writer)
 
 
 def _concat_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -181,6 +193,21 @@ def _flatten_from_onnx(node: OnnxNode) -> dict:
     return {}
 
 
+def _zero_pad_to_onnx(out: OnnxOut, attrs: Attrs, inputs: list[str], shapes: list[Shape], shape: Shape) -> str:
+    (top, bottom), (left, right) = padding_pairs(attrs["padding"])
+    return out.node("Pad", [inputs[0], out.ints("pads", [0, 0, top, left, 0, 0, bottom, right])])
+
+
+def _pad_shortcut_to_onnx(out: OnnxOut, attrs: Attrs, inputs: list[str], shapes: list[Shape], shape: Shape) -> str:
+    """Option A: a 1x1 max pool with the stride (the subsampling), then a Pad of the channels."""
+    x, stride = inputs[0], attrs.get("strides", 1)
+    if stride != 1:
+        x = out.node("MaxPool", [x], kernel_shape=[1, 1], strides=[stride, stride])
+    before = (shape[-1] - shapes[0][-1]) // 2
+    after = shape[-1] - shapes[0][-1] - before
+    return out.node("Pad", [x, out.ints("pads", [0, before, 0, 0, 0, after, 0, 0])])
+
+
 def _dropout_read(config: Mapping[str, Any]) -> dict:
     return {"rate": float(config["rate"])}
 
@@ -193,6 +220,7 @@ OPS = (
         _zero_pad_shape,
         keras={"ZeroPadding2D": lambda config: {"padding": nested_ints(config["padding"])}},
         write=_simple(lambda k, name, a: k.layers.ZeroPadding2D(keras_padding(a["padding"])[1], name=name)),
+        onnx_write=_zero_pad_to_onnx,
     ),
     Op(
         "zero_pad3d",
@@ -219,6 +247,7 @@ OPS = (
         keras={"Flatten": lambda config: {}},
         write=_simple(lambda k, name, a: k.layers.Flatten(name=name)),
         onnx={"Flatten": _flatten_from_onnx},
+        onnx_write=lambda out, attrs, inputs, shapes, shape: out.node("Flatten", inputs[:1], axis=1),
     ),
     _elementwise_op("add", "Add", "numpy.Add", "Add"),
     _elementwise_op("multiply", "Multiply", "numpy.Multiply", "Mul"),
@@ -239,6 +268,7 @@ OPS = (
         keras={"Dropout": _dropout_read, "SpatialDropout2D": _dropout_read},
         write=_simple(lambda k, name, a: k.layers.Dropout(a.get("rate", 0.0), name=name)),
         onnx={"Dropout": lambda node: {}},
+        onnx_write=lambda out, attrs, inputs, shapes, shape: out.node("Identity", inputs[:1]),
     ),
     Op(
         "pad_shortcut",
@@ -246,5 +276,6 @@ OPS = (
         _pad_shortcut_shape,
         label=lambda attrs: "option A: zero padding",
         write=_pad_shortcut_write,
+        onnx_write=_pad_shortcut_to_onnx,
     ),
 )

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from archviz.ops.base import OnnxNode, Shape
+from archviz.errors import UnsupportedOpError
+from archviz.ops.base import OnnxNode, OnnxOut, Shape
 
 
 def sample_shape(shape: Sequence[int]) -> Shape:
@@ -92,3 +93,41 @@ def value(node: OnnxNode, index: int, what: str) -> Any:
     if found is None:
         raise ValueError(f"its {what} is not a constant of the file")
     return found
+
+
+# ---- writing -------------------------------------------------------------------------------------
+
+#: ONNX's activation ops by archviz's names (HardSigmoid is ONNX's alpha * x + beta, clipped).
+ACTIVATION_TYPES = {
+    "relu": "Relu",
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "hard_sigmoid": "HardSigmoid",
+    "hard_silu": "HardSwish",
+    "softplus": "Softplus",
+    "softsign": "Softsign",
+    "selu": "Selu",
+    "mish": "Mish",
+}
+
+
+def onnx_padding(padding: Any, rank: int) -> dict:
+    """The attributes of archviz's padding on an ONNX Conv or pool: ``same`` is SAME_UPPER (Keras pads
+    the extra row at the end), pairs are ``pads`` (all begins, then all ends)."""
+    if padding == "same":
+        return {"auto_pad": "SAME_UPPER"}
+    if padding == "valid":
+        return {}
+    pairs = [(padding, padding)] * rank if isinstance(padding, int) else [tuple(p) for p in padding]
+    return {"pads": [int(p[0]) for p in pairs] + [int(p[1]) for p in pairs]}
+
+
+def write_activation(out: OnnxOut, fn: str | None, x: str) -> str:
+    """The node of an activation (none for ``linear``); softmax over the channels (ONNX's axis 1)."""
+    if fn in (None, "linear"):
+        return x
+    if fn == "softmax":
+        return out.node("Softmax", [x], axis=1)
+    if fn not in ACTIVATION_TYPES:
+        raise UnsupportedOpError(f"activation {fn!r} has no ONNX op archviz writes")
+    return out.node(ACTIVATION_TYPES[fn], [x])

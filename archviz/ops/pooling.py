@@ -28,6 +28,7 @@ from archviz.ops.base import (
     Cost,
     Family,
     OnnxNode,
+    OnnxOut,
     Op,
     Shape,
     ShapeError,
@@ -99,11 +100,22 @@ def _pool_op(name: str, kind: str, rank: int) -> Op:
             pool_size=pool, strides=ntuple(attrs.get("strides", pool), rank), padding=mode, name=layer
         )(x)
 
+    def write_onnx(out: OnnxOut, attrs: Attrs, inputs: list[str], shapes: list[Shape], shape: Shape) -> str:
+        pool = ntuple(attrs["pool"], rank)
+        return out.node(
+            f"{'Max' if kind == 'Max' else 'Average'}Pool",
+            inputs[:1],
+            kernel_shape=list(pool),
+            strides=list(ntuple(attrs.get("strides", pool), rank)),
+            **onnx_attrs.onnx_padding(attrs.get("padding", "valid"), rank),
+        )
+
     return Op(
         name,
         Family.POOL,
         shape,
         cost,
+        onnx_write=write_onnx,
         label=lambda attrs: window_label(attrs, "pool"),
         keras={keras_class: read},
         write=write,
@@ -135,7 +147,14 @@ def _global_pool_op(name: str, kind: str, rank: int, flops_per_input_element: in
             lambda k, layer, a: getattr(k.layers, keras_class)(keepdims=a.get("keepdims", False), name=layer)
         ),
         onnx={f"Global{'Max' if kind == 'Max' else 'Average'}Pool/{rank}d": lambda node: {"keepdims": True}},
+        onnx_write=lambda out, attrs, inputs, shapes, shape: _global_pool_to_onnx(out, kind, attrs, inputs),
     )
+
+
+def _global_pool_to_onnx(out: OnnxOut, kind: str, attrs: Attrs, inputs: list[str]) -> str:
+    """ONNX's global pool keeps the spatial axes: a Flatten follows where archviz's does not."""
+    y = out.node(f"Global{'Max' if kind == 'Max' else 'Average'}Pool", inputs[:1])
+    return y if attrs.get("keepdims", False) else out.node("Flatten", [y], axis=1)
 
 
 # ---- merges ---------------------------------------------------------------------------------------
@@ -353,6 +372,7 @@ OPS = (
         keras={"Identity": lambda config: {}},
         write=_simple(lambda k, name, a: k.layers.Identity(name=name)),
         onnx={"Identity": lambda node: {}},
+        onnx_write=lambda out, attrs, inputs, shapes, shape: out.node("Identity", inputs[:1]),
     ),
     Op(
         "stochastic_depth",

@@ -5,7 +5,8 @@ torch's exporter names a node after the modules it runs in: ``/layer1/layer1.0/c
 ``layer1.0`` already qualified). A layer is named after its module (``layer1.0.conv1``), or its module
 and op where a module runs several (``layer1.0.Add``). A top-level module holding modules that hold
 modules (``layer1``) is a stage, each of its children (``layer1.0``) a block; the layers before the
-first stage are the stem, after the last the head. A file without module paths keeps its node names,
+first stage are the stem, after the last the head (a top-level module named ``stem``, ``post`` or ``head``
+keeps its name). A file without module paths keeps its node names,
 and :func:`archviz.core.hierarchy.recover_structure` finds its blocks from the graph.
 """
 
@@ -14,6 +15,10 @@ from __future__ import annotations
 from collections import Counter
 
 from archviz.core.graph import Graph
+
+#: archviz's own groups outside the stages, kept where a file's top-level modules have their names
+#: (archviz's ONNX export writes ``/post/bn/BatchNormalization``).
+OWN_GROUPS = ("stem", "post", "head")
 
 
 def module_path(onnx_name: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
@@ -62,12 +67,14 @@ def set_structure(graph: Graph, onnx_names: dict[str, str]) -> bool:
         return False
     places: dict[str, tuple[str, ...]] = {}
     for layer, path in paths.items():
-        if path and path[0] in stages:
+        if path and path[0] in OWN_GROUPS and path[0] not in stages:
+            places[layer] = (path[0],)
+        elif path and path[0] in stages:
             stage = path[0]
             block = path[1].removeprefix(stage + ".") if len(path) >= 2 else None
             places[layer] = (stage, block) if block else (stage,)
     order = [node.name for node in graph if node.op != "input"]
-    staged = [index for index, layer in enumerate(order) if layer in places]
+    staged = [index for index, layer in enumerate(order) if layer in places and places[layer][0] in stages]
     first, last = staged[0], staged[-1]
     consumers = graph.consumers()
     scopes: dict[str, tuple[str, ...]] = {}
@@ -87,5 +94,7 @@ def set_structure(graph: Graph, onnx_names: dict[str, str]) -> bool:
             groups[".".join(place)] = "block"
         elif place[0] in stages:
             groups[place[0]] = "stage"
+        else:
+            groups[place[0]] = place[0]
     graph.set_scopes(scopes, groups)
     return True

@@ -56,7 +56,7 @@ def test_fixture_macs_equal_the_preset_and_params_the_initializers(fixture):
 def test_fixture_structure_stages_and_blocks():
     summary = archviz.analyze(FIXTURES / "tiny_resnet50.onnx")
     stages = [row.name for row in summary.rows("stages")]
-    assert stages == ["input", "stem", "layer1", "layer2", "layer3", "layer4", "head"]
+    assert stages == ["input.1", "stem", "layer1", "layer2", "layer3", "layer4", "head"]
     blocks = [row.name for row in summary.rows("blocks") if summary.groups.get(row.name) == "block"]
     assert blocks == [f"layer{s}.{b}" for s, n in zip(range(1, 5), (3, 4, 6, 3)) for b in range(n)]
     layers = {row.name for row in summary.rows("layers")}

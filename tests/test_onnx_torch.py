@@ -62,7 +62,7 @@ def test_torchvision_resnets_equal_the_presets(exported, name):
     if name == "resnet50":  # the figures
         assert (summary.params, summary.macs) == (25_530_472, 4_089_184_256)
         assert [row.name for row in summary.rows("stages")] == [
-            "input", "stem", "layer1", "layer2", "layer3", "layer4", "head"
+            "input.1", "stem", "layer1", "layer2", "layer3", "layer4", "head"
         ]  # fmt: skip
         assert sum(summary.groups.get(row.name) == "block" for row in summary.rows("blocks")) == 16
 

@@ -100,6 +100,7 @@ class _Reader:
                 text = "x".join("?" if d < 0 else str(d) for d in sample)
                 raise UsageError(f"{self.path.name}'s input is {text} (H x W x C): pass --input-shape to size it")
             layer = self.graph.add(self.graph.unique(value.name or "input"), "input", shape=sample)
+            self.graph.set_scopes({layer: ()}, {})  # torch's input.1 is one name, not a group
             self.produced[value.name] = layer
             self.samples[layer] = sample
 

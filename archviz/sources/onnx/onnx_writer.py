@@ -27,8 +27,6 @@ def to_onnx(graph: Graph) -> Any:
     onnx = require_onnx("exporting to ONNX")
     from onnx import TensorProto, helper
 
-    import archviz
-
     summary = analyze_graph(graph)
     shapes = {record.name: record.output_shape for record in summary.records}
     writer = _Writer(onnx)
@@ -56,7 +54,6 @@ def to_onnx(graph: Graph) -> Any:
         body,
         opset_imports=[helper.make_opsetid("", OPSET)],
         producer_name="archviz",
-        producer_version=archviz.__version__,
     )
     model.ir_version = IR_VERSION
     return model

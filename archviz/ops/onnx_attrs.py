@@ -95,6 +95,95 @@ def value(node: OnnxNode, index: int, what: str) -> Any:
     return found
 
 
+# ---- readers of ops with settings of their own (their entries name them) --------------------------
+
+#: ONNX's Resize modes and archviz's interpolations.
+_RESIZE_MODES = {"nearest": "nearest", "linear": "bilinear", "cubic": "bicubic"}
+
+
+def read_pad(node: OnnxNode) -> dict:
+    """ONNX's Pad (``[x1_begin, x2_begin, ..., x1_end, ...]`` over every axis, the batch's zero)."""
+    rank = len(input_shape(node))
+    if len(node.values) > 3 and node.values[3] is not None:
+        raise ValueError("a Pad of chosen axes")
+    found = node.attrs["pads"] if "pads" in node.attrs else value(node, 1, "pads")
+    pads = [int(p) for p in found]
+    if len(pads) != 2 * rank or pads[0] or pads[rank]:
+        raise ValueError(f"pads {pads[:16]} of a tensor of {rank} dimensions")
+    pairs = [(pads[i], pads[i + rank]) for i in range(rank)]
+    order = [*range(2, rank), 1] if rank > 1 else []
+    return {"pad_width": tuple(pairs[a] for a in order), "mode": str(node.attrs.get("mode", "constant"))}
+
+
+def read_transpose(node: OnnxNode) -> dict:
+    """ONNX's perm (batch first, channels second) as a permutation of archviz's channels-last sample."""
+    rank = len(input_shape(node))
+    perm = [int(a) for a in (node.attrs.get("perm") or range(rank)[::-1])]
+    if sorted(perm) != list(range(rank)) or perm[0] != 0:
+        raise ValueError("a transpose that moves the batch")
+    onnx_axis = [*range(2, rank), 1]  # the ONNX axis of each sample axis
+    return {"axes": tuple(sample_axis(perm[onnx_axis[i]], rank) for i in range(rank - 1))}
+
+
+def read_mean(node: OnnxNode) -> dict:
+    """ONNX's ReduceMean: its axes an attribute (before opset 18) or an input; none, every axis."""
+    rank = len(input_shape(node))
+    axes = node.attrs.get("axes") if "axes" in node.attrs else (node.values[1] if len(node.values) > 1 else None)
+    if axes is None:
+        raise ValueError("a mean over every axis, the batch's too")
+    axes = [axes] if isinstance(axes, int) else axes
+    return {
+        "axis": tuple(sample_axis(int(a), rank) for a in axes),
+        "keepdims": bool(node.attrs.get("keepdims", 1)),
+    }
+
+
+def read_split(node: OnnxNode) -> dict:
+    """ONNX's Split into its outputs: equal parts, or the sizes of ``split`` (archviz keeps the first)."""
+    rank = len(input_shape(node))
+    axis = sample_axis(int(node.attrs.get("axis", 0)), rank)
+    sizes = node.attrs.get("split") if "split" in node.attrs else (node.values[1] if len(node.values) > 1 else None)
+    if sizes is None:
+        return {"sections": int(node.attrs.get("num_outputs", len(node.outputs))), "axis": axis}
+    return {"sections": tuple(int(s) for s in sizes[:1]), "axis": axis}
+
+
+def read_pool(node: OnnxNode) -> dict:
+    """ONNX's MaxPool and AveragePool (strides default to 1, not to the window). ``ceil_mode`` rounds the
+    output size up, as torch does (a last window must start inside the input or its left padding):
+    archviz's floor rule gets the same size from that much more padding at the end."""
+    rank = spatial_rank(node)
+    pool = ints(node, "kernel_shape", 1, rank)
+    strides = ints(node, "strides", 1, rank)
+    dilation = ints(node, "dilations", 1, rank)
+    mode = padding(node, rank)
+    if node.attrs.get("ceil_mode") and mode != "same":
+        size = input_shape(node)[2:]
+        pads = [list(p) for p in (((0, 0),) * rank if mode == "valid" else mode)]
+        for i in range(rank):
+            span, total = dilation[i] * (pool[i] - 1) + 1, size[i] + sum(pads[i])
+            count = -(-(total - span) // strides[i]) + 1
+            if (count - 1) * strides[i] >= size[i] + pads[i][0]:
+                count -= 1
+            pads[i][1] += max(0, (count - 1) * strides[i] + span - total)
+        mode = tuple(tuple(p) for p in pads) if any(map(any, pads)) else "valid"
+    attrs: dict = {"pool": pool, "strides": strides, "padding": mode}
+    if any(d != 1 for d in dilation):
+        attrs["dilation"] = dilation
+    return attrs
+
+
+def read_resize(node: OnnxNode) -> dict:
+    """ONNX's Resize of a feature map by whole factors (read from its input and output sizes)."""
+    x, out = input_shape(node), output_shape(node)
+    if len(x) != 4 or x[:2] != out[:2] or any(o % i for i, o in zip(x[2:], out[2:])):
+        raise ValueError("a Resize that is not an upsampling of a feature map by whole factors")
+    mode = str(node.attrs.get("mode", "nearest"))
+    if mode not in _RESIZE_MODES:
+        raise ValueError(f"a Resize of mode {mode!r}")
+    return {"size": (out[2] // x[2], out[3] // x[3]), "interpolation": _RESIZE_MODES[mode]}
+
+
 # ---- writing -------------------------------------------------------------------------------------
 
 #: ONNX's activation ops by archviz's names (HardSigmoid is ONNX's alpha * x + beta, clipped).

@@ -27,7 +27,6 @@ from archviz.ops.base import (
     Attrs,
     Cost,
     Family,
-    OnnxNode,
     OnnxOut,
     Op,
     Shape,
@@ -44,31 +43,6 @@ from archviz.ops.convolution import RANK_SUFFIX, channels_last, padded, window_l
 from archviz.ops.merging import _elementwise_op, _simple, broadcast
 
 # ---- pooling -----------------------------------------------------------------------------------
-
-
-def _pool_from_onnx(node: OnnxNode) -> dict:
-    """ONNX's MaxPool and AveragePool (strides default to 1, not to the window). ``ceil_mode`` rounds the
-    output size up, as torch does (a last window must start inside the input or its left padding):
-    archviz's floor rule gets the same size from that much more padding at the end."""
-    rank = onnx_attrs.spatial_rank(node)
-    pool = onnx_attrs.ints(node, "kernel_shape", 1, rank)
-    strides = onnx_attrs.ints(node, "strides", 1, rank)
-    dilation = onnx_attrs.ints(node, "dilations", 1, rank)
-    padding = onnx_attrs.padding(node, rank)
-    if node.attrs.get("ceil_mode") and padding != "same":
-        size = onnx_attrs.input_shape(node)[2:]
-        pads = [list(p) for p in (((0, 0),) * rank if padding == "valid" else padding)]
-        for i in range(rank):
-            span, total = dilation[i] * (pool[i] - 1) + 1, size[i] + sum(pads[i])
-            count = -(-(total - span) // strides[i]) + 1
-            if (count - 1) * strides[i] >= size[i] + pads[i][0]:
-                count -= 1
-            pads[i][1] += max(0, (count - 1) * strides[i] + span - total)
-        padding = tuple(tuple(p) for p in pads) if any(map(any, pads)) else "valid"
-    attrs: dict = {"pool": pool, "strides": strides, "padding": padding}
-    if any(d != 1 for d in dilation):
-        attrs["dilation"] = dilation
-    return attrs
 
 
 def _pool_op(name: str, kind: str, rank: int) -> Op:
@@ -119,7 +93,7 @@ def _pool_op(name: str, kind: str, rank: int) -> Op:
         label=lambda attrs: window_label(attrs, "pool"),
         keras={keras_class: read},
         write=write,
-        onnx={f"{'Max' if kind == 'Max' else 'Average'}Pool/{rank}d": _pool_from_onnx},
+        onnx={f"{'Max' if kind == 'Max' else 'Average'}Pool/{rank}d": onnx_attrs.read_pool},
     )
 
 
@@ -280,21 +254,6 @@ def _upsampling_read(config: Mapping[str, Any]) -> dict:
     return {"size": ntuple(nested_ints(config.get("size", 2)), 2), "interpolation": interpolation}
 
 
-#: ONNX's Resize modes and archviz's interpolations.
-_RESIZE_MODES = {"nearest": "nearest", "linear": "bilinear", "cubic": "bicubic"}
-
-
-def _resize_from_onnx(node: OnnxNode) -> dict:
-    """ONNX's Resize of a feature map by whole factors (read from its input and output sizes)."""
-    x, out = onnx_attrs.input_shape(node), onnx_attrs.output_shape(node)
-    if len(x) != 4 or x[:2] != out[:2] or any(o % i for i, o in zip(x[2:], out[2:])):
-        raise ValueError("a Resize that is not an upsampling of a feature map by whole factors")
-    mode = str(node.attrs.get("mode", "nearest"))
-    if mode not in _RESIZE_MODES:
-        raise ValueError(f"a Resize of mode {mode!r}")
-    return {"size": (out[2] // x[2], out[3] // x[3]), "interpolation": _RESIZE_MODES[mode]}
-
-
 def _from_config(key: str, convert: Callable[[Any], Any]) -> Callable[[Mapping[str, Any]], dict]:
     def read(config: Mapping[str, Any]) -> dict:
         channels_last(config)
@@ -363,7 +322,7 @@ OPS = (
                 ntuple(a["size"], 2), interpolation=a.get("interpolation", "nearest"), name=name
             )
         ),
-        onnx={"Resize/2d": _resize_from_onnx},
+        onnx={"Resize/2d": onnx_attrs.read_resize},
     ),
     Op(
         "identity",

@@ -17,7 +17,7 @@ from typing import Any
 
 import archviz.ops.onnx_attrs as onnx_attrs
 from archviz.errors import UnsupportedOpError
-from archviz.ops.base import Attrs, Cost, Family, OnnxNode, Op, Shape, ShapeError, nested_ints, numel, single
+from archviz.ops.base import Attrs, Cost, Family, Op, Shape, ShapeError, nested_ints, numel, single
 
 
 def _axes(value: Any) -> tuple[int, ...] | None:
@@ -70,53 +70,6 @@ def _pad_read(config: Mapping[str, Any]) -> dict:
     if pads[0] != (0, 0):
         raise ValueError("padding across the batch")
     return {"pad_width": pads[1:], "mode": config.get("mode", "constant")}
-
-
-def _pad_from_onnx(node: OnnxNode) -> dict:
-    """ONNX's Pad (``[x1_begin, x2_begin, ..., x1_end, ...]`` over every axis, the batch's zero)."""
-    rank = len(onnx_attrs.input_shape(node))
-    if len(node.values) > 3 and node.values[3] is not None:
-        raise ValueError("a Pad of chosen axes")
-    found = node.attrs["pads"] if "pads" in node.attrs else onnx_attrs.value(node, 1, "pads")
-    pads = [int(p) for p in found]
-    if len(pads) != 2 * rank or pads[0] or pads[rank]:
-        raise ValueError(f"pads {pads[:16]} of a tensor of {rank} dimensions")
-    pairs = [(pads[i], pads[i + rank]) for i in range(rank)]
-    order = [*range(2, rank), 1] if rank > 1 else []
-    return {"pad_width": tuple(pairs[a] for a in order), "mode": str(node.attrs.get("mode", "constant"))}
-
-
-def _transpose_from_onnx(node: OnnxNode) -> dict:
-    """ONNX's perm (batch first, channels second) as a permutation of archviz's channels-last sample."""
-    rank = len(onnx_attrs.input_shape(node))
-    perm = [int(a) for a in (node.attrs.get("perm") or range(rank)[::-1])]
-    if sorted(perm) != list(range(rank)) or perm[0] != 0:
-        raise ValueError("a transpose that moves the batch")
-    onnx_axis = [*range(2, rank), 1]  # the ONNX axis of each sample axis
-    return {"axes": tuple(onnx_attrs.sample_axis(perm[onnx_axis[i]], rank) for i in range(rank - 1))}
-
-
-def _mean_from_onnx(node: OnnxNode) -> dict:
-    """ONNX's ReduceMean: its axes an attribute (before opset 18) or an input; none, every axis."""
-    rank = len(onnx_attrs.input_shape(node))
-    axes = node.attrs.get("axes") if "axes" in node.attrs else (node.values[1] if len(node.values) > 1 else None)
-    if axes is None:
-        raise ValueError("a mean over every axis, the batch's too")
-    axes = [axes] if isinstance(axes, int) else axes
-    return {
-        "axis": tuple(onnx_attrs.sample_axis(int(a), rank) for a in axes),
-        "keepdims": bool(node.attrs.get("keepdims", 1)),
-    }
-
-
-def _split_from_onnx(node: OnnxNode) -> dict:
-    """ONNX's Split into its outputs: equal parts, or the sizes of ``split`` (archviz keeps the first)."""
-    rank = len(onnx_attrs.input_shape(node))
-    axis = onnx_attrs.sample_axis(int(node.attrs.get("axis", 0)), rank)
-    sizes = node.attrs.get("split") if "split" in node.attrs else (node.values[1] if len(node.values) > 1 else None)
-    if sizes is None:
-        return {"sections": int(node.attrs.get("num_outputs", len(node.outputs))), "axis": axis}
-    return {"sections": tuple(int(s) for s in sizes[:1]), "axis": axis}
 
 
 def _transpose_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
@@ -319,7 +272,7 @@ OPS = (
         _pad_shape,
         label=lambda attrs: str(attrs.get("mode", "constant")),
         keras={"numpy.Pad": _pad_read},
-        onnx={"Pad": _pad_from_onnx},
+        onnx={"Pad": onnx_attrs.read_pad},
         write=_write(
             "numpy",
             "Pad",
@@ -331,10 +284,10 @@ OPS = (
         Family.RESHAPE,
         _transpose_shape,
         keras={"numpy.Transpose": _transpose_read},
-        onnx={"Transpose": _transpose_from_onnx},
+        onnx={"Transpose": onnx_attrs.read_transpose},
         write=_write("numpy", "Transpose", lambda a: {"axes": [0, *(x + 1 for x in a["axes"])]}),
     ),
-    _reduction_op("mean", "Mean", lambda inputs, outputs: inputs, {"ReduceMean": _mean_from_onnx}),
+    _reduction_op("mean", "Mean", lambda inputs, outputs: inputs, {"ReduceMean": onnx_attrs.read_mean}),
     _reduction_op("sum", "Sum", lambda inputs, outputs: inputs - outputs),
     _reduction_op("max", "Max", lambda inputs, outputs: 0),
     Op(
@@ -353,7 +306,7 @@ OPS = (
         label=lambda attrs: f"{attrs['sections']} on axis {attrs['axis']}",
         keras={"numpy.Split": lambda c: {"sections": nested_ints(c["indices_or_sections"]), "axis": _axis(c["axis"])}},
         write=_refuse("a split's pieces cannot be exported: archviz keeps one output per layer"),
-        onnx={"Split": _split_from_onnx},
+        onnx={"Split": onnx_attrs.read_split},
     ),
     Op(
         "stack",

@@ -31,15 +31,12 @@ from archviz.ops import Family, Op, onnx_op
 from archviz.ops.base import OnnxNode
 from archviz.ops.onnx_attrs import sample_shape
 from archviz.sources.onnx.module_paths import layer_names, set_structure
+from archviz.sources.onnx.protos import FLOAT_TYPES, MAX_VALUE_ELEMENTS, attributes, constant_tensor, shape_of
 
 #: Ops whose output is a function of their input's shape alone: shape arithmetic, evaluated once.
 SHAPE_OF = ("Shape", "Size")
 #: The domains of ONNX's own ops.
 ONNX_DOMAINS = ("", "ai.onnx")
-#: Constant inputs up to this many elements are read as values (a Clip's bounds, a Pad's widths).
-MAX_VALUE_ELEMENTS = 64
-#: TensorProto data types of floating point: float, float16, double, bfloat16, the float8s, float4.
-FLOAT_TYPES = frozenset({1, 10, 11, 16, 17, 18, 19, 20, 23})
 _READ_ERRORS = (ArchvizError, KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError)
 
 
@@ -67,7 +64,7 @@ class _Reader:
         body = model.graph
         self.shapes: dict[str, Shape | None] = {}
         for value in (*body.input, *body.value_info, *body.output):
-            self.shapes[value.name] = _shape_of(value)
+            self.shapes[value.name] = shape_of(value)
         self.held: dict[str, Held] = {
             tensor.name: Held(tuple(tensor.dims), tensor.name, tensor) for tensor in body.initializer
         }
@@ -114,7 +111,7 @@ class _Reader:
                 )
         standard = node.domain in ONNX_DOMAINS
         if standard and node.op_type == "Constant":
-            self.hold(node, _constant_tensor(node))
+            self.hold(node, constant_tensor(node))
             return
         subgraphs = any(attribute.type in (5, 10) for attribute in node.attribute)  # GRAPH, GRAPHS: If, Loop, Scan
         if standard and not subgraphs and (node.op_type in SHAPE_OF or all(t in self.held for t in names if t)):
@@ -141,7 +138,7 @@ class _Reader:
         op = onnx_op(node.op_type, rank) if standard else None
         kind = node.op_type if standard else f"{node.domain}.{node.op_type}"
         onnx_node = OnnxNode(
-            attrs=_attributes(node),
+            attrs=attributes(node),
             shapes=[self.shape_of(t) for t in names],
             outputs=[self.shapes.get(t) for t in node.output],
             constants=[t in self.held for t in names],
@@ -304,41 +301,3 @@ class _Reader:
 def _key(op: Op, op_type: str, rank: int | None) -> str:
     ranked = f"{op_type}/{rank}d"
     return ranked if ranked in op.onnx else op_type
-
-
-def _shape_of(value: Any) -> Shape | None:
-    """A value's inferred shape (an open size -1), None where it has none."""
-    kind = value.type
-    if not kind.HasField("tensor_type") or not kind.tensor_type.HasField("shape"):
-        return None
-    return tuple(d.dim_value if d.HasField("dim_value") else -1 for d in kind.tensor_type.shape.dim)
-
-
-def _constant_tensor(node: Any) -> Any:
-    """A Constant node's value as a tensor proto (its ``value``), or None (value_float, value_ints...)."""
-    for attribute in node.attribute:
-        if attribute.name == "value" and attribute.HasField("t"):
-            return attribute.t
-    return None
-
-
-#: AttributeProto types read as values: FLOAT, INT, STRING, FLOATS, INTS, STRINGS (others are skipped).
-_ATTRIBUTE_FIELDS = {1: "f", 2: "i", 3: "s", 6: "floats", 7: "ints", 8: "strings"}
-
-
-def _attributes(node: Any) -> dict[str, Any]:
-    """A node's plain attributes (a string decoded, a list of at most :data:`MAX_VALUE_ELEMENTS` values)."""
-    attrs: dict[str, Any] = {}
-    for attribute in node.attribute:
-        field = _ATTRIBUTE_FIELDS.get(attribute.type)
-        if field is None:
-            continue
-        value = getattr(attribute, field)
-        if field == "s":
-            value = value.decode("utf-8", "replace")
-        elif field in ("floats", "ints", "strings"):
-            if len(value) > MAX_VALUE_ELEMENTS:
-                continue
-            value = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in value]
-        attrs[attribute.name] = value
-    return attrs

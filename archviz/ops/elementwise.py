@@ -9,6 +9,7 @@ per output element; an exponential, a square root, an absolute value, erf, sine 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -51,7 +52,7 @@ def _clip_from_onnx(node: OnnxNode) -> dict:
         bound = node.values[index] if index < len(node.values) else node.attrs.get(old)
         if isinstance(bound, list) and len(bound) == 1:
             bound = bound[0]
-        if isinstance(bound, (int, float)):
+        if isinstance(bound, (int, float)) and math.isfinite(bound):  # JSON has no infinity
             attrs[key] = float(bound)
     return attrs
 

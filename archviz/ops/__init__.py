@@ -1,7 +1,8 @@
 """The op table: every op archviz knows, each declared once (:class:`~archviz.ops.base.Op`).
 
-An op's entry holds its shape and cost rule, its family, its diagram label and the Keras
-classes it is imported from and exported to. Adding an op is one entry in
+An op's entry holds its shape and cost rule, its family, its diagram label, the Keras
+classes it is imported from and exported to, and the ONNX op types it is read from and written as
+(:data:`ONNX_TYPES`). Adding an op is one entry in
 :mod:`~archviz.ops.layers` or :mod:`~archviz.ops.merging` plus its tests; the analysis, the
 Keras importer and exporter, and the diagrams all read this table. An op missing from it is
 reported by name, never counted as zero (see :func:`op_for`).

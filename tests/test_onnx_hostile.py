@@ -119,6 +119,19 @@ def test_external_data_beside_the_model_is_never_read(tmp_path):
     assert summary.params == 108 and summary.macs == 6 * 6 * 4 * 27
 
 
+def test_negative_initializer_dims(run_cli, tmp_path):
+    built = conv_model(tmp_path)
+    tensor = built.graph.initializer[0]
+    tensor.ClearField("raw_data")
+    tensor.ClearField("float_data")
+    tensor.dims[0] = -4
+    tensor.data_location = TensorProto.EXTERNAL
+    entry = tensor.external_data.add()
+    entry.key, entry.value = "location", "w.bin"
+    err = one_line_failure(run_cli, save(built, tmp_path / "m.onnx"))
+    assert "negative dimension" in err
+
+
 def test_nodes_out_of_order(run_cli, tmp_path):
     nodes = [N("Relu", ["r"], ["y"], name="late"), N("Relu", ["x"], ["r"], name="early")]
     path = save(model(nodes, [1, 3, 8, 8], outputs=["y"]), tmp_path / "m.onnx")

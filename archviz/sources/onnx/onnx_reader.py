@@ -68,6 +68,9 @@ class _Reader:
         self.held: dict[str, Held] = {
             tensor.name: Held(tuple(tensor.dims), tensor.name, tensor) for tensor in body.initializer
         }
+        for tensor in body.initializer:
+            if any(d < 0 for d in tensor.dims):
+                raise RuntimeFailure(f"{path}: initializer {tensor.name[:80]!r} has a negative dimension")
         self.produced: dict[str, str] = {}  # tensor -> the layer that makes it
         self.samples: dict[str, Shape | None] = {}  # layer -> its output shape, channels last
         self.counted: dict[str, str] = {}  # initializer -> the layer that counted its params

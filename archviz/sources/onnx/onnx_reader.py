@@ -298,7 +298,11 @@ class _Reader:
                 "present): 3 params per channel fewer than with its batch norms",
             )
         sample = next(s for layer, s in self.samples.items() if self.graph[layer].op == "input")
-        return ModelRecord(Source.ONNX, input_shape=sample, file=file, notes=notes)
+        description = (
+            f"An ONNX file{f' of {producer}' if producer else ''}: its NCHW tensors are shown as HxWxC, per sample"
+            + ("; batch norm folded into the convs by the exporter (3 params per channel fewer)." if folded else ".")
+        )
+        return ModelRecord(Source.ONNX, description=description, input_shape=sample, file=file, notes=notes)
 
 
 def _key(op: Op, op_type: str, rank: int | None) -> str:

@@ -50,10 +50,14 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 
 # Everything the tests use. tf-keras writes the Keras 2 (tf.keras) files the tests read and keras-hub
 # gives the tests real backbones (built from small configs, never with weights); --no-deps keeps the one
-# TensorFlow (keras-hub needs regex and tokenizers beside it).
+# TensorFlow (keras-hub needs regex and tokenizers beside it). torch exports the torchvision ResNets the
+# slow ONNX test reads (scripts/make_onnx_fixtures.py); archviz itself never imports it. Use its CPU build
+# (a local wheel in pip's find-links, or PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu).
+TORCH := torch==2.13.0
 $(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install -q -e '.[test]'
 	$(BIN)/pip install -q --no-deps tf-keras keras-hub regex tokenizers
+	$(BIN)/pip install -q $(TORCH)
 	touch $(STAMP) $(TEST_STAMP)
 
 demo: setup

@@ -1,4 +1,5 @@
-"""What MODEL means everywhere: a preset name, a spec file, or (with TensorFlow) a Keras model or file.
+"""What MODEL means everywhere: a preset name, a spec file, an ONNX file (with the onnx package), or (with
+TensorFlow) a Keras model or file.
 
 :func:`analyze` is the public entry point of the library::
 
@@ -23,6 +24,7 @@ from archviz.core.training import Training, training_cost
 from archviz.errors import SpecError, UnknownModelError, UsageError
 from archviz.limits import short
 from archviz.sources.keras import KERAS_SUFFIXES
+from archviz.sources.onnx.onnx_files import ONNX_SUFFIXES, looks_like_onnx
 from archviz.sources.zoo import REGISTRY, STEMS, ResNetConfig, build
 from archviz.sources.zoo.config import BlockType, Shortcut, StemName, StrideOn
 from archviz.units import parse_shape
@@ -99,10 +101,14 @@ def load_config(model: str | Path | ResNetConfig, **options: Any) -> ResNetConfi
             config = load_spec(path)
         elif path.suffix.lower() in KERAS_SUFFIXES:
             raise UsageError(f"{text} is a Keras model file: it has no zoo config (use archviz.analyze or load_graph)")
+        elif path.suffix.lower() in ONNX_SUFFIXES or looks_like_onnx(path):
+            raise UsageError(f"{short(text)} is an ONNX model file: it has no zoo config (it is read as it is)")
         elif text in REGISTRY:
             config = REGISTRY.get(text)
         elif _exists(path):
-            raise UnknownModelError(f"{short(text)}: a file, but not a spec (.toml) or a Keras model (.keras, .h5)")
+            raise UnknownModelError(
+                f"{short(text)}: a file, but not a spec (.toml), a Keras model (.keras, .h5) or an ONNX model (.onnx)"
+            )
         else:
             raise UnknownModelError(REGISTRY.unknown_message(text))
     return _apply(config, options)
@@ -203,6 +209,16 @@ def is_keras_file(model: Any) -> bool:
     return isinstance(model, (str, Path)) and Path(str(model)).suffix.lower() in KERAS_SUFFIXES
 
 
+def is_onnx_file(model: Any) -> bool:
+    """An ``.onnx`` path, or a file of another name whose first bytes are an ONNX model's."""
+    if not isinstance(model, (str, Path)):
+        return False
+    path = Path(str(model))
+    if path.suffix.lower() in ONNX_SUFFIXES:
+        return True
+    return path.suffix.lower() not in (*KERAS_SUFFIXES, *SPEC_SUFFIXES) and looks_like_onnx(path)
+
+
 class Resolved(NamedTuple):
     """MODEL resolved: its layer graph, and the Keras model object where one was asked for."""
 
@@ -220,9 +236,10 @@ def resolve(
     **options: Any,
 ) -> Resolved:
     """What MODEL means, for every command: a preset name, a spec path, a :class:`ResNetConfig`, a
-    graph, a Keras model object (any kind) or a Keras file (``.keras``, ``.h5``).
+    graph, a Keras model object (any kind), a Keras file (``.keras``, ``.h5``) or an ONNX file (``.onnx``,
+    or any name whose first bytes are an ONNX model's), read without running anything.
 
-    Zoo models and specs take the :data:`MODEL_OPTIONS`; Keras models take only ``input_shape``
+    Zoo models and specs take the :data:`MODEL_OPTIONS`; Keras models and ONNX files take only ``input_shape``
     (for a subclassed model that was never built, or a model whose input size is open). A file is
     read as ``loader`` says (:class:`~archviz.core.record.Loader`); Keras loads it with its safe mode on unless
     ``unsafe``; ``custom_objects`` is a dict, or the path of a Python file defining the custom
@@ -235,15 +252,27 @@ def resolve(
         return Resolved(model, _exported(model) if keras_model else None)
     if loader != "auto" and not is_keras_file(model):
         raise UsageError(f"--loader {loader} applies to Keras model files (.keras, .h5)")
-    if not (is_keras_file(model) or is_keras_model(model)):
+    onnx_file = not is_keras_file(model) and is_onnx_file(model)
+    if not (is_keras_file(model) or is_keras_model(model) or onnx_file):
         graph = build(load_config(model, **options))
         return Resolved(graph, _exported(graph) if keras_model else None)
     extra = sorted(k for k, v in options.items() if v is not None and k != "input_shape")
     if extra:
-        raise UsageError(f"option {extra[0]!r} applies to zoo models and spec files, not to Keras models")
+        raise UsageError(f"option {extra[0]!r} applies to zoo models and spec files, not to Keras or ONNX models")
     shape = options.get("input_shape")
     if isinstance(shape, str):
         shape = parse_shape(shape)
+    if onnx_file:
+        if keras_model:
+            raise UsageError(
+                f"{short(str(model))}: an ONNX file cannot be run in Keras (this command builds a Keras model)"
+            )
+        from archviz.core.hierarchy import recover_structure
+        from archviz.sources.onnx import load_onnx
+
+        graph = load_onnx(Path(str(model)), input_shape=shape)
+        recover_structure(graph)
+        return Resolved(graph)
     if is_keras_file(model):
         from archviz.sources.keras.files import load_file
 
@@ -312,6 +341,31 @@ def build_keras(model: Any, **options: Any) -> Any:
     >>> base = archviz.build_keras("resnet50-keras", include_top=False, input_shape=(160, 160, 3))  # doctest: +SKIP
     """
     return _exported(build(load_config(model, **options)))
+
+
+def export_onnx(model: Any, output: str | Path, **options: Any) -> tuple[Summary, int]:
+    """Write MODEL (a preset, spec or config, with the model options) as an ONNX file with untrained
+    weights, atomically (``-`` is standard output), with the onnx package alone; returns the model's
+    summary and the file's node count."""
+    from archviz.fileio import atomic_path, check_suffix, check_writable
+
+    check_suffix(output, ONNX_SUFFIXES, "an ONNX model")
+    check_writable(output)
+    config = load_config(model, **options)
+    from archviz.sources.onnx.onnx_files import require_onnx
+
+    onnx = require_onnx("exporting to ONNX")
+    graph = build(config)
+    summary = analyze_graph(graph)
+    from archviz.core.memory import check_fits
+
+    check_fits(summary, run=False)  # its weights are written: a model too big for this machine is refused first
+    from archviz.sources.onnx.onnx_writer import to_onnx
+
+    written = to_onnx(graph)
+    with atomic_path(output, suffix=".onnx") as temporary:
+        onnx.save(written, str(temporary))
+    return summary, len(written.graph.node)
 
 
 def export(model: Any, output: str | Path, *, announce: Callable[[str], None] | None = None, **options: Any) -> Any:

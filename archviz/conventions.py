@@ -130,6 +130,19 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "tf-keras graph, its `TFOpLambda` operations included, costs what the rules above say.",
     ),
     (
+        "ONNX",
+        "**ONNX files** are counted by the same rules, op by op; an ONNX feature map `(N, C, H, W)` is shown "
+        "as `H x W x C` (channels last, per sample). Params are the elements of the floating-point "
+        "initializers the layers use, each counted once however many nodes read it (an exporter's `Identity` "
+        "of an initializer is that initializer); a `Constant`'s value, an integer initializer (a shape, axes) "
+        "and a setting (a Clip's bounds, a Resize's scales) are no params. Shape arithmetic (`Shape`, "
+        "`Gather`, `Unsqueeze`, `Concat` of shapes: any standard op on constants alone) is evaluated once and "
+        "costs nothing. An exporter that folds each batch norm into the convolution before it (torch's, in "
+        "eval mode) leaves 3 params per channel fewer: the batch norm's 4 gone, a conv bias of 1 come; MACs "
+        "are unchanged. A node no rule maps (a custom domain, `Loop`, `If`) is not counted and makes the "
+        "totals incomplete.",
+    ),
+    (
         "Memory",
         "**Activation memory** is the bytes of every layer's output (the input included) for the batch "
         "size and dtype (float32 by default). **Parameter memory** is params x bytes per value (float32 "

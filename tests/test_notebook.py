@@ -95,8 +95,7 @@ def test_depths_and_a_small_model_in_full():
 
 def test_a_new_table_metric_appears_by_its_entry(monkeypatch):
     widened = tuple(
-        m._replace(views=m.views | {View.TABLE}) if m.key == "activation_bytes" else m
-        for m in metrics.METRICS
+        m._replace(views=m.views | {View.TABLE}) if m.key == "activation_bytes" else m for m in metrics.METRICS
     )
     monkeypatch.setattr(metrics, "METRICS", widened)
     summary = archviz.analyze("resnet18")

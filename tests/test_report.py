@@ -281,8 +281,7 @@ def test_stage_charts_iterate_the_metric_table(monkeypatch):
     page = render_report(archviz.analyze("resnet18"))
     assert re.findall(r'<figure class="chart" id="chart-(\w+)"', page) == ["params", "macs"]
     widened = tuple(
-        m._replace(views=m.views | {metrics.View.STAGES}) if m.key == "flops" else m
-        for m in metrics.METRICS
+        m._replace(views=m.views | {metrics.View.STAGES}) if m.key == "flops" else m for m in metrics.METRICS
     )
     monkeypatch.setattr(metrics, "METRICS", widened)
     page = render_report(archviz.analyze("resnet18"))

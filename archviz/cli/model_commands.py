@@ -126,22 +126,31 @@ def report(model: str, output: str, depth: str, batch_size: int, dtype: str, **p
     emit(render_report(result, stage_comparison(result), depth=depth), output)
 
 
-@cli.command(short_help="Write a model as a trainable Keras model (.keras).")
+@cli.command(short_help="Write a model as a trainable Keras model (.keras) or as ONNX (.onnx).")
 @click.argument("model")
 @output_option(
-    required=True, help="The Keras file to write: .keras (or .h5, the legacy format); - is standard output (.keras)."
+    required=True,
+    help="The file to write: .keras (or .h5, the legacy format), or .onnx; - is standard output (.keras).",
 )
 @model_options
 def export(model: str, output: str, **params: Any) -> None:
     """Write MODEL as a trainable Keras model (untrained weights) whose layer names are
-    archviz's hierarchical names.
+    archviz's hierarchical names, or, to a .onnx file, as an ONNX model (the onnx package alone, no
+    TensorFlow; batch norm kept, nodes named after the layers' paths).
 
     \b
     Examples:
       archviz export resnet50 -o resnet50.keras
       archviz export resnet20 --shortcut B --classes 100 -o resnet20_cifar100.keras
       archviz export examples/specs/seed004_mini_resnet.toml -o mini_resnet.keras
+      archviz export resnet18-torchvision -o resnet18.onnx
     """
+    if str(output).lower().endswith(".onnx"):
+        from archviz.api import export_onnx
+
+        summary, nodes = export_onnx(model, output, **model_params(params))
+        note(f"wrote {output}: {summary.params:,} params, {nodes:,} nodes")
+        return
     from archviz.api import export as export_model
 
     keras_model = export_model(model, output, announce=note, **model_params(params))

@@ -201,9 +201,10 @@ def known(shape: tuple[int, ...] | None) -> bool:
 
 def _params_agree(cost: Cost, declared: Declared) -> bool:
     """Whether a rule's params are the declared ones: a repeated call of a layer declares none (its
-    first call counts them), a frozen layer declares all its weights non-trainable."""
+    first call counts them), an ONNX layer sharing an initializer with a layer before it fewer than the
+    rule's, a frozen layer declares all its weights non-trainable."""
     if declared.shares is not None:
-        return declared.params == (0, 0)
+        return declared.params == (0, 0) or sum(declared.params or (0, 0)) <= cost.params
     trainable, non_trainable = declared.params or (0, 0)
     if trainable == 0:
         return cost.params == non_trainable

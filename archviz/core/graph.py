@@ -43,7 +43,8 @@ class Declared(NamedTuple):
     counted. ``kind`` is the framework's name of the layer class, for those reports.
 
     Params as a framework counts them: a frozen layer's weights are all non-trainable, and a layer
-    called twice has its weights counted at its first call; ``shares`` names that first call's node.
+    called twice has its weights counted at its first call; ``shares`` names that first call's node
+    (or, in an ONNX file, the layer that counted a weight this one shares with it).
     """
 
     kind: str

@@ -18,6 +18,7 @@ class Source(enum.StrEnum):
 
     ZOO = "zoo"  # a preset or a spec file: a config the builder turned into layers
     KERAS = "keras"  # a Keras model object or file
+    ONNX = "onnx"  # an ONNX file
 
 
 class Loader(enum.StrEnum):
@@ -46,15 +47,22 @@ class ModelRecord:
     keras_class: str | None = None
     loader: Loader | None = None
     loader_reason: str | None = None
+    file: Mapping[str, Any] = field(default_factory=dict)  # what an ONNX file says of itself (producer, opset)
+    notes: tuple[str, ...] = ()  # one line each, shown under a summary's title
 
     def with_input_shape(self, shape: tuple[int, ...]) -> ModelRecord:
         return replace(self, input_shape=tuple(shape))
 
     def options(self) -> dict[str, Any]:
         """The options as the JSON record gives them: a zoo model's config; a Keras model's class, input
-        shape and loader."""
+        shape and loader; an ONNX file's producer, opset, layout and input shape."""
         if self.source is Source.ZOO:
             return dict(self.config)
+        if self.source is Source.ONNX:
+            found = dict(self.file)
+            if self.input_shape is not None:
+                found["input_shape"] = list(self.input_shape)
+            return found
         options: dict[str, Any] = {"keras_class": self.keras_class}
         if self.input_shape is not None:
             options["input_shape"] = list(self.input_shape)

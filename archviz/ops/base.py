@@ -12,7 +12,7 @@ import enum
 import math
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from archviz.errors import ModelError, UnsupportedOpError
 from archviz.ops.backward import BackwardRule
@@ -64,6 +64,47 @@ CostRule = Callable[[Attrs, Sequence[Shape], Shape], Cost]
 RAW_OPS = "keras.src.ops."
 #: a Keras layer's config -> the op's attributes
 KerasReader = Callable[[Mapping[str, Any]], dict]
+
+
+class OnnxNode(NamedTuple):
+    """An ONNX node as an op's ONNX reader sees it (:mod:`archviz.ops.onnx_attrs` has the helpers).
+
+    ``attrs`` are its attributes as plain values; ``shapes`` the ONNX shapes of its inputs and
+    ``outputs`` of its outputs (batch first, channels second, an open size -1; None where unknown or
+    absent); ``constants`` which inputs are constants of the file (weights, settings); ``values`` the
+    values of its small constant inputs (lists of numbers, None otherwise).
+    """
+
+    attrs: Mapping[str, Any]
+    shapes: Sequence[tuple[int, ...] | None]
+    outputs: Sequence[tuple[int, ...] | None]
+    constants: Sequence[bool] = ()
+    values: Sequence[Any] = ()
+
+
+#: an ONNX node -> the op's attributes (a ValueError: a variant the op's rule does not take)
+OnnxReader = Callable[[OnnxNode], dict]
+
+
+class OnnxOut(Protocol):
+    """What an op's ONNX writer writes with (:mod:`archviz.sources.onnx.onnx_writer`): nodes named after
+    the layer's path, and the layer's initializers (untrained values)."""
+
+    def node(self, op_type: str, inputs: list[str], **attrs: Any) -> str:
+        """Add a node; returns its output tensor."""
+        ...
+
+    def weight(self, suffix: str, dims: Sequence[int], fill: float = 0.0) -> str:
+        """A float initializer of the layer (``conv1.weight``); returns its name."""
+        ...
+
+    def ints(self, suffix: str, values: Sequence[int]) -> str:
+        """An int64 initializer (a shape, pads): a setting, not a param."""
+        ...
+
+
+#: (out, attrs, input tensors, input shapes channels last, output shape) -> the output tensor
+OnnxWriter = Callable[[OnnxOut, Mapping[str, Any], list[str], list[tuple[int, ...]], tuple[int, ...]], str]
 #: (keras module, layer name, attrs, input tensors, output shape) -> output tensor
 KerasWriter = Callable[[Any, str, Attrs, list, Shape], Any]
 
@@ -84,7 +125,10 @@ class Op(NamedTuple):
     * ``label``: its key attributes as diagrams and tables show them (``3x3/2, 128``);
     * ``keras``: each Keras class imported as this op, with the function that turns such a
       layer's config (``layer.get_config()``, or a model file's JSON) into attributes;
-    * ``write``: builds the Keras layer on export;
+    * ``onnx``: each ONNX op type read as this op, with the function that turns such a node into
+      attributes; an op type that is a different op by the rank of its input is keyed with it
+      (``Conv/2d`` is conv2d, ``Conv/1d`` conv1d);
+    * ``write``: builds the Keras layer on export; ``onnx_write`` writes its ONNX nodes;
     * ``activation``: whether its output is activation memory (False for a held weight, which is
       parameter memory);
     * ``field``: its receptive-field rule (:mod:`~archviz.ops.field`; None: its family's, if any).
@@ -100,6 +144,8 @@ class Op(NamedTuple):
     label: Callable[[Attrs], str] = _no_label
     keras: Mapping[str, KerasReader] = MappingProxyType({})
     write: KerasWriter | None = None
+    onnx: Mapping[str, OnnxReader] = MappingProxyType({})
+    onnx_write: OnnxWriter | None = None
     activation: bool = True
     field: Callable[..., Any] | None = None
     backward: BackwardRule | None = None

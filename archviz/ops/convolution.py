@@ -19,11 +19,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+import archviz.ops.onnx_attrs as onnx_attrs
 from archviz.ops.backward import INPUT, Backward, activation_backward
 from archviz.ops.base import (
     Attrs,
     Cost,
     Family,
+    OnnxNode,
+    OnnxOut,
     Op,
     Shape,
     ShapeError,
@@ -130,6 +133,24 @@ def _flops(attrs: Attrs, macs_flops: int, out: Shape) -> int:
 # ---- convolutions: plain, grouped and depthwise ------------------------------------------
 
 
+def _conv_from_onnx(node: OnnxNode) -> dict:
+    """ONNX's Conv: its weight is ``(filters, channels / groups, *kernel)``; a depthwise conv is the
+    grouped conv with a group per channel."""
+    weight = onnx_attrs.input_shape(node, 1)
+    rank = len(weight) - 2
+    attrs: dict = {
+        "filters": weight[0],
+        "kernel": tuple(weight[2:]),
+        "strides": onnx_attrs.ints(node, "strides", 1, rank),
+        "padding": onnx_attrs.padding(node, rank),
+        "dilation": onnx_attrs.ints(node, "dilations", 1, rank),
+        "use_bias": len(node.shapes) > 2 and node.shapes[2] is not None,
+    }
+    if int(node.attrs.get("group", 1)) != 1:
+        attrs["groups"] = int(node.attrs["group"])
+    return attrs
+
+
 def conv_op(name: str, rank: int, *, depthwise: bool = False) -> Op:
     """A convolution of ``rank`` spatial dimensions. A depthwise convolution is the grouped convolution
     with one group per input channel and ``depth_multiplier`` filters per group: one rule for both."""
@@ -180,6 +201,23 @@ def conv_op(name: str, rank: int, *, depthwise: bool = False) -> Op:
     def read(config: Mapping[str, Any]) -> dict:
         return _window_read(config, rank, filters=not depthwise, multiplier=depthwise)
 
+    def write_onnx(out: OnnxOut, attrs: Attrs, inputs: list[str], shapes: list[Shape], shape: Shape) -> str:
+        """An ONNX Conv (weight ``(filters, channels / groups, *kernel)``), then its activation."""
+        groups, filters = grouping(attrs, shapes[0][-1])
+        weights = [out.weight("weight", (filters, shapes[0][-1] // groups, *ntuple(attrs["kernel"], rank)))]
+        if attrs.get("use_bias", True):
+            weights.append(out.weight("bias", (filters,)))
+        y = out.node(
+            "Conv",
+            [inputs[0], *weights],
+            kernel_shape=list(ntuple(attrs["kernel"], rank)),
+            strides=list(ntuple(attrs.get("strides", 1), rank)),
+            dilations=list(ntuple(attrs.get("dilation", 1), rank)),
+            group=groups,
+            **onnx_attrs.onnx_padding(attrs.get("padding", "valid"), rank),
+        )
+        return onnx_attrs.write_activation(out, attrs.get("activation"), y)
+
     return Op(
         name,
         Family.CONV,
@@ -191,6 +229,8 @@ def conv_op(name: str, rank: int, *, depthwise: bool = False) -> Op:
         keras={keras_class: read},
         write=write,
         backward=backward,
+        onnx={} if depthwise else {f"Conv/{rank}d": _conv_from_onnx},
+        onnx_write=write_onnx,
     )
 
 
@@ -248,6 +288,29 @@ def _transpose_length(size: int, kernel: int, stride: int, dilation: int, paddin
     raise ShapeError(f"a transposed convolution takes padding 'valid' or 'same', not {padding!r}")
 
 
+def _transpose_from_onnx(node: OnnxNode) -> dict:
+    """ONNX's ConvTranspose (weight ``(channels, filters, *kernel)``, one group): its output size, whatever
+    pads and output_padding made it, as Keras's valid padding with an output padding."""
+    weight, x, out = onnx_attrs.input_shape(node, 1), onnx_attrs.input_shape(node), onnx_attrs.output_shape(node)
+    rank = len(weight) - 2
+    if int(node.attrs.get("group", 1)) != 1:
+        raise ValueError("a grouped transposed convolution")
+    kernel, strides = tuple(weight[2:]), onnx_attrs.ints(node, "strides", 1, rank)
+    dilation = onnx_attrs.ints(node, "dilations", 1, rank)
+    extra = tuple(out[2 + i] - (x[2 + i] - 1) * strides[i] - (dilation[i] * (kernel[i] - 1) + 1) for i in range(rank))
+    if min(extra) < 0:
+        raise ValueError("a transposed convolution whose pads crop its output")
+    return {
+        "filters": weight[1],
+        "kernel": kernel,
+        "strides": strides,
+        "dilation": dilation,
+        "padding": "valid",
+        "output_padding": extra,
+        "use_bias": len(node.shapes) > 2 and node.shapes[2] is not None,
+    }
+
+
 def _transpose_op(name: str, rank: int, *, profiler_counts_it: bool) -> Op:
     keras_class = f"Conv{RANK_SUFFIX[rank]}Transpose"
 
@@ -293,6 +356,7 @@ def _transpose_op(name: str, rank: int, *, profiler_counts_it: bool) -> Op:
         label=lambda attrs: f"{_filters_label(attrs)}, up",
         keras={keras_class: lambda c: _window_read(c, rank, filters=True, multiplier=False)},
         write=write,
+        onnx={f"ConvTranspose/{rank}d": _transpose_from_onnx},
     )
 
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import archviz.ops.onnx_attrs as onnx_attrs
 from archviz.errors import UnsupportedOpError
 from archviz.ops.backward import INPUT, Backward, activation_backward
 from archviz.ops.base import (
     Attrs,
     Cost,
     Family,
+    OnnxNode,
+    OnnxOut,
     Op,
     Shape,
     activation_flops,
@@ -162,6 +165,52 @@ def _activation_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Sh
     return keras.layers.Activation(activation_to_keras(attrs["fn"]) or "linear", name=name)(inputs[0])
 
 
+def _softmax_from_onnx(node: OnnxNode) -> dict:
+    rank = len(onnx_attrs.input_shape(node))
+    axis = onnx_attrs.keras_axis(int(node.attrs.get("axis", -1)), rank)
+    return {"fn": "softmax"} | ({"axis": axis} if axis != rank - 1 else {})
+
+
+def _fixed_onnx(fn: str) -> Callable[[OnnxNode], dict[str, Any]]:
+    return lambda node: {"fn": fn}
+
+
+#: ONNX's activation ops and archviz's names for them.
+_ONNX_ACTIVATIONS = {kind: fn for fn, kind in onnx_attrs.ACTIVATION_TYPES.items()}
+
+
+def _batch_norm_from_onnx(node: OnnxNode) -> dict:
+    if node.attrs.get("training_mode"):
+        raise ValueError("a batch norm in training mode")
+    return {"epsilon": float(node.attrs.get("epsilon", 1e-5))}
+
+
+def _batch_norm_to_onnx(out: OnnxOut, attrs: Attrs, inputs: list[str], shapes: list[Shape], shape: Shape) -> str:
+    if not (attrs.get("center", True) and attrs.get("scale", True)):
+        raise UnsupportedOpError("a batch norm without center or scale has no ONNX form (its 4 tensors are required)")
+    channels = shape[-1]
+    parts = (("weight", 1), ("bias", 0), ("mean", 0), ("var", 1))
+    stats = [out.weight(part, (channels,), fill) for part, fill in parts]
+    return out.node("BatchNormalization", [inputs[0], *stats], epsilon=float(attrs.get("epsilon", 1e-3)))
+
+
+def _activation_to_onnx(out: OnnxOut, attrs: Attrs, inputs: list[str], shapes: list[Shape], shape: Shape) -> str:
+    if attrs.get("axis") is not None:
+        raise UnsupportedOpError("a softmax over another axis than the channels has no ONNX form archviz writes")
+    return onnx_attrs.write_activation(out, attrs["fn"], inputs[0])
+
+
+def _dense_to_onnx(out: OnnxOut, attrs: Attrs, inputs: list[str], shapes: list[Shape], shape: Shape) -> str:
+    """A Gemm as torch's Linear writes it (weight ``(units, fan_in)``, transB=1), then its activation."""
+    if len(shapes[0]) != 1:
+        raise UnsupportedOpError("a dense layer on more than a vector has no ONNX Gemm form")
+    weights = [out.weight("weight", (attrs["units"], shapes[0][0]))]
+    if attrs.get("use_bias", True):
+        weights.append(out.weight("bias", (attrs["units"],)))
+    y = out.node("Gemm", [inputs[0], *weights], transB=1)
+    return onnx_attrs.write_activation(out, attrs.get("activation"), y)
+
+
 # ---- dense ------------------------------------------------------------------------
 
 
@@ -201,6 +250,24 @@ def _dense_read(config: Mapping[str, Any]) -> dict:
     return _with_activation({"units": int(config["units"]), "use_bias": bool(config["use_bias"])}, config)
 
 
+def _gemm_from_onnx(node: OnnxNode) -> dict:
+    """ONNX's Gemm as torch's Linear writes it: ``x @ B.T + C`` (transB=1), or ``x @ B + C``."""
+    if node.attrs.get("transA") or len(onnx_attrs.input_shape(node)) != 2:
+        raise ValueError("a Gemm of a transposed input")
+    weight = onnx_attrs.input_shape(node, 1)
+    units = weight[0] if node.attrs.get("transB") else weight[1]
+    return {"units": units, "use_bias": len(node.shapes) > 2 and node.shapes[2] is not None}
+
+
+def _matmul_from_onnx(node: OnnxNode) -> dict:
+    """ONNX's MatMul by a weight matrix of the file (a Linear without bias); a product of two computed
+    tensors is not read."""
+    weight = onnx_attrs.input_shape(node, 1)
+    if len(node.constants) < 2 or not node.constants[1] or node.constants[0] or len(weight) != 2:
+        raise ValueError("a MatMul that is not by a weight matrix")
+    return {"units": weight[1], "use_bias": False}
+
+
 def _fixed_activation(fn: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
     """The reader of a raw ``keras.ops`` activation, whose function its class names (``nn.Relu``)."""
     return lambda config: {"fn": fn}
@@ -217,6 +284,8 @@ OPS = (
         keras={"BatchNormalization": _batch_norm_read},
         write=_batch_norm_write,
         backward=_batch_norm_backward,
+        onnx={"BatchNormalization": _batch_norm_from_onnx},
+        onnx_write=_batch_norm_to_onnx,
     ),
     Op(
         "activation",
@@ -234,6 +303,12 @@ OPS = (
         },
         write=_activation_write,
         backward=_activation_backward,
+        onnx={
+            **{kind: _fixed_onnx(fn) for kind, fn in _ONNX_ACTIVATIONS.items()},
+            "Softmax": _softmax_from_onnx,
+            "Gelu": lambda node: {"fn": "gelu_approximate" if node.attrs.get("approximate") == "tanh" else "gelu"},
+        },
+        onnx_write=_activation_to_onnx,
     ),
     Op(
         "dense",
@@ -246,5 +321,7 @@ OPS = (
         keras={"Dense": _dense_read},
         write=_dense_write,
         backward=_dense_backward,
+        onnx={"Gemm": _gemm_from_onnx, "MatMul": _matmul_from_onnx},
+        onnx_write=_dense_to_onnx,
     ),
 )

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import archviz.ops.onnx_attrs as onnx_attrs
 from archviz.errors import UnsupportedOpError
 from archviz.ops.backward import INPUT, NO_BACKWARD, Backward, free_backward
 from archviz.ops.base import (
@@ -18,6 +19,8 @@ from archviz.ops.base import (
     Cost,
     Family,
     KerasReader,
+    OnnxNode,
+    OnnxOut,
     Op,
     Shape,
     ShapeError,
@@ -114,7 +117,7 @@ def broadcast(shapes: Sequence[Shape]) -> Shape:
     return tuple(result)
 
 
-def _elementwise_op(name: str, layer_class: str | None, raw_class: str) -> Op:
+def _elementwise_op(name: str, layer_class: str | None, raw_class: str, onnx_type: str | None = None) -> Op:
     """Add, multiply, divide: n tensors (broadcast together) and ``constants`` scalars, one operation per
     output element for each operand after the first. A Keras layer merges a list of tensors; the raw
     ``keras.ops`` call (``x * 2.0``, ``x + y``) takes tensors and constants."""
@@ -138,8 +141,28 @@ def _elementwise_op(name: str, layer_class: str | None, raw_class: str) -> Op:
     readers: dict[str, KerasReader] = {raw_class: lambda config: {}}
     if layer_class is not None:
         readers[layer_class] = lambda config: {}
+    onnx: dict[str, Callable[[OnnxNode], dict]] = {onnx_type: lambda node: {}} if onnx_type is not None else {}
+
+    def write_onnx(out: OnnxOut, attrs: Attrs, inputs: list[str], shapes: list[Shape], shape: Shape) -> str:
+        """A chain of binary ONNX nodes: ``a + b + c`` is ``Add(Add(a, b), c)``."""
+        if onnx_type is None or attrs.get("constants") or len(inputs) < 2:
+            raise UnsupportedOpError(f"a {name} of constants or of one input has no ONNX form archviz writes")
+        y = inputs[0]
+        for other in inputs[1:]:
+            y = out.node(onnx_type, [y, other])
+        return y
+
+    writer = write_onnx if onnx_type is not None else None
     return Op(
-        name, Family.MERGE, shape, cost, keras=readers, write=write, backward=_add_backward if name == "add" else None
+        name,
+        Family.MERGE,
+        shape,
+        cost,
+        keras=readers,
+        write=write,
+        onnx=onnx,
+        onnx_write=writer,
+        backward=_add_backward if name == "add" else None,
     )
 
 
@@ -188,6 +211,33 @@ def _concat_read(config: Mapping[str, Any]) -> dict:
     return {} if axis == -1 else {"axis": axis}
 
 
+def _concat_from_onnx(node: OnnxNode) -> dict:
+    rank = len(onnx_attrs.input_shape(node))
+    axis = onnx_attrs.keras_axis(int(node.attrs["axis"]), rank)
+    return {} if axis == rank - 1 else {"axis": axis}
+
+
+def _flatten_from_onnx(node: OnnxNode) -> dict:
+    if int(node.attrs.get("axis", 1)) != 1:
+        raise ValueError("a Flatten into a matrix other than (batch, values)")
+    return {}
+
+
+def _zero_pad_to_onnx(out: OnnxOut, attrs: Attrs, inputs: list[str], shapes: list[Shape], shape: Shape) -> str:
+    (top, bottom), (left, right) = padding_pairs(attrs["padding"])
+    return out.node("Pad", [inputs[0], out.ints("pads", [0, 0, top, left, 0, 0, bottom, right])])
+
+
+def _pad_shortcut_to_onnx(out: OnnxOut, attrs: Attrs, inputs: list[str], shapes: list[Shape], shape: Shape) -> str:
+    """Option A: a 1x1 max pool with the stride (the subsampling), then a Pad of the channels."""
+    x, stride = inputs[0], attrs.get("strides", 1)
+    if stride != 1:
+        x = out.node("MaxPool", [x], kernel_shape=[1, 1], strides=[stride, stride])
+    before = (shape[-1] - shapes[0][-1]) // 2
+    after = shape[-1] - shapes[0][-1] - before
+    return out.node("Pad", [x, out.ints("pads", [0, before, 0, 0, 0, after, 0, 0])])
+
+
 def _dropout_read(config: Mapping[str, Any]) -> dict:
     return {"rate": float(config["rate"])}
 
@@ -202,6 +252,7 @@ OPS = (
         keras={"ZeroPadding2D": lambda config: {"padding": nested_ints(config["padding"])}},
         write=_simple(lambda k, name, a: k.layers.ZeroPadding2D(keras_padding(a["padding"])[1], name=name)),
         backward=free_backward,
+        onnx_write=_zero_pad_to_onnx,
     ),
     Op(
         "zero_pad3d",
@@ -223,6 +274,7 @@ OPS = (
         },
         write=_simple(lambda k, name, a: k.layers.Reshape(tuple(a["target_shape"]), name=name)),
         backward=free_backward,
+        onnx={"Reshape": lambda node: {"target_shape": onnx_attrs.sample_shape(onnx_attrs.output_shape(node))}},
     ),
     Op(
         "flatten",
@@ -232,16 +284,19 @@ OPS = (
         keras={"Flatten": lambda config: {}},
         write=_simple(lambda k, name, a: k.layers.Flatten(name=name)),
         backward=free_backward,
+        onnx={"Flatten": _flatten_from_onnx},
+        onnx_write=lambda out, attrs, inputs, shapes, shape: out.node("Flatten", inputs[:1], axis=1),
     ),
-    _elementwise_op("add", "Add", "numpy.Add"),
-    _elementwise_op("multiply", "Multiply", "numpy.Multiply"),
-    _elementwise_op("divide", None, "numpy.TrueDivide"),
+    _elementwise_op("add", "Add", "numpy.Add", "Add"),
+    _elementwise_op("multiply", "Multiply", "numpy.Multiply", "Mul"),
+    _elementwise_op("divide", None, "numpy.TrueDivide", "Div"),
     Op(
         "concat",
         Family.MERGE,
         _concat_shape,
         keras={"Concatenate": _concat_read, "numpy.Concatenate": _concat_read},
         write=_simple(lambda k, name, a: k.layers.Concatenate(axis=a.get("axis", -1), name=name), many=True),
+        onnx={"Concat": _concat_from_onnx},
     ),
     Op(
         "dropout",
@@ -250,6 +305,8 @@ OPS = (
         label=lambda attrs: f"rate {attrs.get('rate', 0)}",
         keras={"Dropout": _dropout_read, "SpatialDropout2D": _dropout_read},
         write=_simple(lambda k, name, a: k.layers.Dropout(a.get("rate", 0.0), name=name)),
+        onnx={"Dropout": lambda node: {}},
+        onnx_write=lambda out, attrs, inputs, shapes, shape: out.node("Identity", inputs[:1]),
     ),
     Op(
         "pad_shortcut",
@@ -259,5 +316,6 @@ OPS = (
         label=lambda attrs: "option A: zero padding",
         write=_pad_shortcut_write,
         backward=_pad_shortcut_backward,
+        onnx_write=_pad_shortcut_to_onnx,
     ),
 )

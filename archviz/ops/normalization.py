@@ -278,6 +278,7 @@ OPS = (
         label=lambda attrs: f"slope {attrs.get('negative_slope', 0.3):g}",
         keras={"LeakyReLU": lambda c: {"negative_slope": float(c.get("negative_slope", c.get("alpha", 0.3)))}},
         write=_simple(lambda k, name, a: k.layers.LeakyReLU(negative_slope=a.get("negative_slope", 0.3), name=name)),
+        onnx={"LeakyRelu": lambda node: {"negative_slope": float(node.attrs.get("alpha", 0.01))}},
     ),
     Op(
         "elu",
@@ -285,5 +286,6 @@ OPS = (
         same_shape,
         keras={"ELU": lambda c: {"alpha": float(c.get("alpha", 1.0))}},
         write=_simple(lambda k, name, a: k.layers.ELU(alpha=a.get("alpha", 1.0), name=name)),
+        onnx={"Elu": lambda node: {"alpha": float(node.attrs.get("alpha", 1.0))}},
     ),
 )

@@ -21,12 +21,14 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import archviz.ops.onnx_attrs as onnx_attrs
 from archviz.errors import UnsupportedOpError
 from archviz.ops.backward import INPUT, NO_BACKWARD, OUTPUT, Backward
 from archviz.ops.base import (
     Attrs,
     Cost,
     Family,
+    OnnxOut,
     Op,
     Shape,
     ShapeError,
@@ -89,6 +91,16 @@ def _pool_op(name: str, kind: str, rank: int) -> Op:
             pool_size=pool, strides=ntuple(attrs.get("strides", pool), rank), padding=mode, name=layer
         )(x)
 
+    def write_onnx(out: OnnxOut, attrs: Attrs, inputs: list[str], shapes: list[Shape], shape: Shape) -> str:
+        pool = ntuple(attrs["pool"], rank)
+        return out.node(
+            f"{'Max' if kind == 'Max' else 'Average'}Pool",
+            inputs[:1],
+            kernel_shape=list(pool),
+            strides=list(ntuple(attrs.get("strides", pool), rank)),
+            **onnx_attrs.onnx_padding(attrs.get("padding", "valid"), rank),
+        )
+
     return Op(
         name,
         Family.POOL,
@@ -99,6 +111,8 @@ def _pool_op(name: str, kind: str, rank: int) -> Op:
         keras={keras_class: read},
         write=write,
         backward=backward,
+        onnx_write=write_onnx,
+        onnx={f"{'Max' if kind == 'Max' else 'Average'}Pool/{rank}d": onnx_attrs.read_pool},
     )
 
 
@@ -134,7 +148,15 @@ def _global_pool_op(name: str, kind: str, rank: int, flops_per_input_element: in
             lambda k, layer, a: getattr(k.layers, keras_class)(keepdims=a.get("keepdims", False), name=layer)
         ),
         backward=backward,
+        onnx={f"Global{'Max' if kind == 'Max' else 'Average'}Pool/{rank}d": lambda node: {"keepdims": True}},
+        onnx_write=lambda out, attrs, inputs, shapes, shape: _global_pool_to_onnx(out, kind, attrs, inputs),
     )
+
+
+def _global_pool_to_onnx(out: OnnxOut, kind: str, attrs: Attrs, inputs: list[str]) -> str:
+    """ONNX's global pool keeps the spatial axes: a Flatten follows where archviz's does not."""
+    y = out.node(f"Global{'Max' if kind == 'Max' else 'Average'}Pool", inputs[:1])
+    return y if attrs.get("keepdims", False) else out.node("Flatten", [y], axis=1)
 
 
 # ---- merges ---------------------------------------------------------------------------------------
@@ -289,9 +311,9 @@ OPS = (
     _global_pool_op("global_max_pool1d", "Max", 1, 0),
     _global_pool_op("global_avg_pool3d", "Average", 3, 1),
     _global_pool_op("global_max_pool3d", "Max", 3, 0),
-    _elementwise_op("subtract", "Subtract", "numpy.Subtract"),
-    _elementwise_op("maximum", "Maximum", "numpy.Maximum"),
-    _elementwise_op("minimum", "Minimum", "numpy.Minimum"),
+    _elementwise_op("subtract", "Subtract", "numpy.Subtract", "Sub"),
+    _elementwise_op("maximum", "Maximum", "numpy.Maximum", "Max"),
+    _elementwise_op("minimum", "Minimum", "numpy.Minimum", "Min"),
     _average_op(),
     _scaled_add_op(),
     Op(
@@ -330,6 +352,7 @@ OPS = (
                 ntuple(a["size"], 2), interpolation=a.get("interpolation", "nearest"), name=name
             )
         ),
+        onnx={"Resize/2d": onnx_attrs.read_resize},
     ),
     Op(
         "identity",
@@ -338,6 +361,8 @@ OPS = (
         field=passthrough,
         keras={"Identity": lambda config: {}},
         write=_simple(lambda k, name, a: k.layers.Identity(name=name)),
+        onnx={"Identity": lambda node: {}},
+        onnx_write=lambda out, attrs, inputs, shapes, shape: out.node("Identity", inputs[:1]),
     ),
     Op(
         "stochastic_depth",

@@ -6,7 +6,8 @@ shapes leave the batch out, so the readers shift every axis by one. FLOPs follow
 a mean costs one per input element, a sum one per input element not kept, a max nothing, a
 matmul or an einsum two per multiply-accumulate (the profiler itself costs an ``Einsum`` at 0: it has no
 rule for it); padding, transposes, splits, stacks, tiles and added or removed axes are free. A ``weight``
-is a container's own weight, a node of the traced call (:mod:`archviz.backend.keras_trace`).
+is a container's own weight, a node of the traced call (:mod:`archviz.backend.keras_trace`), or a tensor
+an ONNX file holds (an initializer, its elements params; a ``Constant``'s value, ``constant``: none).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import archviz.ops.onnx_attrs as onnx_attrs
 from archviz.errors import UnsupportedOpError
 from archviz.ops.base import Attrs, Cost, Family, Op, Shape, ShapeError, nested_ints, numel, single
 from archviz.ops.field import over_axes, shift
@@ -97,7 +99,7 @@ def _reduced(attrs: Attrs, shape: Shape) -> Shape:
     return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
-def _reduction_op(name: str, keras_class: str, cost_of: Any) -> Op:
+def _reduction_op(name: str, keras_class: str, cost_of: Any, onnx: Mapping[str, Any] | None = None) -> Op:
     def shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
         return _reduced(attrs, single(shapes, name))
 
@@ -126,6 +128,7 @@ def _reduction_op(name: str, keras_class: str, cost_of: Any) -> Op:
         label=label,
         keras={f"numpy.{keras_class}": read},
         write=_write("numpy", keras_class, config),
+        onnx=onnx or {},
     )
 
 
@@ -272,6 +275,7 @@ OPS = (
         field=shift("pad_width"),
         label=lambda attrs: str(attrs.get("mode", "constant")),
         keras={"numpy.Pad": _pad_read},
+        onnx={"Pad": onnx_attrs.read_pad},
         write=_write(
             "numpy",
             "Pad",
@@ -283,9 +287,10 @@ OPS = (
         Family.RESHAPE,
         _transpose_shape,
         keras={"numpy.Transpose": _transpose_read},
+        onnx={"Transpose": onnx_attrs.read_transpose},
         write=_write("numpy", "Transpose", lambda a: {"axes": [0, *(x + 1 for x in a["axes"])]}),
     ),
-    _reduction_op("mean", "Mean", lambda inputs, outputs: inputs),
+    _reduction_op("mean", "Mean", lambda inputs, outputs: inputs, {"ReduceMean": onnx_attrs.read_mean}),
     _reduction_op("sum", "Sum", lambda inputs, outputs: inputs - outputs),
     _reduction_op("max", "Max", lambda inputs, outputs: 0),
     Op(
@@ -304,6 +309,7 @@ OPS = (
         label=lambda attrs: f"{attrs['sections']} on axis {attrs['axis']}",
         keras={"numpy.Split": lambda c: {"sections": nested_ints(c["indices_or_sections"]), "axis": _axis(c["axis"])}},
         write=_refuse("a split's pieces cannot be exported: archviz keeps one output per layer"),
+        onnx={"Split": onnx_attrs.read_split},
     ),
     Op(
         "stack",
@@ -353,10 +359,17 @@ OPS = (
         Family.IO,
         lambda attrs, shapes: tuple(attrs["shape"]),
         lambda attrs, shapes, out: (
-            Cost(trainable=numel(out)) if attrs.get("trainable") else Cost(non_trainable=numel(out))
+            Cost()
+            if attrs.get("constant")
+            else Cost(trainable=numel(out))
+            if attrs.get("trainable")
+            else Cost(non_trainable=numel(out))
         ),
-        label=lambda attrs: "trainable" if attrs.get("trainable") else "non-trainable",
+        label=lambda attrs: (
+            "constant" if attrs.get("constant") else "trainable" if attrs.get("trainable") else "non-trainable"
+        ),
         write=_refuse("a container's own weight cannot be exported: it belongs to the container's code"),
+        onnx={"Constant": lambda node: {}},  # a tensor held in the file: an initializer or a Constant's value
         activation=False,
     ),
 )

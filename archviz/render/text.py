@@ -59,7 +59,8 @@ def depth_note(summary: Summary, depth: Any) -> list[str]:
 
 def render_table(summary: Summary, depth: Any = None) -> str:
     header, body, numeric = _columns(summary.rows(depth))
-    out = [_title(summary), *depth_note(summary, depth), *text_table(header, body, numeric)]
+    notes = [visible(note) for note in summary.record.notes]
+    out = [_title(summary), *notes, *depth_note(summary, depth), *text_table(header, body, numeric)]
     totals = totals_lines(summary)
     label_width = max(len(label) for label, _ in totals)
     out += [f"{label + ':':<{label_width + 1}} {text}" for label, text in totals]
@@ -101,6 +102,7 @@ def render_markdown(summary: Summary, depth: Any = None) -> str:
     header, body, numeric = _columns(summary.rows(depth))
     lines = [
         f"**{markdown_text(_title(summary))}**",
+        *(markdown_text(visible(note)) for note in summary.record.notes),
         *map(markdown_text, depth_note(summary, depth)),
         "",
         *markdown_table(header, body, numeric),

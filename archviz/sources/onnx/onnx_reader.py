@@ -1,0 +1,310 @@
+"""An ONNX model's graph (parsed and shape-inferred by :mod:`~archviz.sources.onnx.onnx_files`) as archviz's
+layer graph, node for node.
+
+* Each node's op comes from the op table's ONNX mapping (:data:`archviz.ops.ONNX_TYPES`), its
+  attributes from the op's ONNX reader; its output shape is the inferred one, channels last (an ONNX
+  ``(N, C, H, W)`` tensor is archviz's ``H x W x C``), and the op's rule checks it.
+* Tensors held in the file: an initializer, a ``Constant``'s value, and what the exporters compute
+  from them and from shapes alone (``Shape``, ``Gather``, ``Unsqueeze``, ``Concat`` of shapes, an
+  ``Identity`` of an initializer): these nodes are evaluated once, not per sample, and are no layers.
+* Params are the elements of the floating-point initializers the layers use, each counted once at
+  the first layer that uses it (an initializer an exporter shares through ``Identity`` nodes is one).
+  A node with subgraphs (``If``, ``Loop``) is never folded: its branches may read any tensor.
+  A ``Constant``'s value is not a param, nor an integer initializer (a shape, axes, indices), nor an
+  operand of a node that reads it as a setting (a Clip's bounds, a Resize's scales).
+* A node of another domain (a custom op), or one no op maps (``Loop``, ``If``) or whose variant its
+  op's reader refuses, is a layer not counted, with its params and inferred shape: the totals are
+  then incomplete, and say so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from archviz.core.graph import Declared, Graph, Shape
+from archviz.core.record import ModelRecord, Source
+from archviz.errors import ArchvizError, RuntimeFailure, UsageError
+from archviz.ops import Family, Op, onnx_op
+from archviz.ops.base import OnnxNode
+from archviz.ops.onnx_attrs import sample_shape
+from archviz.sources.onnx.module_paths import layer_names, set_structure
+from archviz.sources.onnx.protos import FLOAT_TYPES, MAX_VALUE_ELEMENTS, attributes, constant_tensor, shape_of
+
+#: Ops whose output is a function of their input's shape alone: shape arithmetic, evaluated once.
+SHAPE_OF = ("Shape", "Size")
+#: The domains of ONNX's own ops.
+ONNX_DOMAINS = ("", "ai.onnx")
+_READ_ERRORS = (ArchvizError, KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError)
+
+
+@dataclass(frozen=True)
+class Held:
+    """A tensor the file holds or computes without an input: its dims, the initializer it is (None: a
+    Constant's value or a computed one) and its proto (where its values are in the file)."""
+
+    dims: Shape | None
+    initializer: str | None = None
+    tensor: Any = None
+
+
+def graph_from_model(path: Path, model: Any, *, name: str | None = None) -> Graph:
+    """The layer graph of a shape-inferred ``onnx.ModelProto`` read from ``path``."""
+    reader = _Reader(path, model, Graph(name or path.stem))
+    reader.read()
+    set_structure(reader.graph, reader.onnx_names)
+    return reader.graph
+
+
+class _Reader:
+    def __init__(self, path: Path, model: Any, graph: Graph) -> None:
+        self.path, self.model, self.graph = path, model, graph
+        body = model.graph
+        self.shapes: dict[str, Shape | None] = {}
+        for value in (*body.input, *body.value_info, *body.output):
+            self.shapes[value.name] = shape_of(value)
+        self.held: dict[str, Held] = {
+            tensor.name: Held(tuple(tensor.dims), tensor.name, tensor) for tensor in body.initializer
+        }
+        for tensor in body.initializer:
+            if any(d < 0 for d in tensor.dims):
+                raise RuntimeFailure(f"{path}: initializer {tensor.name[:80]!r} has a negative dimension")
+        self.produced: dict[str, str] = {}  # tensor -> the layer that makes it
+        self.samples: dict[str, Shape | None] = {}  # layer -> its output shape, channels last
+        self.counted: dict[str, str] = {}  # initializer -> the layer that counted its params
+        self.onnx_names: dict[str, str] = {}  # layer -> the ONNX node's name
+        self.folded = 0
+        self.names = layer_names([node.name for node in body.node if node.name])
+
+    def read(self) -> None:
+        self.inputs()
+        for node in self.model.graph.node:
+            self.node(node)
+        if not self.produced:
+            raise RuntimeFailure(f"{self.path}: no layer computes from the model's input")
+        self.graph.record = self.record()
+
+    # ---- inputs ------------------------------------------------------------------------------
+    def inputs(self) -> None:
+        inputs = [value for value in self.model.graph.input if value.name not in self.held]
+        if not inputs:
+            raise RuntimeFailure(f"{self.path}: the model has no input")
+        for value in inputs:
+            shape = self.shapes.get(value.name)
+            if shape is None or len(shape) < 2:
+                raise RuntimeFailure(f"{self.path}: input {value.name[:80]!r} is not a batch of tensors")
+            sample = sample_shape(shape)
+            if any(d < 0 for d in sample):
+                text = "x".join("?" if d < 0 else str(d) for d in sample)
+                raise UsageError(f"{self.path.name}'s input is {text} (H x W x C): pass --input-shape to size it")
+            layer = self.graph.add(self.graph.unique(value.name or "input"), "input", shape=sample)
+            self.graph.set_scopes({layer: ()}, {})  # torch's input.1 is one name, not a group
+            self.produced[value.name] = layer
+            self.samples[layer] = sample
+
+    # ---- nodes -------------------------------------------------------------------------------
+    def node(self, node: Any) -> None:
+        names = list(node.input)
+        for tensor in names:
+            if tensor and tensor not in self.produced and tensor not in self.held:
+                raise RuntimeFailure(
+                    f"{self.path}: node {node.name[:80]!r} reads {tensor[:80]!r}, which no node before it makes"
+                )
+        standard = node.domain in ONNX_DOMAINS
+        if standard and node.op_type == "Constant":
+            self.hold(node, constant_tensor(node))
+            return
+        subgraphs = any(attribute.type in (5, 10) for attribute in node.attribute)  # GRAPH, GRAPHS: If, Loop, Scan
+        if standard and not subgraphs and (node.op_type in SHAPE_OF or all(t in self.held for t in names if t)):
+            self.folded += 1
+            self.hold(node, None)
+            return
+        self.layer(node, names, standard)
+
+    def hold(self, node: Any, tensor: Any) -> None:
+        """A node evaluated once: its outputs are held tensors (an Identity of an initializer is that initializer)."""
+        source = self.held.get(node.input[0]) if node.op_type == "Identity" and node.input else None
+        for output in node.output:
+            if source is not None:
+                self.held[output] = source
+            elif tensor is not None:
+                self.held[output] = Held(tuple(tensor.dims), None, tensor)
+            else:
+                self.held[output] = Held(self.shapes.get(output))
+
+    def layer(self, node: Any, names: list[str], standard: bool) -> None:
+        activations = [t for t in names if t in self.produced]
+        first = self.shapes.get(activations[0]) if activations else None
+        rank = len(first) - 2 if first is not None and len(first) >= 3 else None
+        op = onnx_op(node.op_type, rank) if standard else None
+        kind = node.op_type if standard else f"{node.domain}.{node.op_type}"
+        onnx_node = OnnxNode(
+            attrs=attributes(node),
+            shapes=[self.shape_of(t) for t in names],
+            outputs=[self.shapes.get(t) for t in node.output],
+            constants=[t in self.held for t in names],
+            values=[self.value_of(t) for t in names],
+        )
+        out = self.shapes.get(node.output[0]) if node.output else None
+        try:
+            sample = sample_shape(out) if out is not None else None
+        except ValueError:
+            sample = None
+        attrs: dict[str, Any] = {}
+        reason = None
+        if op is None:
+            reason = f"no rule for ONNX op {kind}" + ("" if standard else " (a custom domain)")
+        else:
+            try:
+                attrs = dict(op.onnx[_key(op, node.op_type, rank)](onnx_node))
+            except _READ_ERRORS as error:
+                reason, op = f"{kind}: {error}", None
+        sources = [self.produced[t] for t in activations]
+        weights = [t for t in names if t and t in self.held]
+        if op is not None and op.family == Family.MERGE:
+            sources, constants = self.operands(names, first)
+            if constants:
+                attrs["constants"] = constants
+            weights = []
+        elif op is not None and not (op.weighted or op.family == Family.NORM or op.name == "prelu"):
+            weights = []  # its held inputs are settings (a Reshape's shape, a Clip's bounds)
+        name = self.graph.unique(self.names.get(node.name) or (node.output[0] if node.output else kind) or kind)
+        params, shares = self.params(weights, name)
+        if op is None and sample is None:
+            raise RuntimeFailure(
+                f"{self.path}: node {node.name[:80]!r} ({kind[:80]}) has no rule and the file does not say its "
+                f"output shape, so archviz cannot size the layers after it"
+            )
+        declared = Declared(
+            kind,
+            sample,
+            params=self.split(op, attrs, sources, sample, params),
+            shares=shares,
+            reason=reason,
+            may_compute=op is None and bool(params),
+        )
+        layer = self.graph.add(name, op.name if op is not None else f"onnx:{kind}", sources, declared=declared, **attrs)
+        self.onnx_names[layer] = node.name
+        self.samples[layer] = sample
+        for output in node.output:
+            if output:
+                self.produced[output] = layer
+
+    def operands(self, names: list[str], first: Shape | None) -> tuple[list[str], int]:
+        """A merge's inputs: its computed tensors, a held tensor as a ``weight`` layer (an initializer's
+        elements its params, a Constant's none), and how many scalar Constants it takes."""
+        sources, constants = [], 0
+        rank = len(first) if first is not None else 0
+        for tensor in names:
+            if tensor in self.produced:
+                sources.append(self.produced[tensor])
+                continue
+            held = self.held.get(tensor)
+            if held is None or held.dims is None:
+                continue
+            if held.initializer is None and math.prod(held.dims) == 1:
+                constants += 1
+                continue
+            dims = (1,) * (rank - len(held.dims)) + tuple(held.dims)
+            if len(dims) < 2 or dims[0] != 1:
+                raise RuntimeFailure(
+                    f"{self.path}: a held operand {tensor[:80]!r} of shape {held.dims} spans the batch"
+                )
+            name = self.graph.unique(held.initializer or tensor)
+            params, _ = self.params([tensor], name)
+            shape = sample_shape(dims)
+            kind = "Constant" if held.initializer is None else "initializer"
+            attrs: dict[str, Any] = {"shape": shape, "constant" if held.initializer is None else "trainable": True}
+            declared = Declared(kind, shape, params=(params, 0))
+            layer = self.graph.add(name, "weight", [], declared=declared, **attrs)
+            self.samples[layer] = shape
+            sources.append(layer)
+        return sources, constants
+
+    def params(self, tensors: list[str], layer: str = "") -> tuple[int, str | None]:
+        """The elements of the floating-point initializers among ``tensors`` not counted yet (counted now, by
+        ``layer``), and the layer that counted one of them before (None: it shares none)."""
+        total, shares = 0, None
+        for tensor in tensors:
+            held = self.held[tensor]
+            if held.initializer is None or held.tensor is None or held.tensor.data_type not in FLOAT_TYPES:
+                continue
+            if held.initializer in self.counted:
+                shares = shares or self.counted[held.initializer]
+                continue
+            self.counted[held.initializer] = layer
+            total += math.prod(held.tensor.dims)
+        return total, shares
+
+    def split(self, op: Op | None, attrs: dict, sources: list[str], out: Shape | None, params: int) -> tuple[int, int]:
+        """(trainable, non-trainable) of a layer's initializers: as its rule splits them (a batch norm's
+        moving statistics are non-trainable) where the rule's count is theirs, else all trainable."""
+        if op is None:
+            return params, 0
+        try:
+            shapes = [self.samples[s] for s in sources]
+            if all(s is not None for s in shapes):
+                known = [s for s in shapes if s is not None]
+                cost = op.cost(attrs, known, out if out is not None else op.shape(attrs, known))
+                if cost.params == params:
+                    return cost.trainable, cost.non_trainable
+        except _READ_ERRORS:
+            pass
+        return params, 0
+
+    def shape_of(self, tensor: str) -> Shape | None:
+        if not tensor:
+            return None
+        held = self.held.get(tensor)
+        if held is not None and held.dims is not None:
+            return held.dims
+        return self.shapes.get(tensor)
+
+    def value_of(self, tensor: str) -> Any:
+        """The values of a small held tensor whose data is in the file (a list, or a number); else None."""
+        held = self.held.get(tensor) if tensor else None
+        if held is None or held.tensor is None or held.tensor.data_location == 1:
+            return None
+        if math.prod(held.tensor.dims) > MAX_VALUE_ELEMENTS:
+            return None
+        from onnx import numpy_helper
+
+        try:
+            return numpy_helper.to_array(held.tensor).tolist()
+        except (ValueError, TypeError, RuntimeError):
+            return None
+
+    # ---- the record --------------------------------------------------------------------------
+    def record(self) -> ModelRecord:
+        ops = {node.op_type for node in self.model.graph.node}
+        convs_with_bias = any(n.op_type == "Conv" and len(n.input) > 2 and n.input[2] for n in self.model.graph.node)
+        folded = "BatchNormalization" not in ops and convs_with_bias
+        opset = next((o.version for o in self.model.opset_import if o.domain in ONNX_DOMAINS), None)
+        producer = " ".join(p for p in (self.model.producer_name, self.model.producer_version) if p)
+        file = {
+            "format": "onnx",
+            "producer": producer or None,
+            "opset": opset,
+            "layout": "NCHW, shown as HxWxC",
+            "batch_norm_folded": folded,
+            "shape_nodes": self.folded,
+        }
+        notes: tuple[str, ...] = ("ONNX file: its NCHW tensors are shown as HxWxC (channels last), per sample",)
+        if folded:
+            notes += (
+                "batch norm folded into the convs by the exporter (no BatchNormalization node, conv biases "
+                "present): 3 params per channel fewer than with its batch norms",
+            )
+        sample = next(s for layer, s in self.samples.items() if self.graph[layer].op == "input")
+        description = (
+            f"An ONNX file{f' of {producer}' if producer else ''}: its NCHW tensors are shown as HxWxC, per sample"
+            + ("; batch norm folded into the convs by the exporter (3 params per channel fewer)." if folded else ".")
+        )
+        return ModelRecord(Source.ONNX, description=description, input_shape=sample, file=file, notes=notes)
+
+
+def _key(op: Op, op_type: str, rank: int | None) -> str:
+    ranked = f"{op_type}/{rank}d"
+    return ranked if ranked in op.onnx else op_type

@@ -9,7 +9,7 @@ from collections.abc import Collection
 
 #: What makes a part of the conventions apply to a model: an op type of :mod:`archviz.ops` (``conv2d``),
 #: an activation function (``activation:gelu``), or one of these words for what an op's attributes say.
-GROUPED, DILATED, KERAS, TRAINING = "grouped", "dilated", "keras", "training"
+GROUPED, DILATED, KERAS, ONNX, TRAINING = "grouped", "dilated", "keras", "onnx", "training"
 
 #: The FLOPs sentence's opening, true of every model.
 _FLOPS_RULES = (
@@ -230,6 +230,7 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
 #: What makes each convention other than the FLOPs one apply (missing: every model).
 _APPLIES: dict[str, frozenset[str]] = {
     "Keras 2": frozenset({KERAS}),
+    "ONNX": frozenset({ONNX}),
     "Option A": frozenset({"pad_shortcut"}),
     **{term: frozenset({TRAINING}) for term in ("Training MACs", "Training FLOPs", "Training memory")},
 }
@@ -237,7 +238,7 @@ _APPLIES: dict[str, frozenset[str]] = {
 
 def conventions_for(present: Collection[str]) -> list[tuple[str, str]]:
     """The conventions that apply to a model whose ops (and features: :data:`GROUPED`, :data:`DILATED`,
-    :data:`KERAS`, :data:`TRAINING` where a training step was counted, ``activation:NAME``) are
+    :data:`KERAS`, :data:`ONNX`, :data:`TRAINING` where a training step was counted, ``activation:NAME``) are
     ``present``: the FLOPs rules of its layers only.
 
     >>> [term for term, _ in conventions_for({"conv2d", "add"})]

@@ -12,7 +12,7 @@ import re
 from markupsafe import Markup
 
 from archviz import __version__
-from archviz.conventions import DILATED, GROUPED, KERAS, TRAINING, conventions_for
+from archviz.conventions import DILATED, GROUPED, KERAS, ONNX, TRAINING, conventions_for
 from archviz.core.metrics import UNKNOWN, Metric, View, row_value, shown
 from archviz.core.record import Source
 from archviz.core.summary import Summary, resolve_depth
@@ -118,8 +118,11 @@ def _charts(summary: Summary) -> tuple[list, list]:
 def features(summary: Summary) -> set[str]:
     """What the model's layers are, for the conventions that apply to it (:func:`archviz.conventions.
     conventions_for`): its op types, its activation functions (``activation:gelu``), whether a
-    convolution is grouped or dilated, and whether it came from Keras."""
-    present = {KERAS} if summary.record.source is Source.KERAS else set()
+    convolution is grouped or dilated, whether it came from Keras or ONNX, and whether a training
+    step was counted."""
+    present = (
+        {KERAS} if summary.record.source is Source.KERAS else {ONNX} if summary.record.source is Source.ONNX else set()
+    )
     if summary.training is not None:
         present.add(TRAINING)
     for record in summary.records:

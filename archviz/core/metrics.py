@@ -61,6 +61,7 @@ class View(enum.StrEnum):
     CARD = "card"  # a card at the top of the report
     STAGES = "stages"  # a stage's budget in ``compare`` and its JSON
     CHART = "chart"  # a panel of ``compare``'s bar chart
+    DIAGRAM = "diagram"  # a line of a diagram's node (MACs only with ``--macs``) and of its title
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def _activation_bytes(counts: Counts) -> int | None:
 
 _EVERYWHERE = frozenset(View)
 _SIZED_TOTAL = frozenset({View.LAYERS, View.TOTAL, View.LINE, View.COMPARE, View.CARD})
-_NO_CHART = _EVERYWHERE - {View.CHART}
+_NO_CHART = _EVERYWHERE - {View.CHART, View.DIAGRAM}
 
 #: Every metric, in the order columns and totals list them.
 METRICS: tuple[Metric, ...] = (

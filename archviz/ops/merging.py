@@ -226,6 +226,7 @@ OPS = (
         Family.RESHAPE,
         _pad_shortcut_shape,
         label=lambda attrs: "option A: zero padding",
+        word="",
         write=_pad_shortcut_write,
     ),
 )

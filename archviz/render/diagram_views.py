@@ -15,7 +15,7 @@ from archviz.units import human
 @dataclass(frozen=True)
 class Shortcut:
     """How a residual block's input reaches its add: ``identity`` (dashed), or a ``projection``, option
-    A's ``zero-pad`` or a ``subsample`` (solid), with the key attributes of what does it."""
+    A's zero padding or a ``subsample`` (solid), with the key attributes of what does it."""
 
     kind: str
     detail: str = ""
@@ -25,7 +25,7 @@ class Shortcut:
         return f"{self.detail} {self.kind}".strip()
 
 
-_SHORTCUT_OPS = {"conv2d": "projection", "pad_shortcut": "zero-pad (A)", "max_pool2d": "subsample"}
+_SHORTCUT_OPS = {"conv2d": "projection", "pad_shortcut": "option A: zero padding", "max_pool2d": "subsample"}
 
 
 def shortcut_of(records: list[LayerRecord]) -> Shortcut | None:

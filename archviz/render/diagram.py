@@ -142,20 +142,24 @@ class _Builder:
         """The node a group's output leaves from: a residual block's add, else the group's node."""
         return self.adds.get(name, name)
 
-    def caption(self, graph: Any, key: str, text: str, first: str) -> None:
-        """A stage's caption as a node beside its first node (a cluster's own label is crossed by the
-        edges into the cluster: dot routes edges around nodes, never around labels)."""
+    def caption(self, graph: Any, key: str, text: str, first: str, *, above: bool = False) -> None:
+        """A cluster's caption as a node of ``graph`` beside ``first`` on its rank, or with ``above`` on
+        the rank before it (where ``first`` sits in a cluster inside ``graph``: a rank shared across
+        clusters would take ``first`` out of its own). A cluster's own label is crossed by the edges
+        into the cluster: dot routes edges around nodes, never around labels."""
         import graphviz
 
-        name = f"{key}+caption"
+        name, head = attribute(dot_id(f"{key}+caption")), attribute(dot_id(first))
         graph.node(
-            attribute(dot_id(name)),
-            **attributes(label=caption_label(text), shape="plain", id=f"caption_{anchor(key)}", tooltip=key),
+            name, **attributes(label=caption_label(text), shape="plain", id=f"caption_{anchor(key)}", tooltip=key)
         )
+        if above:
+            self.dot.edge(name, head, **attributes(style="invis"))
+            return
         same = graphviz.Digraph(graph_attr=attributes(rank="same"))
-        same.node(attribute(dot_id(name)))
-        same.node(attribute(dot_id(first)))
-        same.edge(attribute(dot_id(name)), attribute(dot_id(first)), **attributes(style="invis"))
+        same.node(name)
+        same.node(head)
+        same.edge(name, head, **attributes(style="invis"))
         graph.subgraph(same)
 
     def cluster(self, key: str, label: str, top: bool) -> Any:

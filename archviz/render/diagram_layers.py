@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from archviz.render.diagram_style import FAMILY_STYLE, GROUP, MAX_DRAWN_CLUSTERS, SHORTCUT_COLOR, DiagramTooLarge
-from archviz.render.diagram_views import fold_layer_runs, plural, shortcut_of
+from archviz.render.diagram_views import blocks_per_group, fold_layer_runs, plural, shortcut_of, stage_caption
 from archviz.render.diagram_words import node_texts, numbers
 from archviz.render.dot_text import html_label
 from archviz.render.text import shape_text
@@ -20,6 +20,8 @@ def draw_layers(builder: Any) -> None:
     """Every layer of ``builder.summary`` (runs of identical blocks folded with ``collapse``)."""
     summary, options = builder.summary, builder.options
     node_of, folded = fold_layer_runs(summary, options.collapse)
+    stages = {row.name: row for row in summary.rows(1)}
+    blocks_in = blocks_per_group(summary)
     records = [r for r in summary.records if node_of[r.name] == r.name]
     clusters: dict[tuple[str, ...], Any] = {}
     order: list[tuple[str, ...]] = []  # clusters for every group prefix (stage, block), in order
@@ -31,8 +33,14 @@ def draw_layers(builder: Any) -> None:
             prefix = record.path[:size]
             name = ".".join(prefix)
             kind = summary.groups.get(name, "")
-            label = name + (f" ({kind})" if kind and kind not in ("group", name) else "")
-            clusters[prefix] = builder.cluster(name, label, top=size == 1)
+            if size == 1 and kind == "stage":
+                caption = stage_caption(summary, stages[name], blocks_in.get(name, 0))
+            else:
+                caption = name + (f": {kind}" if kind and kind not in ("group", name) else "")
+            clusters[prefix] = builder.cluster(name, "", top=size == 1)
+            inner = size < len(record.path) - 1  # the first node sits in a cluster inside this one
+            first = ".".join(record.path[: size + 1]) + "+caption" if inner else record.name
+            builder.caption(clusters[prefix], name, caption, first, above=inner)
             order.append(prefix)
         if len(clusters) > MAX_DRAWN_CLUSTERS:
             raise DiagramTooLarge(

@@ -195,8 +195,8 @@ class _Builder:
         )
 
 
-def build_dot(summary: Summary, options: DiagramOptions | None = None) -> Any:
-    """The ``graphviz.Digraph`` of a summary."""
+def build(summary: Summary, options: DiagramOptions | None = None) -> _Builder:
+    """The builder of a summary's diagram, drawn: its ``dot`` and how many nodes it drew (``count``)."""
     options = options or DiagramOptions()
     if options.rankdir not in RANKDIRS:
         raise UsageError(f"rankdir must be TB or LR (or BT, RL); got {options.rankdir!r}")
@@ -207,27 +207,41 @@ def build_dot(summary: Summary, options: DiagramOptions | None = None) -> Any:
         draw_grouped(builder)
     if options.legend:
         builder.legend()
-    return builder.dot
+    return builder
+
+
+def build_dot(summary: Summary, options: DiagramOptions | None = None) -> Any:
+    """The ``graphviz.Digraph`` of a summary."""
+    return build(summary, options).dot
 
 
 def dot_source(summary: Summary, options: DiagramOptions | None = None) -> str:
     return build_dot(summary, options).source
 
 
-def render(summary: Summary, fmt: str, options: DiagramOptions | None = None) -> bytes:
-    """The diagram as bytes in ``fmt`` (svg, png, pdf or dot)."""
-    dot = build_dot(summary, options)
-    if fmt == "dot":
-        return dot.source.encode("utf-8")
-    import graphviz
+def run_dot(source: str, fmt: str) -> tuple[bytes, list[str]]:
+    """``source`` drawn by Graphviz's dot as ``fmt`` (svg, png or pdf), and dot's warnings, one line each."""
+    import shutil
+    import subprocess
 
-    try:  # the whole source at once: a dot that stops reading early still says why on stderr
-        return graphviz.pipe("dot", fmt, dot.source.encode("utf-8"), quiet=True)
-    except graphviz.ExecutableNotFound:
+    program = shutil.which("dot")
+    if program is None:
         raise RuntimeFailure(
             "drawing needs Graphviz's dot program: install the Debian package graphviz "
             "(apt-get install graphviz), or write .dot"
-        ) from None
-    except graphviz.CalledProcessError as error:
-        message = (error.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-        raise RuntimeFailure(f"dot failed: {message[-1] if message else error}") from None
+        )
+    # the whole source at once: a dot that stops reading early still says why on stderr
+    done = subprocess.run([program, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True, check=False)
+    message = [line.strip() for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    if done.returncode != 0:
+        raise RuntimeFailure(f"dot failed: {message[-1] if message else f'exit status {done.returncode}'}")
+    return done.stdout, message
+
+
+def render(summary: Summary, fmt: str, options: DiagramOptions | None = None) -> bytes:
+    """The diagram as bytes in ``fmt`` (svg, png, pdf or dot), drawn as asked whatever its size
+    (:func:`archviz.render.diagram_fit.fitted` folds one too big to read)."""
+    dot = build_dot(summary, options)
+    if fmt == "dot":
+        return dot.source.encode("utf-8")
+    return run_dot(dot.source, fmt)[0]

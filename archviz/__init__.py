@@ -24,6 +24,7 @@ _PUBLIC = {
     "UsageError": "archviz.errors",
     "analyze": "archviz.api",
     "build_keras": "archviz.api",
+    "diagram": "archviz.render.notebook",
     "load_config": "archviz.api",
     "load_graph": "archviz.api",
 }
@@ -37,6 +38,7 @@ __all__ = [
     "__version__",
     "analyze",
     "build_keras",
+    "diagram",
     "load_config",
     "load_graph",
 ]

@@ -325,3 +325,21 @@ def test_one_font_everywhere_and_singular_tooltips():
 def test_python_dash_m_archviz_runs():
     result = subprocess.run([sys.executable, "-m", "archviz", "list", "resnet18"], capture_output=True, text=True)
     assert result.returncode == 0 and "resnet18" in result.stdout
+
+
+@pytest.mark.parametrize("depth", ["stages", "blocks", "layers"])
+@pytest.mark.parametrize("model", ["resnet20", "resnet50", "resnet50v2", "resnext50_32x4d"])
+def test_labels_are_words(model, depth):
+    """Op names in words, a title never repeated under itself, no double space, the graph's title too."""
+    source = dot_source(archviz.analyze(model), DiagramOptions(depth=depth))
+    for title, subtitle in re.findall(r"<B>([^<]*)</B></TD></TR><TR><TD><FONT POINT-SIZE=\"10\">([^<]*)<", source):
+        assert subtitle != title and subtitle != title.rsplit(".", 1)[-1], (title, subtitle)
+    texts = re.findall(r">([^<>]+)</(?:B|FONT)>", source) + re.findall(r'label="([^"]*)"', source)
+    assert texts and not [t for t in texts if "  " in t or t != t.strip() and not t.startswith(" ")]
+    assert not [t for t in texts if re.search(r"\b(pad_shortcut|batch_norm|max_pool2d|global_avg_pool2d)\b", t)]
+
+
+def test_the_standalone_svg_names_fallback_fonts():
+    svg = render(archviz.analyze("resnet18"), "svg", DiagramOptions(depth="stages")).decode()
+    assert 'font-family="DejaVu Sans, Verdana, Arial, sans-serif"' in svg
+    assert 'font-family="DejaVu Sans"' not in svg

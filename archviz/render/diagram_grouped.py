@@ -70,9 +70,7 @@ def draw_grouped(builder: Any) -> None:
                 insides[row.name] = (inside, len(run))
         lines += [
             shape_text(row.output_shape),
-            *numbers(
-                sum(m.params for m in run), sum(m.macs for m in run), options.macs, total_of=len(run) if is_block else 1
-            ),
+            *numbers(run, options.macs, total_of=len(run) if is_block else 1),
         ]
         stage = row.name.split(".")[0] if "." in row.name else None
         target = builder.dot

@@ -52,7 +52,7 @@ def draw_layers(builder: Any) -> None:
         fill, border, _ = FAMILY_STYLE[record.family]
         own = record.path[-1] if len(record.path) > 1 else record.name
         title, subtitle = node_texts(own, record.op, record.label())
-        lines = [shape_text(record.output_shape), *numbers(record.params, record.macs, options.macs)]
+        lines = [shape_text(record.output_shape), *numbers([record], options.macs)]
         if not record.counted:
             lines.append("FLOPs not counted")
         target = clusters[record.path[:-1]] if len(record.path) > 1 else builder.dot
@@ -64,7 +64,7 @@ def draw_layers(builder: Any) -> None:
         lines = [
             f"{plural(len(run), 'more block')} like {first.split('.')[-1]}",
             shape_text(run[-1].output_shape),
-            *numbers(sum(r.params for r in run), sum(r.macs for r in run), options.macs, total_of=len(run)),
+            *numbers(run, options.macs, total_of=len(run)),
         ]
         builder.node(
             stage,

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archviz.core.summary import LayerRecord, Row, Summary
+from archviz.render.diagram_words import caption_numbers
 from archviz.render.text import shape_text
-from archviz.units import human
 
 
 @dataclass(frozen=True)
@@ -95,11 +95,7 @@ def fold_layer_runs(summary: Summary, collapse: bool) -> tuple[dict[str, str], d
 
 def stage_caption(summary: Summary, stage: Row, blocks: int) -> str:
     """``layer2: 4 blocks, 28x28x512, 1.22 M params, 1.04 G MACs``."""
-    count = f"{blocks} block" + ("" if blocks == 1 else "s")
-    return (
-        f"{stage.name}: {count}, {shape_text(stage.output_shape)}, {human(stage.params)} params, "
-        f"{human(stage.macs)} MACs"
-    )
+    return f"{stage.name}: {plural(blocks, 'block')}, {shape_text(stage.output_shape)}, {caption_numbers(stage)}"
 
 
 def blocks_per_group(summary: Summary) -> dict[str, int]:

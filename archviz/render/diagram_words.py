@@ -6,13 +6,21 @@
 ('layer2.block1.shortcut', 'option A: zero padding')
 >>> node_texts("bn1", "batch_norm")
 ('bn1', 'batch norm')
->>> numbers(213_504, 0, True, total_of=3)
-['214 k params', 'total of 3 blocks']
+>>> import archviz
+>>> stage = archviz.analyze("resnet20").rows("stages")[2]
+>>> numbers([stage], True)
+['14.2 k params', '14.2 M MACs']
+>>> caption_numbers(stage)
+'14.2 k params, 14.2 M MACs'
+
 """
 
 from __future__ import annotations
 
-from archviz.core.metrics import Value, View, shown
+from collections.abc import Sequence
+from typing import Any
+
+from archviz.core.metrics import NOT_COUNTED, Value, View, row_value, shown
 from archviz.ops import OPS
 
 
@@ -31,19 +39,32 @@ def node_texts(title: str, op: str, label: str = "") -> tuple[str, str]:
     return title, "" if subtitle == title or subtitle == title.rsplit(".", 1)[-1] else subtitle
 
 
-def numbers(params: int | None, macs: int | None, macs_shown: bool, *, total_of: int = 1) -> list[str]:
-    """A node's numbers, as the metric table writes them (:attr:`View.DIAGRAM`): its params, and its MACs
-    where asked for; a folded run's say they are its total."""
-    values = {"params": params, "macs": macs}
+def numbers(rows: Sequence[Any], macs_shown: bool, *, total_of: int = 1) -> list[str]:
+    """The numbers of a node standing for ``rows`` (a layer, a group, or a run of blocks: their sum), each
+    as the metric table reads and writes it (:attr:`View.DIAGRAM`): params, and MACs where asked for;
+    a folded run's say they are its total."""
     lines = []
     for metric in shown(View.DIAGRAM):
-        number = values.get(metric.key)
-        if not number or (metric.key == "macs" and not macs_shown):
+        if metric.key == "macs" and not macs_shown:
             continue
-        lines.append(f"{metric.short(Value(number))} {metric.in_text}")
+        values = [row_value(metric, row) for row in rows]
+        known = [value for value in values if value is not None]
+        if len(known) < len(values):
+            lines.append(f"{NOT_COUNTED} {metric.in_text}")
+        elif sum(known):
+            lines.append(f"{metric.short(Value(sum(known)))} {metric.in_text}")
     if lines and total_of > 1:
         lines.append(f"total of {total_of:,} blocks")
     return lines
+
+
+def caption_numbers(row: Any) -> str:
+    """``1.23 M params, 951 M MACs``: a stage's numbers in its caption, through the metric table."""
+    parts = []
+    for metric in shown(View.DIAGRAM):
+        value = row_value(metric, row)
+        parts.append(f"{metric.cell(value)} {metric.in_text}")
+    return ", ".join(parts)
 
 
 def title_numbers(summary: object) -> str:

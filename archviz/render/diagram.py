@@ -142,16 +142,19 @@ class _Builder:
         """The node a group's output leaves from: a residual block's add, else the group's node."""
         return self.adds.get(name, name)
 
-    def caption(self, graph: Any, key: str, text: str, first: str, *, above: bool = False) -> None:
-        """A cluster's caption as a node of ``graph`` beside ``first`` on its rank, or with ``above`` on
-        the rank before it (where ``first`` sits in a cluster inside ``graph``: a rank shared across
-        clusters would take ``first`` out of its own). A cluster's own label is crossed by the edges
-        into the cluster: dot routes edges around nodes, never around labels."""
+    def caption(self, graph: Any, key: str, text: list[str], first: str, *, above: bool = False) -> None:
+        """A cluster's caption (its title, then its lines) as a node of ``graph`` beside ``first`` on
+        its rank, or with ``above`` on the rank before it (where ``first`` sits in a cluster inside
+        ``graph``: a rank shared across clusters would take ``first`` out of its own). A cluster's own
+        label is crossed by the edges into the cluster: dot routes edges around nodes, never labels."""
         import graphviz
 
         name, head = attribute(dot_id(f"{key}+caption")), attribute(dot_id(first))
         graph.node(
-            name, **attributes(label=caption_label(text), shape="plain", id=f"caption_{anchor(key)}", tooltip=key)
+            name,
+            **attributes(
+                label=caption_label(text[0], text[1:]), shape="plain", id=f"caption_{anchor(key)}", tooltip=key
+            ),
         )
         if above:
             self.dot.edge(name, head, **attributes(style="invis"))

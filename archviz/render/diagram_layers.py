@@ -36,7 +36,7 @@ def draw_layers(builder: Any) -> None:
             if size == 1 and kind == "stage":
                 caption = stage_caption(summary, stages[name], blocks_in.get(name, 0))
             else:
-                caption = name + (f": {kind}" if kind and kind not in ("group", name) else "")
+                caption = [name, kind if kind and kind not in ("group", name) else ""]
             clusters[prefix] = builder.cluster(name, "", top=size == 1)
             inner = size < len(record.path) - 1  # the first node sits in a cluster inside this one
             first = ".".join(record.path[: size + 1]) + "+caption" if inner else record.name

@@ -93,9 +93,9 @@ def fold_layer_runs(summary: Summary, collapse: bool) -> tuple[dict[str, str], d
     return node_of, folded
 
 
-def stage_caption(summary: Summary, stage: Row, blocks: int) -> str:
-    """``layer2: 4 blocks, 28x28x512, 1.22 M params, 1.04 G MACs``."""
-    return f"{stage.name}: {plural(blocks, 'block')}, {shape_text(stage.output_shape)}, {caption_numbers(stage)}"
+def stage_caption(summary: Summary, stage: Row, blocks: int) -> list[str]:
+    """``layer2``, then ``4 blocks``, ``28x28x512``, ``1.22 M params, 1.04 G MACs``: a stage's caption."""
+    return [stage.name, plural(blocks, "block"), shape_text(stage.output_shape), caption_numbers(stage)]
 
 
 def blocks_per_group(summary: Summary) -> dict[str, int]:

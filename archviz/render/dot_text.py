@@ -89,13 +89,14 @@ def html_label(title: str, subtitle: str, lines: Iterable[str], fill: str, borde
     )
 
 
-def caption_label(text: str) -> HtmlLabel:
-    """A caption drawn as a node's label, without a box: its first part (up to the first ``: ``) bold,
-    the rest on lines of their own, split at ``, `` and left-aligned."""
-    head, _, rest = text.partition(": ")
-    rows = [f'<TR><TD ALIGN="LEFT"><B>{markup_text(head) or "&#160;"}</B></TD></TR>']
-    for part in filter(None, rest.split(", ")):
-        rows.append(f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="9" COLOR="#333333">{markup_text(part)}</FONT></TD></TR>')
+def caption_label(title: str, lines: Iterable[str]) -> HtmlLabel:
+    """A caption drawn as a node's label, without a box: its title bold, then its lines, left-aligned."""
+    rows = [f'<TR><TD ALIGN="LEFT"><B>{markup_text(title) or "&#160;"}</B></TD></TR>']
+    for line in lines:
+        if line:
+            rows.append(
+                f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="9" COLOR="#333333">{markup_text(line)}</FONT></TD></TR>'
+            )
     return HtmlLabel(f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{"".join(rows)}</TABLE>>')
 
 

@@ -137,9 +137,7 @@ def diagram(
     check_depth(result, depth)
     options = DiagramOptions(depth=depth, rankdir=rankdir.upper(), macs=macs, collapse=collapse, legend=legend)
     drawing = fitted(result, kind, options, full=full)
-    if drawing.note:
-        note(drawing.note)
-    emit(drawing.data, output)
+    emit(drawing.data, output, remark=drawing.note)
 
 
 @cli.command(short_help="Write a self-contained HTML report of a model.")

@@ -162,7 +162,8 @@ class _Builder:
         same = graphviz.Digraph(graph_attr=attributes(rank="same"))
         same.node(name)
         same.node(head)
-        same.edge(name, head, **attributes(style="invis"))
+        if self.options.rankdir in ("TB", "BT"):  # the caption left of its node; left to right, an edge
+            same.edge(name, head, **attributes(style="invis"))  # fixing their order would stack the chain
         graph.subgraph(same)
 
     def cluster(self, key: str, label: str, top: bool) -> Any:

@@ -32,6 +32,7 @@ _NOT_BLOCKS = frozenset({"input", "stem", "post", "post-activation", "head", "st
 def draw_grouped(builder: Any) -> None:
     """One node per row of ``builder.level`` (runs of identical blocks folded with ``collapse``)."""
     summary, options, level = builder.summary, builder.options, builder.level
+    builder.dot.node_attr["group"] = "spine"  # one group: dot keeps the main path, adds and bodies, straight
     rows = summary.rows(level)
     runs = collapse_runs(rows) if options.collapse else [(row, [row]) for row in rows]
     members = block_records(summary, level)

@@ -80,3 +80,14 @@ def test_full_draws_as_asked_and_says_what_dot_did(run_cli, tmp_path):
     lines = err.splitlines()
     assert len(lines) == 2 and lines[0].startswith("dot: graph is too large") and "Scaling" in lines[0], lines
     assert "--collapse or a smaller --depth" in lines[0] and "--full" not in lines[0]
+
+
+def test_dot_is_folded_as_its_svg_would_be():
+    """resnet152 layer by layer is 515 nodes (not too many to lay out) but 45,000 pt long: its DOT
+    and its SVG are the same folded view."""
+    summary = archviz.analyze("resnet152")
+    svg = fitted(summary, "svg", DiagramOptions(depth="layers"))
+    dot = fitted(summary, "dot", DiagramOptions(depth="layers"))
+    assert svg.options == dot.options == DiagramOptions(depth="layers", collapse=True)
+    assert svg.note == dot.note and "pt long" in dot.note
+    assert fitted(summary, "dot", DiagramOptions(depth="layers"), full=True).note == ""

@@ -4,7 +4,8 @@ Drawn as asked, a deep network is a page tens of metres long, or a PNG that Grap
 down to 32,767 pixels with 3-pixel text. Past :data:`MAX_SIDE` points on its longer side (a PDF past
 :data:`MAX_PDF_SIDE`, the largest page PDF readers open) the asked drawing is replaced by the first
 folded view that fits: identical blocks collapsed ×N at the same depth, then blocks collapsed, then
-stages only, and :attr:`Drawing.note` says so in one line, naming ``--full``. A drawing that is
+stages only, and :attr:`Drawing.note` says so in one line, naming ``--full`` (DOT is folded as its SVG
+would be, where Graphviz is installed to tell). A drawing that is
 clearly too big (its nodes in a row alone would pass the limit) is folded before dot runs. With
 ``full`` the asked drawing is made whatever its size, and dot's own warnings (its scaling of a PNG)
 are in the note.
@@ -13,6 +14,7 @@ are in the note.
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass, replace
 
 from archviz.core.summary import Summary, resolve_depth
@@ -102,10 +104,12 @@ def fitted(summary: Summary, fmt: str, options: DiagramOptions | None = None, *,
             why = why or f"would be at least {estimate:,} pt long ({nodes:,} nodes), too big to read"
             continue
         source = builder.dot.source
-        if fmt == "dot":
+        if fmt == "dot" and (full or shutil.which("dot") is None):  # DOT is written without Graphviz too
             return Drawing(source.encode("utf-8"), fmt, view, _note(summary, options, view, why))
-        data, warnings = run_dot(source, fmt)
-        length = side(data, fmt)
+        data, warnings = run_dot(source, "svg" if fmt == "dot" else fmt)  # DOT: the view its SVG would be
+        length = side(data, "svg" if fmt == "dot" else fmt)
+        if fmt == "dot":
+            data, warnings = source.encode("utf-8"), []
         if length is not None and length > most and not (last or full):
             why = why or f"would be {length:,.0f} pt long, too big to read"
             continue

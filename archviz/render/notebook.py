@@ -39,11 +39,11 @@ class Diagram:
     @property
     def note(self) -> str:
         """What was drawn instead of what was asked (a folded view), in one line; empty if as asked."""
-        return self.drawing("dot").note
+        return self.drawing("svg").note
 
     @property
     def source(self) -> str:
-        """The DOT text, of the view drawn."""
+        """The DOT text of the view shown."""
         return self.drawing("dot").data.decode("utf-8")
 
     def _repr_svg_(self) -> str:

@@ -105,6 +105,7 @@ bench: setup-test
 samples: setup-test
 	@mkdir -p examples/output
 	$(BIN)/archviz diagram resnet50 -o examples/output/resnet50_blocks.svg
+	$(BIN)/archviz diagram resnext50_32x4d -o examples/output/resnext50_32x4d_blocks.svg
 	$(BIN)/archviz diagram resnet152 --collapse --macs -o examples/output/resnet152_collapsed.svg
 	$(BIN)/archviz diagram resnet34 --depth stages --rankdir LR -o examples/output/resnet34_stages.svg
 	$(BIN)/archviz diagram resnet20 --depth layers -o examples/output/resnet20_layers.svg

@@ -25,6 +25,7 @@ _PUBLIC = {
     "Training": "archviz.core.training",
     "analyze": "archviz.api",
     "build_keras": "archviz.api",
+    "diagram": "archviz.render.notebook",
     "load_config": "archviz.api",
     "load_graph": "archviz.api",
 }
@@ -39,6 +40,7 @@ __all__ = [
     "__version__",
     "analyze",
     "build_keras",
+    "diagram",
     "load_config",
     "load_graph",
 ]

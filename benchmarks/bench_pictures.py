@@ -30,17 +30,21 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out:
-        layers = wall([ARCHVIZ, "diagram", "resnet152", "--depth", "layers", "-o", f"{out}/r152.svg"], args.repeat)
+        layers = wall(
+            [ARCHVIZ, "diagram", "resnet152", "--depth", "layers", "--full", "-o", f"{out}/r152.svg"], args.repeat
+        )
         report = wall([ARCHVIZ, "report", "resnet152", "-o", f"{out}/r152.html"], args.repeat)
-        deep = wall([ARCHVIZ, "diagram", "resnet1202", "--depth", "blocks", "-o", f"{out}/r1202.svg"], args.repeat)
+        deep = wall(
+            [ARCHVIZ, "diagram", "resnet1202", "--depth", "blocks", "--full", "-o", f"{out}/r1202.svg"], args.repeat
+        )
         small = wall([ARCHVIZ, "report", "resnet50", "-o", f"{out}/r50.html"], args.repeat)
         big = wall([ARCHVIZ, "report", "resnet1202", "-o", f"{out}/r1202.html"], args.repeat)
         sizes = {name: Path(f"{out}/{name}.html").stat().st_size for name in ("r50", "r1202")}
         keras = wall([sys.executable, "-c", PLOT_MODEL, f"{out}/keras152.svg"], 1)
     checks = [
-        ("archviz diagram resnet152 --depth layers (SVG)", layers, 3.0),
+        ("archviz diagram resnet152 --depth layers --full (SVG)", layers, 3.0),
         ("archviz report resnet152", report, 5.0),
-        ("archviz diagram resnet1202 --depth blocks (SVG)", deep, 15.0),
+        ("archviz diagram resnet1202 --depth blocks --full (SVG)", deep, 15.0),
         ("keras.utils.plot_model(ResNet152) (SVG, build included)", keras, None),
     ]
     for label, seconds, target in checks:

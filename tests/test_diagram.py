@@ -14,7 +14,7 @@ import archviz
 from archviz.core.analysis import analyze_graph
 from archviz.core.graph import Graph
 from archviz.render.diagram import DiagramOptions, dot_source, render
-from archviz.render.dot_text import anchor
+from archviz.render.dot_text import anchor, dot_id
 
 GOLDEN_CASES = {
     "resnet18_stages.dot": ("resnet18", {}, DiagramOptions(depth="stages")),
@@ -58,6 +58,11 @@ def all_nodes(graph):
     return nodes
 
 
+def drawn_rows(graph):
+    """The names of the nodes that stand for a row (not a block's add, a stage's caption or the key)."""
+    return [n.get_name().strip('"') for n in all_nodes(graph) if (n.get("id") or "").strip('"').startswith("node_")]
+
+
 def all_subgraphs(graph):
     result = []
     for sub in graph.get_subgraphs():
@@ -69,8 +74,7 @@ def all_subgraphs(graph):
 def test_one_node_per_row_at_each_depth(depth, level):
     summary = archviz.analyze("resnet34")
     graph = parse(summary, DiagramOptions(depth=depth, legend=False))
-    names = sorted(n.get_name().strip('"') for n in all_nodes(graph))
-    assert names == sorted(row.name for row in summary.rows(level))
+    assert sorted(drawn_rows(graph)) == sorted(row.name for row in summary.rows(level))
 
 
 def test_layer_depth_clusters_blocks_inside_stages():
@@ -90,13 +94,13 @@ def test_shortcuts_are_drawn():
         (e.get_source().strip('"'), e.get_destination().strip('"')): (e.get("label") or "").strip('" ') for e in edges
     }
     assert labels[("stem.relu1", "layer1.block1.add")] == "identity"
-    assert labels[("layer2.block1.shortcut", "layer2.block1.add")] == "zero-pad (A)"
+    assert labels[("layer2.block1.shortcut", "layer2.block1.add")] == ""  # its node says what it is
     node = next(
         n
         for n in all_nodes(parse(archviz.analyze("resnet20"), DiagramOptions(depth="layers")))
         if n.get_name().strip('"') == "layer2.block1.shortcut"
     )
-    assert "option A: zero padding" in node.get("label")
+    assert "option A: zero padding" in node.get("label") and "pad_shortcut" not in node.get("label")
     projection = {
         (e.get_source().strip('"'), e.get_destination().strip('"')): (e.get("label") or "")
         for e in parse(archviz.analyze("resnet18"), DiagramOptions(depth="layers")).get_edges()
@@ -106,17 +110,17 @@ def test_shortcuts_are_drawn():
 
 def test_collapse_folds_identical_blocks():
     graph = parse(archviz.analyze("resnet152"), DiagramOptions(depth="blocks", collapse=True, legend=False))
-    names = [n.get_name().strip('"') for n in all_nodes(graph)]
+    names = drawn_rows(graph)
     assert "layer3.block2" in names and "layer3.block3" not in names
     label = next(n.get("label") for n in all_nodes(graph) if n.get_name().strip('"') == "layer3.block2")
-    assert "×35" in label
+    assert "×35" in label and "total of 35 blocks" in label
     assert len(names) < 20
 
 
 def test_labels_show_attributes_shape_params_and_macs():
     graph = parse(archviz.analyze("resnet50"), DiagramOptions(depth="layers", macs=True))
     label = next(n.get("label") for n in all_nodes(graph) if n.get_name().strip('"') == "layer2.block1.conv1")
-    assert "conv2d  1x1/2, 128" in label and "28x28x128" in label and "32.8 k params" in label
+    assert "conv2d 1x1/2, 128" in label and "28x28x128" in label and "32.8 k params" in label
     assert "25.7 M MACs" in label
 
 
@@ -238,25 +242,64 @@ def node_label(graph, name):
     return next(n.get("label") for n in all_nodes(graph) if n.get_name().strip('"') == name)
 
 
-def test_block_depth_draws_shortcuts_stages_and_downsampling():
-    graph = parse(archviz.analyze("resnet50"), DiagramOptions(depth="blocks"))
-    edges = {
+def edge_set(graph):
+    return {
         (e.get_source().strip('"'), e.get_destination().strip('"'), (e.get("label") or "").strip('" '), e.get("style"))
         for e in graph.get_edges()
     }
-    assert ("layer1.block3", "layer2.block1", "1x1/2, 512 projection", "bold") in edges
-    assert ("layer2.block1", "layer2.block2", "identity", "dashed") in edges
-    source = dot_source(archviz.analyze("resnet50"), DiagramOptions(depth="blocks"))
-    assert 'label="layer3: 6 blocks, 14x14x1024, 7.12 M params, 1.39 G MACs"' in source
+
+
+def add(block):
+    return dot_id(f"{block}+add")
+
+
+def test_block_depth_draws_body_add_and_shortcut_as_the_paper():
+    """Each residual block is its body and an add: the main path enters the body, the body feeds the
+    add, and the shortcut leaves the block's input (the previous add) and joins the add."""
+    graph = parse(archviz.analyze("resnet50"), DiagramOptions(depth="blocks"))
+    edges = edge_set(graph)
+    assert (add("layer1.block3"), "layer2.block1", "", None) in edges  # main path into the body
+    assert ("layer2.block1", add("layer2.block1"), "", None) in edges  # body into its add
+    assert (add("layer1.block3"), add("layer2.block1"), "1x1/2, 512 projection", "bold") in edges
+    assert (add("layer2.block1"), add("layer2.block2"), "identity", "dashed") in edges
+    assert ("stem.pool", add("layer1.block1"), "1x1, 256 projection", "bold") in edges
+    assert not any(a == "layer2.block1" and b == "layer2.block2" for a, b, _, _ in edges)  # no edge twice
+    assert "+" in node_label(graph, add("layer2.block1"))
+    caption = node_label(graph, dot_id("layer3+caption"))
+    for part in ("layer3", "6 blocks", "14x14x1024", "7.12 M params", "1.39 G MACs"):
+        assert part in caption
     assert "bottleneck, downsamples /2" in node_label(graph, "layer2.block1")
-    assert "shortcut: identity" in node_label(graph, "layer2.block2")
+    assert "shortcut" not in node_label(graph, "layer2.block2")  # said once, on the edge
     assert "downsamples" not in node_label(graph, "layer1.block1")  # stride 1 after the max-pool
+
+
+def rows_of(label):
+    return re.findall(r"<FONT [^>]*>([^<]*)</FONT>", label)
+
+
+@pytest.mark.parametrize(
+    "model, block, rows",
+    [
+        ("resnet50", "layer2.block1", ["1x1/2, 128", "3x3, 128", "1x1, 512", "expansion ×4"]),
+        ("resnet50-torchvision", "layer2.block1", ["1x1, 128", "3x3/2, 128", "1x1, 512", "expansion ×4"]),
+        ("resnext50_32x4d", "layer1.block2", ["1x1, 128", "3x3, 128, 32 groups of 4", "1x1, 256", "expansion ×2"]),
+        ("wide_resnet50_2", "layer1.block2", ["1x1, 128", "3x3, 128", "1x1, 256", "expansion ×2"]),
+        ("resnet18", "layer3.block1", ["3x3/2, 256", "3x3, 256"]),
+        ("resnet50v2", "layer1.block3", ["1x1, 64", "3x3/2, 64", "1x1, 256", "expansion ×4"]),
+    ],
+)
+def test_block_boxes_show_their_inside(model, block, rows):
+    """The rows of the paper's Table 1, read from the block's layers: the three bottlenecks differ."""
+    label = node_label(parse(archviz.analyze(model), DiagramOptions()), block)
+    shown = rows_of(label)
+    start = shown.index(rows[0])
+    assert shown[start : start + len(rows)] == rows, shown
 
 
 def test_option_a_and_collapse_keep_their_marks():
     graph = parse(archviz.analyze("resnet110"), DiagramOptions(depth="blocks", collapse=True))
     labels = {(e.get("label") or "").strip('" ') for e in graph.get_edges()}
-    assert {"identity ×17", "zero-pad (A)"} <= labels
+    assert {"identity ×17", "option A: zero padding"} <= labels
     stages = parse(archviz.analyze("resnet34"), DiagramOptions(depth="stages"))
     assert "stage, 6 blocks" in node_label(stages, "layer3")
 
@@ -275,10 +318,28 @@ def test_the_key_is_compact_and_only_on_request():
 
 def test_one_font_everywhere_and_singular_tooltips():
     source = dot_source(archviz.analyze("resnet18"), DiagramOptions())
-    assert 'fontname="DejaVu Sans"' in source and "Helvetica" not in source
+    assert 'fontname="DejaVu Sans, Verdana, Arial, sans-serif"' in source and "Helvetica" not in source
     assert 'tooltip="input: 1 layer"' in source and "1 layers" not in source
 
 
 def test_python_dash_m_archviz_runs():
     result = subprocess.run([sys.executable, "-m", "archviz", "list", "resnet18"], capture_output=True, text=True)
     assert result.returncode == 0 and "resnet18" in result.stdout
+
+
+@pytest.mark.parametrize("depth", ["stages", "blocks", "layers"])
+@pytest.mark.parametrize("model", ["resnet20", "resnet50", "resnet50v2", "resnext50_32x4d"])
+def test_labels_are_words(model, depth):
+    """Op names in words, a title never repeated under itself, no double space, the graph's title too."""
+    source = dot_source(archviz.analyze(model), DiagramOptions(depth=depth))
+    for title, subtitle in re.findall(r"<B>([^<]*)</B></TD></TR><TR><TD><FONT POINT-SIZE=\"10\">([^<]*)<", source):
+        assert subtitle != title and subtitle != title.rsplit(".", 1)[-1], (title, subtitle)
+    texts = re.findall(r">([^<>]+)</(?:B|FONT)>", source) + re.findall(r'label="([^"]*)"', source)
+    assert texts and not [t for t in texts if "  " in t or t != t.strip() and not t.startswith(" ")]
+    assert not [t for t in texts if re.search(r"\b(pad_shortcut|batch_norm|max_pool2d|global_avg_pool2d)\b", t)]
+
+
+def test_the_standalone_svg_names_fallback_fonts():
+    svg = render(archviz.analyze("resnet18"), "svg", DiagramOptions(depth="stages")).decode()
+    assert 'font-family="DejaVu Sans, Verdana, Arial, sans-serif"' in svg
+    assert 'font-family="DejaVu Sans"' not in svg

@@ -166,9 +166,15 @@ def test_the_largest_allowed_network_is_quick(run_cli, tmp_path):
     code, _, err = run_cli("report", "resnet18", "--layers", layers, "-o", report)
     assert code == 0, err
     assert "Runs of identical blocks are folded" in report.read_text()  # drawn, folded
-    code, out, err = run_cli("diagram", "resnet18", "--layers", layers, "-o", tmp_path / "big.svg")
+    code, out, err = run_cli("diagram", "resnet18", "--layers", layers, "--full", "-o", tmp_path / "big.svg")
     one_line(code, out, err, 2)
     assert "at most 5,000" in err and not (tmp_path / "big.svg").exists()
+    code, out, err = run_cli("diagram", "resnet18", "--layers", layers, "-o", tmp_path / "big.svg")  # folded
+    assert code == 0 and err.splitlines() == [
+        "resnet18 (layers 2500,2500,2500,2500) at block depth has 10,007 nodes at this depth: "
+        "drew --depth blocks --collapse instead; --full draws it as asked",
+        f"wrote {tmp_path / 'big.svg'}",
+    ]
 
 
 @pytest.mark.parametrize("kind", sorted(RANGES))

@@ -204,3 +204,32 @@ def test_ops_in_a_subclassed_call_are_captured():
     assert summary.flops == profiled
     dot = dot_source(summary, DiagramOptions(depth="layers"))
     assert 'input -> "block.add" [label=" identity"' in dot
+
+
+# ---- the diagram of imported models: blocks read from the graph, as for presets ------------------
+
+
+def _block_label(summary, name):
+    from archviz.render.diagram import DiagramOptions, dot_source
+
+    source = dot_source(summary, DiagramOptions(depth="blocks"))
+    start = source.index(f'"{name}" [label=<')
+    return source[start : source.index("\n", start)]
+
+
+def test_imported_mobilenet_v2_blocks_show_their_inside_and_downsampling():
+    """MobileNetV2's inverted residuals: expand, depthwise (strided where it downsamples), project; the
+    stride-2 blocks, which have no shortcut, are marked as downsampling too."""
+    model = keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3), alpha=0.35)
+    summary = archviz.analyze(model)
+    strided = _block_label(summary, "stage3.block_3")
+    for text in ("downsamples /2", "1x1, 48", "3x3/2 depthwise, 48, one per channel", "1x1, 16", "expansion ×6"):
+        assert text in strided, strided
+    assert "downsamples" not in _block_label(summary, "stage3.block_4")
+
+
+def test_imported_resnet50_blocks_read_as_the_presets():
+    model = keras.applications.ResNet50(weights=None)
+    label = _block_label(archviz.analyze(model), "conv3.block1")
+    for text in ("downsamples /2", "1x1/2, 128", "3x3, 128", "1x1, 512", "expansion ×4"):
+        assert text in label, label

@@ -256,7 +256,7 @@ def test_a_changed_preset_is_named_for_what_it_is(run_cli, tmp_path):
     assert "paper" not in record["options"]["description"]
     dot = tmp_path / "model.dot"
     assert run_cli("diagram", *CHANGED, "-o", dot)[0] == 0
-    assert f'label="{NAME}  (' in dot.read_text()
+    assert f'label="{NAME} (' in dot.read_text()
     page = tmp_path / "model.html"
     assert run_cli("report", *CHANGED, "-o", page)[0] == 0
     html = page.read_text()

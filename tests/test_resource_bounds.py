@@ -171,7 +171,7 @@ def test_a_name_of_1500_parts_is_one_line(tmp_path, command):
 def test_names_at_the_limit_draw_and_report_in_linear_time(tmp_path):
     """15 layers of 64-part names (960 nested clusters): each cluster's lines are written once."""
     write_keras(tmp_path / "deep.keras", *chain_of_dense(deep_names(15, MAX_NAME_PARTS)))
-    succeeded(archviz("diagram", "deep.keras", "--depth", "layers", "-o", "x.svg", cwd=tmp_path))
+    succeeded(archviz("diagram", "deep.keras", "--depth", "layers", "--full", "-o", "x.svg", cwd=tmp_path))
     svg = (tmp_path / "x.svg").read_text()
     assert svg.count('class="cluster"') == 15 * (MAX_NAME_PARTS - 1)
     succeeded(archviz("report", "deep.keras", "-o", "x.html", cwd=tmp_path))
@@ -181,8 +181,13 @@ def test_names_at_the_limit_draw_and_report_in_linear_time(tmp_path):
 
 def test_too_many_clusters_or_table_rows_are_one_line(tmp_path):
     write_keras(tmp_path / "wide.keras", *chain_of_dense(deep_names(100, MAX_NAME_PARTS)))  # 6,300 groups
-    line = one_line(archviz("diagram", "wide.keras", "--depth", "layers", "-o", "x.svg", cwd=tmp_path), 2)
+    line = one_line(archviz("diagram", "wide.keras", "--depth", "layers", "--full", "-o", "x.svg", cwd=tmp_path), 2)
     assert "more than 5,000 groups to draw as clusters" in line
+    folded = archviz("diagram", "wide.keras", "--depth", "layers", "-o", "x.svg", cwd=tmp_path)  # without --full
+    note = folded.stderr.decode()
+    assert folded.returncode == 0 and "has more than 5,000 groups to draw as clusters" in note
+    assert "drew --depth blocks --collapse instead; --full draws it as asked" in note
+    (tmp_path / "x.svg").unlink()
     line = one_line(archviz("report", "wide.keras", "-o", "x.html", cwd=tmp_path), 2)
     assert "the dotted names of its 101 layers make at least 1,101 groups for the report's layer table" in line
     assert not (tmp_path / "x.html").exists() and not (tmp_path / "x.svg").exists()

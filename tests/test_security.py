@@ -76,9 +76,12 @@ def hostile_graph(model: str, groups: list[str], layers: list[str]) -> Graph:
 
 def check_svg(svg: bytes, nodes: int, edges: int) -> None:
     root = ElementTree.fromstring(svg)
-    classes = [element.get("class") for element in root.iter(f"{SVG}g")]
-    assert classes.count("node") == nodes
-    assert classes.count("edge") == edges
+    groups = list(root.iter(f"{SVG}g"))
+    captions = [g for g in groups if g.get("class") == "node" and (g.get("id") or "").startswith("caption_")]
+    clusters = [g for g in groups if g.get("class") == "cluster"]
+    assert len(captions) == len(clusters)  # every cluster's caption is a node of its own
+    assert sum(g.get("class") == "node" for g in groups) - len(captions) == nodes
+    assert sum(g.get("class") == "edge" for g in groups) == edges  # the captions' invisible edges are not drawn
     for element in root.iter():
         assert element.tag.replace(SVG, "") in DOT_ELEMENTS, element.tag
         for key, value in element.attrib.items():
@@ -170,7 +173,11 @@ def test_hostile_spec_name_through_the_commands(run_cli, tmp_path, suffix):
         assert "URL=" not in text.replace('URL=\\"', "")
     elif suffix == ".svg":
         assert 'href="javascript' not in text
-        check_svg(text.encode(), nodes=text.count('class="node"'), edges=text.count('class="edge"'))
+        check_svg(
+            text.encode(),
+            nodes=text.count('class="node"') - text.count('id="caption_'),
+            edges=text.count('class="edge"'),
+        )
     else:
         check_html(text)
 
@@ -193,7 +200,11 @@ def test_hostile_keras_layer_and_file_names(run_cli, tmp_path):
         assert code == 0, err
         text = (tmp_path / output).read_text()
         if output.endswith(".svg"):
-            check_svg(text.encode(), nodes=text.count('class="node"'), edges=text.count('class="edge"'))
+            check_svg(
+                text.encode(),
+                nodes=text.count('class="node"') - text.count('id="caption_'),
+                edges=text.count('class="edge"'),
+            )
             assert 'href="javascript' not in text
         else:
             check_html(text)

@@ -51,6 +51,12 @@ from archviz.render.formats import DIAGRAM_FORMATS, Rankdir
 @click.option("--macs", is_flag=True, help="Show each node's MACs too.")
 @click.option("--collapse", is_flag=True, help="Fold runs of identical blocks into one node marked xN.")
 @click.option(
+    "--full",
+    is_flag=True,
+    help="Draw the depth asked for even when the picture is too big to read (by default a "
+    "diagram longer than 20,000 pt is drawn folded, and a line on stderr says so).",
+)
+@click.option(
     "--legend/--no-legend",
     default=False,
     show_default=True,
@@ -66,11 +72,18 @@ def diagram(
     rankdir: str,
     macs: bool,
     collapse: bool,
+    full: bool,
     legend: bool,
     **params: Any,
 ) -> None:
     """Draw MODEL with Graphviz: one node per stage, per block, or per layer (with blocks and
-    stages as clusters), each with its op, key attributes, output shape and params.
+    stages as clusters), each with its op, key attributes, output shape and params. At block
+    depth (the default) a residual block is its convs, as the rows of the paper's Table 1, and
+    an add that its shortcut joins.
+
+    A diagram too long to read (over 20,000 pt, 14,400 pt for a PDF) is drawn folded instead
+    (identical blocks collapsed, then stages only), with one line on stderr saying so; --full
+    draws it as asked.
 
     \b
     Examples:
@@ -81,14 +94,16 @@ def diagram(
     """
     from archviz.api import analyze
     from archviz.fileio import check_writable
-    from archviz.render.diagram import DiagramOptions, format_for, render
+    from archviz.render.diagram import DiagramOptions, format_for
+    from archviz.render.diagram_fit import fitted
 
     kind = format_for(output, fmt)
     check_writable(output)
     result = analyze(model, **params)
     check_depth(result, depth)
     options = DiagramOptions(depth=depth, rankdir=rankdir.upper(), macs=macs, collapse=collapse, legend=legend)
-    emit(render(result, kind, options), output)
+    drawing = fitted(result, kind, options, full=full)
+    emit(drawing.data, output, remark=drawing.note)
 
 
 @cli.command(short_help="Write a self-contained HTML report of a model.")

@@ -224,15 +224,17 @@ def depth_option(default: str = "layers") -> Decorator:
     )
 
 
-def emit(data: str | bytes, output: str | None) -> None:
-    """Write a command's result to standard output (no ``-o``, or ``-o -``) or atomically to a file."""
+def emit(data: str | bytes, output: str | None, *, remark: str = "") -> None:
+    """Write a command's result to standard output (no ``-o``, or ``-o -``) or atomically to a file;
+    ``remark``, a line about what was written, is said once it is written (a failed write says only why)."""
+    from archviz.cli.app import note
     from archviz.fileio import STDOUT, is_stdout, write_output
 
     target = STDOUT if output is None else output
     write_output(target, data)
+    if remark:
+        note(remark)
     if not is_stdout(target):
-        from archviz.cli.app import note
-
         note(f"wrote {output}")
 
 

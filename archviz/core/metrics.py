@@ -66,6 +66,7 @@ class View(enum.StrEnum):
     CATALOG = "catalog"  # a column of ``archviz list``'s JSON and CSV
     CATALOG_TABLE = "catalog_table"  # a column of ``archviz list``'s readable table and Markdown
     FIT = "fit"  # a column of ``archviz fit`` (summed over a network's parts: the metric must add up)
+    DIAGRAM = "diagram"  # a line of a diagram's node (MACs only with ``--macs``) and of its title
 
 
 class Value(NamedTuple):
@@ -239,6 +240,7 @@ def _max_batch(summary: Summary) -> bool:
 
 
 _TRAINING = frozenset({View.LINE, View.COMPARE, View.CARD})
+_NO_CHART = _EVERYWHERE - {View.CHART, View.DIAGRAM}
 
 #: Every metric, in the order columns and totals list them.
 METRICS: tuple[Metric, ...] = (

@@ -123,6 +123,8 @@ class Op(NamedTuple):
     * ``shape`` and ``cost``: the rule (pure functions of the attributes and input shapes);
     * ``family`` and ``weighted`` (a "weight layer" in the paper's sense: conv, dense);
     * ``label``: its key attributes as diagrams and tables show them (``3x3/2, 128``);
+    * ``word``: the op in words in a diagram (None: its name with spaces, ``batch norm``; empty where
+      its label says it all: option A's ``zero padding``);
     * ``keras``: each Keras class imported as this op, with the function that turns such a
       layer's config (``layer.get_config()``, or a model file's JSON) into attributes;
     * ``onnx``: each ONNX op type read as this op, with the function that turns such a node into
@@ -142,6 +144,7 @@ class Op(NamedTuple):
     cost: CostRule = _no_cost
     weighted: bool = False
     label: Callable[[Attrs], str] = _no_label
+    word: str | None = None
     keras: Mapping[str, KerasReader] = MappingProxyType({})
     write: KerasWriter | None = None
     onnx: Mapping[str, OnnxReader] = MappingProxyType({})

@@ -314,6 +314,7 @@ OPS = (
         _pad_shortcut_shape,
         field=subsample,
         label=lambda attrs: "option A: zero padding",
+        word="",
         write=_pad_shortcut_write,
         backward=_pad_shortcut_backward,
         onnx_write=_pad_shortcut_to_onnx,

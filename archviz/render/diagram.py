@@ -19,51 +19,34 @@ from typing import Any
 
 from archviz.core.summary import Summary, resolve_depth
 from archviz.errors import RuntimeFailure, UsageError
-from archviz.ops import Family
-from archviz.render.diagram_views import (
-    Shortcut,
-    block_records,
-    blocks_per_group,
-    collapse_runs,
-    downsampling,
-    fold_layer_runs,
-    plural,
-    shortcut_of,
-    stage_caption,
+from archviz.render.diagram_grouped import draw_grouped
+from archviz.render.diagram_layers import draw_layers
+from archviz.render.diagram_style import (
+    FAMILY_STYLE,
+    FONT,
+    GROUP,
+    MAX_DRAWN_CLUSTERS,
+    MAX_DRAWN_NODES,
+    SHORTCUT_COLOR,
+    DiagramTooLarge,
 )
-from archviz.render.dot_text import HtmlLabel, anchor, attribute, attributes, dot_id, html_label
+from archviz.render.diagram_views import Shortcut, collapse_runs, fold_layer_runs
+from archviz.render.diagram_words import title_numbers
+from archviz.render.dot_text import HtmlLabel, anchor, attribute, attributes, caption_label, dot_id
 from archviz.render.formats import DIAGRAM_FORMATS, RANKDIRS, output_format
-from archviz.render.text import shape_text
-from archviz.units import human
 
-GROUP = "group"  # the style of a node that stands for a stage or a block
-
-#: Fill, border and legend name of each op family (colour-blind-safe hues, light fills), and of groups.
-FAMILY_STYLE: dict[str, tuple[str, str, str]] = {
-    Family.IO: ("#eeeeee", "#777777", "input"),
-    Family.CONV: ("#dbe8f6", "#2f6aa3", "convolution"),
-    Family.NORM: ("#fde7cf", "#c46a00", "normalization"),
-    Family.ACTIVATION: ("#e1f2dc", "#3c8a2e", "activation"),
-    Family.POOL: ("#ece1f0", "#7d4e91", "pooling"),
-    Family.MERGE: ("#fbdcdc", "#b33a3a", "add / concat"),
-    Family.DENSE: ("#d8f0ee", "#287c76", "dense"),
-    Family.RESHAPE: ("#f3f3e6", "#8a8a55", "padding / reshape"),
-    Family.REGULARIZATION: ("#f0f0f0", "#999999", "dropout"),
-    Family.UNKNOWN: ("#ffffff", "#000000", "not counted"),
-    GROUP: ("#f7f7fb", "#4a4a6a", "stage / block"),
-}
-SHORTCUT_COLOR = "#b33a3a"
-
-#: Nodes one diagram may have: dot's layout time grows faster than the node count, and
-#: ResNet-1202 drawn layer by layer has about 4,200.
-MAX_DRAWN_NODES = 5_000
-#: The most clusters (groups) a diagram draws: dot lays out each like a node; ResNet-1202 has 603,
-#: and 64-part names on 80 layers make 5,000.
-MAX_DRAWN_CLUSTERS = 5_000
-
-
-class DiagramTooLarge(UsageError):
-    """A diagram with more nodes than :data:`MAX_DRAWN_NODES` or more clusters than :data:`MAX_DRAWN_CLUSTERS`."""
+__all__ = [
+    "FAMILY_STYLE",
+    "FONT",
+    "GROUP",
+    "MAX_DRAWN_CLUSTERS",
+    "MAX_DRAWN_NODES",
+    "DiagramOptions",
+    "DiagramTooLarge",
+    "build_dot",
+    "dot_source",
+    "render",
+]
 
 
 def format_for(path: str, fmt: str | None) -> str:
@@ -83,13 +66,6 @@ class DiagramOptions:
     links: bool = False  # href to the report's table rows
 
 
-def _numbers(params: int, macs: int, options: DiagramOptions) -> list[str]:
-    return [f"{human(params)} params" if params else "", f"{human(macs)} MACs" if options.macs and macs else ""]
-
-
-FONT = "DejaVu Sans"  # installed with Graphviz on Debian; the report's CSS names it too
-
-
 class _Builder:
     def __init__(self, summary: Summary, options: DiagramOptions) -> None:
         import graphviz
@@ -106,13 +82,14 @@ class _Builder:
                 nodesep="0.25",
                 ranksep="0.3",
                 labelloc="t",
-                label=f"{summary.name}  ({human(summary.params)} params, {human(summary.macs)} MACs)",
+                label=f"{summary.name} ({title_numbers(summary)})",
             ),
             node_attr=attributes(shape="plain", fontname=FONT),
             edge_attr=attributes(color="#555555", arrowsize="0.6", fontname=FONT, fontsize="9"),
         )
         self.families: list[str] = []
         self.count = 0
+        self.adds: dict[str, str] = {}  # a residual block's name -> its add node's name
 
     def node_total(self) -> int:
         if self.level >= self.summary.max_depth > 1:
@@ -141,17 +118,53 @@ class _Builder:
         """A residual block's shortcut beside its main path: dashed for an identity, bold otherwise."""
         label = " " + shortcut.text + (f" ×{times}" if times > 1 else "")
         style = "dashed" if shortcut.kind == "identity" else "bold"
-        side = "e" if self.options.rankdir in ("TB", "BT") else "s"  # around the block, not over its edge
-        self.edge(
-            source,
-            target,
-            style=style,
-            color=SHORTCUT_COLOR,
-            fontcolor=SHORTCUT_COLOR,
-            label=label,
-            tailport=side,
-            headport=side,
+        self.edge(source, target, style=style, color=SHORTCUT_COLOR, fontcolor=SHORTCUT_COLOR, label=label)
+
+    def add_node(self, graph: Any, block: str) -> None:
+        """The add (⊕) that closes residual ``block``: its shortcut and its body meet there."""
+        name = self.adds[block] = f"{block}+add"
+        graph.node(
+            attribute(dot_id(name)),
+            **attributes(
+                label="+",
+                shape="circle",
+                width="0.3",
+                height="0.3",
+                fixedsize="true",
+                fontsize="14",
+                color="#b33a3a",
+                tooltip=f"{block}: add",
+                id=f"add_{anchor(block)}",
+            ),
         )
+
+    def exit_of(self, name: str) -> str:
+        """The node a group's output leaves from: a residual block's add, else the group's node."""
+        return self.adds.get(name, name)
+
+    def caption(self, graph: Any, key: str, text: list[str], first: str, *, above: bool = False) -> None:
+        """A cluster's caption (its title, then its lines) as a node of ``graph`` beside ``first`` on
+        its rank, or with ``above`` on the rank before it (where ``first`` sits in a cluster inside
+        ``graph``: a rank shared across clusters would take ``first`` out of its own). A cluster's own
+        label is crossed by the edges into the cluster: dot routes edges around nodes, never labels."""
+        import graphviz
+
+        name, head = attribute(dot_id(f"{key}+caption")), attribute(dot_id(first))
+        graph.node(
+            name,
+            **attributes(
+                label=caption_label(text[0], text[1:]), shape="plain", id=f"caption_{anchor(key)}", tooltip=key
+            ),
+        )
+        if above:
+            self.dot.edge(name, head, **attributes(style="invis"))
+            return
+        same = graphviz.Digraph(graph_attr=attributes(rank="same"))
+        same.node(name)
+        same.node(head)
+        if self.options.rankdir in ("TB", "BT"):  # the caption left of its node; left to right, an edge
+            same.edge(name, head, **attributes(style="invis"))  # fixing their order would stack the chain
+        graph.subgraph(same)
 
     def cluster(self, key: str, label: str, top: bool) -> Any:
         import graphviz
@@ -168,153 +181,6 @@ class _Builder:
                 fontname=FONT,
             ),
         )
-
-    # ---- one node per stage or block, blocks inside their stages -------------------
-    def grouped(self) -> None:
-        summary = self.summary
-        rows = summary.rows(self.level)
-        runs = collapse_runs(rows) if self.options.collapse else [(row, [row]) for row in rows]
-        members = block_records(summary, self.level)
-        family_of = {record.name: record.family for record in summary.records}
-        by_name = {record.name: record for record in summary.records}
-        blocks_in = blocks_per_group(summary)
-        stages = {row.name: row for row in summary.rows(1)}
-        clusters: dict[str, Any] = {}
-        representative, shape_of = {}, {}
-        for row, run in runs:
-            for member in run:
-                representative[member.name] = row.name
-            shape_of[row.name] = run[-1].output_shape
-            kind = summary.groups.get(row.name, "")
-            family = family_of.get(row.name, GROUP)  # a single layer keeps its colour; a group has its own
-            fill, border, _ = FAMILY_STYLE[family]
-            title = row.name if len(run) == 1 else f"{run[0].name} … {run[-1].name.split('.')[-1]}"
-            subtitle = row.op + (f" {row.detail}" if row.detail else "") + (f"  ×{len(run)}" if len(run) > 1 else "")
-            if kind == "stage" and row.name in blocks_in:
-                subtitle += f", {plural(blocks_in[row.name], 'block')}"
-            lines = [
-                shape_text(row.output_shape),
-                *_numbers(sum(m.params for m in run), sum(m.macs for m in run), self.options),
-            ]
-            shortcut = shortcut_of(members[row.name]) if self.level == 2 and row.name in summary.groups else None
-            if shortcut is not None:
-                lines.append(f"shortcut: {shortcut.text}")
-                first_input = members[row.name][0].inputs
-                stride = downsampling(by_name[first_input[0]].output_shape if first_input else None, row)
-                if stride > 1:
-                    subtitle += f", downsamples /{stride}"
-            stage = row.name.split(".")[0] if "." in row.name else None
-            target = self.dot
-            if self.level == 2 and stage in stages and summary.groups.get(stage) == "stage":
-                if stage not in clusters:
-                    clusters[stage] = self.cluster(
-                        stage, stage_caption(summary, stages[stage], blocks_in.get(stage, 0)), top=True
-                    )
-                target = clusters[stage]
-            tooltip = f"{title}: {plural(sum(m.layers for m in run), 'layer')}"
-            self.node(target, row.name, html_label(title, subtitle, lines, fill, border), family, tooltip)
-        for cluster in clusters.values():
-            self.dot.subgraph(cluster)
-        self._grouped_edges(runs, members, representative, shape_of)
-
-    def _grouped_edges(self, runs: list, members: dict, representative: dict, shape_of: dict) -> None:
-        group_of = {record.name: record.key(self.level) for record in self.summary.records}
-        seen = set()
-        for record in self.summary.records:
-            for source in record.inputs:
-                a = representative.get(group_of.get(source, source))
-                b = representative.get(group_of[record.name])
-                if a and b and a != b and (a, b) not in seen:
-                    seen.add((a, b))
-                    self.edge(a, b)
-        if self.level != 2:
-            return
-        entry = {b: a for a, b in seen}
-        for row, run in runs:
-            shortcut = shortcut_of(members[row.name]) if row.name in self.summary.groups else None
-            if shortcut is not None and row.name in entry:
-                self.shortcut_edge(entry[row.name], row.name, shortcut, len(run))
-
-    # ---- every layer, clusters for blocks and stages ------------------
-    def layers(self) -> None:
-        node_of, folded = fold_layer_runs(self.summary, self.options.collapse)
-        records = [r for r in self.summary.records if node_of[r.name] == r.name]
-        clusters: dict[tuple[str, ...], Any] = {}
-        order: list[tuple[str, ...]] = []  # clusters for every group prefix (stage, block), in order
-        for record in records:
-            known = len(record.path) - 1
-            while known >= 1 and record.path[:known] not in clusters:  # a known group's groups are known
-                known -= 1
-            for size in range(known + 1, len(record.path)):
-                prefix = record.path[:size]
-                name = ".".join(prefix)
-                kind = self.summary.groups.get(name, "")
-                label = name + (f"  ({kind})" if kind and kind != "group" else "")
-                clusters[prefix] = self.cluster(name, label, top=size == 1)
-                order.append(prefix)
-            if len(clusters) > MAX_DRAWN_CLUSTERS:
-                raise DiagramTooLarge(
-                    f"more than {MAX_DRAWN_CLUSTERS:,} groups to draw as clusters (dot would take "
-                    f"minutes): use a smaller --depth"
-                )
-        block_of = {r.name: r.path[:-1] for r in self.summary.records}  # the group a layer sits in
-        for record in records:
-            fill, border, _ = FAMILY_STYLE[record.family]
-            title = record.path[-1] if len(record.path) > 1 else record.name
-            subtitle = record.op + (f"  {record.label()}" if record.label() else "")
-            lines = [shape_text(record.output_shape), *_numbers(record.params, record.macs, self.options)]
-            if not record.counted:
-                lines.append("FLOPs not counted")
-            target = clusters[record.path[:-1]] if len(record.path) > 1 else self.dot
-            self.node(target, record.name, html_label(title, subtitle, lines, fill, border), record.family, record.name)
-        for key, (first, run) in folded.items():  # runs of identical blocks, one node each
-            stage = clusters.get(tuple(key.split(".")[:1]), self.dot)
-            fill, border, _ = FAMILY_STYLE[GROUP]
-            title = f"{run[0].name} … {run[-1].name.split('.')[-1]}"
-            lines = [
-                f"{plural(len(run), 'more block')} like {first.split('.')[-1]}",
-                shape_text(run[-1].output_shape),
-                *_numbers(sum(r.params for r in run), sum(r.macs for r in run), self.options),
-            ]
-            self.node(
-                stage,
-                key,
-                html_label(title, run[0].op + f"  ×{len(run)}", lines, fill, border),
-                GROUP,
-                f"{title}: folded, archviz diagram --depth layers without --collapse draws them",
-            )
-        self.dot.body.extend(_nested(clusters, order))
-        self._layer_edges(node_of, block_of)
-
-    def _layer_edges(self, node_of: dict[str, str], block_of: dict) -> None:
-        seen = set()
-        for record in self.summary.records:
-            target = node_of[record.name]
-            for source in record.inputs:
-                origin = node_of[source]
-                if origin == target or (origin, target) in seen:
-                    continue
-                seen.add((origin, target))
-                attrs = {}
-                if record.op == "add" and target == record.name and origin == source:
-                    if block_of[source] != block_of[record.name]:
-                        attrs = {
-                            "style": "dashed",
-                            "color": SHORTCUT_COLOR,
-                            "label": " identity",
-                            "fontcolor": SHORTCUT_COLOR,
-                            "constraint": "false",
-                        }
-                    elif source.endswith((".shortcut", ".shortcut_bn")):
-                        block = [r for r in self.summary.records if r.path[:-1] == block_of[record.name]]
-                        shortcut = shortcut_of(block)
-                        attrs = {
-                            "style": "bold",
-                            "color": SHORTCUT_COLOR,
-                            "fontcolor": SHORTCUT_COLOR,
-                            "label": " " + (shortcut.kind if shortcut else "shortcut"),
-                        }
-                self.edge(origin, target, **attrs)
 
     def legend(self) -> None:
         """One compact key of the families this picture uses."""
@@ -333,61 +199,53 @@ class _Builder:
         )
 
 
-def _nested(clusters: dict[tuple[str, ...], Any], order: list[tuple[str, ...]]) -> list[str]:
-    """The DOT lines of ``clusters`` nested by their keys' prefixes, as ``parent.subgraph(child)`` from
-    the deepest up would write them, but each line written once: graphviz copies a subgraph's lines
-    into its parent, so nesting by it costs the square of the depth in lines (and the cube in bytes)."""
-    children: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
-    for prefix in order:
-        children.setdefault(prefix[:-1], []).append(prefix)
-    lines: list[str] = []
-    stack: list[tuple[tuple[str, ...], bool]] = [(prefix, True) for prefix in reversed(children.get((), []))]
-    while stack:
-        prefix, opening = stack.pop()
-        indent = "\t" * len(prefix)
-        if not opening:
-            lines.append(indent + "}\n")
-            continue
-        *head, _ = clusters[prefix].__iter__(subgraph=True)  # its header, attributes and own nodes
-        lines.extend(indent + line for line in head)
-        stack.append((prefix, False))
-        stack.extend((child, True) for child in reversed(children.get(prefix, [])))
-    return lines
-
-
-def build_dot(summary: Summary, options: DiagramOptions | None = None) -> Any:
-    """The ``graphviz.Digraph`` of a summary."""
+def build(summary: Summary, options: DiagramOptions | None = None) -> _Builder:
+    """The builder of a summary's diagram, drawn: its ``dot`` and how many nodes it drew (``count``)."""
     options = options or DiagramOptions()
     if options.rankdir not in RANKDIRS:
         raise UsageError(f"rankdir must be TB or LR (or BT, RL); got {options.rankdir!r}")
     builder = _Builder(summary, options)
     if builder.level >= summary.max_depth and summary.max_depth > 1:
-        builder.layers()
+        draw_layers(builder)
     else:
-        builder.grouped()
+        draw_grouped(builder)
     if options.legend:
         builder.legend()
-    return builder.dot
+    return builder
+
+
+def build_dot(summary: Summary, options: DiagramOptions | None = None) -> Any:
+    """The ``graphviz.Digraph`` of a summary."""
+    return build(summary, options).dot
 
 
 def dot_source(summary: Summary, options: DiagramOptions | None = None) -> str:
     return build_dot(summary, options).source
 
 
-def render(summary: Summary, fmt: str, options: DiagramOptions | None = None) -> bytes:
-    """The diagram as bytes in ``fmt`` (svg, png, pdf or dot)."""
-    dot = build_dot(summary, options)
-    if fmt == "dot":
-        return dot.source.encode("utf-8")
-    import graphviz
+def run_dot(source: str, fmt: str) -> tuple[bytes, list[str]]:
+    """``source`` drawn by Graphviz's dot as ``fmt`` (svg, png or pdf), and dot's warnings, one line each."""
+    import shutil
+    import subprocess
 
-    try:  # the whole source at once: a dot that stops reading early still says why on stderr
-        return graphviz.pipe("dot", fmt, dot.source.encode("utf-8"), quiet=True)
-    except graphviz.ExecutableNotFound:
+    program = shutil.which("dot")
+    if program is None:
         raise RuntimeFailure(
             "drawing needs Graphviz's dot program: install the Debian package graphviz "
             "(apt-get install graphviz), or write .dot"
-        ) from None
-    except graphviz.CalledProcessError as error:
-        message = (error.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-        raise RuntimeFailure(f"dot failed: {message[-1] if message else error}") from None
+        )
+    # the whole source at once: a dot that stops reading early still says why on stderr
+    done = subprocess.run([program, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True, check=False)
+    message = [line.strip() for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    if done.returncode != 0:
+        raise RuntimeFailure(f"dot failed: {message[-1] if message else f'exit status {done.returncode}'}")
+    return done.stdout, message
+
+
+def render(summary: Summary, fmt: str, options: DiagramOptions | None = None) -> bytes:
+    """The diagram as bytes in ``fmt`` (svg, png, pdf or dot), drawn as asked whatever its size
+    (:func:`archviz.render.diagram_fit.fitted` folds one too big to read)."""
+    dot = build_dot(summary, options)
+    if fmt == "dot":
+        return dot.source.encode("utf-8")
+    return run_dot(dot.source, fmt)[0]

@@ -8,14 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archviz.core.summary import LayerRecord, Row, Summary
+from archviz.render.diagram_words import caption_numbers
 from archviz.render.text import shape_text
-from archviz.units import human
 
 
 @dataclass(frozen=True)
 class Shortcut:
     """How a residual block's input reaches its add: ``identity`` (dashed), or a ``projection``, option
-    A's ``zero-pad`` or a ``subsample`` (solid), with the key attributes of what does it."""
+    A's zero padding or a ``subsample`` (solid), with the key attributes of what does it."""
 
     kind: str
     detail: str = ""
@@ -25,7 +25,7 @@ class Shortcut:
         return f"{self.detail} {self.kind}".strip()
 
 
-_SHORTCUT_OPS = {"conv2d": "projection", "pad_shortcut": "zero-pad (A)", "max_pool2d": "subsample"}
+_SHORTCUT_OPS = {"conv2d": "projection", "pad_shortcut": "option A: zero padding", "max_pool2d": "subsample"}
 
 
 def shortcut_of(records: list[LayerRecord]) -> Shortcut | None:
@@ -93,13 +93,9 @@ def fold_layer_runs(summary: Summary, collapse: bool) -> tuple[dict[str, str], d
     return node_of, folded
 
 
-def stage_caption(summary: Summary, stage: Row, blocks: int) -> str:
-    """``layer2: 4 blocks, 28x28x512, 1.22 M params, 1.04 G MACs``."""
-    count = f"{blocks} block" + ("" if blocks == 1 else "s")
-    return (
-        f"{stage.name}: {count}, {shape_text(stage.output_shape)}, {human(stage.params)} params, "
-        f"{human(stage.macs)} MACs"
-    )
+def stage_caption(summary: Summary, stage: Row, blocks: int) -> list[str]:
+    """``layer2``, then ``4 blocks``, ``28x28x512``, ``1.22 M params, 1.04 G MACs``: a stage's caption."""
+    return [stage.name, plural(blocks, "block"), shape_text(stage.output_shape), caption_numbers(stage)]
 
 
 def blocks_per_group(summary: Summary) -> dict[str, int]:

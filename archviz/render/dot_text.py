@@ -89,6 +89,17 @@ def html_label(title: str, subtitle: str, lines: Iterable[str], fill: str, borde
     )
 
 
+def caption_label(title: str, lines: Iterable[str]) -> HtmlLabel:
+    """A caption drawn as a node's label, without a box: its title bold, then its lines, left-aligned."""
+    rows = [f'<TR><TD ALIGN="LEFT"><B>{markup_text(title) or "&#160;"}</B></TD></TR>']
+    for line in lines:
+        if line:
+            rows.append(
+                f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="9" COLOR="#333333">{markup_text(line)}</FONT></TD></TR>'
+            )
+    return HtmlLabel(f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{"".join(rows)}</TABLE>>')
+
+
 def attributes(**values: object) -> dict[str, str]:
     """Every value through :func:`attribute`: the only way attributes reach the graphviz package."""
     return {key: attribute(value) for key, value in values.items()}

@@ -7,7 +7,7 @@
   by one metric table;
 * :mod:`~archviz.core.hierarchy`: stages and blocks recovered from an imported graph;
 * :mod:`~archviz.core.memory`: what a model needs in memory, checked before TensorFlow runs it;
-* :mod:`~archviz.core.notebook`: a summary's own HTML table, for Jupyter's ``_repr_html_`` (jinja2, lazily).
+* :mod:`~archviz.core.summary_html`: a summary's own HTML table, for Jupyter's ``_repr_html_`` (jinja2, lazily).
 
 May import: the shared modules (errors, limits, units) and :mod:`archviz.ops`. Never a source, a
 study, a renderer, the CLI or a framework.

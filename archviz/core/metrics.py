@@ -300,7 +300,7 @@ METRICS: tuple[Metric, ...] = (
         "FLOPs",
         Unit.COUNT,
         lambda s: s.flops,
-        _EVERYWHERE - {View.CHART, View.STAGES, View.CATALOG, View.CATALOG_TABLE, View.FIT},
+        _EVERYWHERE - {View.CHART, View.DIAGRAM, View.STAGES, View.CATALOG, View.CATALOG_TABLE, View.FIT},
         row=lambda r: r.flops,
         sized=True,
         complete=lambda s: s.complete,

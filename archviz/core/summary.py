@@ -275,8 +275,8 @@ class Summary:
     # ---- in a notebook --------------------------------------------------
     def html(self, depth: int | str | None = None) -> str:
         """The summary as an HTML table at ``depth`` (by default the deepest with at most 80 rows) and its
-        totals: what a notebook shows (:mod:`archviz.core.notebook`)."""
-        from archviz.core.notebook import summary_html
+        totals: what a notebook shows (:mod:`archviz.core.summary_html`)."""
+        from archviz.core.summary_html import summary_html
 
         return summary_html(self, None if depth is None else resolve_depth(depth, self.max_depth))
 

@@ -130,7 +130,7 @@ def test_the_main_path_is_straight_at_block_depth(model, collapse, rankdir, impo
 
 
 @pytest.mark.parametrize("rankdir", ["TB", "LR"])
-@pytest.mark.parametrize("model", ["resnet18", "resnet20", "resnet50v2", "plain-18"])
+@pytest.mark.parametrize("model", ["resnet18", "resnet20", "resnet50", "resnet50v2", "plain-18"])
 def test_the_main_path_is_straight_at_layer_depth(model, rankdir):
     """Every layer of the main path on one line; a projection's conv and BN beside it."""
     drawn = layout(model, DiagramOptions(depth="layers", rankdir=rankdir))

@@ -162,13 +162,13 @@ class _Builder:
             ),
         )
         if above:
-            self.dot.edge(name, head, **attributes(style="invis", weight="0"))  # never bends the main path
+            self.dot.edge(name, head, **attributes(style="invis"))
             return
         same = graphviz.Digraph(graph_attr=attributes(rank="same"))
         same.node(name)
         same.node(head)
         if self.options.rankdir in ("TB", "BT"):  # the caption left of its node; left to right, an edge
-            same.edge(name, head, **attributes(style="invis", weight="0"))  # fixing their order would stack the chain
+            same.edge(name, head, **attributes(style="invis"))  # fixing their order would stack the chain
         graph.subgraph(same)
 
     def cluster(self, key: str, label: str, top: bool) -> Any:

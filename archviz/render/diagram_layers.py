@@ -31,10 +31,13 @@ def draw_layers(builder: Any) -> None:
     stages = {row.name: row for row in summary.rows(1)}
     blocks_in = blocks_per_group(summary)
     records = [r for r in summary.records if node_of[r.name] == r.name]
+    block_of = {r.name: r.path[:-1] for r in summary.records}  # the group a layer sits in
+    side = _side_layers(summary, block_of)
     clusters: dict[tuple[str, ...], Any] = {}
     order: list[tuple[str, ...]] = []  # clusters for every group prefix (stage, block), in order
     lifted: dict[str, int] = {}  # a layer -> how many captions are stacked on the ranks above it
-    for record in records:
+    # a group's captions sit beside its first layer on the main path (not its projection shortcut's conv)
+    for record in [r for r in records if r.name not in side] + [r for r in records if r.name in side]:
         known = len(record.path) - 1
         while known >= 1 and record.path[:known] not in clusters:  # a known group's groups are known
             known -= 1
@@ -57,8 +60,6 @@ def draw_layers(builder: Any) -> None:
                 f"more than {MAX_DRAWN_CLUSTERS:,} groups to draw as clusters (dot would take "
                 f"minutes): use a smaller --depth"
             )
-    block_of = {r.name: r.path[:-1] for r in summary.records}  # the group a layer sits in
-    side = _side_layers(summary, block_of)
     for record in records:
         fill, border, _ = FAMILY_STYLE[record.family]
         own = record.path[-1] if len(record.path) > 1 else record.name

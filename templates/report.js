@@ -79,16 +79,19 @@
 
   // Pan and zoom: each diagram sits in a box at most 70% of the window tall. It starts at a readable
   // size: all of it where that leaves it at least 0.75 of its natural size, else its width fitted to the
-  // box within 0.75 and 1 (a tall or wide diagram scrolls and pans); "fit" shows all of it in the box,
-  // the buttons and Ctrl+wheel zoom around the middle of the view, and a drag pans.
+  // box within 0.75 and 4/3 (dot's points as CSS points, its 9 pt text at 12 px), at its top with its
+  // main path (a straight line through its first node) in the middle: a tall or wide diagram scrolls and
+  // pans. "fit" shows all of it in the box, the buttons and Ctrl+wheel zoom around the middle of the view,
+  // and a drag pans.
   function size(svg) {
     var box = svg.viewBox && svg.viewBox.baseVal;
     return box && box.width ? { width: box.width, height: box.height } : svg.getBBox();
   }
+  var LARGEST_START = 4 / 3;
   function readable(panel, svg) {  // all of it where that leaves its text readable, else its width fitted
     var natural = size(svg), all = fitted(panel, svg);
-    if (all >= 0.75) { return Math.min(1, all); }
-    return Math.max(0.75, Math.min(1, (panel.clientWidth || natural.width) / natural.width));
+    if (all >= 0.75) { return Math.min(LARGEST_START, all); }
+    return Math.max(0.75, Math.min(LARGEST_START, (panel.clientWidth || natural.width) / natural.width));
   }
   function fitted(panel, svg) {
     var natural = size(svg);
@@ -111,7 +114,18 @@
   function visiblePanel() { return document.querySelector(".diagram:not([hidden])"); }
   function start(panel) {
     var svg = panel.querySelector("svg");
-    if (svg && !panel.hasAttribute("data-scale")) { setScale(panel, readable(panel, svg)); panel.scrollTop = 0; }
+    if (!svg || panel.hasAttribute("data-scale")) { return; }
+    setScale(panel, readable(panel, svg));
+    panel.scrollTop = 0;
+    var top = null;  // the box of the topmost node (the input), on the main path
+    svg.querySelectorAll('g.node[id^="node_"]').forEach(function (node) {
+      var box = node.getBoundingClientRect();
+      if (!top || box.top < top.top) { top = box; }
+    });
+    if (top) {
+      var view = panel.getBoundingClientRect();
+      panel.scrollLeft += top.left + top.width / 2 - (view.left + panel.clientLeft + panel.clientWidth / 2);
+    }
   }
   document.querySelectorAll("[data-zoom]").forEach(function (button) {
     button.addEventListener("click", function () {

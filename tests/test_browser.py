@@ -314,3 +314,26 @@ def test_comparison_chart_text_fits(browser, tmp_path, by_stage):
         assert len(names_drawn) == 4
         for (_, right), (left, _) in zip(names_drawn, names_drawn[1:]):
             assert right < left, names_drawn
+
+
+SPINE = """(panel) => {
+    const box = panel.getBoundingClientRect(), nodes = Array.from(panel.querySelectorAll('g.node[id^="node_"]'));
+    const tops = nodes.map(node => node.getBoundingClientRect().top), first = nodes[tops.indexOf(Math.min(...tops))];
+    const node = first.getBoundingClientRect(), title = first.querySelector('text').getBoundingClientRect();
+    return {offset: node.left + node.width / 2 - (box.left + panel.clientLeft + panel.clientWidth / 2),
+            width: panel.clientWidth, top: panel.scrollTop, title: title.height,
+            visible: node.top >= box.top && node.bottom <= box.bottom}
+}"""
+
+
+@pytest.mark.parametrize("depth", ["2", "3"])
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_a_tall_diagram_starts_at_its_top_on_its_main_path(open_report, depth, width):
+    """ResNet-50 is much taller than its box: it opens at the top, its text at a readable size (not all of
+    it fitted in), with its main path (a straight line down from the input) in the middle of the box."""
+    page = open_report("resnet50", width=width, height=1080 if width == 1920 else 900)
+    page.click(f"[data-show-depth='{depth}']")
+    spine = page.evaluate(SPINE, visible_diagram(page).element_handle())
+    assert spine["top"] == 0 and spine["visible"], spine
+    assert abs(spine["offset"]) < 0.1 * spine["width"], spine
+    assert spine["title"] >= 14, spine  # the node titles (14 pt in dot) at 14 px or more

@@ -94,3 +94,46 @@ def test_the_check_sees_a_crossed_cluster_label():
     source = 'digraph { a -> b; subgraph cluster_s { label="a long caption over the way in" labeljust=c b; c } a -> c }'
     done = subprocess.run(["dot", "-Tjson"], input=source.encode(), capture_output=True, check=True)
     assert crossings(json.loads(done.stdout))
+
+
+def spine_offsets(drawn, rankdir):
+    """How far each node of the main path (graphviz group ``spine``) sits from the first one, across
+    the direction of flow (x top to bottom, y left to right), in points."""
+    axis = 0 if rankdir == "TB" else 1
+    centres = [float(obj["pos"].split(",")[axis]) for obj in drawn["objects"] if obj.get("group") == "spine"]
+    assert len(centres) > 5
+    return max(centres) - min(centres)
+
+
+@pytest.fixture(scope="module")
+def imported():
+    """Keras's own MobileNetV2 and ResNet50 (no weights), read as a user's model is."""
+    keras = pytest.importorskip("keras")
+    return {
+        "keras MobileNetV2": keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3), alpha=0.35),
+        "keras ResNet50": keras.applications.ResNet50(weights=None),
+    }
+
+
+SPINE_CASES = [(model, False) for model in FAMILIES] + [("resnet50", True), ("keras MobileNetV2", False)]
+SPINE_CASES += [("keras ResNet50", False), ("keras ResNet50", True)]
+
+
+@pytest.mark.parametrize("rankdir", ["TB", "LR"])
+@pytest.mark.parametrize(("model", "collapse"), SPINE_CASES)
+def test_the_main_path_is_straight_at_block_depth(model, collapse, rankdir, imported):
+    """Input, stem, each block's body and add, head: one line (as the paper and Netron draw it), the
+    shortcuts beside it, not a staircase drifting sideways down the network."""
+    drawn = layout(imported.get(model, model), DiagramOptions(depth="blocks", rankdir=rankdir, collapse=collapse))
+    assert spine_offsets(drawn, rankdir) < 3
+    assert crossings(drawn) == []
+
+
+@pytest.mark.parametrize("rankdir", ["TB", "LR"])
+@pytest.mark.parametrize("model", ["resnet18", "resnet20", "resnet50", "resnet50v2", "plain-18"])
+def test_the_main_path_is_straight_at_layer_depth(model, rankdir):
+    """Every layer of the main path on one line; a projection's conv and BN beside it."""
+    drawn = layout(model, DiagramOptions(depth="layers", rankdir=rankdir))
+    assert spine_offsets(drawn, rankdir) < 3
+    names = {obj["name"] for obj in drawn["objects"] if obj.get("group") == "spine"}
+    assert "stem.conv1" in names and not any(name.endswith(".shortcut") for name in names)

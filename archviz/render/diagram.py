@@ -28,6 +28,7 @@ from archviz.render.diagram_style import (
     MAX_DRAWN_CLUSTERS,
     MAX_DRAWN_NODES,
     SHORTCUT_COLOR,
+    SPINE,
     DiagramTooLarge,
 )
 from archviz.render.diagram_views import Shortcut, collapse_runs, fold_layer_runs
@@ -97,7 +98,8 @@ class _Builder:
         rows = self.summary.rows(self.level)
         return len(collapse_runs(rows)) if self.options.collapse else len(rows)
 
-    def node(self, graph: Any, name: str, label: str, family: str, tooltip: str) -> None:
+    def node(self, graph: Any, name: str, label: str, family: str, tooltip: str, *, spine: bool = False) -> None:
+        """A node of ``graph``; with ``spine``, one of the main path's, which dot keeps on one straight line."""
         self.count += 1
         if self.count > MAX_DRAWN_NODES:
             raise DiagramTooLarge(
@@ -107,6 +109,8 @@ class _Builder:
         if family not in self.families:
             self.families.append(family)
         attrs = {"label": label, "tooltip": tooltip, "id": f"node_{anchor(name)}"}
+        if spine:
+            attrs["group"] = SPINE
         if self.options.links:
             attrs["href"] = f"#row_{anchor(name)}"
         graph.node(attribute(dot_id(name)), **attributes(**attrs))
@@ -118,7 +122,7 @@ class _Builder:
         """A residual block's shortcut beside its main path: dashed for an identity, bold otherwise."""
         label = " " + shortcut.text + (f" ×{times}" if times > 1 else "")
         style = "dashed" if shortcut.kind == "identity" else "bold"
-        self.edge(source, target, style=style, color=SHORTCUT_COLOR, fontcolor=SHORTCUT_COLOR, label=label)
+        self.edge(source, target, style=style, color=SHORTCUT_COLOR, fontcolor=SHORTCUT_COLOR, label=label, weight="0")
 
     def add_node(self, graph: Any, block: str) -> None:
         """The add (⊕) that closes residual ``block``: its shortcut and its body meet there."""
@@ -135,6 +139,7 @@ class _Builder:
                 color="#b33a3a",
                 tooltip=f"{block}: add",
                 id=f"add_{anchor(block)}",
+                group=SPINE,
             ),
         )
 

@@ -109,3 +109,18 @@ def _expansion(convs: list[LayerRecord], by_name: dict[str, LayerRecord]) -> int
     if channels and first > channels and first > last and first % channels == 0:
         return first // channels
     return 1
+
+
+def side_branches(records: list[LayerRecord], by_name: dict[str, LayerRecord]) -> set[str]:
+    """The layers of a block that are off its main path: every branch into its last merge (an add, or a
+    concatenation) but the one with the most convs, less what that one depends on (a projection
+    shortcut's conv and BN; a side tower). Drawn beside the main path, which runs straight."""
+    names = {r.name for r in records}
+    merges = [r for r in records if r.op in ("add", "scaled_add", "concat") and len(r.inputs) >= 2]
+    if not merges:
+        return set()
+    branches = [_branch(source, by_name, names) for source in merges[-1].inputs]
+    counts = [sum(by_name[n].op in _CONVS for n in branch) for branch in branches]
+    main = branches[counts.index(max(counts))]
+    others: set[str] = set().union(*branches)
+    return others - main

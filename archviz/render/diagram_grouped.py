@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from archviz.render.diagram_blocks import Inside, inside_of
-from archviz.render.diagram_style import FAMILY_STYLE, GROUP
+from archviz.render.diagram_style import FAMILY_STYLE, GROUP, SPINE_WEIGHT
 from archviz.render.diagram_views import (
     block_records,
     blocks_per_group,
@@ -32,7 +32,6 @@ _NOT_BLOCKS = frozenset({"input", "stem", "post", "post-activation", "head", "st
 def draw_grouped(builder: Any) -> None:
     """One node per row of ``builder.level`` (runs of identical blocks folded with ``collapse``)."""
     summary, options, level = builder.summary, builder.options, builder.level
-    builder.dot.node_attr["group"] = "spine"  # one group: dot keeps the main path, adds and bodies, straight
     rows = summary.rows(level)
     runs = collapse_runs(rows) if options.collapse else [(row, [row]) for row in rows]
     members = block_records(summary, level)
@@ -81,7 +80,7 @@ def draw_grouped(builder: Any) -> None:
                 firsts[stage] = row.name
             target = clusters[stage]
         tooltip = f"{title}: {plural(sum(m.layers for m in run), 'layer')}"
-        builder.node(target, row.name, html_label(title, subtitle, lines, fill, border), family, tooltip)
+        builder.node(target, row.name, html_label(title, subtitle, lines, fill, border), family, tooltip, spine=True)
         if row.name in insides:
             builder.add_node(target, row.name)
     for stage, cluster in clusters.items():
@@ -104,9 +103,9 @@ def _grouped_edges(builder: Any, representative: dict[str, str], insides: dict[s
                 seen.setdefault((a, b))
     entry: dict[str, str] = {}
     for a, b in seen:
-        builder.edge(builder.exit_of(a), b)
+        builder.edge(builder.exit_of(a), b, weight=SPINE_WEIGHT)
         entry.setdefault(b, a)
     for name, (inside, times) in insides.items():
-        builder.edge(name, builder.exit_of(name))
+        builder.edge(name, builder.exit_of(name), weight=SPINE_WEIGHT)
         if name in entry and inside.shortcut is not None:
             builder.shortcut_edge(builder.exit_of(entry[name]), builder.exit_of(name), inside.shortcut, times)

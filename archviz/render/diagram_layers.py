@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from archviz.render.diagram_style import FAMILY_STYLE, GROUP, MAX_DRAWN_CLUSTERS, SHORTCUT_COLOR, DiagramTooLarge
+from archviz.render.diagram_blocks import side_branches
+from archviz.render.diagram_style import (
+    FAMILY_STYLE,
+    GROUP,
+    MAX_DRAWN_CLUSTERS,
+    SHORTCUT_COLOR,
+    SPINE_WEIGHT,
+    DiagramTooLarge,
+)
 from archviz.render.diagram_views import blocks_per_group, fold_layer_runs, plural, shortcut_of, stage_caption
 from archviz.render.diagram_words import node_texts, numbers
 from archviz.render.dot_text import html_label
@@ -23,9 +31,13 @@ def draw_layers(builder: Any) -> None:
     stages = {row.name: row for row in summary.rows(1)}
     blocks_in = blocks_per_group(summary)
     records = [r for r in summary.records if node_of[r.name] == r.name]
+    block_of = {r.name: r.path[:-1] for r in summary.records}  # the group a layer sits in
+    side = _side_layers(summary, block_of)
     clusters: dict[tuple[str, ...], Any] = {}
     order: list[tuple[str, ...]] = []  # clusters for every group prefix (stage, block), in order
-    for record in records:
+    lifted: dict[str, int] = {}  # a layer -> how many captions are stacked on the ranks above it
+    # a group's captions sit beside its first layer on the main path (not its projection shortcut's conv)
+    for record in [r for r in records if r.name not in side] + [r for r in records if r.name in side]:
         known = len(record.path) - 1
         while known >= 1 and record.path[:known] not in clusters:  # a known group's groups are known
             known -= 1
@@ -41,13 +53,13 @@ def draw_layers(builder: Any) -> None:
             inner = size < len(record.path) - 1  # the first node sits in a cluster inside this one
             first = ".".join(record.path[: size + 1]) + "+caption" if inner else record.name
             builder.caption(clusters[prefix], name, caption, first, above=inner)
+            lifted[record.name] = lifted.get(record.name, 0) + inner
             order.append(prefix)
         if len(clusters) > MAX_DRAWN_CLUSTERS:
             raise DiagramTooLarge(
                 f"more than {MAX_DRAWN_CLUSTERS:,} groups to draw as clusters (dot would take "
                 f"minutes): use a smaller --depth"
             )
-    block_of = {r.name: r.path[:-1] for r in summary.records}  # the group a layer sits in
     for record in records:
         fill, border, _ = FAMILY_STYLE[record.family]
         own = record.path[-1] if len(record.path) > 1 else record.name
@@ -56,7 +68,8 @@ def draw_layers(builder: Any) -> None:
         if not record.counted:
             lines.append("FLOPs not counted")
         target = clusters[record.path[:-1]] if len(record.path) > 1 else builder.dot
-        builder.node(target, record.name, html_label(title, subtitle, lines, fill, border), record.family, record.name)
+        label = html_label(title, subtitle, lines, fill, border)
+        builder.node(target, record.name, label, record.family, record.name, spine=record.name not in side)
     for key, (first, run) in folded.items():  # runs of identical blocks, one node each
         stage = clusters.get(tuple(key.split(".")[:1]), builder.dot)
         fill, border, _ = FAMILY_STYLE[GROUP]
@@ -72,12 +85,29 @@ def draw_layers(builder: Any) -> None:
             html_label(title, node_texts(title, run[0].op)[1] + f" ×{len(run)}", lines, fill, border),
             GROUP,
             f"{title}: folded, archviz diagram --depth layers without --collapse draws them",
+            spine=True,
         )
     builder.dot.body.extend(_nested(clusters, order))
-    _layer_edges(builder, node_of, block_of)
+    _layer_edges(builder, node_of, block_of, side, lifted)
 
 
-def _layer_edges(builder: Any, node_of: dict[str, str], block_of: dict) -> None:
+def _side_layers(summary: Any, block_of: dict[str, tuple[str, ...]]) -> set[str]:
+    """The layers off the main path: each block's projection shortcut (or side branch)."""
+    by_name = {r.name: r for r in summary.records}
+    groups: dict[tuple[str, ...], list[Any]] = {}
+    for record in summary.records:
+        if block_of[record.name]:
+            groups.setdefault(block_of[record.name], []).append(record)
+    side: set[str] = set()
+    for members in groups.values():
+        side |= side_branches(members, by_name)
+    return side
+
+
+def _layer_edges(builder: Any, node_of: dict[str, str], block_of: dict, side: set[str], lifted: dict[str, int]) -> None:
+    """Every edge between drawn layers. An edge into a layer with captions stacked above it spans their
+    ranks too: a caption on the rank of the layer before would set its cluster beside that layer's
+    cluster (two clusters sharing a rank sit side by side), and the main path would step sideways."""
     summary = builder.summary
     seen = set()
     for record in summary.records:
@@ -96,6 +126,7 @@ def _layer_edges(builder: Any, node_of: dict[str, str], block_of: dict) -> None:
                         "label": " identity",
                         "fontcolor": SHORTCUT_COLOR,
                         "constraint": "false",
+                        "weight": "0",
                     }
                 elif source.endswith((".shortcut", ".shortcut_bn")):
                     block = [r for r in summary.records if r.path[:-1] == block_of[record.name]]
@@ -103,6 +134,10 @@ def _layer_edges(builder: Any, node_of: dict[str, str], block_of: dict) -> None:
                     attrs = {"style": "bold", "color": SHORTCUT_COLOR, "fontcolor": SHORTCUT_COLOR}
                     if shortcut is None or shortcut.kind in ("projection", "subsample"):  # else its node says it
                         attrs["label"] = " " + (shortcut.kind if shortcut else "shortcut")
+            if not attrs and origin not in side and target not in side:
+                attrs["weight"] = SPINE_WEIGHT  # along the main path: straight
+            if lifted.get(target) and attrs.get("constraint") != "false":
+                attrs["minlen"] = str(1 + lifted[target])
             builder.edge(origin, target, **attrs)
 
 

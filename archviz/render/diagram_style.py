@@ -27,6 +27,12 @@ FAMILY_STYLE: dict[str, tuple[str, str, str]] = {
     GROUP: ("#f7f7fb", "#4a4a6a", "stage / block"),
 }
 SHORTCUT_COLOR = "#b33a3a"
+#: The graphviz ``group`` of the main path's nodes (input, stem, each block's body and add, head): dot
+#: keeps a group's edges straight, so the network reads down one line and its shortcuts bypass it.
+SPINE = "spine"
+#: The weight of an edge along the main path (dot multiplies it by 100 inside a group): high enough that
+#: a stage's caption or a shortcut's label beside it never bends the line. A shortcut's weight is 0.
+SPINE_WEIGHT = "10"
 
 #: Nodes one diagram may have: dot's layout time grows faster than the node count, and
 #: ResNet-1202 drawn layer by layer has about 4,200.

@@ -87,11 +87,12 @@ def parse_dims(text: str) -> tuple[int, ...]:
         raise SpecError(f"input shape must be integers like 224,224,3; got {short(text)}") from None
     if not 1 <= len(values) <= 4:
         raise SpecError(f"input shape must be 1 to 4 sizes (L,C; H,W,C; D,H,W,C); got {short(text)}")
+    names = {3: ("height", "width", "channels"), 4: ("depth", "height", "width", "channels")}.get(len(values))
     for index, value in enumerate(values):
-        kind = "channels" if len(values) >= 3 and index == len(values) - 1 else "spatial"
-        problem = RANGES[kind].problem(value)
+        what = names[index] if names else "size"
+        problem = RANGES["channels" if what == "channels" else "spatial"].problem(value)
         if problem:
-            raise SpecError(f"input shape {'channels' if kind == 'channels' else 'size'} {problem}")
+            raise SpecError(f"input shape {what} {problem}")
     return values
 
 

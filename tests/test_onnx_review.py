@@ -304,3 +304,16 @@ def test_input_shape_sizes_files_of_every_rank(run_cli, tmp_path, rank, given, s
     status, out, err = run_cli("summary", path, "--input-shape", given, "--format", "json")
     assert status == 0, err
     assert "x".join(map(str, json.loads(out)["model"]["options"]["input_shape"])) == shown
+
+
+# ---- 27: the command line names .onnx ------------------------------------------------------------------
+
+
+def test_export_to_another_suffix_names_onnx_too(run_cli):
+    status, _, err = run_cli("export", "resnet18", "-o", "x.txt")
+    assert status == 2 and err.count("\n") == 1 and ".keras or .h5 or .onnx" in err
+
+
+def test_summary_help_names_onnx_files(run_cli):
+    status, out, _ = run_cli("summary", "--help")
+    assert status == 0 and ".onnx" in out and "archviz summary resnet50.onnx" in out

@@ -8,8 +8,13 @@ layer graph, node for node.
   from them and from shapes alone (``Shape``, ``Gather``, ``Unsqueeze``, ``Concat`` of shapes, an
   ``Identity`` of an initializer): these nodes are evaluated once, not per sample, and are no layers.
 * Params are the elements of the floating-point initializers the layers use, each counted once at
-  the first layer that uses it (an initializer an exporter shares through ``Identity`` nodes is one).
-  A node with subgraphs (``If``, ``Loop``) is never folded: its branches may read any tensor.
+  the first layer that uses it (an initializer an exporter shares through ``Identity`` nodes is one,
+  and so is one reached through ``Cast`` or ``DequantizeLinear``: :mod:`~archviz.sources.onnx.held`).
+  A node with subgraphs (``If``, ``Loop``) is never folded: its branches may read any tensor; their
+  float initializers are its params, and its MACs make the totals a lower bound.
+* A node that breaks ONNX's rules (a stride of 0, a group not dividing the channels, two writers of one
+  tensor, a kernel larger than its known input) is refused in one line naming it.
+* Each output of a node with several has its own shape: a Split's pieces are layers of their own.
   A ``Constant``'s value is not a param, nor an integer initializer (a shape, axes, indices), nor an
   operand of a node that reads it as a setting (a Clip's bounds, a Resize's scales).
 * A node of another domain (a custom op), or one no op maps (``Loop``, ``If``) or whose variant its
@@ -20,7 +25,6 @@ layer graph, node for node.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,35 +33,12 @@ from archviz.errors import ArchvizError, RuntimeFailure, UsageError
 from archviz.ops import Family, Op, onnx_op
 from archviz.ops.base import OnnxNode, ShapeError
 from archviz.ops.onnx_attrs import InvalidNode, sample_shape
+from archviz.sources.onnx.held import SHAPE_OF, Constants
 from archviz.sources.onnx.module_paths import layer_names, set_structure
 from archviz.sources.onnx.onnx_record import ONNX_DOMAINS, model_record
-from archviz.sources.onnx.protos import (
-    FLOAT_TYPES,
-    MAX_VALUE_ELEMENTS,
-    attributes,
-    check_dims,
-    constant_tensor,
-    shape_of,
-    subgraph_params,
-)
+from archviz.sources.onnx.protos import attributes, check_dims, constant_tensor, shape_of, subgraph_params
 
-#: Ops whose output is a function of their input's shape alone: shape arithmetic, evaluated once.
-SHAPE_OF = ("Shape", "Size")
-#: Ops that carry a constant's values over to their output: a weight stored as float16 and cast, or
-#: quantized, is still the initializer's params (DequantizeLinear's input 0 whatever its type).
-PASS_THROUGH = ("Identity", "Cast", "CastLike", "DequantizeLinear")
 _READ_ERRORS = (ArchvizError, KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError)
-
-
-@dataclass(frozen=True)
-class Held:
-    """A tensor the file holds or computes without an input: its dims, the initializer it is (None: a
-    Constant's value or a computed one) and its proto (where its values are in the file)."""
-
-    dims: Shape | None
-    initializer: str | None = None
-    tensor: Any = None
-    origins: tuple[str, ...] = ()  # the initializers whose elements are its params (a Cast of one, its own)
 
 
 def graph_from_model(path: Path, model: Any, *, name: str | None = None) -> Graph:
@@ -75,26 +56,13 @@ class _Reader:
         self.shapes: dict[str, Shape | None] = {}
         for value in (*body.input, *body.value_info, *body.output):
             self.shapes[value.name] = shape_of(value)
-        self.initializers = {tensor.name: tensor for tensor in body.initializer}
-        self.held: dict[str, Held] = {
-            tensor.name: Held(tuple(tensor.dims), tensor.name, tensor, self.floats(tensor))
-            for tensor in body.initializer
-        }
-        for tensor in body.initializer:
-            self.check_dims("initializer", tensor.name, tensor)
+        self.constants = Constants(path, body.initializer, self.shapes)
+        self.held = self.constants.held
         self.produced: dict[str, str] = {}  # tensor -> the layer that makes it
         self.samples: dict[str, Shape | None] = {}  # layer -> its output shape, channels last
-        self.counted: dict[str, str] = {}  # initializer -> the layer that counted its params
         self.onnx_names: dict[str, str] = {}  # layer -> the ONNX node's name
         self.folded = 0
         self.names = layer_names([node.name for node in body.node if node.name])
-
-    @staticmethod
-    def floats(tensor: Any) -> tuple[str, ...]:
-        return (tensor.name,) if tensor.data_type in FLOAT_TYPES else ()
-
-    def check_dims(self, what: str, name: str, tensor: Any) -> None:
-        check_dims(self.path, what, name, tensor)
 
     def read(self) -> None:
         self.inputs()
@@ -139,37 +107,15 @@ class _Reader:
         standard = node.domain in ONNX_DOMAINS
         if standard and node.op_type == "Constant":
             tensor = constant_tensor(node)
-            self.check_dims("Constant", node.name or (node.output[0] if node.output else ""), tensor)
-            self.hold(node, tensor)
+            check_dims(self.path, "Constant", node.name or (node.output[0] if node.output else ""), tensor)
+            self.constants.hold(node, tensor)
             return
         subgraphs = any(attribute.type in (5, 10) for attribute in node.attribute)  # GRAPH, GRAPHS: If, Loop, Scan
         if standard and not subgraphs and (node.op_type in SHAPE_OF or all(t in self.held for t in names if t)):
             self.folded += 1
-            self.hold(node, None)
+            self.constants.hold(node, None)
             return
         self.layer(node, names, standard)
-
-    def hold(self, node: Any, tensor: Any) -> None:
-        """A node evaluated once: its outputs are held tensors (an Identity of an initializer is that initializer).
-        What it computes from initializers keeps them as its origins (a weight cast from float16, dequantized
-        or reshaped is still the initializer's params, counted once), except shape arithmetic."""
-        source = self.held.get(node.input[0]) if node.op_type == "Identity" and node.input else None
-        origins: tuple[str, ...] = ()
-        if node.op_type == "DequantizeLinear" and node.input and node.input[0] in self.initializers:
-            origins = (node.input[0],)
-        elif node.op_type not in SHAPE_OF and tensor is None:
-            found = {o: None for name in node.input if name in self.held for o in self.held[name].origins}
-            origins = tuple(found)
-        for output in node.output:
-            if source is not None:
-                self.held[output] = source
-            elif tensor is not None:
-                self.held[output] = Held(tuple(tensor.dims), None, tensor)
-            else:
-                dims = self.shapes.get(output)
-                if node.op_type in PASS_THROUGH and node.input and node.input[0] in self.held:
-                    dims = self.held[node.input[0]].dims or dims
-                self.held[output] = Held(dims, None, None, origins)
 
     def layer(self, node: Any, names: list[str], standard: bool) -> None:
         activations = [t for t in names if t in self.produced]
@@ -179,10 +125,10 @@ class _Reader:
         kind = node.op_type if standard else f"{node.domain}.{node.op_type}"
         onnx_node = OnnxNode(
             attrs=attributes(node),
-            shapes=[self.shape_of(t) for t in names],
+            shapes=[self.constants.shape_of(t) for t in names],
             outputs=[self.shapes.get(t) for t in node.output],
             constants=[t in self.held for t in names],
-            values=[self.value_of(t) for t in names],
+            values=[self.constants.value_of(t) for t in names],
         )
         out = self.shapes.get(node.output[0]) if node.output else None
         try:
@@ -212,7 +158,7 @@ class _Reader:
         elif rule is not None and not (rule.weighted or rule.family == Family.NORM or rule.name == "prelu"):
             weights = []  # its held inputs are settings (a Reshape's shape, a Clip's bounds, a Resize's scales)
         name = self.graph.unique(self.names.get(node.name) or (node.output[0] if node.output else kind) or kind)
-        params, shares = self.params(weights, name)
+        params, shares = self.constants.params(weights, name)
         params += subgraph_params(node, self.path)
         if op is None and sample is None:
             raise RuntimeFailure(
@@ -284,7 +230,7 @@ class _Reader:
                     f"{self.path}: a held operand {tensor[:80]!r} of shape {held.dims} spans the batch"
                 )
             name = self.graph.unique(held.initializer or tensor)
-            params, _ = self.params([tensor], name)
+            params, _ = self.constants.params([tensor], name)
             shape = sample_shape(dims)
             kind = "Constant" if not held.origins else "initializer"
             attrs: dict[str, Any] = {"shape": shape, "constant" if not held.origins else "trainable": True}
@@ -293,19 +239,6 @@ class _Reader:
             self.samples[layer] = shape
             sources.append(layer)
         return sources, constants
-
-    def params(self, tensors: list[str], layer: str = "") -> tuple[int, str | None]:
-        """The elements of the floating-point initializers among ``tensors`` not counted yet (counted now, by
-        ``layer``), and the layer that counted one of them before (None: it shares none)."""
-        total, shares = 0, None
-        for tensor in tensors:
-            for origin in self.held[tensor].origins:
-                if origin in self.counted:
-                    shares = shares or self.counted[origin]
-                    continue
-                self.counted[origin] = layer
-                total += math.prod(self.initializers[origin].dims)
-        return total, shares
 
     def check_collapse(self, node: Any, op: Op, attrs: dict, inputs: list[Shape | None], kind: str) -> None:
         """Refuse a node whose output shape inference left open though its inputs are known, when its rule
@@ -334,28 +267,6 @@ class _Reader:
         except _READ_ERRORS:
             pass
         return params, 0
-
-    def shape_of(self, tensor: str) -> Shape | None:
-        if not tensor:
-            return None
-        held = self.held.get(tensor)
-        if held is not None and held.dims is not None:
-            return held.dims
-        return self.shapes.get(tensor)
-
-    def value_of(self, tensor: str) -> Any:
-        """The values of a small held tensor whose data is in the file (a list, or a number); else None."""
-        held = self.held.get(tensor) if tensor else None
-        if held is None or held.tensor is None or held.tensor.data_location == 1:
-            return None
-        if math.prod(held.tensor.dims) > MAX_VALUE_ELEMENTS:
-            return None
-        from onnx import numpy_helper
-
-        try:
-            return numpy_helper.to_array(held.tensor).tolist()
-        except (ValueError, TypeError, RuntimeError, KeyError, IndexError, AttributeError):
-            return None  # a data type the onnx package does not know (99), values that do not fit their dims
 
 
 def layer_input(graph: Graph, layer: str) -> str:

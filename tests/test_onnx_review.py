@@ -146,6 +146,9 @@ def test_an_empty_gemm_weight_is_one_line(run_cli, tmp_path):
 def test_a_kernel_larger_than_its_input_is_one_line(run_cli, tmp_path):
     err = one_line_failure(run_cli, conv(tmp_path, w_shape=(4, 3, 20, 20)))
     assert "collapses its 8x8 input" in err
+    pool = [N("MaxPool", ["x"], ["y"], name="p", kernel_shape=[100, 100])]
+    err = one_line_failure(run_cli, save(model(pool, [1, 3, 8, 8]), tmp_path / "pool.onnx"))
+    assert "node 'p' (MaxPool)" in err and "collapses its 8x8 input" in err
 
 
 def _same_lower_pads(tmp_path, op, x_shape, kernel, **attrs):

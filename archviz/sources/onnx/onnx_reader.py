@@ -146,7 +146,7 @@ class _Reader:
                 raise RuntimeFailure(f"{self.path}: node {node.name[:80]!r} ({kind}): {error}") from None
             except _READ_ERRORS as error:
                 reason, op = f"{kind}: {error}", None
-        if op is not None and sample is not None and any(d < 0 for d in sample):
+        if op is not None and sample is not None and any(d < 1 for d in sample):
             self.check_collapse(node, op, attrs, [self.samples[self.produced[t]] for t in activations], kind)
         sources = [self.produced[t] for t in activations]
         weights = [t for t in names if t and t in self.held]

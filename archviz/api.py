@@ -27,7 +27,7 @@ from archviz.sources.keras import KERAS_SUFFIXES
 from archviz.sources.onnx.onnx_files import ONNX_SUFFIXES, looks_like_onnx
 from archviz.sources.zoo import REGISTRY, STEMS, ResNetConfig, build
 from archviz.sources.zoo.config import BlockType, Shortcut, StemName, StrideOn
-from archviz.units import parse_shape
+from archviz.units import parse_dims, parse_shape
 
 SPEC_SUFFIXES = (".toml",)
 
@@ -122,12 +122,18 @@ def _exists(path: Path) -> bool:
         return False
 
 
+def _image_shape(shape: Any) -> tuple[int, ...]:
+    """An image's (H, W, C) from text or a tuple; 1 or 2 sizes as :func:`~archviz.units.parse_shape` reads them."""
+    if isinstance(shape, str):
+        return parse_shape(shape)
+    values = tuple(int(v) for v in shape)
+    return parse_shape(",".join(map(str, values))) if len(values) in (1, 2) else values
+
+
 def _apply(config: ResNetConfig, options: dict[str, Any]) -> ResNetConfig:
     changes = dict(options)
-    if "input_shape" in changes and isinstance(changes["input_shape"], str):
-        changes["input_shape"] = parse_shape(changes["input_shape"])
     if "input_shape" in changes:
-        changes["input_shape"] = tuple(int(v) for v in changes["input_shape"])
+        changes["input_shape"] = _image_shape(changes["input_shape"])
     if "layers" in changes:
         changes["layers"] = tuple(int(v) for v in changes["layers"])
         if len(changes["layers"]) != len(config.layers):
@@ -260,8 +266,10 @@ def resolve(
     if extra:
         raise UsageError(f"option {extra[0]!r} applies to zoo models and spec files, not to Keras or ONNX models")
     shape = options.get("input_shape")
-    if isinstance(shape, str):
-        shape = parse_shape(shape)
+    if onnx_file and shape is not None:  # its input may have 1 or 3 spatial axes: the sizes as given
+        shape = parse_dims(shape) if isinstance(shape, str) else tuple(int(v) for v in shape)
+    elif shape is not None:
+        shape = _image_shape(shape)
     if onnx_file:
         if keras_model:
             raise UsageError(

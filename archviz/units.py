@@ -77,6 +77,25 @@ def parse_count(text: str, what: str = "value") -> int:
     return count
 
 
+def parse_dims(text: str) -> tuple[int, ...]:
+    """An input size as given, channels last: ``16,3`` (L, C of a 1D input), ``32,32,3``, ``8,32,32,3``
+    (D, H, W, C), or ``224``; each checked. :func:`parse_shape` reads the 1 and 2 value forms of an image."""
+    parts = [p for p in re.split(r"[,xX ]+", str(text).strip().strip("()[]")) if p]
+    try:
+        values = tuple(int(p) for p in parts)
+    except ValueError:
+        raise SpecError(f"input shape must be integers like 224,224,3; got {short(text)}") from None
+    if not 1 <= len(values) <= 4:
+        raise SpecError(f"input shape must be 1 to 4 sizes (L,C; H,W,C; D,H,W,C); got {short(text)}")
+    names = {3: ("height", "width", "channels"), 4: ("depth", "height", "width", "channels")}.get(len(values))
+    for index, value in enumerate(values):
+        what = names[index] if names else "size"
+        problem = RANGES["channels" if what == "channels" else "spatial"].problem(value)
+        if problem:
+            raise SpecError(f"input shape {what} {problem}")
+    return values
+
+
 def parse_shape(text: str) -> tuple[int, int, int]:
     """``32,32,3``, ``32x32x3`` or ``224`` (square RGB) -> (height, width, channels)."""
     parts = [p for p in re.split(r"[,xX ]+", str(text).strip().strip("()[]")) if p]

@@ -166,6 +166,9 @@ def export(model: str, output: str, **params: Any) -> None:
         summary, nodes = export_onnx(model, output, **model_params(params))
         note(f"wrote {output}: {summary.params:,} params, {nodes:,} nodes")
         return
+    from archviz.fileio import check_suffix
+
+    check_suffix(output, (".keras", ".h5", ".onnx"), "a model")  # the ONNX writer too, before TensorFlow loads
     from archviz.api import export as export_model
 
     keras_model = export_model(model, output, announce=note, **model_params(params))

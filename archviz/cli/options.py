@@ -71,6 +71,14 @@ def parse_shape(value: str) -> tuple[int, int, int]:
     return parse(value)
 
 
+def parse_dims(value: str) -> tuple[int, ...]:
+    """The sizes as given (1 to 4): a model file's input may have 1 or 3 spatial axes; a zoo model's
+    reads them as :func:`parse_shape` does."""
+    from archviz.units import parse_dims as parse
+
+    return parse(value)
+
+
 def _model_option(option: ModelOption) -> Decorator:
     flag = "--" + option.name.replace("_", "-")
     settings: dict[str, Any] = {"help": option.help}
@@ -82,7 +90,7 @@ def _model_option(option: ModelOption) -> Decorator:
         return click.option(flag, option.name, type=choice(option.choices), **settings)
     if option.range:
         return click.option(flag, option.name, **ranged(option.range), **settings)
-    parse = {"layers": parse_layers, "shape": parse_shape}[option.parse or ""]
+    parse = {"layers": parse_layers, "shape": parse_dims}[option.parse or ""]
     return click.option(flag, option.name, callback=_parsed(parse), **settings)
 
 

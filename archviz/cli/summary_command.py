@@ -37,11 +37,15 @@ def summary(
 ) -> None:
     """Every layer's output shape, parameters, MACs and FLOPs, with exact totals.
 
+    MODEL is a preset, a spec file, a Keras file (.keras, .h5) or an ONNX file (.onnx).
     A Keras file is read without TensorFlow (--loader auto or config): shapes from
     archviz's rules, params from the file's weights. Where the file has a layer class
     archviz does not know, auto loads it with Keras, whose params and shapes are then
     kept; a layer type with no FLOP rule is listed as not counted and the FLOP total
-    is then a lower bound.
+    is then a lower bound. An ONNX file is read with the onnx package alone (pip
+    install 'archviz[onnx]'): params from its initializers, shapes from ONNX's shape
+    inference, its NCHW tensors shown as HxWxC; --input-shape sizes an open input
+    (channels last: L,C for 1D, H,W,C, D,H,W,C for 3D).
 
     \b
     Examples:
@@ -51,6 +55,7 @@ def summary(
       archviz summary resnet20 --shortcut B --batch-size 128
       archviz summary resnet50 --training --optimizer adam --batch-size 64 --max-memory 24GiB
       archviz summary my_model.keras --format json
+      archviz summary resnet50.onnx --depth stages
     """
     from archviz.api import analyze
     from archviz.render.formats import pick_format, render

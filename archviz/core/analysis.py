@@ -81,10 +81,12 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
         try:
             rule = op_for(node.op) if op is None else op
             if not all(map(known, in_shapes)):
-                raise _UnknownSize()
+                raise _UnknownSize("the size of its input is unknown")
             out = rule.shape(node.attrs, in_shapes)
             cost = rule.cost(node.attrs, in_shapes, out)
             family, counted, ruled = rule.family, True, True
+        except ArithmeticError as error:  # a rule's arithmetic on settings its checks let through
+            raise ModelError(f"layer {node.name!r} ({node.op}): its settings break its rule ({error})") from None
         except (UnsupportedOpError, ShapeError, _UnknownSize) as error:
             if declared_shape is None:
                 if isinstance(error, ShapeError):

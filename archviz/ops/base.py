@@ -306,6 +306,11 @@ def window_shape(attrs: Attrs, shape: Shape, channels: int, op: str) -> Shape:
     dilation = ntuple(attrs.get("dilation", 1), n, "dilation")
     padding = attrs.get("padding", "valid")
     pads = ((0, 0),) * n if padding in ("same", "valid", "causal") else explicit_pads(padding, n)
+    for key, values in (("kernel", kernel), ("strides", strides), ("dilation", dilation)):
+        if min(values) < 1:
+            raise ShapeError(f"{op} with {key} {'x'.join(map(str, values))}: each must be at least 1")
+    if any(min(pair) < 0 for pair in pads):
+        raise ShapeError(f"{op} with padding {pads}: none may be negative")
     sizes = tuple(_spatial_out(shape[i], kernel[i], strides[i], dilation[i], *pads[i], padding) for i in range(n))
     if min(sizes) < 1:
         dims = "x".join

@@ -136,18 +136,19 @@ def _flops(attrs: Attrs, macs_flops: int, out: Shape) -> int:
 def _conv_from_onnx(node: OnnxNode) -> dict:
     """ONNX's Conv: its weight is ``(filters, channels / groups, *kernel)``; a depthwise conv is the
     grouped conv with a group per channel."""
-    weight = onnx_attrs.input_shape(node, 1)
+    weight = onnx_attrs.weight_shape(node, 1)
     rank = len(weight) - 2
+    groups = onnx_attrs.group(node, onnx_attrs.input_shape(node)[1], weight[0])
     attrs: dict = {
         "filters": weight[0],
         "kernel": tuple(weight[2:]),
         "strides": onnx_attrs.ints(node, "strides", 1, rank),
-        "padding": onnx_attrs.padding(node, rank),
+        "padding": onnx_attrs.padding(node, rank, weight[2:]),
         "dilation": onnx_attrs.ints(node, "dilations", 1, rank),
         "use_bias": len(node.shapes) > 2 and node.shapes[2] is not None,
     }
-    if int(node.attrs.get("group", 1)) != 1:
-        attrs["groups"] = int(node.attrs["group"])
+    if groups != 1:
+        attrs["groups"] = groups
     return attrs
 
 
@@ -165,7 +166,7 @@ def conv_op(name: str, rank: int, *, depthwise: bool = False) -> Op:
     def shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
         fmap = spatial_map(shapes, rank, name)
         groups, filters = grouping(attrs, fmap[-1])
-        if fmap[-1] % groups or filters % groups:
+        if groups < 1 or filters < 1 or fmap[-1] % groups or filters % groups:
             raise ShapeError(
                 f"{name} with {groups} groups needs input ({fmap[-1]}) and output ({filters}) channels divisible by it"
             )
@@ -291,9 +292,9 @@ def _transpose_length(size: int, kernel: int, stride: int, dilation: int, paddin
 def _transpose_from_onnx(node: OnnxNode) -> dict:
     """ONNX's ConvTranspose (weight ``(channels, filters, *kernel)``, one group): its output size, whatever
     pads and output_padding made it, as Keras's valid padding with an output padding."""
-    weight, x, out = onnx_attrs.input_shape(node, 1), onnx_attrs.input_shape(node), onnx_attrs.output_shape(node)
+    weight, x, out = onnx_attrs.weight_shape(node, 1), onnx_attrs.input_shape(node), onnx_attrs.output_shape(node)
     rank = len(weight) - 2
-    if int(node.attrs.get("group", 1)) != 1:
+    if onnx_attrs.group(node, x[1], weight[1] * int(node.attrs.get("group", 1))) != 1:
         raise ValueError("a grouped transposed convolution")
     kernel, strides = tuple(weight[2:]), onnx_attrs.ints(node, "strides", 1, rank)
     dilation = onnx_attrs.ints(node, "dilations", 1, rank)

@@ -254,7 +254,7 @@ def _gemm_from_onnx(node: OnnxNode) -> dict:
     """ONNX's Gemm as torch's Linear writes it: ``x @ B.T + C`` (transB=1), or ``x @ B + C``."""
     if node.attrs.get("transA") or len(onnx_attrs.input_shape(node)) != 2:
         raise ValueError("a Gemm of a transposed input")
-    weight = onnx_attrs.input_shape(node, 1)
+    weight = onnx_attrs.weight_shape(node, 1)
     units = weight[0] if node.attrs.get("transB") else weight[1]
     return {"units": units, "use_bias": len(node.shapes) > 2 and node.shapes[2] is not None}
 
@@ -262,7 +262,7 @@ def _gemm_from_onnx(node: OnnxNode) -> dict:
 def _matmul_from_onnx(node: OnnxNode) -> dict:
     """ONNX's MatMul by a weight matrix of the file (a Linear without bias); a product of two computed
     tensors is not read."""
-    weight = onnx_attrs.input_shape(node, 1)
+    weight = onnx_attrs.weight_shape(node, 1)
     if len(node.constants) < 2 or not node.constants[1] or node.constants[0] or len(weight) != 2:
         raise ValueError("a MatMul that is not by a weight matrix")
     return {"units": weight[1], "use_bias": False}

@@ -14,6 +14,11 @@ from archviz.errors import UnsupportedOpError
 from archviz.ops.base import OnnxNode, OnnxOut, Shape
 
 
+class InvalidNode(ValueError):
+    """A node whose attributes or weights break ONNX's rules (a stride of 0, a negative dilation, a group
+    that does not divide the channels, an empty weight): the file is refused, not the node left uncounted."""
+
+
 def sample_shape(shape: Sequence[int]) -> Shape:
     """An ONNX tensor's shape as archviz's: without the batch, channels last."""
     shape = tuple(shape)
@@ -55,31 +60,70 @@ def output_shape(node: OnnxNode, index: int = 0) -> Shape:
     return shape
 
 
-def ints(node: OnnxNode, key: str, default: Any, rank: int) -> tuple[int, ...]:
-    """An attribute of one int per spatial axis (``strides``, ``dilations``), ``default`` where absent."""
+def weight_shape(node: OnnxNode, index: int) -> Shape:
+    """The ONNX shape of a weight input, every size at least 1 (an empty weight is refused)."""
+    shape = input_shape(node, index)
+    if any(d < 1 for d in shape):
+        raise InvalidNode(f"its weight (input {index}) has shape {shape[:8]}: every size must be at least 1")
+    return shape
+
+
+def ints(node: OnnxNode, key: str, default: Any, rank: int, minimum: int = 1) -> tuple[int, ...]:
+    """An attribute of one int per spatial axis (``strides``, ``dilations``, ``kernel_shape``), ``default``
+    where absent; a value below ``minimum`` breaks ONNX's rules and is refused."""
     value = node.attrs.get(key)
     values = (default,) * rank if value is None else tuple(int(v) for v in value)
     if len(values) != rank:
-        raise ValueError(f"{key} {values} needs {rank} values")
+        raise InvalidNode(f"{key} {values[:8]} needs {rank} values")
+    if any(v < minimum for v in values):
+        raise InvalidNode(f"{key} {values[:8]}: each must be at least {minimum}")
     return values
 
 
-def padding(node: OnnxNode, rank: int) -> Any:
-    """archviz's padding of a conv or pool: ``same`` (auto_pad SAME_UPPER or SAME_LOWER), ``valid``, or
-    one (before, after) pair per spatial axis from ``pads`` (``[x1_begin, x2_begin, x1_end, x2_end]``)."""
+def group(node: OnnxNode, channels: int, filters: int) -> int:
+    """A Conv's ``group``: at least 1, dividing its input and output channels."""
+    groups = int(node.attrs.get("group", 1))
+    if groups < 1 or channels % groups or filters % groups:
+        raise InvalidNode(
+            f"group {groups} must be at least 1 and divide its {channels} input and {filters} output channels"
+        )
+    return groups
+
+
+def padding(node: OnnxNode, rank: int, kernel: Sequence[int] = ()) -> Any:
+    """archviz's padding of a conv or pool: ``same`` (auto_pad SAME_UPPER: the extra pixel at the end,
+    as Keras pads), ``valid``, or one (before, after) pair per spatial axis from ``pads``
+    (``[x1_begin, x2_begin, x1_end, x2_end]``) or from auto_pad SAME_LOWER (the extra pixel at the start,
+    computed from the input size, ``kernel``, strides and dilations)."""
     auto = node.attrs.get("auto_pad", "NOTSET")
-    if auto in ("SAME_UPPER", "SAME_LOWER"):
+    if auto == "SAME_UPPER":
         return "same"
+    if auto == "SAME_LOWER":
+        return _same_lower(node, rank, kernel)
     if auto == "VALID":
         return "valid"
     if auto != "NOTSET":
-        raise ValueError(f"auto_pad {auto!r}")
+        raise InvalidNode(f"auto_pad {auto[:40]!r}")
     pads = tuple(int(v) for v in node.attrs.get("pads") or (0,) * (2 * rank))
     if len(pads) != 2 * rank or min(pads) < 0:
-        raise ValueError(f"pads {pads} for {rank} spatial axes")
+        raise InvalidNode(f"pads {pads[:16]} for {rank} spatial axes: 2 per axis, none negative")
     if not any(pads):
         return "valid"
     return tuple((pads[i], pads[i + rank]) for i in range(rank))
+
+
+def _same_lower(node: OnnxNode, rank: int, kernel: Sequence[int]) -> Any:
+    """The pads of auto_pad SAME_LOWER: ``ceil(size / stride)`` outputs, the odd pixel of padding first."""
+    size = input_shape(node)[2:]
+    strides, dilation = ints(node, "strides", 1, rank), ints(node, "dilations", 1, rank)
+    if len(kernel) != rank or any(d < 1 for d in size):
+        raise ValueError("auto_pad SAME_LOWER of an input of unknown size")
+    pairs = []
+    for i in range(rank):
+        span = dilation[i] * (kernel[i] - 1) + 1
+        total = max(0, (-(-size[i] // strides[i]) - 1) * strides[i] + span - size[i])
+        pairs.append((total - total // 2, total // 2))
+    return tuple(pairs) if any(map(any, pairs)) else "valid"
 
 
 def spatial_rank(node: OnnxNode) -> int:
@@ -153,10 +197,12 @@ def read_pool(node: OnnxNode) -> dict:
     output size up, as torch does (a last window must start inside the input or its left padding):
     archviz's floor rule gets the same size from that much more padding at the end."""
     rank = spatial_rank(node)
+    if "kernel_shape" not in node.attrs:
+        raise InvalidNode("a pool without kernel_shape")
     pool = ints(node, "kernel_shape", 1, rank)
     strides = ints(node, "strides", 1, rank)
     dilation = ints(node, "dilations", 1, rank)
-    mode = padding(node, rank)
+    mode = padding(node, rank, pool)
     if node.attrs.get("ceil_mode") and mode != "same":
         size = input_shape(node)[2:]
         pads = [list(p) for p in (((0, 0),) * rank if mode == "valid" else mode)]

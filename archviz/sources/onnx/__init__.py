@@ -1,6 +1,8 @@
 """ONNX files read with the ``onnx`` package alone (no runtime, no torch, no TensorFlow): checked and
 parsed (:mod:`~archviz.sources.onnx.onnx_files`), turned into the layer graph through the op table's ONNX
-mapping (:mod:`~archviz.sources.onnx.onnx_reader`), stages and blocks from the exporter's module paths
+mapping (:mod:`~archviz.sources.onnx.onnx_reader`; the tensors the file holds in
+:mod:`~archviz.sources.onnx.held`, its record in :mod:`~archviz.sources.onnx.onnx_record`), stages and
+blocks from the exporter's module paths
 (:mod:`~archviz.sources.onnx.module_paths`). Nothing in a file is ever run."""
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections import Counter
 
 from archviz.core.graph import Graph
+from archviz.errors import RuntimeFailure
+from archviz.limits import MAX_NAME_PARTS, short
 
 #: archviz's own groups outside the stages, kept where a file's top-level modules have their names
 #: (archviz's ONNX export writes ``/post/bn/BatchNormalization``).
@@ -26,6 +28,11 @@ def module_path(onnx_name: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     -> ``(layer1, layer1.0, conv1)``, ``(layer1, layer1.0, layer1.0.conv1)``, ``Conv``."""
     if not onnx_name.startswith("/"):
         return (), (), onnx_name
+    if onnx_name.count("/") > MAX_NAME_PARTS + 1:  # checked before the parts and their prefixes are built
+        raise RuntimeFailure(
+            f"node name {short(onnx_name)} has {onnx_name.count('/'):,} path parts; "
+            f"archviz reads at most {MAX_NAME_PARTS}"
+        )
     parts = tuple(part for part in onnx_name.split("/") if part)
     if not parts:
         return (), (), onnx_name

@@ -3,8 +3,9 @@
 Nothing in a file runs: archviz reads its graph as data (no onnxruntime, no torch). A file is
 refused, in one line, when it is missing or not a regular file, larger than :data:`MAX_ONNX_BYTES`,
 not a protobuf message of the ONNX model's form (a truncated file, another format), or holds more
-nodes, initializers or attributes than the limits below, or graphs nested deeper than
-:data:`MAX_GRAPH_NESTING`: these are counted by a scan of the protobuf wire format, linear in the
+nodes, initializers or attributes than the limits below, graphs nested deeper than
+:data:`MAX_GRAPH_NESTING`, or model-local functions (whose calls nest, so that a tiny file would cost
+exponential time): these are counted by a scan of the protobuf wire format, linear in the
 file and in memory of one field at a time, before the ``onnx`` package builds anything.
 
 External data (an initializer whose values are in another file) is never read: params come from a
@@ -28,7 +29,7 @@ INSTALL_HINT = "pip install 'archviz[onnx]'"
 
 #: The largest file archviz parses: wide_resnet101_2 in float32 is 500 MB; protobuf's own limit is 2 GiB.
 MAX_ONNX_BYTES = 2**30
-#: Nodes of every graph (subgraphs and functions included): ResNet-152 has about 500.
+#: Nodes of every graph (subgraphs included): ResNet-152 has about 500.
 MAX_ONNX_NODES = 200_000
 MAX_ONNX_INITIALIZERS = 200_000
 MAX_ONNX_ATTRIBUTES = 1_000_000
@@ -36,10 +37,9 @@ MAX_ONNX_ATTRIBUTES = 1_000_000
 MAX_GRAPH_NESTING = 16
 
 # Field numbers of onnx.proto: ModelProto.graph and .functions; GraphProto.node, .initializer,
-# .sparse_initializer; FunctionProto.node; NodeProto.attribute; AttributeProto.g and .graphs.
+# .sparse_initializer; NodeProto.attribute; AttributeProto.g and .graphs.
 _MODEL_GRAPH, _MODEL_FUNCTIONS = 7, 25
 _GRAPH_NODE, _GRAPH_INITIALIZER, _GRAPH_SPARSE = 1, 5, 15
-_FUNCTION_NODE = 7
 _NODE_ATTRIBUTE = 5
 _ATTRIBUTE_GRAPH, _ATTRIBUTE_GRAPHS = 6, 11
 
@@ -78,6 +78,8 @@ def read_model(path: Path, *, input_shape: tuple[int, ...] | None = None) -> Any
         counts = scan(data)
     except _Malformed:
         raise RuntimeFailure(f"{path}: not an ONNX model (a truncated file, or another format)") from None
+    except RuntimeFailure as error:
+        raise RuntimeFailure(f"{path}: {error}") from None
     for what, count, limit in zip(
         ("nodes", "initializers", "attributes"), counts, (MAX_ONNX_NODES, MAX_ONNX_INITIALIZERS, MAX_ONNX_ATTRIBUTES)
     ):
@@ -112,8 +114,8 @@ def _read_bytes(path: Path) -> bytes:
             raise RuntimeFailure(
                 f"{path}: {info.st_size:,} bytes; archviz reads ONNX files of at most {MAX_ONNX_BYTES:,}"
             )
-        with open(path, "rb") as file:
-            return file.read(MAX_ONNX_BYTES + 1)
+        with open(path, "rb") as file:  # its size as stat said (a buffer of the limit would cost 1 GiB at once)
+            return file.read(info.st_size)
     except FileNotFoundError:
         raise RuntimeFailure(f"cannot read {path}: no such file") from None
     except OSError as error:
@@ -163,16 +165,20 @@ def _fields(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
 
 
 def scan(data: bytes) -> tuple[int, int, int]:
-    """(nodes, initializers, attributes) of a serialized model, its subgraphs and functions included,
-    counted without parsing it; graphs nested deeper than :data:`MAX_GRAPH_NESTING` raise."""
+    """(nodes, initializers, attributes) of a serialized model, its subgraphs included, counted without
+    parsing it; graphs nested deeper than :data:`MAX_GRAPH_NESTING` and model-local functions raise."""
     nodes = initializers = attributes = 0
     model = _fields(data, 0, len(data))
     graphs = [(start, end, 0) for field, start, end in model if field == _MODEL_GRAPH]
     if not graphs:
         raise _Malformed
-    bodies: list[tuple[int, int, int, int]] = []  # (start, end, depth, node field) of graphs and functions
-    bodies += [(start, end, 0, _FUNCTION_NODE) for field, start, end in model if field == _MODEL_FUNCTIONS]
-    bodies += [(start, end, depth, _GRAPH_NODE) for start, end, depth in graphs]
+    if any(field == _MODEL_FUNCTIONS for field, _, _ in model):
+        # a function's body runs at each call, and calls nest: shape inference and archviz's counts would
+        # cost the product of the calls (3 calls a level, 15 levels: 14 million nodes from a tiny file)
+        raise RuntimeFailure(
+            "the model defines functions of its own (model-local functions); archviz does not read them"
+        )
+    bodies = [(start, end, depth, _GRAPH_NODE) for start, end, depth in graphs]  # (start, end, depth, node field)
     while bodies:
         start, end, depth, node_field = bodies.pop()
         if depth > MAX_GRAPH_NESTING:
@@ -244,9 +250,14 @@ def _set_input_shape(path: Path, model: Any, shape: tuple[int, ...]) -> None:
     if len(inputs) != 1:
         raise UsageError(f"an input shape applies to a model with one input; {path.name} has {len(inputs)}")
     dims = inputs[0].type.tensor_type.shape.dim
+    if len(dims) == 4 and len(shape) in (1, 2):  # an image's short forms: 224 is 224,224,3; 32,32 is 32,32,3
+        shape = (shape[0], shape[-1], 3)
     wanted = (shape[-1], *shape[:-1])
     if len(dims) != len(wanted) + 1:
-        raise UsageError(f"{path.name}'s input has {len(dims) - 1} dimensions besides the batch; got {len(shape)}")
+        layout = {3: "L,C", 4: "H,W,C", 5: "D,H,W,C"}.get(len(dims), f"{len(dims) - 1} sizes, channels last")
+        raise UsageError(
+            f"{path.name}'s input has {len(dims) - 1} dimensions besides the batch ({layout}); got {len(shape)}"
+        )
     for dim, size in zip(list(dims)[1:], wanted):
         if dim.HasField("dim_value") and dim.dim_value != size:
             raise UsageError(

@@ -8,8 +8,13 @@ layer graph, node for node.
   from them and from shapes alone (``Shape``, ``Gather``, ``Unsqueeze``, ``Concat`` of shapes, an
   ``Identity`` of an initializer): these nodes are evaluated once, not per sample, and are no layers.
 * Params are the elements of the floating-point initializers the layers use, each counted once at
-  the first layer that uses it (an initializer an exporter shares through ``Identity`` nodes is one).
-  A node with subgraphs (``If``, ``Loop``) is never folded: its branches may read any tensor.
+  the first layer that uses it (an initializer an exporter shares through ``Identity`` nodes is one,
+  and so is one reached through ``Cast`` or ``DequantizeLinear``: :mod:`~archviz.sources.onnx.held`).
+  A node with subgraphs (``If``, ``Loop``) is never folded: its branches may read any tensor; their
+  float initializers are its params, and its MACs make the totals a lower bound.
+* A node that breaks ONNX's rules (a stride of 0, a group not dividing the channels, two writers of one
+  tensor, a kernel larger than its known input) is refused in one line naming it.
+* Each output of a node with several has its own shape: a Split's pieces are layers of their own.
   A ``Constant``'s value is not a param, nor an integer initializer (a shape, axes, indices), nor an
   operand of a node that reads it as a setting (a Clip's bounds, a Resize's scales).
 * A node of another domain (a custom op), or one no op maps (``Loop``, ``If``) or whose variant its
@@ -20,34 +25,20 @@ layer graph, node for node.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from archviz.core.graph import Declared, Graph, Shape
-from archviz.core.record import ModelRecord, Source
 from archviz.errors import ArchvizError, RuntimeFailure, UsageError
 from archviz.ops import Family, Op, onnx_op
-from archviz.ops.base import OnnxNode
-from archviz.ops.onnx_attrs import sample_shape
+from archviz.ops.base import OnnxNode, ShapeError
+from archviz.ops.onnx_attrs import InvalidNode, sample_shape
+from archviz.sources.onnx.held import SHAPE_OF, Constants
 from archviz.sources.onnx.module_paths import layer_names, set_structure
-from archviz.sources.onnx.protos import FLOAT_TYPES, MAX_VALUE_ELEMENTS, attributes, constant_tensor, shape_of
+from archviz.sources.onnx.onnx_record import ONNX_DOMAINS, model_record
+from archviz.sources.onnx.protos import attributes, check_dims, constant_tensor, shape_of, subgraph_params
 
-#: Ops whose output is a function of their input's shape alone: shape arithmetic, evaluated once.
-SHAPE_OF = ("Shape", "Size")
-#: The domains of ONNX's own ops.
-ONNX_DOMAINS = ("", "ai.onnx")
 _READ_ERRORS = (ArchvizError, KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError)
-
-
-@dataclass(frozen=True)
-class Held:
-    """A tensor the file holds or computes without an input: its dims, the initializer it is (None: a
-    Constant's value or a computed one) and its proto (where its values are in the file)."""
-
-    dims: Shape | None
-    initializer: str | None = None
-    tensor: Any = None
 
 
 def graph_from_model(path: Path, model: Any, *, name: str | None = None) -> Graph:
@@ -65,15 +56,10 @@ class _Reader:
         self.shapes: dict[str, Shape | None] = {}
         for value in (*body.input, *body.value_info, *body.output):
             self.shapes[value.name] = shape_of(value)
-        self.held: dict[str, Held] = {
-            tensor.name: Held(tuple(tensor.dims), tensor.name, tensor) for tensor in body.initializer
-        }
-        for tensor in body.initializer:
-            if any(d < 0 for d in tensor.dims):
-                raise RuntimeFailure(f"{path}: initializer {tensor.name[:80]!r} has a negative dimension")
+        self.constants = Constants(path, body.initializer, self.shapes)
+        self.held = self.constants.held
         self.produced: dict[str, str] = {}  # tensor -> the layer that makes it
         self.samples: dict[str, Shape | None] = {}  # layer -> its output shape, channels last
-        self.counted: dict[str, str] = {}  # initializer -> the layer that counted its params
         self.onnx_names: dict[str, str] = {}  # layer -> the ONNX node's name
         self.folded = 0
         self.names = layer_names([node.name for node in body.node if node.name])
@@ -84,7 +70,7 @@ class _Reader:
             self.node(node)
         if not self.produced:
             raise RuntimeFailure(f"{self.path}: no layer computes from the model's input")
-        self.graph.record = self.record()
+        self.graph.record = model_record(self.model, self.graph, self.samples, self.folded)
 
     # ---- inputs ------------------------------------------------------------------------------
     def inputs(self) -> None:
@@ -112,27 +98,24 @@ class _Reader:
                 raise RuntimeFailure(
                     f"{self.path}: node {node.name[:80]!r} reads {tensor[:80]!r}, which no node before it makes"
                 )
+        for tensor in node.output:
+            if tensor and (tensor in self.produced or tensor in self.held):
+                raise RuntimeFailure(
+                    f"{self.path}: node {node.name[:80]!r} writes {tensor[:80]!r}, which another node or initializer "
+                    f"already makes (each tensor has one writer in ONNX)"
+                )
         standard = node.domain in ONNX_DOMAINS
         if standard and node.op_type == "Constant":
-            self.hold(node, constant_tensor(node))
+            tensor = constant_tensor(node)
+            check_dims(self.path, "Constant", node.name or (node.output[0] if node.output else ""), tensor)
+            self.constants.hold(node, tensor)
             return
         subgraphs = any(attribute.type in (5, 10) for attribute in node.attribute)  # GRAPH, GRAPHS: If, Loop, Scan
         if standard and not subgraphs and (node.op_type in SHAPE_OF or all(t in self.held for t in names if t)):
             self.folded += 1
-            self.hold(node, None)
+            self.constants.hold(node, None)
             return
         self.layer(node, names, standard)
-
-    def hold(self, node: Any, tensor: Any) -> None:
-        """A node evaluated once: its outputs are held tensors (an Identity of an initializer is that initializer)."""
-        source = self.held.get(node.input[0]) if node.op_type == "Identity" and node.input else None
-        for output in node.output:
-            if source is not None:
-                self.held[output] = source
-            elif tensor is not None:
-                self.held[output] = Held(tuple(tensor.dims), None, tensor)
-            else:
-                self.held[output] = Held(self.shapes.get(output))
 
     def layer(self, node: Any, names: list[str], standard: bool) -> None:
         activations = [t for t in names if t in self.produced]
@@ -142,10 +125,10 @@ class _Reader:
         kind = node.op_type if standard else f"{node.domain}.{node.op_type}"
         onnx_node = OnnxNode(
             attrs=attributes(node),
-            shapes=[self.shape_of(t) for t in names],
+            shapes=[self.constants.shape_of(t) for t in names],
             outputs=[self.shapes.get(t) for t in node.output],
             constants=[t in self.held for t in names],
-            values=[self.value_of(t) for t in names],
+            values=[self.constants.value_of(t) for t in names],
         )
         out = self.shapes.get(node.output[0]) if node.output else None
         try:
@@ -153,14 +136,18 @@ class _Reader:
         except ValueError:
             sample = None
         attrs: dict[str, Any] = {}
-        reason = None
+        reason, rule = None, op
         if op is None:
             reason = f"no rule for ONNX op {kind}" + ("" if standard else " (a custom domain)")
         else:
             try:
                 attrs = dict(op.onnx[_key(op, node.op_type, rank)](onnx_node))
+            except InvalidNode as error:
+                raise RuntimeFailure(f"{self.path}: node {node.name[:80]!r} ({kind}): {error}") from None
             except _READ_ERRORS as error:
                 reason, op = f"{kind}: {error}", None
+        if op is not None and sample is not None and any(d < 1 for d in sample):
+            self.check_collapse(node, op, attrs, [self.samples[self.produced[t]] for t in activations], kind)
         sources = [self.produced[t] for t in activations]
         weights = [t for t in names if t and t in self.held]
         if op is not None and op.family == Family.MERGE:
@@ -168,10 +155,11 @@ class _Reader:
             if constants:
                 attrs["constants"] = constants
             weights = []
-        elif op is not None and not (op.weighted or op.family == Family.NORM or op.name == "prelu"):
-            weights = []  # its held inputs are settings (a Reshape's shape, a Clip's bounds)
+        elif rule is not None and not (rule.weighted or rule.family == Family.NORM or rule.name == "prelu"):
+            weights = []  # its held inputs are settings (a Reshape's shape, a Clip's bounds, a Resize's scales)
         name = self.graph.unique(self.names.get(node.name) or (node.output[0] if node.output else kind) or kind)
-        params, shares = self.params(weights, name)
+        params, shares = self.constants.params(weights, name)
+        params += subgraph_params(node, self.path)
         if op is None and sample is None:
             raise RuntimeFailure(
                 f"{self.path}: node {node.name[:80]!r} ({kind[:80]}) has no rule and the file does not say its "
@@ -183,7 +171,7 @@ class _Reader:
             params=self.split(op, attrs, sources, sample, params),
             shares=shares,
             reason=reason,
-            may_compute=op is None and bool(params),
+            may_compute=op is None and (bool(params) or any(a.type in (5, 10) for a in node.attribute)),
         )
         layer = self.graph.add(name, op.name if op is not None else f"onnx:{kind}", sources, declared=declared, **attrs)
         self.onnx_names[layer] = node.name
@@ -191,6 +179,35 @@ class _Reader:
         for output in node.output:
             if output:
                 self.produced[output] = layer
+        self.other_outputs(node, layer, op, attrs, kind)
+
+    def other_outputs(self, node: Any, layer: str, op: Op | None, attrs: dict, kind: str) -> None:
+        """Each output of a node with several, of another shape than its first, is a layer of its own fed by
+        the node's: a piece of a Split (its size, at no cost), else a layer not counted of the inferred shape."""
+        first = self.shapes.get(node.output[0]) if node.output else None
+        for index, output in enumerate(node.output[1:], 1):
+            shape = self.shapes.get(output)
+            if not output or shape == first:
+                continue
+            try:
+                sample = sample_shape(shape) if shape is not None else None
+            except ValueError:
+                sample = None
+            name = self.graph.unique(f"{layer}_{index}")
+            if op is not None and op.name == "split" and sample is not None and "axis" in attrs:
+                piece = {"sections": (sample[attrs["axis"]],), "axis": attrs["axis"]}
+                extra = self.graph.add(name, "split", [layer_input(self.graph, layer)], **piece)
+            else:
+                if sample is None:
+                    raise RuntimeFailure(
+                        f"{self.path}: output {index} of node {node.name[:80]!r} ({kind[:80]}) has no inferred shape, "
+                        f"so archviz cannot size the layers after it"
+                    )
+                declared = Declared(kind, sample, params=(0, 0), reason=f"output {index} of {kind}", may_compute=True)
+                extra = self.graph.add(name, f"onnx:{kind}", [layer], declared=declared)
+            self.onnx_names[extra] = node.name
+            self.samples[extra] = sample
+            self.produced[output] = extra
 
     def operands(self, names: list[str], first: Shape | None) -> tuple[list[str], int]:
         """A merge's inputs: its computed tensors, a held tensor as a ``weight`` layer (an initializer's
@@ -204,7 +221,7 @@ class _Reader:
             held = self.held.get(tensor)
             if held is None or held.dims is None:
                 continue
-            if held.initializer is None and math.prod(held.dims) == 1:
+            if not held.origins and math.prod(held.dims) == 1:
                 constants += 1
                 continue
             dims = (1,) * (rank - len(held.dims)) + tuple(held.dims)
@@ -213,30 +230,27 @@ class _Reader:
                     f"{self.path}: a held operand {tensor[:80]!r} of shape {held.dims} spans the batch"
                 )
             name = self.graph.unique(held.initializer or tensor)
-            params, _ = self.params([tensor], name)
+            params, _ = self.constants.params([tensor], name)
             shape = sample_shape(dims)
-            kind = "Constant" if held.initializer is None else "initializer"
-            attrs: dict[str, Any] = {"shape": shape, "constant" if held.initializer is None else "trainable": True}
+            kind = "Constant" if not held.origins else "initializer"
+            attrs: dict[str, Any] = {"shape": shape, "constant" if not held.origins else "trainable": True}
             declared = Declared(kind, shape, params=(params, 0))
             layer = self.graph.add(name, "weight", [], declared=declared, **attrs)
             self.samples[layer] = shape
             sources.append(layer)
         return sources, constants
 
-    def params(self, tensors: list[str], layer: str = "") -> tuple[int, str | None]:
-        """The elements of the floating-point initializers among ``tensors`` not counted yet (counted now, by
-        ``layer``), and the layer that counted one of them before (None: it shares none)."""
-        total, shares = 0, None
-        for tensor in tensors:
-            held = self.held[tensor]
-            if held.initializer is None or held.tensor is None or held.tensor.data_type not in FLOAT_TYPES:
-                continue
-            if held.initializer in self.counted:
-                shares = shares or self.counted[held.initializer]
-                continue
-            self.counted[held.initializer] = layer
-            total += math.prod(held.tensor.dims)
-        return total, shares
+    def check_collapse(self, node: Any, op: Op, attrs: dict, inputs: list[Shape | None], kind: str) -> None:
+        """Refuse a node whose output shape inference left open though its inputs are known, when its rule
+        says why (a kernel larger than its input): the file cannot run, and no size makes it."""
+        if not inputs or any(s is None or any(d < 0 for d in s) for s in inputs):
+            return
+        try:
+            op.shape(attrs, [s for s in inputs if s is not None])
+        except ShapeError as error:
+            raise RuntimeFailure(f"{self.path}: node {node.name[:80]!r} ({kind}): {error}") from None
+        except _READ_ERRORS:
+            return
 
     def split(self, op: Op | None, attrs: dict, sources: list[str], out: Shape | None, params: int) -> tuple[int, int]:
         """(trainable, non-trainable) of a layer's initializers: as its rule splits them (a batch norm's
@@ -254,55 +268,10 @@ class _Reader:
             pass
         return params, 0
 
-    def shape_of(self, tensor: str) -> Shape | None:
-        if not tensor:
-            return None
-        held = self.held.get(tensor)
-        if held is not None and held.dims is not None:
-            return held.dims
-        return self.shapes.get(tensor)
 
-    def value_of(self, tensor: str) -> Any:
-        """The values of a small held tensor whose data is in the file (a list, or a number); else None."""
-        held = self.held.get(tensor) if tensor else None
-        if held is None or held.tensor is None or held.tensor.data_location == 1:
-            return None
-        if math.prod(held.tensor.dims) > MAX_VALUE_ELEMENTS:
-            return None
-        from onnx import numpy_helper
-
-        try:
-            return numpy_helper.to_array(held.tensor).tolist()
-        except (ValueError, TypeError, RuntimeError):
-            return None
-
-    # ---- the record --------------------------------------------------------------------------
-    def record(self) -> ModelRecord:
-        ops = {node.op_type for node in self.model.graph.node}
-        convs_with_bias = any(n.op_type == "Conv" and len(n.input) > 2 and n.input[2] for n in self.model.graph.node)
-        folded = "BatchNormalization" not in ops and convs_with_bias
-        opset = next((o.version for o in self.model.opset_import if o.domain in ONNX_DOMAINS), None)
-        producer = " ".join(p for p in (self.model.producer_name, self.model.producer_version) if p)
-        file = {
-            "format": "onnx",
-            "producer": producer or None,
-            "opset": opset,
-            "layout": "NCHW, shown as HxWxC",
-            "batch_norm_folded": folded,
-            "shape_nodes": self.folded,
-        }
-        notes: tuple[str, ...] = ("ONNX file: its NCHW tensors are shown as HxWxC (channels last), per sample",)
-        if folded:
-            notes += (
-                "batch norm folded into the convs by the exporter (no BatchNormalization node, conv biases "
-                "present): 3 params per channel fewer than with its batch norms",
-            )
-        sample = next(s for layer, s in self.samples.items() if self.graph[layer].op == "input")
-        description = (
-            f"An ONNX file{f' of {producer}' if producer else ''}: its NCHW tensors are shown as HxWxC, per sample"
-            + ("; batch norm folded into the convs by the exporter (3 params per channel fewer)." if folded else ".")
-        )
-        return ModelRecord(Source.ONNX, description=description, input_shape=sample, file=file, notes=notes)
+def layer_input(graph: Graph, layer: str) -> str:
+    """The input of a one-input layer (a Split's pieces are cut from the same tensor)."""
+    return graph[layer].inputs[0]
 
 
 def _key(op: Op, op_type: str, rank: int | None) -> str:

@@ -4,9 +4,12 @@ not read)."""
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
 from typing import Any
 
 from archviz.core.graph import Shape
+from archviz.errors import RuntimeFailure
 
 #: Constant inputs up to this many elements are read as values (a Clip's bounds, a Pad's widths).
 MAX_VALUE_ELEMENTS = 64
@@ -50,3 +53,25 @@ def attributes(node: Any) -> dict[str, Any]:
             value = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in value]
         attrs[attribute.name] = value
     return attrs
+
+
+def check_dims(path: Path, what: str, name: str, tensor: Any) -> None:
+    """Refuse a tensor (an initializer, a Constant's value) with a negative dimension, as ONNX does."""
+    if tensor is not None and any(d < 0 for d in tensor.dims):
+        raise RuntimeFailure(f"{path}: {what} {name[:80]!r} has a negative dimension {tuple(tensor.dims)[:8]}")
+
+
+def subgraph_params(node: Any, path: Path) -> int:
+    """The elements of the floating-point initializers of a node's subgraphs (an If's branches, a Loop's
+    body), nested ones included (the nesting is bounded by the file's scan): each branch's, as stored."""
+    total, graphs = 0, [a.g for a in node.attribute if a.HasField("g")]
+    graphs += [g for a in node.attribute for g in a.graphs]
+    while graphs:
+        graph = graphs.pop()
+        for tensor in graph.initializer:
+            check_dims(path, "initializer", tensor.name, tensor)
+            total += math.prod(tensor.dims) if tensor.data_type in FLOAT_TYPES else 0
+        for inner in graph.node:
+            graphs += [a.g for a in inner.attribute if a.HasField("g")]
+            graphs += [g for a in inner.attribute for g in a.graphs]
+    return total

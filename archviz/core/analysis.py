@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 
 from archviz.core.graph import Declared, Graph, Node
-from archviz.core.summary import LayerRecord, Summary
+from archviz.core.summary import LayerRecord, Summary, made
 from archviz.errors import ModelError, UnsupportedOpError
 from archviz.limits import MAX_DIMENSION, MAX_RANK, check, short
 from archviz.ops import ACTIVATIONS, OPS, Cost, Family, ShapeError, numel, op_for
@@ -118,7 +118,8 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
         if field is None and node.op != "input" and all(fields[s] is not None for s in node.inputs):
             field_unknown.setdefault(_uncounted_label(node), []).append(node.name)  # where it becomes unknown
         records.append(
-            LayerRecord(
+            made(
+                LayerRecord,
                 name=node.name,
                 op=node.op,
                 family=family,

@@ -10,7 +10,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from archviz.core.metrics import METRICS_BY_KEY, Value, View, row_value, shown
 from archviz.core.record import ModelRecord
@@ -19,6 +19,17 @@ from archviz.ops.field import Field as FieldRecord
 
 #: A receptive field "much larger" than the input: more than this many times its side, on every axis.
 MUCH_LARGER = 4
+
+_R = TypeVar("_R")
+
+
+def made(cls: type[_R], **values: Any) -> _R:
+    """A record of the frozen dataclass ``cls`` from the values of all its fields, as ``cls(**values)`` makes
+    it, without its ``__init__`` (which sets each field through ``object.__setattr__``): the walk and the
+    rows make one per layer. Every field must be given."""
+    record = object.__new__(cls)
+    record.__dict__.update(values)
+    return record
 
 
 class Depth(enum.StrEnum):
@@ -251,7 +262,8 @@ class Summary:
             activation_bytes += record.activation_bytes
             weighted += record.weighted
             counted = counted and record.counted
-        return Row(
+        return made(
+            Row,
             name=key,
             op=op,
             level=min(level, len(first.path)),

@@ -24,8 +24,7 @@ with that path's padding; paths whose strides or centres differ give that value 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from archviz.ops.base import Attrs, Family, Op, Shape, ntuple, padding_pairs
 
@@ -33,10 +32,9 @@ from archviz.ops.base import Attrs, Family, Op, Shape, ntuple, padding_pairs
 GLOBAL = "global"
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     """Size, effective stride and effective padding per spatial axis (height, width); padding is None
-    where it depends on an input size the model leaves open."""
+    where it depends on an input size the model leaves open. (A NamedTuple: one is made per layer.)"""
 
     size: tuple[int, ...]
     stride: tuple[int, ...]

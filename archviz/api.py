@@ -14,12 +14,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from archviz.core.analysis import analyze_graph
 from archviz.core.graph import Graph
 from archviz.core.record import Loader
 from archviz.core.summary import Summary
+from archviz.datarecord import RecordTuple
 from archviz.errors import SpecError, UnknownModelError, UsageError
 from archviz.limits import short
 from archviz.sources import KERAS_SUFFIXES, ONNX_SUFFIXES, looks_like_onnx
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 SPEC_SUFFIXES = (".toml",)
 
 
-class ModelOption(NamedTuple):
+class ModelOption(RecordTuple):
     """An option that changes a zoo model or spec: a config field, with how a user writes it.
 
     The command line derives its options from :data:`MODEL_OPTIONS` (``--width-multiplier``,
@@ -220,7 +221,7 @@ def is_onnx_file(model: Any) -> bool:
     return path.suffix.lower() not in (*KERAS_SUFFIXES, *SPEC_SUFFIXES) and looks_like_onnx(path)
 
 
-class Resolved(NamedTuple):
+class Resolved(RecordTuple):
     """MODEL resolved: its layer graph, and the Keras model object where one was asked for."""
 
     graph: Graph

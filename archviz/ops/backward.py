@@ -9,15 +9,16 @@ step's graph by :mod:`archviz.backend.gradient`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
+from archviz.datarecord import RecordTuple
 from archviz.errors import UnsupportedOpError
 
 Shape = tuple[int, ...]
 Attrs = Mapping[str, Any]
 
 
-class Backward(NamedTuple):
+class Backward(RecordTuple):
     """What one sample's backward pass of an op costs, and what it keeps from the forward pass.
 
     ``weight_macs`` and ``input_macs`` are the multiply-accumulates of the gradients of its weights and of

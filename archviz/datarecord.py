@@ -1,11 +1,13 @@
 """Records that behave as dataclasses do, for a fraction of their cost at import.
 
 A ``@dataclass`` compiles the source of its ``__init__``, ``__repr__``, ``__eq__`` (and, frozen, its
-``__setattr__``, ``__delattr__`` and ``__hash__``) when its module is imported: about a millisecond
-each, which is most of what importing the summary cost a zoo ``summary``. A :class:`DataRecord`
-subclass declares its fields the same way (annotations, with defaults; a ``list`` or ``dict``
-default is a fresh one per record) and gets the same constructor (positional or keyword), ``repr``, equality,
-``replace`` and, with ``frozen=True``, the same immutability and hash, from methods written once here.
+``__setattr__``, ``__delattr__`` and ``__hash__``) when its module is imported: most of a millisecond
+a class, which was most of what importing the summary cost a zoo ``summary``. A :class:`DataRecord`
+subclass declares its fields the same way (annotations, with defaults; a ``list`` or ``dict`` default
+is a fresh one per record; ``frozen`` and ``kw_only`` as class keywords) and gets the same
+constructor, ``repr``, equality, ``replace`` (a method) and, frozen, the same immutability and hash,
+from methods written once here; type checkers read it as a dataclass (``dataclass_transform``). The
+zoo's configs stay dataclasses: :func:`dataclasses.replace`, ``fields`` and ``asdict`` are their API.
 
 >>> class Point(DataRecord, frozen=True):
 ...     x: int
@@ -20,19 +22,21 @@ from __future__ import annotations
 
 from collections import namedtuple
 from dataclasses import FrozenInstanceError
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, dataclass_transform
 
 _MISSING: Any = object()
 
 
+@dataclass_transform()  # type checkers read a subclass as the dataclass it behaves as
 class DataRecord:
     """The base of a record: its fields are its annotations (its bases' first), in order."""
 
     _fields: ClassVar[tuple[str, ...]] = ()
     _defaults: ClassVar[dict[str, Any]] = {}
     _frozen: ClassVar[bool] = False
+    _kw_only: ClassVar[bool] = False
 
-    def __init_subclass__(cls, *, frozen: bool = False, **kwargs: Any) -> None:
+    def __init_subclass__(cls, *, frozen: bool = False, kw_only: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         own = [name for name, kind in cls.__dict__.get("__annotations__", {}).items() if "ClassVar" not in kind]
         cls._fields = (*cls._fields, *(name for name in own if name not in cls._fields))
@@ -41,6 +45,7 @@ class DataRecord:
             if name in cls.__dict__:
                 delattr(cls, name)
         cls._frozen = frozen or cls._frozen
+        cls._kw_only = kw_only
         if cls._frozen:
             methods: dict[str, Any] = {
                 "__hash__": DataRecord._hash,
@@ -53,6 +58,8 @@ class DataRecord:
             setattr(cls, name, method)
 
     def __init__(self, *args: Any, **values: Any) -> None:
+        if args and self._kw_only:
+            raise TypeError(f"{type(self).__name__}() takes keyword arguments only")
         if args:  # positional, in the fields' order
             if len(args) > len(self._fields):
                 raise TypeError(f"{type(self).__name__}() takes {len(self._fields)} arguments, {len(args)} given")

@@ -33,7 +33,7 @@ class Depth(enum.StrEnum):
         return list(Depth).index(self) + 1
 
 
-class Counts(DataRecord, frozen=True):
+class Counts(DataRecord, frozen=True, kw_only=True):
     """What a layer, or a group of layers summed, counts: params, MACs, FLOPs and activation bytes
     (for the whole batch); ``counted`` is False where archviz could not count a layer."""
 
@@ -53,7 +53,7 @@ class Counts(DataRecord, frozen=True):
         return self.trainable_params + self.non_trainable_params
 
 
-class LayerRecord(Counts):
+class LayerRecord(Counts, frozen=True, kw_only=True):
     """The counts of one layer, with what the analysis knows of it."""
 
     family: str
@@ -79,7 +79,7 @@ class LayerRecord(Counts):
         return self.name if level >= len(self.path) else ".".join(self.path[:level])
 
 
-class Row(Counts):
+class Row(Counts, frozen=True, kw_only=True):
     """One line of a summary table: a layer, or a group of layers summed."""
 
     level: int

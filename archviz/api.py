@@ -14,25 +14,27 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from archviz.core.analysis import analyze_graph
 from archviz.core.graph import Graph
 from archviz.core.record import Loader
 from archviz.core.summary import Summary
-from archviz.core.training import Training, training_cost
+from archviz.datarecord import RecordTuple
 from archviz.errors import SpecError, UnknownModelError, UsageError
 from archviz.limits import short
-from archviz.sources.keras import KERAS_SUFFIXES
-from archviz.sources.onnx.onnx_files import ONNX_SUFFIXES, looks_like_onnx
+from archviz.sources import KERAS_SUFFIXES, ONNX_SUFFIXES, looks_like_onnx
 from archviz.sources.zoo import REGISTRY, STEMS, ResNetConfig, build
 from archviz.sources.zoo.config import BlockType, Shortcut, StemName, StrideOn
 from archviz.units import parse_dims, parse_shape
 
+if TYPE_CHECKING:
+    from archviz.core.training import Training
+
 SPEC_SUFFIXES = (".toml",)
 
 
-class ModelOption(NamedTuple):
+class ModelOption(RecordTuple):
     """An option that changes a zoo model or spec: a config field, with how a user writes it.
 
     The command line derives its options from :data:`MODEL_OPTIONS` (``--width-multiplier``,
@@ -225,7 +227,7 @@ def is_onnx_file(model: Any) -> bool:
     return path.suffix.lower() not in (*KERAS_SUFFIXES, *SPEC_SUFFIXES) and looks_like_onnx(path)
 
 
-class Resolved(NamedTuple):
+class Resolved(RecordTuple):
     """MODEL resolved: its layer graph, and the Keras model object where one was asked for."""
 
     graph: Graph
@@ -332,8 +334,11 @@ def analyze(
         >>> step.macs
         22911811584
     """
-    if training is not None and not isinstance(training, Training):
-        raise UsageError(f"training must be a Training(optimizer=..., max_memory=...), not {short(repr(training))}")
+    if training is not None:  # the training walk is imported only when a step's cost is asked for
+        from archviz.core.training import Training, training_cost
+
+        if not isinstance(training, Training):
+            raise UsageError(f"training must be a Training(optimizer=..., max_memory=...), not {short(repr(training))}")
     summary = analyze_graph(load_graph(model, **options), batch_size=batch_size, dtype=dtype)
     if training is not None:
         if summary.size_open:

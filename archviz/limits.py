@@ -18,8 +18,9 @@ of ``{},`` would cost gigabytes), and a spec line at most :data:`MAX_KEY_PARTS` 
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import Any
 
+from archviz.datarecord import RecordTuple
 from archviz.errors import SpecError
 
 MAX_BLOCKS = 10_000
@@ -39,7 +40,7 @@ MAX_CONFIG_VALUES = 2_000_000
 MAX_KEY_PARTS = 64
 
 
-class Range(NamedTuple):
+class Range(RecordTuple):
     """Numbers from ``low`` to ``high`` (each end open or closed); integers unless ``real``."""
 
     low: float

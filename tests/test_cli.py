@@ -318,6 +318,22 @@ def test_a_zoo_table_imports_no_writer_and_no_other_command():
     unwanted = {"json", "csv", "archviz.sources.keras.files", "archviz.cli.model_commands"}
     unwanted |= {"archviz.cli.study_commands", "archviz.render.compare"}
     assert not unwanted & modules, unwanted & modules
+    # nor the training walk (only --training needs it) nor the Keras and ONNX sources (a preset's name
+    # is told from a file's by archviz.sources alone)
+    sources = ("archviz.core.training", "archviz.sources.keras", "archviz.sources.onnx")
+    assert not [m for m in modules if m.startswith(sources)], [m for m in modules if m.startswith(sources)]
+
+
+def test_the_command_collects_garbage_again_once_tensorflow_is_imported():
+    """The console script pauses Python's cyclic garbage collector (a zoo summary leaves almost no
+    cycles); importing TensorFlow, which makes them by the thousand, turns it back on."""
+    pytest.importorskip("tensorflow")
+    probe = (
+        "import gc\nfrom archviz import backend\nbackend.pause_collector()\npaused = not gc.isenabled()\n"
+        "backend.keras()\nprint(paused, gc.isenabled())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["True", "True"]
 
 
 def test_version_says_the_same_either_way(capsys):

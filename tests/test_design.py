@@ -181,9 +181,16 @@ def test_no_import_cycle_in_the_package():
 
 #: The packages from the bottom up: each may import only the ones before it (at the top of a module or
 #: inside a function), as each package's docstring says. The shared modules are errors, limits, units,
-#: fileio and conventions; ``archviz`` itself re-exports the library's entry points (archviz.api).
+#: fileio, conventions and datarecord; ``archviz`` itself re-exports the library's entry points (archviz.api).
 LAYERS = ["shared", "ops", "core", "backend", "sources", "api", "studies", "render", "cli", "__main__"]
-SHARED = {"archviz.errors", "archviz.limits", "archviz.units", "archviz.fileio", "archviz.conventions"}
+SHARED = {
+    "archviz.errors",
+    "archviz.limits",
+    "archviz.units",
+    "archviz.fileio",
+    "archviz.conventions",
+    "archviz.datarecord",
+}
 
 
 def _layer(module: str) -> str:

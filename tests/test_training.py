@@ -283,18 +283,16 @@ def test_fit_bad_training_values(run_cli, args, option):
 
 
 def test_a_frozen_conv_computes_no_weight_gradient_and_a_frozen_batch_norm_is_listed():
-    from dataclasses import replace
-
     summary = archviz.analyze("resnet20", batch_size=2, training=Training("sgd"))
     frozen = archviz.analyze("resnet20", batch_size=2)
     records = frozen.records
     conv = next(i for i, r in enumerate(records) if r.name == "layer3.block3.conv2")
-    records[conv] = replace(records[conv], trainable_params=0, non_trainable_params=records[conv].trainable_params)
+    records[conv] = records[conv].replace(trainable_params=0, non_trainable_params=records[conv].trainable_params)
     from archviz.core.training import training_cost
 
     step = training_cost(frozen, Training("sgd"))
     assert step.complete and step.macs == summary.training.macs - records[conv].macs
     bn = next(i for i, r in enumerate(records) if r.op == "batch_norm")
-    records[bn] = replace(records[bn], trainable_params=0, non_trainable_params=records[bn].params)
+    records[bn] = records[bn].replace(trainable_params=0, non_trainable_params=records[bn].params)
     step = training_cost(frozen, Training("sgd"))
     assert step.uncounted == (records[bn].name,)

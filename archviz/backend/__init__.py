@@ -53,6 +53,11 @@ def keras() -> ModuleType:
     """
     if _ISOLATE[0]:
         _keras_home()
+    if _PAUSED[0]:  # TensorFlow and Keras make cycles by the thousand: the collector runs again from here
+        import gc
+
+        gc.enable()
+        _PAUSED[0] = False
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     first = "tensorflow" not in sys.modules
@@ -71,6 +76,21 @@ def keras() -> ModuleType:
 
 #: Whether this process is the ``archviz`` command, whose Keras config directory is its own.
 _ISOLATE = [False]
+#: Whether the ``archviz`` command paused Python's cyclic garbage collector (:func:`pause_collector`).
+_PAUSED = [False]
+
+
+def pause_collector() -> None:
+    """Run this process (the ``archviz`` command) without Python's cyclic garbage collector until TensorFlow
+    is imported (:func:`keras` turns it back on). A zoo summary's imports and records make tens of
+    thousands of objects but leave a few hundred in cycles (reference counting frees the rest), so the
+    collector's passes over them are about a twentieth of its time for nothing; TensorFlow and Keras make
+    cycles by the thousand, so a command that imports them collects as usual."""
+    import gc
+
+    if gc.isenabled():
+        gc.disable()
+        _PAUSED[0] = True
 
 
 def isolate_keras_home() -> None:

@@ -24,7 +24,9 @@ def main() -> None:  # the console script
     if sys.argv[1:] == ["--version"]:  # the one answer that needs no command line parser
         print(VERSION)
         return
-    from archviz.backend import isolate_keras_home
+    from archviz.backend import isolate_keras_home, pause_collector
+
+    pause_collector()  # until TensorFlow is imported, if it is
     from archviz.cli.app import cli
 
     isolate_keras_home()  # the command writes nothing outside -o, Keras's keras.json included

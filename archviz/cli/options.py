@@ -150,7 +150,7 @@ def analysis_options(command: Callable) -> Callable:
 
 def optimizer_option(command: Callable) -> Callable:
     """``--optimizer``: whose state a training step's memory counts."""
-    from archviz.core.training import Optimizer
+    from archviz.core.optimizer import Optimizer
 
     return click.option(
         "--optimizer",

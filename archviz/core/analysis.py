@@ -120,25 +120,27 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
         if field is None and node.op != "input" and all(fields[s] is not None for s in node.inputs):
             field_unknown.setdefault(_uncounted_label(node), []).append(node.name)  # where it becomes unknown
         records.append(
-            LayerRecord(
-                name=node.name,
-                op=node.op,
-                family=family,
-                inputs=node.inputs,
-                attrs=dict(node.attrs),
-                scope=node.scope,
-                output_shape=out,
-                trainable_params=trainable,
-                non_trainable_params=non_trainable,
-                macs=cost.macs * batch_size,
-                flops=cost.flops * batch_size + cost.fixed_flops if counted else None,
-                activation_bytes=max(numel(out), 0) * batch_size * width
-                if known(out) and (op is None or op.activation)
-                else 0,
-                weighted=op is not None and op.weighted,  # a weight layer, counted or not
-                counted=counted,
-                computes=cost.macs > 0 if counted else _may_compute(node, trainable),
-                receptive_field=field,
+            LayerRecord.made(
+                dict(
+                    name=node.name,
+                    op=node.op,
+                    family=family,
+                    inputs=node.inputs,
+                    attrs=dict(node.attrs),
+                    scope=node.scope,
+                    output_shape=out,
+                    trainable_params=trainable,
+                    non_trainable_params=non_trainable,
+                    macs=cost.macs * batch_size,
+                    flops=cost.flops * batch_size + cost.fixed_flops if counted else None,
+                    activation_bytes=max(numel(out), 0) * batch_size * width
+                    if known(out) and (op is None or op.activation)
+                    else 0,
+                    weighted=op is not None and op.weighted,  # a weight layer, counted or not
+                    counted=counted,
+                    computes=cost.macs > 0 if counted else _may_compute(node, trainable),
+                    receptive_field=field,
+                )
             )
         )
     return Summary(

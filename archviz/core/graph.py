@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
 from archviz.core.record import ModelRecord
+from archviz.datarecord import RecordTuple
 from archviz.errors import ModelError, UsageError
 from archviz.limits import MAX_NAME_PARTS, short
 
@@ -34,7 +35,7 @@ def valid_text(name: str) -> str:
 Shape = tuple[int, ...]
 
 
-class Declared(NamedTuple):
+class Declared(RecordTuple):
     """What an importer knows of a layer from its framework, handed to the core as data.
 
     The analysis treats any declaration alike, whatever framework made it: a declared output
@@ -56,7 +57,7 @@ class Declared(NamedTuple):
     may_compute: bool = False  # not counted, it may have MACs (an operation the importer did not see)
 
 
-class Node(NamedTuple):
+class Node(RecordTuple):
     """One layer: an op applied to the outputs of other nodes."""
 
     name: str

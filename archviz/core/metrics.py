@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
+from archviz.datarecord import RecordTuple
 from archviz.units import exact, human, human_bytes
 
 #: A :class:`~archviz.core.summary.Summary` and a layer's or group's :class:`~archviz.core.summary.Counts`, as the
@@ -69,7 +70,7 @@ class View(enum.StrEnum):
     DIAGRAM = "diagram"  # a line of a diagram's node (MACs only with ``--macs``) and of its title
 
 
-class Value(NamedTuple):
+class Value(RecordTuple):
     """A number as shown: ``None`` is unknown; ``complete`` False marks a lower bound."""
 
     number: Any  # an int (a receptive field's record for Unit.FIELD); None: unknown
@@ -80,7 +81,7 @@ def _nothing(summary: Summary) -> str:
     return ""
 
 
-class Metric(NamedTuple):
+class Metric(RecordTuple):
     """One metric: its names, its unit, how it is read, and where it is shown."""
 
     key: str  # the JSON key, the CSV column, what --sort takes

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from typing import Any
+
+from archviz.datarecord import DataRecord
 
 
 class Source(enum.StrEnum):
@@ -30,8 +31,7 @@ class Loader(enum.StrEnum):
     KERAS = "keras"
 
 
-@dataclass(frozen=True)
-class ModelRecord:
+class ModelRecord(DataRecord, frozen=True):
     """What is known of a model besides its layers.
 
     ``config`` is a zoo model's resolved options as plain data (the spec it could be written as);
@@ -43,15 +43,15 @@ class ModelRecord:
     description: str = ""
     input_shape: tuple[int, ...] | None = None
     classes: int | None = None
-    config: Mapping[str, Any] = field(default_factory=dict)
+    config: Mapping[str, Any] = {}
     keras_class: str | None = None
     loader: Loader | None = None
     loader_reason: str | None = None
-    file: Mapping[str, Any] = field(default_factory=dict)  # what an ONNX file says of itself (producer, opset)
+    file: Mapping[str, Any] = {}  # what an ONNX file says of itself (producer, opset)
     notes: tuple[str, ...] = ()  # one line each, shown under a summary's title
 
     def with_input_shape(self, shape: tuple[int, ...]) -> ModelRecord:
-        return replace(self, input_shape=tuple(shape))
+        return self.replace(input_shape=tuple(shape))
 
     def options(self) -> dict[str, Any]:
         """The options as the JSON record gives them: a zoo model's config; a Keras model's class, input

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from archviz.core.metrics import METRICS_BY_KEY, Value, View, row_value, shown
 from archviz.core.record import ModelRecord
+from archviz.datarecord import DataRecord
 from archviz.ops import OPS
 from archviz.ops.field import Field as FieldRecord
 
@@ -33,8 +33,7 @@ class Depth(enum.StrEnum):
         return list(Depth).index(self) + 1
 
 
-@dataclass(frozen=True, kw_only=True)
-class Counts:
+class Counts(DataRecord, frozen=True, kw_only=True):
     """What a layer, or a group of layers summed, counts: params, MACs, FLOPs and activation bytes
     (for the whole batch); ``counted`` is False where archviz could not count a layer."""
 
@@ -54,13 +53,12 @@ class Counts:
         return self.trainable_params + self.non_trainable_params
 
 
-@dataclass(frozen=True, kw_only=True)
-class LayerRecord(Counts):
+class LayerRecord(Counts, frozen=True, kw_only=True):
     """The counts of one layer, with what the analysis knows of it."""
 
     family: str
     inputs: tuple[str, ...] = ()
-    attrs: Mapping[str, Any] = field(default_factory=dict)
+    attrs: Mapping[str, Any] = {}
     weighted: bool = False
     computes: bool = False  # it has MACs (or would have, where not counted)
     scope: tuple[str, ...] | None = None  # the groups it belongs to, where its name does not say
@@ -81,8 +79,7 @@ class LayerRecord(Counts):
         return self.name if level >= len(self.path) else ".".join(self.path[:level])
 
 
-@dataclass(frozen=True, kw_only=True)
-class Row(Counts):
+class Row(Counts, frozen=True, kw_only=True):
     """One line of a summary table: a layer, or a group of layers summed."""
 
     level: int
@@ -116,20 +113,19 @@ def resolve_depth(depth: int | str | None, max_depth: int) -> int:
     return depth
 
 
-@dataclass
-class Summary:
+class Summary(DataRecord):
     name: str
     records: list[LayerRecord]
     batch_size: int = 1
     dtype: str = "float32"
     bytes_per_param: int = 4
-    record: ModelRecord = field(default_factory=ModelRecord)
-    groups: dict[str, str] = field(default_factory=dict)
-    uncounted: dict[str, list[str]] = field(default_factory=dict)  # label -> layer names
-    reasons: dict[str, str] = field(default_factory=dict)  # label -> why those layers are not counted
-    warnings: list[str] = field(default_factory=list)
-    field_unknown: dict[str, list[str]] = field(default_factory=dict)  # op -> layers where the field becomes unknown
-    field_notes: list[str] = field(default_factory=list)  # paths that merge without being aligned
+    record: ModelRecord = ModelRecord()  # immutable: one empty record serves every summary
+    groups: dict[str, str] = {}
+    uncounted: dict[str, list[str]] = {}  # label -> layer names
+    reasons: dict[str, str] = {}  # label -> why those layers are not counted
+    warnings: list[str] = []
+    field_unknown: dict[str, list[str]] = {}  # op -> layers where the field becomes unknown
+    field_notes: list[str] = []  # paths that merge without being aligned
     #: the cost of a training step (:class:`~archviz.core.training.TrainingCost`), where one was asked for
     training: Any = None
 
@@ -251,21 +247,23 @@ class Summary:
             activation_bytes += record.activation_bytes
             weighted += record.weighted
             counted = counted and record.counted
-        return Row(
-            name=key,
-            op=op,
-            level=min(level, len(first.path)),
-            output_shape=records[-1].output_shape,
-            trainable_params=trainable,
-            non_trainable_params=non_trainable,
-            macs=macs,
-            flops=flops if counted else None,
-            activation_bytes=activation_bytes,
-            layers=len(records),
-            weighted_layers=weighted,
-            counted=counted,
-            detail=detail,
-            receptive_field=records[-1].receptive_field,
+        return Row.made(
+            dict(
+                name=key,
+                op=op,
+                level=min(level, len(first.path)),
+                output_shape=records[-1].output_shape,
+                trainable_params=trainable,
+                non_trainable_params=non_trainable,
+                macs=macs,
+                flops=flops if counted else None,
+                activation_bytes=activation_bytes,
+                layers=len(records),
+                weighted_layers=weighted,
+                counted=counted,
+                detail=detail,
+                receptive_field=records[-1].receptive_field,
+            )
         )
 
     def stage_rows(self) -> list[Row]:

@@ -10,13 +10,13 @@ k - 1 per element. The conventions (:mod:`archviz.conventions`) say what each pa
 
 from __future__ import annotations
 
-import enum
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from archviz.core.analysis import DType
+from archviz.core.optimizer import Optimizer
 from archviz.core.summary import Summary
 from archviz.errors import SpecError, UnsupportedOpError, UsageError
 from archviz.limits import MAX_BATCH
@@ -25,24 +25,6 @@ from archviz.units import human_bytes, parse_size
 
 #: Bytes of an optimizer's slot value and of a batch norm's kept statistic: float32 whatever the policy.
 FLOAT32_BYTES = 4
-
-
-class Optimizer(enum.StrEnum):
-    """The optimizer whose state is counted: sgd keeps none, momentum (SGD with momentum) 1 value per
-    trainable parameter, adam and adamw 2 (the first and second moments).
-
-    >>> Optimizer("adamw").slots
-    2
-    """
-
-    SGD = "sgd"
-    MOMENTUM = "momentum"
-    ADAM = "adam"
-    ADAMW = "adamw"
-
-    @property
-    def slots(self) -> int:
-        return {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}[self.value]
 
 
 @dataclass(frozen=True)

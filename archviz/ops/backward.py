@@ -9,17 +9,16 @@ step's graph by :mod:`archviz.backend.gradient`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from archviz.datarecord import RecordTuple
 from archviz.errors import UnsupportedOpError
 
 Shape = tuple[int, ...]
 Attrs = Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class Backward:
+class Backward(RecordTuple):
     """What one sample's backward pass of an op costs, and what it keeps from the forward pass.
 
     ``weight_macs`` and ``input_macs`` are the multiply-accumulates of the gradients of its weights and of
@@ -31,7 +30,8 @@ class Backward:
     ``kept`` counts the elements of tensors inside the op it keeps, ``kept_fixed`` the values it keeps
     once per step (a batch norm's statistics). ``upcast``: the op computes in float32 whatever the
     dtype (Keras's batch norm casts a 16-bit input up), so what it keeps of its input is then a float32
-    copy, not the input tensor.
+    copy, not the input tensor. (A NamedTuple, like :class:`~archviz.ops.base.Op`: made at import for
+    nothing but its fields.)
     """
 
     weight_macs: int = 0

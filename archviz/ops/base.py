@@ -12,8 +12,9 @@ import enum
 import math
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
+from archviz.datarecord import RecordTuple
 from archviz.errors import ModelError, UnsupportedOpError
 from archviz.ops.backward import BackwardRule
 
@@ -40,7 +41,7 @@ class Family(enum.StrEnum):
     UNKNOWN = "unknown"  # a layer no rule counts (imported models only)
 
 
-class Cost(NamedTuple):
+class Cost(RecordTuple):
     """Costs of one sample; ``fixed_flops`` are spent once per call, whatever the batch size."""
 
     trainable: int = 0
@@ -66,7 +67,7 @@ RAW_OPS = "keras.src.ops."
 KerasReader = Callable[[Mapping[str, Any]], dict]
 
 
-class OnnxNode(NamedTuple):
+class OnnxNode(RecordTuple):
     """An ONNX node as an op's ONNX reader sees it (:mod:`archviz.ops.onnx_attrs` has the helpers).
 
     ``attrs`` are its attributes as plain values; ``shapes`` the ONNX shapes of its inputs and
@@ -117,7 +118,7 @@ def _no_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
     return ZERO
 
 
-class Op(NamedTuple):
+class Op(RecordTuple):
     """Everything about one op type, in one place.
 
     * ``shape`` and ``cost``: the rule (pure functions of the attributes and input shapes);
@@ -167,7 +168,7 @@ def with_constants(op: Op | None, attrs: dict, constants: int) -> dict:
 # --------------------------------------------------------------------------
 
 
-class Activation(NamedTuple):
+class Activation(RecordTuple):
     flops: int  # per output element, as tf.profiler counts them
     keras: str | None  # the name Keras serializes it under (None: no Keras activation has this name)
 

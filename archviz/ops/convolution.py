@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import archviz.ops.onnx_attrs as onnx_attrs
@@ -188,7 +187,7 @@ def conv_op(name: str, rank: int, *, depthwise: bool = False) -> Op:
             return rule
         pads = explicit_pads(padding, rank)
         size = math.prod(shapes[0][i] + sum(pads[i]) for i in range(rank)) * shapes[0][-1]
-        return replace(rule, keeps=rule.keeps - INPUT, kept=size)
+        return rule._replace(keeps=rule.keeps - INPUT, kept=size)
 
     def write(keras: Any, layer: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
         x, mode = padded(keras, layer, inputs[0], attrs.get("padding", "valid"), rank)

@@ -24,19 +24,18 @@ with that path's padding; paths whose strides or centres differ give that value 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from archviz.datarecord import RecordTuple
 from archviz.ops.base import Attrs, Family, Op, Shape, ntuple, padding_pairs
 
 #: The field of an output that depends on the whole input.
 GLOBAL = "global"
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(RecordTuple):
     """Size, effective stride and effective padding per spatial axis (height, width); padding is None
-    where it depends on an input size the model leaves open."""
+    where it depends on an input size the model leaves open. (A NamedTuple: one is made per layer.)"""
 
     size: tuple[int, ...]
     stride: tuple[int, ...]

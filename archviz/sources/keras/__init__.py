@@ -4,6 +4,4 @@ config's entries (:mod:`~archviz.sources.keras.entries`) turned into a graph
 :mod:`~archviz.sources.keras.tf_ops`), params from the weights' shapes
 (:mod:`~archviz.sources.keras.weights`). Nothing in a file is ever run here."""
 
-#: The names of the files archviz reads as Keras models (here, so that telling a model file from a preset
-#: name imports no reader).
-KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+from archviz.sources import KERAS_SUFFIXES  # noqa: F401  (defined with the other sources' suffixes)

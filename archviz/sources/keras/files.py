@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-from dataclasses import replace
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
@@ -80,7 +79,7 @@ def load_file(
                 raise
             reason = f"the config reader cannot read {error.reason}"
         else:
-            graph.record = replace(graph.record, loader=Loader.CONFIG)
+            graph.record = graph.record.replace(loader=Loader.CONFIG)
             return graph, None
     if loader == "keras" or keras_model:
         from archviz.sources.keras.reader import keras_refusal
@@ -99,7 +98,7 @@ def load_file(
     objects = load_custom_objects(custom_objects) if isinstance(custom_objects, (str, Path)) else custom_objects
     model = load_keras_file(path, unsafe=unsafe, custom_objects=objects)
     graph = graph_from_keras(model, input_shape=input_shape, name=path.stem)
-    graph.record = replace(graph.record, loader=Loader.KERAS, loader_reason=reason)
+    graph.record = graph.record.replace(loader=Loader.KERAS, loader_reason=reason)
     return graph, model if keras_model else None
 
 

@@ -22,9 +22,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from archviz.errors import RuntimeFailure, UsageError
+from archviz.sources import ONNX_SUFFIXES, looks_like_onnx  # noqa: F401  (the sniff and the suffixes, re-exported)
 
-#: The names of the files archviz reads as ONNX models.
-ONNX_SUFFIXES = (".onnx",)
 INSTALL_HINT = "pip install 'archviz[onnx]'"
 
 #: The largest file archviz parses: wide_resnet101_2 in float32 is 500 MB; protobuf's own limit is 2 GiB.
@@ -55,19 +54,6 @@ def require_onnx(what: str) -> Any:
     except ImportError:
         raise RuntimeFailure(f"{what} needs the onnx package, which is not installed: {INSTALL_HINT}") from None
     return onnx
-
-
-def looks_like_onnx(path: Path) -> bool:
-    """Whether a regular file starts as a serialized ONNX model does: its ``ir_version`` (field 1, a small
-    varint), then a producer, graph or opset field. Read without the onnx package; never raises."""
-    try:
-        if not path.is_file():
-            return False
-        with open(path, "rb") as file:
-            head = file.read(3)
-    except (OSError, ValueError):
-        return False
-    return len(head) == 3 and head[0] == 0x08 and 3 <= head[1] <= 30 and head[2] in (0x12, 0x1A, 0x22, 0x2A, 0x3A, 0x42)
 
 
 def read_model(path: Path, *, input_shape: tuple[int, ...] | None = None) -> Any:

@@ -17,14 +17,15 @@ up for every block of every candidate, and a tuple hashes and compares in C (a d
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, NamedTuple
+from typing import Any
 
+from archviz.datarecord import RecordTuple
 from archviz.errors import SpecError
 from archviz.limits import check
 from archviz.sources.zoo.config import BlockType, ConvBias, HeadLayer, Padding, ResNetConfig
 
 
-class LayerStyle(NamedTuple):
+class LayerStyle(RecordTuple):
     """How convolutions and batch norms are written: padding style, which convolutions carry a
     bias (``unnormalized``: those not followed by a batch norm), and the batch norms' epsilon."""
 
@@ -33,7 +34,7 @@ class LayerStyle(NamedTuple):
     bn_epsilon: float
 
 
-class BlockStyle(NamedTuple):
+class BlockStyle(RecordTuple):
     """The design every block of a network shares: block type, where the stride and the
     normalizations go, the 3x3's groups, dropout, and the conventions of its layers."""
 
@@ -46,7 +47,7 @@ class BlockStyle(NamedTuple):
     layers: LayerStyle
 
 
-class BlockPlan(NamedTuple):
+class BlockPlan(RecordTuple):
     """One residual block, resolved: what goes in, what comes out, how the shortcut is made."""
 
     in_channels: int
@@ -57,7 +58,7 @@ class BlockPlan(NamedTuple):
     style: BlockStyle
 
 
-class StemPlan(NamedTuple):
+class StemPlan(RecordTuple):
     """The input and the stem: convolution widths (scaled), the first one's kernel and stride, the pool."""
 
     input_shape: tuple[int, int, int]
@@ -70,7 +71,7 @@ class StemPlan(NamedTuple):
     layers: LayerStyle  # with the stem's own padding
 
 
-class TailPlan(NamedTuple):
+class TailPlan(RecordTuple):
     """What follows the last block: the final norm, then the head's layers (none without a top),
     dense layers resolved (``units`` set, the classifier's activation on the last one)."""
 

@@ -268,9 +268,10 @@ def resolve(
     if extra:
         raise UsageError(f"option {extra[0]!r} applies to zoo models and spec files, not to Keras or ONNX models")
     shape = options.get("input_shape")
-    if onnx_file and shape is not None:  # its input may have 1 or 3 spatial axes: the sizes as given
+    if shape is not None and (onnx_file or not (isinstance(shape, str) or is_keras_file(model))):
+        # an ONNX file's input may have 1 or 3 spatial axes, a live Keras model's any rank: the sizes as given
         shape = parse_dims(shape) if isinstance(shape, str) else tuple(int(v) for v in shape)
-    elif shape is not None:
+    elif shape is not None:  # the command line's (or a Keras file's) image: 224 or 224,224 is 224x224x3
         shape = _image_shape(shape)
     if onnx_file:
         if keras_model:

@@ -152,7 +152,7 @@ def test_a_layer_without_a_training_rule_is_listed_and_the_totals_are_lower_boun
     graph = archviz.load_graph("resnet20")
     for node in graph:
         if node.op == "activation":
-            node.attrs["fn"] = "swish"  # a forward rule, no training rule yet
+            node.attrs["fn"] = "mish"  # a forward rule, no training rule yet
     summary = archviz.analyze(graph, training=Training("sgd"))
     assert not summary.training.complete and "stem.relu1" in summary.training.uncounted
     assert summary.to_dict()["training"]["complete"] is False
@@ -282,7 +282,7 @@ def test_fit_bad_training_values(run_cli, args, option):
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and option in err
 
 
-def test_a_frozen_conv_computes_no_weight_gradient_and_a_frozen_batch_norm_is_listed():
+def test_a_frozen_conv_computes_no_weight_gradient_and_a_frozen_batch_norm_runs_in_inference_mode():
     from dataclasses import replace
 
     summary = archviz.analyze("resnet20", batch_size=2, training=Training("sgd"))
@@ -296,5 +296,11 @@ def test_a_frozen_conv_computes_no_weight_gradient_and_a_frozen_batch_norm_is_li
     assert step.complete and step.macs == summary.training.macs - records[conv].macs
     bn = next(i for i, r in enumerate(records) if r.op == "batch_norm")
     records[bn] = replace(records[bn], trainable_params=0, non_trainable_params=records[bn].params)
-    step = training_cost(frozen, Training("sgd"))
-    assert step.uncounted == (records[bn].name,)
+    frozen_step = training_cost(frozen, Training("sgd"))
+    assert frozen_step.complete
+    # no batch statistics, no gamma and beta gradients: its input's gradient times a factor, 1 per element
+    elements, channels = math.prod(records[bn].output_shape), records[bn].output_shape[-1]
+    trained = 2 * (11 * elements + 3 * elements) + 10 * channels
+    assert step.flops - frozen_step.flops == trained - 2 * elements
+    # it keeps neither its input (the stem conv's output, which nothing else keeps) nor its batch statistics
+    assert step.memory.activations - frozen_step.memory.activations == 2 * 4 * elements + 2 * 4 * channels

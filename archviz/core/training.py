@@ -173,6 +173,8 @@ def _walk(summary: Summary, *, inputs_wanted: bool = False) -> _Step:
                 raise UnsupportedOpError(record.op)
             in_shapes = [shapes[s] for s in record.inputs]
             rule = op.backward(record.attrs, in_shapes, record.output_shape, input_grad, trainable)
+            if rule.every_input and not all(wanted.get(source, False) for source in record.inputs):
+                raise UnsupportedOpError(record.op)  # counted for every input's gradient: only some are wanted
         except UnsupportedOpError:
             uncounted.append(record.name)
             continue

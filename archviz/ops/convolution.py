@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 import archviz.ops.onnx_attrs as onnx_attrs
-from archviz.ops.backward import INPUT, Backward, activation_backward
+from archviz.ops.backward import INPUT, OUTPUT, Backward, activation_backward
 from archviz.ops.base import (
     Attrs,
     Cost,
@@ -113,15 +113,17 @@ def _common(attrs: Attrs, rank: int) -> dict:
 def weighted_backward(attrs: Attrs, macs: int, out: Shape, input_grad: bool) -> Backward:
     """The backward of a conv or dense layer of ``macs``: its weight gradient costs its forward MACs, and so
     does its input gradient where that is wanted; 1 per output element for the bias gradient, and the
-    activation's backward. It keeps its input (and what its activation's gradient reads)."""
-    flops, keeps = activation_backward(attrs.get("activation"), numel(out))
+    activation's backward. It keeps its input (and what its activation's gradient reads: its output, or
+    its input, the layer's output before the activation, kept inside the layer)."""
+    flops, keeps, inside = activation_backward(attrs.get("activation"), numel(out))
     bias = numel(out) if attrs.get("use_bias", True) else 0
     return Backward(
         weight_macs=macs,
         input_macs=macs if input_grad else 0,
         flops=bias + flops,
         weight_flops=bias,
-        keeps=INPUT | keeps,
+        keeps=INPUT | (keeps & OUTPUT),
+        kept=inside + (numel(out) if "input" in keeps else 0),
     )
 
 

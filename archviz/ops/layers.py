@@ -13,7 +13,7 @@ from typing import Any
 
 import archviz.ops.onnx_attrs as onnx_attrs
 from archviz.errors import UnsupportedOpError
-from archviz.ops.backward import INPUT, Backward, activation_backward
+from archviz.ops.backward import INPUT, NO_BACKWARD, Backward, activation_backward
 from archviz.ops.base import (
     Attrs,
     Cost,
@@ -68,11 +68,13 @@ def _batch_norm_backward(
     beta's: 3 per element and 4 per channel. Its forward pass computes the batch statistics too (two
     means and a squared difference: 3 per element). It keeps its input (a float32 copy of it under a
     16-bit dtype: Keras computes a batch norm in float32), and per channel the batch mean and the
-    inverse standard deviation."""
+    inverse standard deviation. A frozen batch norm (no trainable weights) runs in inference mode, as
+    Keras runs it: its input's gradient is the output's times a per-channel factor, 1 per element, and it
+    keeps nothing (the factor is its variables')."""
+    if not weights_grad:
+        return Backward(flops=numel(out)) if input_grad else NO_BACKWARD
     if not (attrs.get("scale", True) and attrs.get("center", True)):
         raise UnsupportedOpError("a batch norm without gamma or beta has no training rule")
-    if not weights_grad:  # Keras runs a frozen batch norm in inference mode: another graph, no rule yet
-        raise UnsupportedOpError("a frozen batch norm has no training rule")
     elements, channels = numel(out), out[-1]
     if input_grad:
         flops, fixed = 11 * elements, 10 * channels
@@ -86,9 +88,9 @@ def _batch_norm_backward(
 def _activation_backward(
     attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool
 ) -> Backward:
-    """:data:`~archviz.ops.base.BACKWARD_ACTIVATIONS`' rule, where the input's gradient is wanted."""
-    flops, keeps = activation_backward(attrs["fn"], numel(out))
-    return Backward(flops=flops, keeps=keeps) if input_grad else Backward()
+    """:data:`~archviz.ops.backward.BACKWARD_ACTIVATIONS`' rule, where the input's gradient is wanted."""
+    flops, keeps, inside = activation_backward(attrs["fn"], numel(out))
+    return Backward(flops=flops, keeps=keeps, kept=inside) if input_grad else Backward()
 
 
 def _batch_norm_read(config: Mapping[str, Any]) -> dict:

@@ -162,16 +162,34 @@ def _elementwise_op(name: str, layer_class: str | None, raw_class: str, onnx_typ
         write=write,
         onnx=onnx,
         onnx_write=writer,
-        backward=_add_backward if name == "add" else None,
+        backward={"add": _add_backward, "multiply": _multiply_backward}.get(name),
     )
 
 
 def _add_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool) -> Backward:
-    """An add of tensors of one shape hands its gradient to each input unchanged: no arithmetic, nothing
-    kept. (Broadcast inputs would sum the gradient over the broadcast axes: no rule yet.)"""
-    if attrs.get("constants") or any(tuple(shape) != tuple(out) for shape in shapes):
-        raise UnsupportedOpError("an add of broadcast inputs has no training rule")
-    return NO_BACKWARD
+    """An add hands its gradient to each input unchanged; a broadcast input's is summed over the axes it was
+    broadcast along: 1 per output element (``Sum``). Nothing kept."""
+    if attrs.get("constants"):
+        raise UnsupportedOpError("an add of constants has no training rule")
+    if not input_grad:
+        return NO_BACKWARD
+    broadcasts = sum(tuple(shape) != tuple(out) for shape in shapes)
+    return Backward(flops=broadcasts * numel(out), every_input=broadcasts > 0)
+
+
+def _multiply_backward(
+    attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool
+) -> Backward:
+    """A product of two tensors: each input's gradient is the output's times the other input, 1 per output
+    element, and a broadcast input's is then summed over the axes it was broadcast along, 1 per output
+    element more (``Sum``). It keeps both inputs. Products of more tensors or of constants have no training
+    rule yet."""
+    if attrs.get("constants") or len(shapes) != 2:
+        raise UnsupportedOpError("a product of other than two tensors has no training rule")
+    if not input_grad:
+        return NO_BACKWARD
+    broadcasts = sum(tuple(shape) != tuple(out) for shape in shapes)
+    return Backward(flops=(2 + broadcasts) * numel(out), keeps=INPUT, every_input=True)
 
 
 def _pad_shortcut_backward(
@@ -297,6 +315,7 @@ OPS = (
         keras={"Concatenate": _concat_read, "numpy.Concatenate": _concat_read},
         write=_simple(lambda k, name, a: k.layers.Concatenate(axis=a.get("axis", -1), name=name), many=True),
         onnx={"Concat": _concat_from_onnx},
+        backward=free_backward,  # each input's gradient is a slice of the output's
     ),
     Op(
         "dropout",

@@ -72,11 +72,15 @@ def _pool_op(name: str, kind: str, rank: int) -> Op:
     def backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool) -> Backward:
         """A max pool's gradient (``MaxPoolGrad``) routes each output's gradient to its window's maximum:
         1 per element of the (padded) input, reading the input and the output. Explicit padding pools a
-        padded copy of the input, which it keeps instead. Average pools have no training rule yet."""
-        if kind != "Max":
-            raise UnsupportedOpError(f"{name} has no training rule")
+        padded copy of the input, which it keeps instead. An average pool's (``AvgPoolGrad``) spreads each
+        output's gradient over its window: the window's area per output element (the forward's rule),
+        keeping nothing; 3D average pools have no training rule yet."""
         if not input_grad:
             return NO_BACKWARD
+        if kind != "Max":
+            if rank == 3:
+                raise UnsupportedOpError(f"{name} has no training rule")
+            return Backward(flops=math.prod(ntuple(attrs["pool"], rank)) * numel(out))
         padding = attrs.get("padding", "valid")
         if padding in ("same", "valid"):
             return Backward(flops=numel(shapes[0]), keeps=INPUT | OUTPUT)
@@ -132,10 +136,14 @@ def _global_pool_op(name: str, kind: str, rank: int, flops_per_input_element: in
 
     def backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool) -> Backward:
         """A global average pool's gradient broadcasts each channel's gradient and divides it by the count:
-        1 per input element, keeping nothing. Global max pools have no training rule yet."""
+        1 per input element, keeping nothing. A global max pool's (the gradient of a maximum) compares each
+        input element with its channel's maximum, counts the ties, divides the gradient among them and
+        multiplies by the comparison: 4 per input element, reading the input and the output."""
+        if not input_grad:
+            return NO_BACKWARD
         if kind != "Average":
-            raise UnsupportedOpError(f"{name} has no training rule")
-        return Backward(flops=numel(shapes[0])) if input_grad else NO_BACKWARD
+            return Backward(flops=4 * numel(shapes[0]), keeps=INPUT | OUTPUT)
+        return Backward(flops=numel(shapes[0]))
 
     return Op(
         name,

@@ -1,0 +1,76 @@
+"""Each elementwise layer's training rule (activations, pools, merges, a frozen batch norm) against what its
+gradient computes in TensorFlow's training step, layer by layer, and keras.applications models whose
+totals are complete and equal the gradient graph (MACs from its shapes, FLOPs at the per-op rules)."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+keras = pytest.importorskip("keras")
+pytest.importorskip("tensorflow")
+
+import archviz  # noqa: E402
+from archviz.backend.gradient import gradient_graph  # noqa: E402
+from archviz.core.training import Training  # noqa: E402
+
+pytestmark = pytest.mark.tf
+L = keras.layers
+
+
+def _gate(x):
+    """A squeeze-excite style gate: a (1, 1, C) tensor from x, broadcast against x."""
+    return L.Reshape((1, 1, x.shape[-1]))(L.Dense(x.shape[-1])(L.GlobalAveragePooling2D()(x)))
+
+
+#: one layer (or a small merge) between two convolutions, so that its gradient runs
+LAYERS = {
+    **{name: lambda x, name=name: L.Activation(name)(x) for name in ("sigmoid", "tanh", "elu", "selu", "softplus")},
+    **{name: lambda x, name=name: L.Activation(name)(x) for name in ("swish", "gelu", "hard_sigmoid", "hard_swish")},
+    "relu6": lambda x: L.ReLU(max_value=6.0)(x),
+    "conv_swish": lambda x: L.Conv2D(4, 3, padding="same", activation="swish")(x),
+    "conv_hard_silu": lambda x: L.Conv2D(4, 3, padding="same", activation="hard_silu")(x),
+    "dense_sigmoid": lambda x: L.Dense(4, activation="sigmoid")(x),
+    "leaky_relu": lambda x: L.LeakyReLU(negative_slope=0.2)(x),
+    "elu_layer": lambda x: L.ELU()(x),
+    "avg_pool": lambda x: L.AveragePooling2D(2)(x),
+    "avg_pool_same": lambda x: L.AveragePooling2D(3, strides=1, padding="same")(x),
+    "avg_pool1d": lambda x: L.Reshape((4, 8, 4))(L.AveragePooling1D(2, padding="same")(L.Reshape((32, 8))(x))),
+    "global_max": lambda x: L.Reshape((1, 1, 4))(L.GlobalMaxPooling2D()(x)),
+    "concat": lambda x: L.Concatenate()([x, L.Conv2D(2, 1)(x)]),
+    "multiply": lambda x: L.Multiply()([x, L.Conv2D(4, 1)(x)]),
+    "multiply_broadcast": lambda x: L.Multiply()([x, _gate(x)]),
+    "add_broadcast": lambda x: L.Add()([x, _gate(x)]),
+    "frozen_batch_norm": lambda x: L.BatchNormalization(trainable=False)(x),
+}
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_each_rule_equals_what_its_gradient_computes(name):
+    inputs = keras.Input((8, 8, 4))
+    x = L.Conv2D(4, 1, name="before")(inputs)
+    x = LAYERS[name](x)
+    outputs = L.Conv2D(3, 1, name="after")(x)
+    model = keras.Model(inputs, outputs)
+    try:
+        summary = archviz.analyze(model, batch_size=2, training=Training("sgd"))
+        assert summary.training.complete, summary.training.uncounted
+        graph = gradient_graph(model, 2)
+        assert graph.unknown == set()
+        assert summary.training.macs == graph.total_macs
+        assert summary.training.gradient_flops == sum(graph.backward_flops.values()), dict(graph.backward_flops)
+    finally:
+        del model
+        keras.backend.clear_session()
+        gc.collect()
+
+
+def test_a_product_with_an_input_whose_gradient_is_pruned_is_listed():
+    """A product counts both inputs' gradients: where one is pruned (nothing trainable before it) the layer
+    is listed, not guessed."""
+    inputs = keras.Input((8, 8, 4))
+    outputs = L.Multiply(name="mask")([L.Conv2D(4, 1)(inputs), inputs])
+    summary = archviz.analyze(keras.Model(inputs, outputs), training=Training("sgd"))
+    assert summary.training.uncounted == ("mask",)
+    keras.backend.clear_session()

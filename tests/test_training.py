@@ -237,9 +237,9 @@ def test_fit_counts_a_training_step_by_parts_as_the_full_walk_does(name):
         # forward, weight gradients, input gradients but the first conv's (nothing trainable before it)
         first = next(r for r in summary.records if r.weighted)
         assert summary.training.macs == 3 * summary.macs - first.macs
-        trainable, elements, elements32, fixed = training_by_parts(load_config(name), dtype)
+        trainable, elements, kept_bytes, fixed = training_by_parts(load_config(name), dtype)
         assert trainable == summary.trainable_params
-        assert elements * width + elements32 * 4 == summary.training.kept_per_sample
+        assert elements * width + kept_bytes == summary.training.kept_per_sample
         assert fixed * 4 == summary.training.kept_fixed
 
 

@@ -43,14 +43,22 @@ LAYERS = {
     "multiply_broadcast": lambda x: L.Multiply()([x, _gate(x)]),
     "add_broadcast": lambda x: L.Add()([x, _gate(x)]),
     "frozen_batch_norm": lambda x: L.BatchNormalization(trainable=False)(x),
+    "batch_norm_without_gamma": lambda x: L.BatchNormalization(scale=False)(x),
+    "dropout": lambda x: L.Dropout(0.3)(x),
+    "dropout_per_sample": lambda x: L.Dropout(0.3, noise_shape=(None, 1, 1, 1))(x),
+    "spatial_dropout": lambda x: L.SpatialDropout2D(0.3)(x),
+}
+#: layers straight after the input: their input's gradient is pruned
+FIRST = {
+    "batch_norm_first": lambda x: L.BatchNormalization()(x),
+    "batch_norm_without_gamma_first": lambda x: L.BatchNormalization(scale=False)(x),
 }
 
 
-@pytest.mark.parametrize("name", list(LAYERS))
+@pytest.mark.parametrize("name", [*LAYERS, *FIRST])
 def test_each_rule_equals_what_its_gradient_computes(name):
     inputs = keras.Input((8, 8, 4))
-    x = L.Conv2D(4, 1, name="before")(inputs)
-    x = LAYERS[name](x)
+    x = FIRST[name](inputs) if name in FIRST else LAYERS[name](L.Conv2D(4, 1, name="before")(inputs))
     outputs = L.Conv2D(3, 1, name="after")(x)
     model = keras.Model(inputs, outputs)
     try:
@@ -74,3 +82,35 @@ def test_a_product_with_an_input_whose_gradient_is_pruned_is_listed():
     summary = archviz.analyze(keras.Model(inputs, outputs), training=Training("sgd"))
     assert summary.training.uncounted == ("mask",)
     keras.backend.clear_session()
+
+
+#: keras.applications models at small inputs (weights=None): ReLU6 (MobileNetV2); hard_swish, hard_sigmoid
+#: written as ``x + 3.0`` and ``x * (1 / 6)``, squeeze-excite products and dropout (MobileNetV3Small);
+#: swish, sigmoid gates, batch norms without gamma and per-sample dropout (EfficientNetB0); average pools and
+#: concatenations (DenseNet121, InceptionV3, whose batch norms have no gamma); max pools and dense layers (VGG16)
+APPLICATIONS = {
+    "MobileNetV2": {"input_shape": (96, 96, 3)},
+    "MobileNetV3Small": {"input_shape": (96, 96, 3)},
+    "EfficientNetB0": {"input_shape": (96, 96, 3)},
+    "DenseNet121": {"input_shape": (32, 32, 3), "classes": 10},
+    "InceptionV3": {"input_shape": (75, 75, 3), "classes": 10},
+    "VGG16": {"input_shape": (32, 32, 3), "classes": 10},
+}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n == "DenseNet121" else n for n in APPLICATIONS]
+)
+def test_keras_applications_are_complete_and_equal_their_gradient_graph(name):
+    model = getattr(keras.applications, name)(weights=None, **APPLICATIONS[name])
+    try:
+        summary = archviz.analyze(model, batch_size=2, training=Training("adam"))
+        assert summary.training.complete, summary.training.uncounted
+        graph = gradient_graph(model, 2)
+        assert graph.unknown == set()
+        assert summary.training.macs == graph.total_macs, dict(graph.macs)
+        assert summary.training.gradient_flops == sum(graph.backward_flops.values()), dict(graph.backward_flops)
+    finally:
+        del model
+        keras.backend.clear_session()
+        gc.collect()

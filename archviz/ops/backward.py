@@ -28,7 +28,8 @@ class Backward:
     gradient: not computed for a frozen layer), ``fixed_flops`` those spent once per step;
     ``forward_flops`` what its forward pass computes in training beyond its inference FLOPs (a batch
     norm's batch statistics). ``keeps`` names the tensors its gradient reads (``input``, ``output``),
-    ``kept`` counts the elements of tensors inside the op it keeps, ``kept_fixed`` the values it keeps
+    ``kept`` counts the elements of tensors inside the op it keeps, ``kept_bytes`` the bytes it keeps whatever
+    the dtype (a dropout's mask, a bool per element), ``kept_fixed`` the values it keeps
     once per step (a batch norm's statistics). ``upcast``: the op computes in float32 whatever the
     dtype (Keras's batch norm casts a 16-bit input up), so what it keeps of its input is then a float32
     copy, not the input tensor. ``every_input``: the rule counts every input's gradient (a product's), so a
@@ -43,6 +44,7 @@ class Backward:
     forward_flops: int = 0
     keeps: frozenset[str] = frozenset()
     kept: int = 0
+    kept_bytes: int = 0
     kept_fixed: int = 0
     upcast: bool = False
     every_input: bool = False  # counted for every input's gradient: a layer wanting only some is not counted

@@ -68,14 +68,26 @@ def _batch_norm_backward(
     beta's: 3 per element and 4 per channel. Its forward pass computes the batch statistics too (two
     means and a squared difference: 3 per element). It keeps its input (a float32 copy of it under a
     16-bit dtype: Keras computes a batch norm in float32), and per channel the batch mean and the
-    inverse standard deviation. A frozen batch norm (no trainable weights) runs in inference mode, as
-    Keras runs it: its input's gradient is the output's times a per-channel factor, 1 per element, and it
-    keeps nothing (the factor is its variables')."""
+    inverse standard deviation. Without gamma (``scale=False``) 11 per element and 8 per channel, or where
+    its input's gradient is not wanted only beta's, a sum (1 per element), keeping nothing. A frozen batch
+    norm (no trainable weights) runs in inference mode, as Keras runs it: its input's gradient is the
+    output's times a per-channel factor, 1 per element, and it keeps nothing (the factor is its variables')."""
     if not weights_grad:
         return Backward(flops=numel(out)) if input_grad else NO_BACKWARD
-    if not (attrs.get("scale", True) and attrs.get("center", True)):
-        raise UnsupportedOpError("a batch norm without gamma or beta has no training rule")
+    if not attrs.get("center", True):
+        raise UnsupportedOpError("a batch norm without beta has no training rule")
     elements, channels = numel(out), out[-1]
+    if not attrs.get("scale", True):  # no gamma: 2 products less per channel; alone, beta's gradient, a sum
+        if not input_grad:
+            return Backward(flops=elements, forward_flops=3 * elements)
+        return Backward(
+            flops=11 * elements,
+            fixed_flops=8 * channels,
+            forward_flops=3 * elements,
+            keeps=INPUT,
+            kept_fixed=2 * channels,
+            upcast=True,
+        )
     if input_grad:
         flops, fixed = 11 * elements, 10 * channels
     else:

@@ -157,6 +157,18 @@ def test_a_layer_without_a_training_rule_is_listed_and_the_totals_are_lower_boun
     assert not summary.training.complete and "stem.relu1" in summary.training.uncounted
     assert summary.to_dict()["training"]["complete"] is False
     assert summary.value("training_macs").complete is False
+    from archviz.render.text import render_markdown, render_table
+
+    lines = render_table(summary).splitlines()
+    heading = lines.index("Training step:")
+    assert lines[heading + 1].startswith("Training MACs:") and lines[heading - 1].startswith("Activation memory:")
+    note = (
+        "Not counted in training: 19 layer(s) with no training rule"
+        " (stem.relu1, layer1.block1.relu1, layer1.block1.relu, ...)"
+    )
+    assert note in lines
+    assert "**Training step**" in render_markdown(summary) and note in render_markdown(summary)
+    assert "Not counted in training" not in render_table(archviz.analyze("resnet20", training=Training("sgd")))
 
 
 def test_the_summary_command_shows_a_training_section(run_cli):

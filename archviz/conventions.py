@@ -179,15 +179,15 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "Training MACs",
         "**Training MACs** are those of one training step (`--training`) as TensorFlow computes it for the "
         "exported Keras model: the forward pass, and for every convolution and dense layer (grouped and "
-        "depthwise ones per group) a weight gradient of its forward MACs (none for a frozen layer) and an input "
-        "gradient of its forward "
-        "MACs, except where no trainable layer lies upstream (TensorFlow prunes that gradient: in a ResNet, "
-        "the stem conv's). Exact against the `Conv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter`, "
-        "`DepthwiseConv2dNative` and `MatMul` ops of the training step's graph (a `GradientTape` over the sum "
-        "of the outputs, pruned to the loss and the gradients), counted from the graph's own tensor shapes: "
-        "resnet50-keras at batch 2 makes 22,911,811,584. Not from `tf.compat.v1.profiler`: it takes a "
-        "backward convolution's output positions to be its input's over the stride, and overcounts one that "
-        "follows explicit zero padding (the 7x7 stem after its 3-pixel pad).",
+        "depthwise ones per group, a separable one as its depthwise and pointwise parts) a weight gradient of "
+        "its forward MACs (none for a frozen layer) and an input gradient of its forward MACs, except where no "
+        "trainable layer lies upstream (TensorFlow prunes that gradient: in a ResNet, the stem conv's). Exact "
+        "against the `Conv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter`, `DepthwiseConv2dNative` and "
+        "`MatMul` ops of the training step's graph (a `GradientTape` over the sum of the outputs, pruned to the "
+        "loss and the gradients), counted from the graph's own tensor shapes: resnet50-keras at batch 2 makes "
+        "22,911,811,584. Not from `tf.compat.v1.profiler`: it takes a backward convolution's output positions to"
+        " be its input's over the stride, and overcounts one that follows explicit zero padding (the 7x7 stem "
+        "after its 3-pixel pad).",
     ),
     (
         "Training FLOPs",
@@ -215,11 +215,11 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         " window's area per element of the gradient it spreads, an n-way `AddN` n - 1; tiles, slices, pads, "
         "reshapes and selections 0, and a sigmoid or an exponential 0, as in the forward count. "
         "keras.applications MobileNetV2, MobileNetV3Small, EfficientNetB0, DenseNet121, InceptionV3, VGG16, "
-        "ResNet50 and ResNet50V2 equal it exactly. Layers with no training rule yet (the mish, softsign, "
-        "exponential and log_softmax activations, the tanh approximation of gelu, 3D average pools, a batch norm"
-        " without beta, a product of more than two tensors, a product or a broadcast add of which only some "
-        "inputs' gradients are wanted, among others) are left out of the training totals, which say so, naming "
-        "them.",
+        "Xception, ResNet50 and ResNet50V2 equal it exactly. Layers with no training rule yet (the mish, "
+        "softsign, exponential and log_softmax activations, the tanh approximation of gelu, 3D average pools, a "
+        "batch norm without beta, a product of more than two tensors, a product or a broadcast add of which only"
+        " some inputs' gradients are wanted, among others) are left out of the training totals, which say so, "
+        "naming them.",
     ),
     (
         "Training memory",
@@ -229,20 +229,20 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "momentum 1, adam and adamw 2 (the two moments), equal to the slot variables Keras's optimizer builds "
         "for the exported model (its iteration counter and learning rate, scalars, left out). Activations: the "
         "tensors the backward pass reads, at the batch size in the compute dtype (2 bytes under `mixed_float16` "
-        "and `bfloat16`): a convolution's and a dense layer's input (with explicit padding, its padded copy), "
-        "the output of a ReLU, softmax, sigmoid, tanh, elu or selu, the input of a leaky ReLU, softplus or swish"
-        " (fused into a convolution: the convolution's output before it), a hard_sigmoid's inner relu6, a "
-        "hard_silu's input, hard_sigmoid and inner relu6, an exact gelu's 3 tensors inside it, a product's two "
-        "inputs, a global max pool's input and output, a dropout's mask (1 byte per mask element whatever the "
-        "dtype), a batch norm's input (a float32 copy under a 16-bit dtype: Keras computes a batch norm in "
-        "float32) plus its batch mean and inverse standard deviation per channel (float32, once per step; none "
-        "of them for a batch norm without gamma whose input's gradient is not wanted, nor for a frozen one), a "
-        "max pool's input and output, an option A shortcut's input and its subsampled copy (average pools, adds "
-        "and concatenations keep nothing); each tensor once, however many layers read it, and none for a layer "
-        "whose backward does not run. Not counted: the labels and the loss, gradients while they flow, "
-        "TensorFlow's workspace and allocator. With `--max-memory`, the largest batch whose total fits (the "
-        "activations grow linearly with the batch, the rest does not), checked by recomputing the total at that "
-        "batch and the next.",
+        "and `bfloat16`): a convolution's and a dense layer's input (with explicit padding, its padded copy; a "
+        "separable convolution's depthwise output too), the output of a ReLU, softmax, sigmoid, tanh, elu or "
+        "selu, the input of a leaky ReLU, softplus or swish (fused into a convolution: the convolution's output "
+        "before it), a hard_sigmoid's inner relu6, a hard_silu's input, hard_sigmoid and inner relu6, an exact "
+        "gelu's 3 tensors inside it, a product's two inputs, a global max pool's input and output, a dropout's "
+        "mask (1 byte per mask element whatever the dtype), a batch norm's input (a float32 copy under a 16-bit "
+        "dtype: Keras computes a batch norm in float32) plus its batch mean and inverse standard deviation per "
+        "channel (float32, once per step; none of them for a batch norm without gamma whose input's gradient is "
+        "not wanted, nor for a frozen one), a max pool's input and output, an option A shortcut's input and its "
+        "subsampled copy (average pools, adds and concatenations keep nothing); each tensor once, however many "
+        "layers read it, and none for a layer whose backward does not run. Not counted: the labels and the loss,"
+        " gradients while they flow, TensorFlow's workspace and allocator. With `--max-memory`, the largest "
+        "batch whose total fits (the activations grow linearly with the batch, the rest does not), checked by "
+        "recomputing the total at that batch and the next.",
     ),
 )
 

@@ -32,6 +32,9 @@ LAYERS = {
     "conv_swish": lambda x: L.Conv2D(4, 3, padding="same", activation="swish")(x),
     "conv_hard_silu": lambda x: L.Conv2D(4, 3, padding="same", activation="hard_silu")(x),
     "dense_sigmoid": lambda x: L.Dense(4, activation="sigmoid")(x),
+    "separable_conv": lambda x: L.SeparableConv2D(6, 3, strides=2, padding="same", depth_multiplier=2)(x),
+    "separable_conv_relu": lambda x: L.SeparableConv2D(4, 3, activation="relu", use_bias=False)(x),
+    "separable_conv1d": lambda x: L.Reshape((4, 4, 4))(L.SeparableConv1D(4, 3, padding="same")(L.Reshape((16, 16))(x))),
     "leaky_relu": lambda x: L.LeakyReLU(negative_slope=0.2)(x),
     "elu_layer": lambda x: L.ELU()(x),
     "avg_pool": lambda x: L.AveragePooling2D(2)(x),
@@ -52,6 +55,7 @@ LAYERS = {
 FIRST = {
     "batch_norm_first": lambda x: L.BatchNormalization()(x),
     "batch_norm_without_gamma_first": lambda x: L.BatchNormalization(scale=False)(x),
+    "separable_conv_first": lambda x: L.SeparableConv2D(6, 3, padding="same")(x),
 }
 
 
@@ -87,7 +91,8 @@ def test_a_product_with_an_input_whose_gradient_is_pruned_is_listed():
 #: keras.applications models at small inputs (weights=None): ReLU6 (MobileNetV2); hard_swish, hard_sigmoid
 #: written as ``x + 3.0`` and ``x * (1 / 6)``, squeeze-excite products and dropout (MobileNetV3Small);
 #: swish, sigmoid gates, batch norms without gamma and per-sample dropout (EfficientNetB0); average pools and
-#: concatenations (DenseNet121, InceptionV3, whose batch norms have no gamma); max pools and dense layers (VGG16)
+#: concatenations (DenseNet121, InceptionV3, whose batch norms have no gamma); max pools and dense layers (VGG16);
+#: separable convolutions (Xception)
 APPLICATIONS = {
     "MobileNetV2": {"input_shape": (96, 96, 3)},
     "MobileNetV3Small": {"input_shape": (96, 96, 3)},
@@ -95,6 +100,7 @@ APPLICATIONS = {
     "DenseNet121": {"input_shape": (32, 32, 3), "classes": 10},
     "InceptionV3": {"input_shape": (75, 75, 3), "classes": 10},
     "VGG16": {"input_shape": (32, 32, 3), "classes": 10},
+    "Xception": {"input_shape": (71, 71, 3), "classes": 10},
 }
 
 

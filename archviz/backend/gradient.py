@@ -14,7 +14,9 @@ cannot be frozen; pruning to the outputs is what freezing would do.
   follows explicit zero padding);
 * the backward's other FLOPs: each op the loss does not depend on (the tape's ``gradient_tape/`` ops,
   each ``AddN`` summing a tensor's gradients, and the ops of a custom gradient such as swish's), at
-  :data:`GRADIENT_FLOPS` per element.
+  :data:`GRADIENT_FLOPS` per element;
+* the activations the backward keeps: the forward tensors its ops read (not their shapes only), each
+  once, the step's input included, variables and constants not.
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ class GradientGraph:
     backward_flops: Counter[str] = field(default_factory=Counter)
     elements: Counter[str] = field(default_factory=Counter)
     unknown: set[str] = field(default_factory=set)
+    kept: dict[str, int] = field(default_factory=dict)  # bytes of each forward tensor the backward reads
 
     @property
     def total_macs(self) -> int:
@@ -158,7 +161,17 @@ def gradient_graph(model: Any, batch_size: int = 2) -> GradientGraph:
                 result.backward_flops[op.type] += flops
         if op.outputs and op.outputs[0].shape.rank is not None:
             result.elements[op.type] += math.prod(_shape(op.outputs[0]))
+        if op.name not in forward and op.type not in _SHAPE_READERS:
+            for tensor in op.inputs:
+                if tensor.op.name in forward and tensor.op.type not in _NOT_KEPT and tensor.shape.rank:
+                    result.kept[tensor.name] = math.prod(_shape(tensor)) * tensor.dtype.size
     return result
+
+
+#: Backward ops that read only a tensor's shape, and forward ops whose tensors are not activations (the
+#: step's input is: ``x``).
+_SHAPE_READERS = ("Shape", "ShapeN", "BroadcastGradientArgs")
+_NOT_KEPT = ("Const", "ReadVariableOp", "Shape", "ShapeN")
 
 
 def _shape(tensor: Any) -> list[int]:

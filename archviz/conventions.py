@@ -235,14 +235,19 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "before it), a hard_sigmoid's inner relu6, a hard_silu's input, hard_sigmoid and inner relu6, an exact "
         "gelu's 3 tensors inside it, a product's two inputs, a global max pool's input and output, a dropout's "
         "mask (1 byte per mask element whatever the dtype), a batch norm's input (a float32 copy under a 16-bit "
-        "dtype: Keras computes a batch norm in float32) plus its batch mean and inverse standard deviation per "
-        "channel (float32, once per step; none of them for a batch norm without gamma whose input's gradient is "
-        "not wanted, nor for a frozen one), a max pool's input and output, an option A shortcut's input and its "
-        "subsampled copy (average pools, adds and concatenations keep nothing); each tensor once, however many "
-        "layers read it, and none for a layer whose backward does not run. Not counted: the labels and the loss,"
-        " gradients while they flow, TensorFlow's workspace and allocator. With `--max-memory`, the largest "
-        "batch whose total fits (the activations grow linearly with the batch, the rest does not), checked by "
-        "recomputing the total at that batch and the next.",
+        "dtype: Keras computes a batch norm in float32) plus, per channel (float32, once per step), its batch "
+        "mean and inverse standard deviation, and where its input's gradient is wanted a second copy of the mean"
+        " and gamma times the inverse standard deviation (4 values; 5 where its axis is written other than -1, "
+        "as keras.applications write 3, since Keras then reshapes the mean and gamma; 3 without gamma; none for "
+        "a batch norm without gamma whose input's gradient is not wanted), a frozen batch norm its per-channel "
+        "factor, a max pool's input and output, an option A shortcut's input and its subsampled copy (average "
+        "pools, adds and concatenations keep nothing); each tensor once, however many layers read it, and none "
+        "for a layer whose backward does not run. Checked against the forward tensors the training step's "
+        "backward ops read, layer by layer and for the keras.applications models above (a 1D convolution's "
+        "kernels, which TensorFlow keeps expanded to 2D, aside). Not counted: the labels and the loss, gradients"
+        " while they flow, TensorFlow's workspace and allocator. With `--max-memory`, the largest batch whose "
+        "total fits (the activations grow linearly with the batch, the rest does not), checked by recomputing "
+        "the total at that batch and the next.",
     ),
 )
 

@@ -15,8 +15,9 @@ cannot be frozen; pruning to the outputs is what freezing would do.
 * the backward's other FLOPs: each op the loss does not depend on (the tape's ``gradient_tape/`` ops,
   each ``AddN`` summing a tensor's gradients, and the ops of a custom gradient such as swish's), at
   :data:`GRADIENT_FLOPS` per element;
-* the activations the backward keeps: the forward tensors its ops read (not their shapes only), each
-  once, the step's input included, variables and constants not.
+* the activations the backward keeps: the forward tensors of values (floating point, or a dropout's
+  bool mask) its ops read (not their shapes only), each once, the step's input included, variables and
+  constants not.
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ GRADIENT_FLOPS: dict[str, tuple[str, int]] = {
             "Placeholder",
             "ReadVariableOp",
             "ConcatOffset",
+            "StridedSliceGrad",
+            "InvertPermutation",
             "FloorMod",
             "SelectV2",
             "Sigmoid",
@@ -163,7 +166,8 @@ def gradient_graph(model: Any, batch_size: int = 2) -> GradientGraph:
             result.elements[op.type] += math.prod(_shape(op.outputs[0]))
         if op.name not in forward and op.type not in _SHAPE_READERS:
             for tensor in op.inputs:
-                if tensor.op.name in forward and tensor.op.type not in _NOT_KEPT and tensor.shape.rank:
+                data = tensor.dtype.is_floating or tensor.dtype.is_bool  # not shapes and indices
+                if tensor.op.name in forward and tensor.op.type not in _NOT_KEPT and tensor.shape.rank and data:
                     result.kept[tensor.name] = math.prod(_shape(tensor)) * tensor.dtype.size
     return result
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import archviz.ops.onnx_attrs as onnx_attrs
 from archviz.errors import UnsupportedOpError
-from archviz.ops.backward import INPUT, NO_BACKWARD, OUTPUT, Backward
+from archviz.ops.backward import INPUT, NO_BACKWARD, OUTPUT, Backward, free_backward
 from archviz.ops.base import (
     Attrs,
     Cost,
@@ -282,6 +282,18 @@ def _upsampling_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
     return Cost(fixed_flops=UPSAMPLING_FIXED_FLOPS[interpolation])
 
 
+def _upsampling_backward(
+    attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool
+) -> Backward:
+    """Keras's nearest upsampling repeats rows, then columns: its gradient sums the output's over the
+    repeated columns (1 per output element), then over the repeated rows (1 per element of that sum).
+    Keeps nothing. Other interpolations, and a factor of 1, have no training rule yet."""
+    sh, sw = ntuple(attrs["size"], 2)
+    if attrs.get("interpolation", "nearest") != "nearest" or min(sh, sw) < 2:
+        raise UnsupportedOpError("this upsampling has no training rule")
+    return Backward(flops=numel(out) + numel(out) // sw) if input_grad else NO_BACKWARD
+
+
 def _upsampling_read(config: Mapping[str, Any]) -> dict:
     channels_last(config)
     interpolation = config.get("interpolation", "nearest")
@@ -331,6 +343,7 @@ OPS = (
         field=shift("cropping", sign=-1),
         keras={"Cropping2D": _from_config("cropping", lambda v: ntuple_pairs(nested_ints(v), 2))},
         write=_simple(lambda k, name, a: k.layers.Cropping2D(ntuple_pairs(a["cropping"], 2), name=name)),
+        backward=free_backward,  # a pad of the gradient
     ),
     Op(
         "permute",
@@ -339,6 +352,7 @@ OPS = (
         label=lambda attrs: "dims " + ",".join(map(str, attrs["dims"])),
         keras={"Permute": _from_config("dims", nested_ints)},
         write=_simple(lambda k, name, a: k.layers.Permute(tuple(a["dims"]), name=name)),
+        backward=free_backward,  # a transpose of the gradient
     ),
     Op(
         "zero_pad1d",
@@ -347,6 +361,7 @@ OPS = (
         field=shift("padding"),
         keras={"ZeroPadding1D": _from_config("padding", lambda v: _pad1d(nested_ints(v)))},
         write=_simple(lambda k, name, a: k.layers.ZeroPadding1D(_pad1d(a["padding"]), name=name)),
+        backward=free_backward,  # a slice of the gradient
     ),
     Op(
         "upsampling2d",
@@ -361,6 +376,7 @@ OPS = (
             )
         ),
         onnx={"Resize/2d": onnx_attrs.read_resize},
+        backward=_upsampling_backward,
     ),
     Op(
         "identity",
@@ -371,6 +387,7 @@ OPS = (
         write=_simple(lambda k, name, a: k.layers.Identity(name=name)),
         onnx={"Identity": lambda node: {}},
         onnx_write=lambda out, attrs, inputs, shapes, shape: out.node("Identity", inputs[:1]),
+        backward=free_backward,  # the gradient itself
     ),
     Op(
         "stochastic_depth",

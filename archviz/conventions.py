@@ -218,9 +218,11 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "selections 0, and a sigmoid or an exponential 0, as in the forward count. keras.applications "
         "MobileNetV2, MobileNetV3Small, EfficientNetB0, DenseNet121, InceptionV3, VGG16, Xception, ResNet50 and "
         "ResNet50V2 equal it exactly. Layers with no training rule yet (the mish, softsign, exponential and "
-        "log_softmax activations, the tanh approximation of gelu, 3D average pools, a batch norm without beta, a"
-        " product of more than two tensors, a product or a broadcast add of which only some inputs' gradients "
-        "are wanted, among others) are left out of the training totals, which say so, naming them.",
+        "log_softmax activations, the tanh approximation of gelu, 3D average pools, an ELU layer of alpha other "
+        "than 1, an upsampling other than nearest by factors of 2 or more, a separable convolution with explicit"
+        " padding, a batch norm without beta, a product of more than two tensors, a product or a broadcast add "
+        "of which only some inputs' gradients are wanted, among others) are left out of the training totals, "
+        "which say so, naming them.",
     ),
     (
         "Training memory",

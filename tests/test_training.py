@@ -72,8 +72,8 @@ def _stem_input_macs(summary):
 
 
 def test_the_kept_tensors_of_a_small_net():
-    """A conv keeps its input, a ReLU its output, a batch norm its input and 2 statistics per channel,
-    a max pool its input and output; each tensor once."""
+    """A conv keeps its input, a ReLU its output, a batch norm its input and 4 values per channel (its
+    input's gradient is wanted: a conv lies before each), a max pool its input and output; each tensor once."""
     graph = archviz.load_graph("resnet20")
     summary = archviz.analyze(graph, training=Training("sgd"))
     records = {r.name: r for r in summary.records}
@@ -83,7 +83,7 @@ def test_the_kept_tensors_of_a_small_net():
     stem = 32 * 32 * 3 + 2 * 32 * 32 * 16
     assert summary.training.kept_per_sample > stem * 4
     channels = sum(r.output_shape[-1] for r in summary.records if r.op == "batch_norm")
-    assert summary.training.kept_fixed == 2 * channels * 4
+    assert summary.training.kept_fixed == 4 * channels * 4
 
 
 def test_mixed_precision_keeps_float32_weights_and_halves_the_activations():
@@ -152,11 +152,23 @@ def test_a_layer_without_a_training_rule_is_listed_and_the_totals_are_lower_boun
     graph = archviz.load_graph("resnet20")
     for node in graph:
         if node.op == "activation":
-            node.attrs["fn"] = "swish"  # a forward rule, no training rule yet
+            node.attrs["fn"] = "mish"  # a forward rule, no training rule yet
     summary = archviz.analyze(graph, training=Training("sgd"))
     assert not summary.training.complete and "stem.relu1" in summary.training.uncounted
     assert summary.to_dict()["training"]["complete"] is False
     assert summary.value("training_macs").complete is False
+    from archviz.render.text import render_markdown, render_table
+
+    lines = render_table(summary).splitlines()
+    heading = lines.index("Training step:")
+    assert lines[heading + 1].startswith("Training MACs:") and lines[heading - 1].startswith("Activation memory:")
+    note = (
+        "Not counted in training: 19 layer(s) with no training rule"
+        " (stem.relu1, layer1.block1.relu1, layer1.block1.relu, ...)"
+    )
+    assert note in lines
+    assert "**Training step**" in render_markdown(summary) and note in render_markdown(summary)
+    assert "Not counted in training" not in render_table(archviz.analyze("resnet20", training=Training("sgd")))
 
 
 def test_the_summary_command_shows_a_training_section(run_cli):
@@ -237,9 +249,9 @@ def test_fit_counts_a_training_step_by_parts_as_the_full_walk_does(name):
         # forward, weight gradients, input gradients but the first conv's (nothing trainable before it)
         first = next(r for r in summary.records if r.weighted)
         assert summary.training.macs == 3 * summary.macs - first.macs
-        trainable, elements, elements32, fixed = training_by_parts(load_config(name), dtype)
+        trainable, elements, kept_bytes, fixed = training_by_parts(load_config(name), dtype)
         assert trainable == summary.trainable_params
-        assert elements * width + elements32 * 4 == summary.training.kept_per_sample
+        assert elements * width + kept_bytes == summary.training.kept_per_sample
         assert fixed * 4 == summary.training.kept_fixed
 
 
@@ -282,7 +294,7 @@ def test_fit_bad_training_values(run_cli, args, option):
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and option in err
 
 
-def test_a_frozen_conv_computes_no_weight_gradient_and_a_frozen_batch_norm_is_listed():
+def test_a_frozen_conv_computes_no_weight_gradient_and_a_frozen_batch_norm_runs_in_inference_mode():
     summary = archviz.analyze("resnet20", batch_size=2, training=Training("sgd"))
     frozen = archviz.analyze("resnet20", batch_size=2)
     records = frozen.records
@@ -294,5 +306,12 @@ def test_a_frozen_conv_computes_no_weight_gradient_and_a_frozen_batch_norm_is_li
     assert step.complete and step.macs == summary.training.macs - records[conv].macs
     bn = next(i for i, r in enumerate(records) if r.op == "batch_norm")
     records[bn] = records[bn].replace(trainable_params=0, non_trainable_params=records[bn].params)
-    step = training_cost(frozen, Training("sgd"))
-    assert step.uncounted == (records[bn].name,)
+    frozen_step = training_cost(frozen, Training("sgd"))
+    assert frozen_step.complete
+    # no batch statistics, no gamma and beta gradients: its input's gradient times a factor, 1 per element
+    elements, channels = math.prod(records[bn].output_shape), records[bn].output_shape[-1]
+    trained = 2 * (11 * elements + 3 * elements) + 10 * channels
+    assert step.flops - frozen_step.flops == trained - 2 * elements
+    # it keeps neither its input (the stem conv's output, which nothing else keeps) nor its batch statistics
+    # (4 per channel), only its factor (1 per channel)
+    assert step.memory.activations - frozen_step.memory.activations == 2 * 4 * elements + 3 * 4 * channels

@@ -12,8 +12,12 @@ cannot be frozen; pruning to the outputs is what freezing would do.
   ops and ``MatMul`` / ``BatchMatMulV2`` from their tensor shapes (not from ``tf.compat.v1.profiler``,
   which takes a backward conv's input to be exactly stride x its output and overcounts one that
   follows explicit zero padding);
-* the backward's other FLOPs: each op under the tape's ``gradient_tape/`` scope, and each ``AddN``
-  (the sum of a tensor's gradients), at :data:`GRADIENT_FLOPS` per element.
+* the backward's other FLOPs: each op the loss does not depend on (the tape's ``gradient_tape/`` ops,
+  each ``AddN`` summing a tensor's gradients, and the ops of a custom gradient such as swish's), at
+  :data:`GRADIENT_FLOPS` per element;
+* the activations the backward keeps: the forward tensors of values (floating point, or a dropout's
+  bool mask) its ops read (not their shapes only), each once, the step's input included, variables and
+  constants not.
 """
 
 from __future__ import annotations
@@ -27,11 +31,19 @@ from archviz.backend import tensorflow as _tensorflow
 
 #: FLOPs per element of a gradient graph's ops: ("out", n) per output element, ("in", n) per element of
 #: the first input, ("addn", 1) n - 1 per output element of an n-way sum. Ops that only move values
-#: (tiles, slices, reshapes, pads, casts, constants) cost 0; an op of another type is reported.
+#: (tiles, slices, reshapes, pads, casts, constants, selections) cost 0, and so do a sigmoid and an
+#: exponential (as in the forward count: tf.profiler has no rule for them); ``AvgPoolGrad`` its window's
+#: area per element of the gradient it spreads (the forward's rule); an op of another type is reported.
 GRADIENT_FLOPS: dict[str, tuple[str, int]] = {
     **{op: ("out", 1) for op in ("Mul", "RealDiv", "Sub", "AddV2", "Add", "Neg", "ReluGrad", "Relu6Grad")},
-    **{op: ("out", 1) for op in ("SquaredDifference", "Maximum", "Minimum")},
+    **{op: ("out", 1) for op in ("SquaredDifference", "Maximum", "Minimum", "Square", "Equal")},
     "RsqrtGrad": ("out", 4),  # -0.5 x dy x y x y x y
+    "SigmoidGrad": ("out", 3),  # dy x y x (1 - y)
+    "TanhGrad": ("out", 3),  # dy x (1 - y x y)
+    "EluGrad": ("out", 3),  # y < 0 ? dy x (y + 1) : dy
+    "SeluGrad": ("out", 4),  # y < 0 ? dy x (y + scale x alpha) : dy x scale
+    "LeakyReluGrad": ("out", 2),  # x > 0 ? dy : dy x alpha
+    "AvgPoolGrad": ("window", 1),
     **{op: ("in", 1) for op in ("Sum", "Mean", "BiasAddGrad")},
     "MaxPoolGrad": ("out", 1),  # 1 per element of the pool's input
     "AddN": ("addn", 1),
@@ -66,6 +78,14 @@ GRADIENT_FLOPS: dict[str, tuple[str, int]] = {
             "BroadcastGradientArgs",
             "Placeholder",
             "ReadVariableOp",
+            "ConcatOffset",
+            "StridedSliceGrad",
+            "InvertPermutation",
+            "FloorMod",
+            "SelectV2",
+            "Sigmoid",
+            "Exp",
+            "IdentityN",
         )
     },
 }
@@ -91,6 +111,7 @@ class GradientGraph:
     backward_flops: Counter[str] = field(default_factory=Counter)
     elements: Counter[str] = field(default_factory=Counter)
     unknown: set[str] = field(default_factory=set)
+    kept: dict[str, int] = field(default_factory=dict)  # bytes of each forward tensor the backward reads
 
     @property
     def total_macs(self) -> int:
@@ -124,11 +145,18 @@ def gradient_graph(model: Any, batch_size: int = 2) -> GradientGraph:
         if op.name not in live:
             live[op.name] = op
             stack.extend(tensor.op for tensor in op.inputs)
+    forward: set[str] = set()  # the ops the loss depends on
+    stack = [function.outputs[0].op]
+    while stack:
+        op = stack.pop()
+        if op.name not in forward:
+            forward.add(op.name)
+            stack.extend(tensor.op for tensor in op.inputs)
     result = GradientGraph()
     for op in live.values():
         if op.type in MAC_OPS:
             result.macs[op.type] += _macs(op)
-        elif op.name.startswith("gradient_tape/") or op.type == "AddN":
+        elif op.name not in forward:
             flops = _flops(op)
             if flops is None:
                 result.unknown.add(op.type)
@@ -136,7 +164,18 @@ def gradient_graph(model: Any, batch_size: int = 2) -> GradientGraph:
                 result.backward_flops[op.type] += flops
         if op.outputs and op.outputs[0].shape.rank is not None:
             result.elements[op.type] += math.prod(_shape(op.outputs[0]))
+        if op.name not in forward and op.type not in _SHAPE_READERS:
+            for tensor in op.inputs:
+                data = tensor.dtype.is_floating or tensor.dtype.is_bool  # not shapes and indices
+                if tensor.op.name in forward and tensor.op.type not in _NOT_KEPT and tensor.shape.rank and data:
+                    result.kept[tensor.name] = math.prod(_shape(tensor)) * tensor.dtype.size
     return result
+
+
+#: Backward ops that read only a tensor's shape, and forward ops whose tensors are not activations (the
+#: step's input is: ``x``).
+_SHAPE_READERS = ("Shape", "ShapeN", "BroadcastGradientArgs")
+_NOT_KEPT = ("Const", "ReadVariableOp", "Shape", "ShapeN")
 
 
 def _shape(tensor: Any) -> list[int]:
@@ -168,5 +207,8 @@ def _flops(op: Any) -> int | None:
         return 0
     if where == "in":
         return per * math.prod(_shape(op.inputs[0]))
+    if where == "window":  # AvgPoolGrad(input shape, gradient): each gradient element over its window
+        ksize = op.get_attr("ksize")
+        return math.prod(ksize) * math.prod(_shape(op.inputs[1]))
     elements = math.prod(_shape(op.outputs[0]))
     return (len(op.inputs) - 1) * elements if where == "addn" else per * elements

@@ -98,6 +98,7 @@ class Metric(RecordTuple):
     breakdown: Callable[[Summary], str] = _nothing  # its parts: ``11,689,512 trainable, 9,600 non-trainable``
     word: str = ""  # the metric in running text (``params``, ``MACs``); its title where empty
     applies: Callable[[Summary], bool] | None = None  # whether a summary has it (None: every summary)
+    section: str = ""  # the heading its total's line sits under in the readable table ("": the model's)
 
     @property
     def in_text(self) -> str:
@@ -232,6 +233,10 @@ _EVERYWHERE = frozenset(View)
 _SIZED_TOTAL = frozenset({View.LAYERS, View.TOTAL, View.LINE, View.COMPARE, View.CARD})
 
 
+#: The readable table's heading over a training step's totals.
+TRAINING_SECTION = "Training step"
+
+
 def _training(summary: Summary) -> bool:
     return summary.training is not None
 
@@ -350,6 +355,7 @@ METRICS: tuple[Metric, ...] = (
         words="multiply-accumulates",
         condition=lambda s: s.training.condition(),
         applies=_training,
+        section=TRAINING_SECTION,
     ),
     Metric(
         "training_flops",
@@ -363,6 +369,7 @@ METRICS: tuple[Metric, ...] = (
         words="floating-point operations",
         condition=lambda s: s.training.condition(),
         applies=_training,
+        section=TRAINING_SECTION,
     ),
     Metric(
         "training_memory",
@@ -376,6 +383,7 @@ METRICS: tuple[Metric, ...] = (
         condition=lambda s: s.training.condition(),
         breakdown=lambda s: s.training.memory.parts(),
         applies=_training,
+        section=TRAINING_SECTION,
     ),
     Metric(
         "max_batch",
@@ -389,6 +397,7 @@ METRICS: tuple[Metric, ...] = (
         words="samples",
         condition=lambda s: f"training within {human_bytes(s.training.max_memory)}",
         applies=_max_batch,
+        section=TRAINING_SECTION,
     ),
 )
 

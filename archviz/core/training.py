@@ -124,7 +124,7 @@ class _Step:
     forward: int  # per sample: the forward's in training beyond its inference FLOPs
     fixed_flops: int
     kept: int  # elements per sample, in the compute dtype
-    kept32: int  # float32 elements per sample (an upcast op's copies)
+    kept_bytes: int  # bytes per sample whatever the dtype (an upcast op's float32 copies, dropout masks)
     kept_fixed: int  # float32 values per step
     uncounted: tuple[str, ...]
     kept_tensors: frozenset[str]  # the layers whose outputs are kept
@@ -138,7 +138,7 @@ def _walk(summary: Summary, *, inputs_wanted: bool = False) -> _Step:
     readers: Counter[str] = Counter()  # how many gradients flow into each tensor
     kept_tensors: set[str] = set()
     half = DType(summary.dtype).compute_bytes < FLOAT32_BYTES
-    macs = flops = forward = fixed = kept = kept32 = kept_fixed = 0
+    macs = flops = forward = fixed = kept = kept_bytes = kept_fixed = 0
     uncounted: list[str] = []
     for record in summary.records:
         if record.op == "input":
@@ -155,6 +155,8 @@ def _walk(summary: Summary, *, inputs_wanted: bool = False) -> _Step:
                 raise UnsupportedOpError(record.op)
             in_shapes = [shapes[s] for s in record.inputs]
             rule = op.backward(record.attrs, in_shapes, record.output_shape, input_grad, trainable)
+            if rule.every_input and not all(wanted.get(source, False) for source in record.inputs):
+                raise UnsupportedOpError(record.op)  # counted for every input's gradient: only some are wanted
         except UnsupportedOpError:
             uncounted.append(record.name)
             continue
@@ -163,28 +165,30 @@ def _walk(summary: Summary, *, inputs_wanted: bool = False) -> _Step:
         forward += rule.forward_flops
         fixed += rule.fixed_flops
         if "input" in rule.keeps and rule.upcast and half:
-            kept32 += sum(numel(shapes[source]) for source in record.inputs)
+            kept_bytes += FLOAT32_BYTES * sum(numel(shapes[source]) for source in record.inputs)
         elif "input" in rule.keeps:
             kept_tensors.update(record.inputs)
         if "output" in rule.keeps:
             kept_tensors.add(record.name)
         kept += rule.kept
+        kept_bytes += rule.kept_bytes
         kept_fixed += rule.kept_fixed
         if input_grad:
             readers.update(source for source in record.inputs if wanted.get(source, False))
     flops += sum((count - 1) * numel(shapes[name]) for name, count in readers.items())
     kept += sum(numel(shapes[name]) for name in kept_tensors)
-    return _Step(macs, flops, forward, fixed, kept, kept32, kept_fixed, tuple(uncounted), frozenset(kept_tensors))
+    return _Step(macs, flops, forward, fixed, kept, kept_bytes, kept_fixed, tuple(uncounted), frozenset(kept_tensors))
 
 
 @dataclass(frozen=True)
 class Kept:
     """What a part of a network (a stem, a block, a head: ``fit`` sums them) keeps for the backward, per
-    sample: the elements of the tensors it makes, whether it keeps its input and its output tensor (shared
-    with the parts before and after it), and the float32 values kept once per step."""
+    sample: the elements of the tensors it makes (in the compute dtype) and the bytes it keeps whatever the
+    dtype, whether it keeps its input and its output tensor (shared with the parts before and after it), and
+    the float32 values kept once per step."""
 
     elements: int
-    elements32: int
+    bytes: int
     keeps_input: bool
     keeps_output: bool
     fixed: int
@@ -198,7 +202,7 @@ def kept(summary: Summary, *, inputs_wanted: bool) -> Kept:
     held = sum(numel(shapes[name]) for name in step.kept_tensors & inputs)
     return Kept(
         elements=step.kept - held,
-        elements32=step.kept32,
+        bytes=step.kept_bytes,
         keeps_input=bool(step.kept_tensors & inputs),
         keeps_output=summary.records[-1].name in step.kept_tensors,
         fixed=step.kept_fixed,
@@ -209,22 +213,21 @@ def memory(
     params: int,
     trainable: int,
     kept_per_sample: int,
-    kept32_per_sample: int,
+    kept_bytes_per_sample: int,
     kept_fixed: int,
     *,
     optimizer: str,
     dtype: str,
     batch: int,
 ) -> Memory:
-    """A training step's memory from the counts it depends on (``kept*`` in elements: in the compute dtype,
-    in float32 per sample, in float32 once per step)."""
+    """A training step's memory from the counts it depends on: per sample, elements in the compute dtype
+    and bytes whatever the dtype; float32 values once per step."""
     kind = DType(dtype)
     return Memory(
         weights=params * kind.variable_bytes,
         gradients=trainable * kind.variable_bytes,
         optimizer=Optimizer(optimizer).slots * trainable * FLOAT32_BYTES,
-        activations=batch * (kept_per_sample * kind.compute_bytes + kept32_per_sample * FLOAT32_BYTES)
-        + kept_fixed * FLOAT32_BYTES,
+        activations=batch * (kept_per_sample * kind.compute_bytes + kept_bytes_per_sample) + kept_fixed * FLOAT32_BYTES,
     )
 
 
@@ -239,7 +242,7 @@ def training_cost(summary: Summary, training: Training) -> TrainingCost:
             summary.params,
             summary.trainable_params,
             step.kept,
-            step.kept32,
+            step.kept_bytes,
             step.kept_fixed,
             optimizer=training.optimizer,
             dtype=summary.dtype,
@@ -254,7 +257,7 @@ def training_cost(summary: Summary, training: Training) -> TrainingCost:
         flops=summary.flops + batch * (step.forward + 2 * step.macs + step.gradients) + step.fixed_flops,
         gradient_flops=batch * step.gradients + step.fixed_flops,
         memory=at(batch),
-        kept_per_sample=step.kept * DType(summary.dtype).compute_bytes + step.kept32 * FLOAT32_BYTES,
+        kept_per_sample=step.kept * DType(summary.dtype).compute_bytes + step.kept_bytes,
         kept_fixed=step.kept_fixed * FLOAT32_BYTES,
         uncounted=step.uncounted,
     )

@@ -15,7 +15,18 @@ May import: the shared modules (errors, limits, units) only.
 from __future__ import annotations
 
 from archviz.errors import UnsupportedOpError
-from archviz.ops import attention, convolution, elementwise, indexing, layers, merging, normalization, pooling, tensor
+from archviz.ops import (
+    attention,
+    convolution,
+    elementwise,
+    indexing,
+    layers,
+    merging,
+    moves,
+    normalization,
+    pooling,
+    tensor,
+)
 from archviz.ops.base import ACTIVATIONS, Activation, Cost, Family, Op, Shape, ShapeError, activation_flops, numel
 
 #: Every op by name.
@@ -28,6 +39,7 @@ OPS: dict[str, Op] = {
         *convolution.OPS,
         *normalization.OPS,
         *pooling.OPS,
+        *moves.OPS,
         *attention.OPS,
         *elementwise.OPS,
         *indexing.OPS,

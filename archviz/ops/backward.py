@@ -27,11 +27,13 @@ class Backward(RecordTuple):
     gradient: not computed for a frozen layer), ``fixed_flops`` those spent once per step;
     ``forward_flops`` what its forward pass computes in training beyond its inference FLOPs (a batch
     norm's batch statistics). ``keeps`` names the tensors its gradient reads (``input``, ``output``),
-    ``kept`` counts the elements of tensors inside the op it keeps, ``kept_fixed`` the values it keeps
+    ``kept`` counts the elements of tensors inside the op it keeps, ``kept_bytes`` the bytes it keeps whatever
+    the dtype (a dropout's mask, a bool per element), ``kept_fixed`` the values it keeps
     once per step (a batch norm's statistics). ``upcast``: the op computes in float32 whatever the
     dtype (Keras's batch norm casts a 16-bit input up), so what it keeps of its input is then a float32
-    copy, not the input tensor. (A NamedTuple, like :class:`~archviz.ops.base.Op`: made at import for
-    nothing but its fields.)
+    copy, not the input tensor. ``every_input``: the rule counts every input's gradient (a product's), so a
+    layer whose inputs' gradients are only partly wanted is left uncounted. (A record tuple, like
+    :class:`~archviz.ops.base.Op`: made at import for nothing but its fields.)
     """
 
     weight_macs: int = 0
@@ -42,8 +44,10 @@ class Backward(RecordTuple):
     forward_flops: int = 0
     keeps: frozenset[str] = frozenset()
     kept: int = 0
+    kept_bytes: int = 0
     kept_fixed: int = 0
     upcast: bool = False
+    every_input: bool = False  # counted for every input's gradient: a layer wanting only some is not counted
 
 
 NO_BACKWARD = Backward()
@@ -61,22 +65,42 @@ def free_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad:
     return NO_BACKWARD
 
 
-#: The backward of an activation (per output element, as TensorFlow's gradient computes it) and the
-#: tensor it reads: ReLU and ReLU6 one comparison per element on their output (``ReluGrad``,
-#: ``Relu6Grad``); softmax (grad - sum(grad x y)) x y, 4 per element on its output; the rest have no
-#: training rule yet.
-BACKWARD_ACTIVATIONS: dict[str, tuple[int, frozenset[str]]] = {
-    "linear": (0, frozenset()),
-    "relu": (1, OUTPUT),
-    "relu6": (1, OUTPUT),
-    "softmax": (4, OUTPUT),
+#: The backward of an activation, as TensorFlow's gradient computes it: (FLOPs per output element, the
+#: tensors it reads, the elements per output element of the tensors inside it that it reads). ReLU and
+#: ReLU6 1 comparison on their output (``ReluGrad``, ``Relu6Grad``); softmax (grad - sum(grad x y)) x y,
+#: 4 on its output; sigmoid 3 (``SigmoidGrad``: dy x y x (1 - y)) and tanh 3 (``TanhGrad``) on their
+#: output; elu 3 (``EluGrad``) and selu 4 (``SeluGrad``) on their output; leaky ReLU 2 (``LeakyReluGrad``)
+#: on its input; softplus 1 (its input's sigmoid, counted 0 as in the forward, times the gradient) on its
+#: input; swish 7 (its custom gradient recomputes the sigmoid of its input: 5 products, a difference and a
+#: sum); hard_sigmoid, relu6(x + 3) / 6, 2 (a quotient and ``Relu6Grad`` on its inner relu6); hard_silu,
+#: x x hard_sigmoid(x), 5 (2 products, those 2 and the sum of x's two gradients) on its input, its
+#: hard_sigmoid and its inner relu6; exact gelu, x / 2 x erfc(-x / sqrt 2), 10 (6 products, 2 negations,
+#: a square and the sum of x's two gradients; the exponential counted 0) on 3 tensors inside it.
+#: The others (mish, softsign, exponential, log_softmax, the tanh approximation of gelu) have no training
+#: rule yet.
+BACKWARD_ACTIVATIONS: dict[str, tuple[int, frozenset[str], int]] = {
+    "linear": (0, frozenset(), 0),
+    "relu": (1, OUTPUT, 0),
+    "relu6": (1, OUTPUT, 0),
+    "softmax": (4, OUTPUT, 0),
+    "sigmoid": (3, OUTPUT, 0),
+    "tanh": (3, OUTPUT, 0),
+    "elu": (3, OUTPUT, 0),
+    "selu": (4, OUTPUT, 0),
+    "leaky_relu": (2, INPUT, 0),
+    "softplus": (1, INPUT, 0),
+    "swish": (7, INPUT, 0),
+    "hard_sigmoid": (2, frozenset(), 1),
+    "hard_silu": (5, INPUT, 2),
+    "gelu": (10, frozenset(), 3),
 }
 
 
-def activation_backward(name: str | None, elements: int) -> tuple[int, frozenset[str]]:
-    """(backward FLOPs over ``elements``, the tensors kept) of an activation; an error where it has no rule."""
+def activation_backward(name: str | None, elements: int) -> tuple[int, frozenset[str], int]:
+    """(backward FLOPs over ``elements``, the tensors kept, the elements kept inside it) of an activation; an
+    error where it has no rule."""
     name = name or "linear"
     if name not in BACKWARD_ACTIVATIONS:
         raise UnsupportedOpError(f"activation {name!r} has no training rule")
-    flops, keeps = BACKWARD_ACTIVATIONS[name]
-    return flops * elements, keeps
+    flops, keeps, inside = BACKWARD_ACTIVATIONS[name]
+    return flops * elements, keeps, inside * elements

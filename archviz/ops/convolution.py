@@ -19,7 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import archviz.ops.onnx_attrs as onnx_attrs
-from archviz.ops.backward import INPUT, Backward, activation_backward
+from archviz.errors import UnsupportedOpError
+from archviz.ops.backward import INPUT, OUTPUT, Backward, activation_backward
 from archviz.ops.base import (
     Attrs,
     Cost,
@@ -112,15 +113,17 @@ def _common(attrs: Attrs, rank: int) -> dict:
 def weighted_backward(attrs: Attrs, macs: int, out: Shape, input_grad: bool) -> Backward:
     """The backward of a conv or dense layer of ``macs``: its weight gradient costs its forward MACs, and so
     does its input gradient where that is wanted; 1 per output element for the bias gradient, and the
-    activation's backward. It keeps its input (and what its activation's gradient reads)."""
-    flops, keeps = activation_backward(attrs.get("activation"), numel(out))
+    activation's backward. It keeps its input (and what its activation's gradient reads: its output, or
+    its input, the layer's output before the activation, kept inside the layer)."""
+    flops, keeps, inside = activation_backward(attrs.get("activation"), numel(out))
     bias = numel(out) if attrs.get("use_bias", True) else 0
     return Backward(
         weight_macs=macs,
         input_macs=macs if input_grad else 0,
         flops=bias + flops,
         weight_flops=bias,
-        keeps=INPUT | keeps,
+        keeps=INPUT | (keeps & OUTPUT),
+        kept=inside + (numel(out) if "input" in keeps else 0),
     )
 
 
@@ -252,6 +255,20 @@ def _separable_op(name: str, rank: int) -> Op:
         bias = out[-1] if attrs.get("use_bias", True) else 0
         return Cost(trainable=window * middle + middle * out[-1] + bias, macs=macs, flops=_flops(attrs, 2 * macs, out))
 
+    def backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool) -> Backward:
+        """Each part as a conv of its own: the weight gradients cost the forward MACs of both parts; the
+        pointwise part's input gradient (the depthwise output's) is computed wherever the depthwise weights
+        train, the depthwise part's where the input's gradient is wanted. It keeps its input and the
+        depthwise output between the parts. Explicit padding has no training rule yet."""
+        if attrs.get("padding", "valid") not in ("same", "valid"):
+            raise UnsupportedOpError(f"{name} with explicit padding has no training rule")
+        middle = shapes[0][-1] * attrs.get("depth_multiplier", 1)
+        between = numel(out) // out[-1] * middle
+        pointwise = between * out[-1]
+        depthwise = cost(attrs, shapes, out).macs - pointwise
+        rule = weighted_backward(attrs, depthwise + pointwise, out, input_grad)
+        return rule._replace(input_macs=pointwise + (depthwise if input_grad else 0), kept=rule.kept + between)
+
     def write(keras: Any, layer: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
         x, mode = padded(keras, layer, inputs[0], attrs.get("padding", "valid"), rank)
         return getattr(keras.layers, keras_class)(
@@ -272,6 +289,7 @@ def _separable_op(name: str, rank: int) -> Op:
         label=_filters_label,
         keras={keras_class: lambda c: _window_read(c, rank, filters=True, multiplier=True)},
         write=write,
+        backward=backward,
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import archviz.ops.onnx_attrs as onnx_attrs
 from archviz.errors import UnsupportedOpError
-from archviz.ops.backward import INPUT, Backward, activation_backward
+from archviz.ops.backward import INPUT, NO_BACKWARD, Backward, activation_backward
 from archviz.ops.base import (
     Attrs,
     Cost,
@@ -68,40 +68,67 @@ def _batch_norm_backward(
     beta's: 3 per element and 4 per channel. Its forward pass computes the batch statistics too (two
     means and a squared difference: 3 per element). It keeps its input (a float32 copy of it under a
     16-bit dtype: Keras computes a batch norm in float32), and per channel the batch mean and the
-    inverse standard deviation."""
-    if not (attrs.get("scale", True) and attrs.get("center", True)):
-        raise UnsupportedOpError("a batch norm without gamma or beta has no training rule")
-    if not weights_grad:  # Keras runs a frozen batch norm in inference mode: another graph, no rule yet
-        raise UnsupportedOpError("a frozen batch norm has no training rule")
+    inverse standard deviation, and where its input's gradient is wanted the mean's second copy (before
+    it is squeezed) and gamma times the inverse standard deviation: 4 per channel (5 where its axis is
+    written other than -1, as keras.applications write 3: Keras reshapes the mean and gamma). Without gamma
+    (``scale=False``) 11 per element and 8 per channel, keeping its input and 3 per channel, or where its
+    input's gradient is not wanted only beta's, a sum (1 per element), keeping nothing. A frozen batch norm
+    (no trainable weights) runs in inference mode, as Keras runs it: its input's gradient is the output's
+    times a per-channel factor, 1 per element, and it keeps that factor (1 per channel)."""
+    if not weights_grad:
+        return Backward(flops=numel(out), kept_fixed=out[-1]) if input_grad else NO_BACKWARD
+    if not attrs.get("center", True):
+        raise UnsupportedOpError("a batch norm without beta has no training rule")
     elements, channels = numel(out), out[-1]
+    if not attrs.get("scale", True):  # no gamma: 2 products less per channel; alone, beta's gradient, a sum
+        if not input_grad:
+            return Backward(flops=elements, forward_flops=3 * elements)
+        return Backward(
+            flops=11 * elements,
+            fixed_flops=8 * channels,
+            forward_flops=3 * elements,
+            keeps=INPUT,
+            kept_fixed=3 * channels,
+            upcast=True,
+        )
     if input_grad:
         flops, fixed = 11 * elements, 10 * channels
     else:
         flops, fixed = 3 * elements, 4 * channels
+    kept_fixed = (4 + ("axis" in attrs) if input_grad else 2) * channels
     return Backward(
-        flops=flops, fixed_flops=fixed, forward_flops=3 * elements, keeps=INPUT, kept_fixed=2 * channels, upcast=True
+        flops=flops, fixed_flops=fixed, forward_flops=3 * elements, keeps=INPUT, kept_fixed=kept_fixed, upcast=True
     )
 
 
 def _activation_backward(
     attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool
 ) -> Backward:
-    """:data:`~archviz.ops.base.BACKWARD_ACTIVATIONS`' rule, where the input's gradient is wanted."""
-    flops, keeps = activation_backward(attrs["fn"], numel(out))
-    return Backward(flops=flops, keeps=keeps) if input_grad else Backward()
+    """:data:`~archviz.ops.backward.BACKWARD_ACTIVATIONS`' rule, where the input's gradient is wanted."""
+    flops, keeps, inside = activation_backward(attrs["fn"], numel(out))
+    return Backward(flops=flops, keeps=keeps, kept=inside) if input_grad else Backward()
 
 
 def _batch_norm_read(config: Mapping[str, Any]) -> dict:
-    return {
+    attrs: dict[str, Any] = {
         "epsilon": float(config["epsilon"]),
         "center": bool(config.get("center", True)),
         "scale": bool(config.get("scale", True)),
     }
+    axis = config.get("axis", -1)
+    axis = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis
+    if isinstance(axis, int) and not isinstance(axis, bool) and axis != -1:
+        attrs["axis"] = axis  # written as a positive axis (keras.applications' 3): Keras reshapes its statistics
+    return attrs
 
 
 def _batch_norm_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
     return keras.layers.BatchNormalization(
-        epsilon=attrs.get("epsilon", 1e-3), center=attrs.get("center", True), scale=attrs.get("scale", True), name=name
+        axis=attrs.get("axis", -1),
+        epsilon=attrs.get("epsilon", 1e-3),
+        center=attrs.get("center", True),
+        scale=attrs.get("scale", True),
+        name=name,
     )(inputs[0])
 
 

@@ -162,16 +162,38 @@ def _elementwise_op(name: str, layer_class: str | None, raw_class: str, onnx_typ
         write=write,
         onnx=onnx,
         onnx_write=writer,
-        backward=_add_backward if name == "add" else None,
+        backward={"add": _add_backward, "multiply": _multiply_backward}.get(name),
     )
 
 
 def _add_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool) -> Backward:
-    """An add of tensors of one shape hands its gradient to each input unchanged: no arithmetic, nothing
-    kept. (Broadcast inputs would sum the gradient over the broadcast axes: no rule yet.)"""
-    if attrs.get("constants") or any(tuple(shape) != tuple(out) for shape in shapes):
-        raise UnsupportedOpError("an add of broadcast inputs has no training rule")
-    return NO_BACKWARD
+    """An add hands its gradient to each input unchanged; a broadcast input's is summed over the axes it was
+    broadcast along: 1 per output element (``Sum``); a constant added (``x + 3.0``) changes nothing. Nothing
+    kept."""
+    if attrs.get("constants") and len(shapes) != 1:
+        raise UnsupportedOpError("an add of tensors and constants has no training rule")
+    if not input_grad:
+        return NO_BACKWARD
+    broadcasts = sum(tuple(shape) != tuple(out) for shape in shapes)
+    return Backward(flops=broadcasts * numel(out), every_input=broadcasts > 0)
+
+
+def _multiply_backward(
+    attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool
+) -> Backward:
+    """A product of two tensors: each input's gradient is the output's times the other input, 1 per output
+    element, and a broadcast input's is then summed over the axes it was broadcast along, 1 per output
+    element more (``Sum``). It keeps both inputs. A tensor times a constant (``x * (1 / 6)``): the gradient
+    times it, 1 per element, keeping nothing. Products of more tensors, or of tensors and constants, have no
+    training rule yet."""
+    if not input_grad:
+        return NO_BACKWARD
+    if attrs.get("constants") == 1 and len(shapes) == 1:
+        return Backward(flops=numel(out))
+    if attrs.get("constants") or len(shapes) != 2:
+        raise UnsupportedOpError("a product of other than two tensors has no training rule")
+    broadcasts = sum(tuple(shape) != tuple(out) for shape in shapes)
+    return Backward(flops=(2 + broadcasts) * numel(out), keeps=INPUT, every_input=True)
 
 
 def _pad_shortcut_backward(
@@ -239,7 +261,31 @@ def _pad_shortcut_to_onnx(out: OnnxOut, attrs: Attrs, inputs: list[str], shapes:
 
 
 def _dropout_read(config: Mapping[str, Any]) -> dict:
-    return {"rate": float(config["rate"])}
+    attrs: dict[str, Any] = {"rate": float(config["rate"])}
+    noise = config.get("noise_shape")
+    if isinstance(noise, (list, tuple)) and noise and all(d is None or isinstance(d, int) for d in noise):
+        attrs["noise_shape"] = [d if d is None else int(d) for d in noise[1:]]  # per sample, None: the input's
+    return attrs
+
+
+def _spatial_dropout_read(config: Mapping[str, Any]) -> dict:
+    """Keras's SpatialDropout2D drops whole channels: its mask is one value per channel."""
+    return {"rate": float(config["rate"]), "noise_shape": [1, 1, None]}
+
+
+def _dropout_backward(
+    attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool
+) -> Backward:
+    """Keras's dropout in training (``tf.nn.dropout``) keeps a random mask (a bool per mask element: per
+    element, or per ``noise_shape`` value) and scales the kept values: its gradient selects the output's
+    gradient through the mask (a selection, 0) and scales it, 1 per element. A rate of 0 is the identity."""
+    if not input_grad or not attrs.get("rate"):
+        return NO_BACKWARD
+    noise = attrs.get("noise_shape")
+    if noise is not None and len(noise) != len(out):
+        raise UnsupportedOpError("a dropout whose noise shape does not match its input has no training rule")
+    mask = numel(out) if noise is None else math.prod(size if d is None else d for d, size in zip(noise, out))
+    return Backward(flops=numel(out), kept_bytes=mask)
 
 
 OPS = (
@@ -297,16 +343,18 @@ OPS = (
         keras={"Concatenate": _concat_read, "numpy.Concatenate": _concat_read},
         write=_simple(lambda k, name, a: k.layers.Concatenate(axis=a.get("axis", -1), name=name), many=True),
         onnx={"Concat": _concat_from_onnx},
+        backward=free_backward,  # each input's gradient is a slice of the output's
     ),
     Op(
         "dropout",
         Family.REGULARIZATION,
         same_shape,
         label=lambda attrs: f"rate {attrs.get('rate', 0)}",
-        keras={"Dropout": _dropout_read, "SpatialDropout2D": _dropout_read},
+        keras={"Dropout": _dropout_read, "SpatialDropout2D": _spatial_dropout_read},
         write=_simple(lambda k, name, a: k.layers.Dropout(a.get("rate", 0.0), name=name)),
         onnx={"Dropout": lambda node: {}},
         onnx_write=lambda out, attrs, inputs, shapes, shape: out.node("Identity", inputs[:1]),
+        backward=_dropout_backward,
     ),
     Op(
         "pad_shortcut",

@@ -23,6 +23,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from archviz.errors import UnsupportedOpError
+from archviz.ops.backward import NO_BACKWARD, Backward, activation_backward
 from archviz.ops.base import Attrs, Cost, Family, Op, Shape, ShapeError, numel, same_shape, single
 from archviz.ops.field import over_axes, whole
 from archviz.ops.merging import _simple
@@ -200,6 +202,20 @@ def _prelu_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) 
     return keras.layers.PReLU(shared_axes=list(shared) if shared else None, name=name)(inputs[0])
 
 
+def _unit_backward(name: str, out: Shape, input_grad: bool) -> Backward:
+    """The backward of activation ``name`` (:data:`~archviz.ops.backward.BACKWARD_ACTIVATIONS`)."""
+    flops, keeps, inside = activation_backward(name, numel(out))
+    return Backward(flops=flops, keeps=keeps, kept=inside) if input_grad else NO_BACKWARD
+
+
+def _elu_backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool) -> Backward:
+    """An ELU layer of alpha 1 is TensorFlow's ``Elu`` (``EluGrad``); another alpha scales its negative part
+    in a selection archviz has no training rule for yet."""
+    if attrs.get("alpha", 1.0) != 1.0:
+        raise UnsupportedOpError("an ELU of alpha other than 1 has no training rule")
+    return _unit_backward("elu", out, input_grad)
+
+
 OPS = (
     Op(
         "rescaling",
@@ -279,6 +295,7 @@ OPS = (
         keras={"LeakyReLU": lambda c: {"negative_slope": float(c.get("negative_slope", c.get("alpha", 0.3)))}},
         write=_simple(lambda k, name, a: k.layers.LeakyReLU(negative_slope=a.get("negative_slope", 0.3), name=name)),
         onnx={"LeakyRelu": lambda node: {"negative_slope": float(node.attrs.get("alpha", 0.01))}},
+        backward=lambda attrs, shapes, out, input_grad, weights_grad: _unit_backward("leaky_relu", out, input_grad),
     ),
     Op(
         "elu",
@@ -287,5 +304,6 @@ OPS = (
         keras={"ELU": lambda c: {"alpha": float(c.get("alpha", 1.0))}},
         write=_simple(lambda k, name, a: k.layers.ELU(alpha=a.get("alpha", 1.0), name=name)),
         onnx={"Elu": lambda node: {"alpha": float(node.attrs.get("alpha", 1.0))}},
+        backward=_elu_backward,
     ),
 )

@@ -1,15 +1,12 @@
-"""More ops that move, pick or merge values: pooling in 1, 2 and 3 dimensions, more merges, cropping,
-permuting, upsampling, 1-D padding, identity and stochastic depth (the last from keras.applications,
-as is Inception-ResNet's scaled add).
+"""More ops that pick or merge values: pooling in 1, 2 and 3 dimensions and more merges (Inception-ResNet's
+scaled add from keras.applications); the padding pairs :mod:`~archviz.ops.moves` reads too.
 
 FLOPs follow ``tf.compat.v1.profiler``: prod(window) per output of a pooling window, 1 per input
 element of a global average pool (a global max pool is free); n - 1 per output element of an
 n-way subtract, maximum or minimum (layers and raw ``keras.ops`` calls, by the rule of
 :mod:`~archviz.ops.merging`'s add and multiply), n of an n-way average (n - 1 adds and a
 divide), 2 of Inception-ResNet's scaled add (a multiply and an add), broadcast inputs costing the
-output's elements; a nearest-neighbour (or Lanczos) upsampling 2 once per call, whatever the batch
-(the scalar arithmetic of its repeat), other interpolations nothing. Cropping, permuting, padding,
-identity and stochastic depth (at inference) are free.
+output's elements.
 
 One deliberate difference: the profiler has no statistic for ``MaxPool3D`` and ``AvgPool3D`` and
 counts them as 0; archviz counts them as the 1-D and 2-D pools are counted.
@@ -18,7 +15,7 @@ counts them as 0; archviz counts them as the 1-D and 2-D pools are counted.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import archviz.ops.onnx_attrs as onnx_attrs
@@ -35,13 +32,11 @@ from archviz.ops.base import (
     nested_ints,
     ntuple,
     numel,
-    same_shape,
-    single,
     spatial_map,
     window_shape,
 )
 from archviz.ops.convolution import RANK_SUFFIX, channels_last, padded, window_label
-from archviz.ops.field import passthrough, shift, whole, window
+from archviz.ops.field import whole, window
 from archviz.ops.merging import _elementwise_op, _simple, broadcast
 
 # ---- pooling -----------------------------------------------------------------------------------
@@ -72,11 +67,15 @@ def _pool_op(name: str, kind: str, rank: int) -> Op:
     def backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool) -> Backward:
         """A max pool's gradient (``MaxPoolGrad``) routes each output's gradient to its window's maximum:
         1 per element of the (padded) input, reading the input and the output. Explicit padding pools a
-        padded copy of the input, which it keeps instead. Average pools have no training rule yet."""
-        if kind != "Max":
-            raise UnsupportedOpError(f"{name} has no training rule")
+        padded copy of the input, which it keeps instead. An average pool's (``AvgPoolGrad``) spreads each
+        output's gradient over its window: the window's area per output element (the forward's rule),
+        keeping nothing; 3D average pools have no training rule yet."""
         if not input_grad:
             return NO_BACKWARD
+        if kind != "Max":
+            if rank == 3:
+                raise UnsupportedOpError(f"{name} has no training rule")
+            return Backward(flops=math.prod(ntuple(attrs["pool"], rank)) * numel(out))
         padding = attrs.get("padding", "valid")
         if padding in ("same", "valid"):
             return Backward(flops=numel(shapes[0]), keeps=INPUT | OUTPUT)
@@ -132,10 +131,14 @@ def _global_pool_op(name: str, kind: str, rank: int, flops_per_input_element: in
 
     def backward(attrs: Attrs, shapes: Sequence[Shape], out: Shape, input_grad: bool, weights_grad: bool) -> Backward:
         """A global average pool's gradient broadcasts each channel's gradient and divides it by the count:
-        1 per input element, keeping nothing. Global max pools have no training rule yet."""
+        1 per input element, keeping nothing. A global max pool's (the gradient of a maximum) compares each
+        input element with its channel's maximum, counts the ties, divides the gradient among them and
+        multiplies by the comparison: 4 per input element, reading the input and the output."""
+        if not input_grad:
+            return NO_BACKWARD
         if kind != "Average":
-            raise UnsupportedOpError(f"{name} has no training rule")
-        return Backward(flops=numel(shapes[0])) if input_grad else NO_BACKWARD
+            return Backward(flops=4 * numel(shapes[0]), keeps=INPUT | OUTPUT)
+        return Backward(flops=numel(shapes[0]))
 
     return Op(
         name,
@@ -212,17 +215,7 @@ def _scaled_add_op() -> Op:
     )
 
 
-# ---- cropping, permute, padding, upsampling --------------------------------------------------------
-
-
-def ntuple_pairs(value: Any, n: int) -> tuple[tuple[int, int], ...]:
-    """An int, one int per axis, or one (before, after) pair per axis, as pairs."""
-    if isinstance(value, int):
-        return ((value, value),) * n
-    pairs = tuple(_pad1d(p) for p in value)
-    if len(pairs) != n:
-        raise ShapeError(f"{value} needs {n} values, one per spatial dimension")
-    return pairs
+# ---- padding pairs -------------------------------------------------------------------------------
 
 
 def _pad1d(value: Any) -> tuple[int, int]:
@@ -233,69 +226,14 @@ def _pad1d(value: Any) -> tuple[int, int]:
     return before, after
 
 
-def _crop_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
-    fmap = spatial_map(shapes, 2, "cropping2d")
-    (top, bottom), (left, right) = ntuple_pairs(attrs["cropping"], 2)
-    out = (fmap[0] - top - bottom, fmap[1] - left - right, fmap[2])
-    if min(out) < 1:
-        raise ShapeError(f"cropping {attrs['cropping']} leaves nothing of a {fmap[0]}x{fmap[1]} input")
-    return out
-
-
-def _permute_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
-    shape = single(shapes, "permute")
-    dims = tuple(attrs["dims"])
-    if sorted(dims) != list(range(1, len(shape) + 1)):
-        raise ShapeError(f"permute dims {dims} are not a permutation of the axes 1..{len(shape)} of {shape}")
-    return tuple(shape[d - 1] for d in dims)
-
-
-def _zero_pad1d_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
-    length, channels = spatial_map(shapes, 1, "zero_pad1d")
-    before, after = _pad1d(attrs["padding"])
-    return (length + before + after, channels)
-
-
-#: FLOPs once per call of UpSampling2D by interpolation: the profiler sees the scalar arithmetic of
-#: nearest's repeat and Lanczos's kernel scale, and no statistic for the resize ops themselves.
-UPSAMPLING_FIXED_FLOPS = {"nearest": 2, "bilinear": 0, "bicubic": 0, "area": 0, "lanczos3": 2, "lanczos5": 2}
-
-
-def _upsampling_shape(attrs: Attrs, shapes: Sequence[Shape]) -> Shape:
-    height, width, channels = spatial_map(shapes, 2, "upsampling2d")
-    sh, sw = ntuple(attrs["size"], 2)
-    return (height * sh, width * sw, channels)
-
-
-def _upsampling_cost(attrs: Attrs, shapes: Sequence[Shape], out: Shape) -> Cost:
-    interpolation = attrs.get("interpolation", "nearest")
-    if interpolation not in UPSAMPLING_FIXED_FLOPS:
-        raise UnsupportedOpError(f"upsampling2d interpolation {interpolation!r} has no counting rule")
-    return Cost(fixed_flops=UPSAMPLING_FIXED_FLOPS[interpolation])
-
-
-def _upsampling_read(config: Mapping[str, Any]) -> dict:
-    channels_last(config)
-    interpolation = config.get("interpolation", "nearest")
-    if interpolation not in UPSAMPLING_FIXED_FLOPS:
-        raise ValueError(f"interpolation {interpolation!r} has no counting rule")
-    return {"size": ntuple(nested_ints(config.get("size", 2)), 2), "interpolation": interpolation}
-
-
-def _from_config(key: str, convert: Callable[[Any], Any]) -> Callable[[Mapping[str, Any]], dict]:
-    def read(config: Mapping[str, Any]) -> dict:
-        channels_last(config)
-        return {key: convert(config[key])}
-
-    return read
-
-
-def _stochastic_depth_write(keras: Any, name: str, attrs: Attrs, inputs: list, out: Shape) -> Any:
-    """keras.applications' own class (it loads in safe mode: Keras finds it by its module)."""
-    import importlib
-
-    convnext = importlib.import_module(f"{keras.__name__}.src.applications.convnext")
-    return convnext.StochasticDepth(attrs.get("rate", 0.0), name=name)(inputs[0])
+def ntuple_pairs(value: Any, n: int) -> tuple[tuple[int, int], ...]:
+    """An int, one int per axis, or one (before, after) pair per axis, as pairs."""
+    if isinstance(value, int):
+        return ((value, value),) * n
+    pairs = tuple(_pad1d(p) for p in value)
+    if len(pairs) != n:
+        raise ShapeError(f"{value} needs {n} values, one per spatial dimension")
+    return pairs
 
 
 OPS = (
@@ -316,63 +254,4 @@ OPS = (
     _elementwise_op("minimum", "Minimum", "numpy.Minimum", "Min"),
     _average_op(),
     _scaled_add_op(),
-    Op(
-        "cropping2d",
-        Family.RESHAPE,
-        _crop_shape,
-        field=shift("cropping", sign=-1),
-        keras={"Cropping2D": _from_config("cropping", lambda v: ntuple_pairs(nested_ints(v), 2))},
-        write=_simple(lambda k, name, a: k.layers.Cropping2D(ntuple_pairs(a["cropping"], 2), name=name)),
-    ),
-    Op(
-        "permute",
-        Family.RESHAPE,
-        _permute_shape,
-        label=lambda attrs: "dims " + ",".join(map(str, attrs["dims"])),
-        keras={"Permute": _from_config("dims", nested_ints)},
-        write=_simple(lambda k, name, a: k.layers.Permute(tuple(a["dims"]), name=name)),
-    ),
-    Op(
-        "zero_pad1d",
-        Family.RESHAPE,
-        _zero_pad1d_shape,
-        field=shift("padding"),
-        keras={"ZeroPadding1D": _from_config("padding", lambda v: _pad1d(nested_ints(v)))},
-        write=_simple(lambda k, name, a: k.layers.ZeroPadding1D(_pad1d(a["padding"]), name=name)),
-    ),
-    Op(
-        "upsampling2d",
-        Family.RESHAPE,
-        _upsampling_shape,
-        _upsampling_cost,
-        label=lambda attrs: f"{'x'.join(map(str, ntuple(attrs['size'], 2)))} {attrs.get('interpolation', 'nearest')}",
-        keras={"UpSampling2D": _upsampling_read},
-        write=_simple(
-            lambda k, name, a: k.layers.UpSampling2D(
-                ntuple(a["size"], 2), interpolation=a.get("interpolation", "nearest"), name=name
-            )
-        ),
-        onnx={"Resize/2d": onnx_attrs.read_resize},
-    ),
-    Op(
-        "identity",
-        Family.RESHAPE,
-        same_shape,
-        field=passthrough,
-        keras={"Identity": lambda config: {}},
-        write=_simple(lambda k, name, a: k.layers.Identity(name=name)),
-        onnx={"Identity": lambda node: {}},
-        onnx_write=lambda out, attrs, inputs, shapes, shape: out.node("Identity", inputs[:1]),
-    ),
-    Op(
-        "stochastic_depth",
-        Family.REGULARIZATION,
-        same_shape,
-        label=lambda attrs: f"rate {attrs.get('rate', 0)}",
-        keras={
-            "StochasticDepth": lambda config: {"rate": float(config.get("drop_path_rate", 0.0))},
-            "DropPath": lambda config: {"rate": float(config.get("rate", 0.0))},
-        },
-        write=_stochastic_depth_write,
-    ),
 )

@@ -37,6 +37,23 @@ def totals_lines(summary: Summary) -> list[tuple[str, str]]:
     return [(metric.title, metric.sentence(summary)) for metric in shown(View.LINE, summary)]
 
 
+def totals_sections(summary: Summary) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The totals by section (:attr:`Metric.section`, "" first: the model's), each as (label, text) pairs."""
+    sections: dict[str, list[tuple[str, str]]] = {}
+    for metric in shown(View.LINE, summary):
+        sections.setdefault(metric.section, []).append((metric.title, metric.sentence(summary)))
+    return list(sections.items())
+
+
+def training_note(summary: Summary) -> list[str]:
+    """One line naming the layers a training step's totals leave out (none where it counted them all)."""
+    names = summary.training.uncounted if summary.training is not None else ()
+    if not names:
+        return []
+    listed = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return [visible(f"Not counted in training: {len(names)} layer(s) with no training rule ({listed})")]
+
+
 def _title(summary: Summary) -> str:
     record = summary.record
     parts = [summary.name]
@@ -61,10 +78,12 @@ def render_table(summary: Summary, depth: Any = None) -> str:
     header, body, numeric = _columns(summary.rows(depth))
     notes = [visible(note) for note in summary.record.notes]
     out = [_title(summary), *notes, *depth_note(summary, depth), *text_table(header, body, numeric)]
-    totals = totals_lines(summary)
-    label_width = max(len(label) for label, _ in totals)
-    out += [f"{label + ':':<{label_width + 1}} {text}" for label, text in totals]
-    out += _warning_lines(summary) + field_note_lines(summary)
+    sections = totals_sections(summary)
+    label_width = max(len(label) for _, totals in sections for label, _ in totals)
+    for section, totals in sections:
+        out += [f"{section}:"] if section else []
+        out += [f"{label + ':':<{label_width + 1}} {text}" for label, text in totals]
+    out += _warning_lines(summary) + training_note(summary) + field_note_lines(summary)
     return "\n".join(out) + "\n"
 
 
@@ -108,8 +127,11 @@ def render_markdown(summary: Summary, depth: Any = None) -> str:
         *markdown_table(header, body, numeric),
         "",
     ]
-    lines += markdown_table(["Total", ""], totals_lines(summary))
+    for section, totals in totals_sections(summary):
+        lines += ["", f"**{markdown_text(section)}**", ""] if section else []
+        lines += markdown_table(["Total", ""], totals)
     lines += ["", *(f"> {markdown_text(line)}" for line in _warning_lines(summary))] if summary.uncounted else []
+    lines += ["", *(f"> {markdown_text(line)}" for line in training_note(summary))] if training_note(summary) else []
     notes = field_note_lines(summary)
     lines += ["", *(f"> {markdown_text(line)}" for line in notes)] if notes else []
     return "\n".join(lines) + "\n"

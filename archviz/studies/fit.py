@@ -153,24 +153,24 @@ def _trained(build: Callable[..., Graph], *inputs: Any, inputs_wanted: bool, dty
 
 
 def training_by_parts(config: ResNetConfig, dtype: str = "float32") -> tuple[int, int, int, int]:
-    """(trainable params, activation values kept per sample in ``dtype`` and in float32, float32 values kept
-    per step) of a config's training step, summed from cached per-part counts; a tensor between two parts
-    is counted once, where either keeps it (:func:`archviz.core.training.kept`)."""
+    """(trainable params, activation values kept per sample in ``dtype``, bytes kept per sample whatever the
+    dtype, float32 values kept per step) of a config's training step, summed from cached per-part counts; a
+    tensor between two parts is counted once, where either keeps it (:func:`archviz.core.training.kept`)."""
     stem, stages, tail = stem_plan(config), plan(config), tail_plan(config)
     *_, shape = _part(stem_graph, stem)
     trainable, part, image = _trained(stem_graph, stem, inputs_wanted=False, dtype=dtype)
     elements, fixed, before = part.elements + (image if part.keeps_input else 0), part.fixed, part.keeps_output
-    elements32 = part.elements32
+    kept_bytes = part.bytes
     parts = [(block_graph, block) for stage in stages for block in stage] + [(tail_graph, tail)]
     for build, part_plan in parts:
         inputs = (part_plan, shape[:2]) if build is block_graph else (part_plan, shape)
         *_, shape = _part(build, *inputs)
         part_trainable, part, between = _trained(build, *inputs, inputs_wanted=True, dtype=dtype)
         trainable, elements, fixed = trainable + part_trainable, elements + part.elements, fixed + part.fixed
-        elements32 += part.elements32
+        kept_bytes += part.bytes
         elements += between if part.keeps_input and not before else 0
         before = part.keeps_output
-    return trainable, elements, elements32, fixed
+    return trainable, elements, kept_bytes, fixed
 
 
 # ---- the search ---------------------------------------------------------------------
@@ -273,12 +273,12 @@ class TrainBudget:
         return ("--training", "--batch-size", str(self.batch_size), "--optimizer", self.optimizer, *dtype)
 
     def memory(self, config: ResNetConfig, params: int) -> int:
-        trainable, elements, elements32, fixed = training_by_parts(config, self.dtype)
+        trainable, elements, kept_bytes, fixed = training_by_parts(config, self.dtype)
         return memory(
             params,
             trainable,
             elements,
-            elements32,
+            kept_bytes,
             fixed,
             optimizer=self.optimizer,
             dtype=self.dtype,

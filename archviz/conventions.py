@@ -211,8 +211,10 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "Training memory",
         "**Training memory** is the sum of four parts, in bytes. Weights: every parameter in its dtype "
         "(`mixed_float16` keeps float32 variables, as Keras's mixed precision does). Gradients: one per "
-        "trainable parameter, in the same dtype. Optimizer state: float32 slots per trainable parameter, "
-        "sgd 0, momentum 1, adam and adamw 2 (the two moments), equal to the slot variables Keras's "
+        "trainable parameter, in the same dtype. Optimizer state: slots per trainable parameter, sgd 0, "
+        "momentum 1, adam and adamw 2 (the two moments), in the weights' dtype (float32 under "
+        "`mixed_float16`, 2 bytes under `bfloat16` and `float16`, 8 under `float64`: Keras makes each slot "
+        "like its variable), equal to the slot variables Keras's "
         "optimizer builds for the exported model (its iteration counter and learning rate, scalars, left "
         "out). Activations: the tensors the backward pass reads, at the batch size in the compute dtype "
         "(2 bytes under `mixed_float16` and `bfloat16`): a convolution's and a dense layer's input (with "

@@ -70,6 +70,7 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
     fields: dict[str, FieldValue] = {}
     field_unknown: dict[str, list[str]] = {}
     field_notes: list[str] = []
+    field_reasons: dict[str, str] = {}
     for node in graph:
         declared = node.declared
         if declared is not None and declared.input_shapes is not None and all(map(known, declared.input_shapes)):
@@ -114,9 +115,13 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             trainable, non_trainable = cost.trainable, cost.non_trainable
         _check_size(node, out)
         shapes[node.name] = out
-        fields[node.name] = field = _field(node, in_shapes if node.inputs else [out], fields, ruled, field_notes)
+        refused: list[str] = []
+        field = _field(node, in_shapes if node.inputs else [out], fields, ruled, field_notes, refused)
+        fields[node.name] = field
         if field is None and node.op != "input" and all(fields[s] is not None for s in node.inputs):
-            field_unknown.setdefault(_uncounted_label(node), []).append(node.name)  # where it becomes unknown
+            label = _uncounted_label(node)
+            field_unknown.setdefault(label, []).append(node.name)  # where it becomes unknown
+            field_reasons.setdefault(label, refused[0] if refused else "no receptive-field rule for it")
         records.append(
             LayerRecord(
                 name=node.name,
@@ -152,16 +157,22 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
         warnings=warnings,
         field_unknown=field_unknown,
         field_notes=field_notes,
+        field_reasons=field_reasons,
     )
 
 
 def _field(
-    node: Node, shapes: list[tuple[int, ...]], fields: dict[str, FieldValue], ruled: bool, notes: list[str]
+    node: Node,
+    shapes: list[tuple[int, ...]],
+    fields: dict[str, FieldValue],
+    ruled: bool,
+    notes: list[str],
+    refused: list[str],
 ) -> FieldValue:
     """The receptive field of ``node``'s output by its op's rule (:mod:`archviz.ops.field`), also where an
     open input size left the layer uncounted (only a ``same`` padding may then be unknown); None where its
-    op has no rule or the rule cannot read its attributes. A merge of paths that are not aligned keeps its
-    value and adds a note."""
+    op has no rule, or where the rule cannot read its attributes (then ``refused`` gets why: never reported
+    as a missing rule). A merge of paths that are not aligned keeps its value and adds a note."""
     rule = field_rule(OPS[node.op]) if ruled else None
     if rule is None:
         return None
@@ -170,7 +181,9 @@ def _field(
     except Misaligned as error:
         notes.append(f"layer {short(node.name)}: {error}; the receptive field is the largest path's")
         return error.value
-    except (ShapeError, KeyError, TypeError, ValueError, ArithmeticError):
+    except (ShapeError, KeyError, TypeError, ValueError, ArithmeticError) as error:
+        detail = f"missing attribute {error}" if isinstance(error, KeyError) else str(error) or type(error).__name__
+        refused.append(f"its receptive-field rule refused it: {detail[:120]}")
         return None
 
 

@@ -41,6 +41,9 @@ NOT_COUNTED = "n/c"
 #: A lower bound, in a table's cell and in a sentence.
 LOWER_BOUND_MARK = "+"
 LOWER_BOUND = "lower bound: some layers not counted"
+#: An upper bound (a largest batch found with a memory that is a lower bound), before the number in a cell.
+UPPER_BOUND_MARK = "<="
+UPPER_BOUND = "upper bound: some layers not counted, so the memory per sample is a lower bound"
 
 
 class Unit(enum.StrEnum):
@@ -97,6 +100,7 @@ class Metric(NamedTuple):
     breakdown: Callable[[Summary], str] = _nothing  # its parts: ``11,689,512 trainable, 9,600 non-trainable``
     word: str = ""  # the metric in running text (``params``, ``MACs``); its title where empty
     applies: Callable[[Summary], bool] | None = None  # whether a summary has it (None: every summary)
+    upper: bool = False  # where not complete, the value is an upper bound (at most), not a lower one
 
     @property
     def in_text(self) -> str:
@@ -151,6 +155,8 @@ class Metric(NamedTuple):
         """A value in a table's cell: ``unknown``, or readable with ``+`` where it is a lower bound."""
         if value.number is None:
             return UNKNOWN
+        if not value.complete and self.upper:
+            return UPPER_BOUND_MARK + self.format(value.number)
         return self.format(value.number) + ("" if value.complete else LOWER_BOUND_MARK)
 
     def sentence(self, summary: Summary) -> str:
@@ -167,13 +173,16 @@ class Metric(NamedTuple):
         )
         words, condition, breakdown = self.words, self.condition(summary), self.breakdown(summary)
         text = number + (f" {words}" if words else "") + (f" ({condition})" if condition else "")
+        if not value.complete and self.upper:
+            return f"at most {text}" + (f": {breakdown}" if breakdown else "") + f" ({UPPER_BOUND})"
         return text + (f": {breakdown}" if breakdown else "") + ("" if value.complete else f" ({LOWER_BOUND})")
 
     def card(self, summary: Summary) -> dict[str, str]:
         """The total as a card of the report: its name (marked where a lower bound), the readable number,
         the exact one, and a line under it (its parts, what it was counted for, or the exact number)."""
         value = self.value(summary)
-        label = self.name + ("" if value.complete or value.number is None else " (lower bound)")
+        bound = " (upper bound)" if self.upper else " (lower bound)"
+        label = self.name + ("" if value.complete or value.number is None else bound)
         if value.number is None:
             return {"label": label, "value": UNKNOWN, "exact": UNKNOWN, "detail": OPEN_SIZE}
         detail = (
@@ -388,6 +397,7 @@ METRICS: tuple[Metric, ...] = (
         words="samples",
         condition=lambda s: f"training within {human_bytes(s.training.max_memory)}",
         applies=_max_batch,
+        upper=True,
     ),
 )
 

@@ -130,6 +130,8 @@ class Summary:
     warnings: list[str] = field(default_factory=list)
     field_unknown: dict[str, list[str]] = field(default_factory=dict)  # op -> layers where the field becomes unknown
     field_notes: list[str] = field(default_factory=list)  # paths that merge without being aligned
+    #: op -> why the field became unknown there: no rule for the op, or its rule refused the layer (and why)
+    field_reasons: dict[str, str] = field(default_factory=dict)
     #: the cost of a training step (:class:`~archviz.core.training.TrainingCost`), where one was asked for
     training: Any = None
 
@@ -298,6 +300,7 @@ class Summary:
             "reasons": dict(self.reasons),
             "warnings": list(self.warnings),
             "receptive_field_unknown": {op: list(names) for op, names in self.field_unknown.items()},
+            "receptive_field_reasons": dict(self.field_reasons),
             "receptive_field_notes": self.field_lines(),
         }
 

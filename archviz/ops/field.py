@@ -184,9 +184,10 @@ def shift(key: str, *, sign: int = 1) -> FieldRule:
             return field
         n = len(field.size)
         value = attrs[key]
-        pads = _explicit(value if not isinstance(value, tuple) or n != 1 else (value,), n)
-        if key == "pad_width":  # keras.ops.pad: one pair per axis, channels included
-            pads = tuple(value)[:n]
+        if key == "pad_width":  # keras.ops.pad: one pair per axis after the batch, channels included
+            pads = tuple((int(before), int(after)) for before, after in tuple(value)[:n])
+        else:
+            pads = _explicit(value if not isinstance(value, tuple) or n != 1 else (value,), n)
         return Field(
             field.size,
             field.stride,

@@ -9,7 +9,7 @@ import pytest
 import archviz
 from archviz.core.analysis import analyze_graph
 from archviz.core.graph import Graph
-from archviz.ops.field import Field
+from archviz.ops.field import GLOBAL, Field
 from archviz.render.text import render_table
 
 onnx = pytest.importorskip("onnx")
@@ -76,6 +76,89 @@ def test_an_op_with_no_rule_says_so():
     graph.add("up", "upsampling2d", graph.add("x", "input", shape=(8, 8, 3)), size=2)
     summary = analyze_graph(graph)
     assert summary.field_reasons == {"upsampling2d": "no receptive-field rule for it"}
+
+
+# ---- a held operand, ops along an axis, the note on the last spatial layer -------------------------------
+
+
+def _layerscale(tmp_path):
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv1", pads=[1, 1, 1, 1]),
+        helper.make_node("Mul", ["c", "gamma"], ["m"], name="scale"),
+        helper.make_node("Conv", ["m", "w2"], ["y"], name="conv2", pads=[1, 1, 1, 1]),
+    ]
+    inits = [weight("w", (4, 3, 3, 3)), weight("gamma", (4, 1, 1)), weight("w2", (4, 4, 3, 3))]
+    return save(model(nodes, [1, 3, 8, 8], initializers=inits), tmp_path / "layerscale.onnx")
+
+
+def test_a_held_operand_of_a_merge_has_no_field_and_leaves_the_other_path_s(tmp_path):
+    summary = archviz.analyze(_layerscale(tmp_path))
+    got = _fields(summary)
+    assert got["scale"] == Field((3, 3), (1, 1), (1, 1))
+    assert got["conv2"] == Field((5, 5), (1, 1), (2, 2))
+    assert summary.field_unknown == {}
+
+
+def test_a_held_weight_in_a_graph_is_left_out_of_the_merge():
+    graph = Graph("scale")
+    x = graph.add("x", "input", shape=(8, 8, 3))
+    conv = graph.add("conv", "conv2d", x, kernel=3, filters=3, padding="same")
+    gamma = graph.add("gamma", "weight", shape=(1, 1, 3), trainable=True)
+    graph.add("scaled", "multiply", (gamma, conv))  # the held operand first
+    summary = analyze_graph(graph)
+    assert _fields(summary)["scaled"] == Field((3, 3), (1, 1), (1, 1))
+    assert summary.field_unknown == {}
+
+
+def _one_op(tmp_path, node, name):
+    return save(model([node], [1, 3, 8, 8]), tmp_path / f"{name}.onnx")
+
+
+@pytest.mark.parametrize(
+    ("axis", "field", "along"),
+    [(1, Field((1, 1), (1, 1), (0, 0)), None), (2, None, "height"), (3, None, "width"), (-1, None, "width")],
+)
+def test_a_softmax_over_a_spatial_axis_is_not_per_position(tmp_path, axis, field, along):
+    """ONNX's NCHW axis read as channels last: 1 the channels, 2 the height, 3 and -1 the width."""
+    path = _one_op(tmp_path, helper.make_node("Softmax", ["x"], ["y"], name="sm", axis=axis), "sm")
+    summary = archviz.analyze(path)
+    assert _fields(summary)["sm"] == field
+    if along:
+        (reason,) = summary.field_reasons.values()
+        assert reason.startswith(f"its receptive-field rule refused it: it acts along the whole {along} only")
+
+
+def test_a_keras_softmax_over_the_height_and_a_mean_over_both_axes():
+    graph = Graph("keras")
+    x = graph.add("x", "input", shape=(8, 8, 3))
+    graph.add("sm", "activation", x, fn="softmax", axis=1)  # Keras's axis 1: the height
+    graph.add("mean", "mean", x, axis=(0, 1))  # keras.ops.mean over both spatial axes (the batch apart)
+    summary = analyze_graph(graph)
+    assert _fields(summary)["sm"] is None and "height" in summary.field_reasons["Activation(softmax)"]
+    assert _fields(summary)["mean"] == GLOBAL
+
+
+def test_a_matmul_along_the_width_is_not_a_per_position_dense(tmp_path):
+    node = helper.make_node("MatMul", ["x", "a"], ["y"], name="mm")
+    path = save(model([node], [1, 3, 8, 8], initializers=[weight("a", (8, 5))]), tmp_path / "mm.onnx")
+    summary = archviz.analyze(path)
+    assert _fields(summary)["mm"] is None  # its rules read it along the channels: never a guess
+    (reason,) = summary.field_reasons.values()
+    assert "the model declares" in reason
+
+
+def test_no_small_field_note_when_a_dense_layer_reads_the_flattened_map(tmp_path):
+    summary = archviz.analyze(_mismatched_gemm(tmp_path))
+    assert summary.field_lines() == []
+    graph = Graph("flat", record=archviz.core.record.ModelRecord(input_shape=(32, 32, 3)))
+    x = graph.add("conv", "conv2d", graph.add("x", "input", shape=(32, 32, 3)), kernel=3, filters=2)
+    graph.add("dense", "dense", graph.add("flat", "flatten", x), units=10)
+    assert analyze_graph(graph).field_lines() == []
+    graph = Graph("pooled", record=archviz.core.record.ModelRecord(input_shape=(32, 32, 3)))
+    x = graph.add("conv", "conv2d", graph.add("x", "input", shape=(32, 32, 3)), kernel=3, filters=2)
+    graph.add("dense", "dense", graph.add("gap", "global_avg_pool2d", x), units=10)
+    (note,) = analyze_graph(graph).field_lines()
+    assert note.endswith("conv sees 3x3 of the 32x32 input: the network cannot see the whole image before pooling")
 
 
 # ---- warnings under the table ----------------------------------------------------------------------------

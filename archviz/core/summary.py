@@ -14,7 +14,7 @@ from typing import Any
 
 from archviz.core.metrics import METRICS_BY_KEY, Value, View, row_value, shown
 from archviz.core.record import ModelRecord
-from archviz.ops import OPS
+from archviz.ops import OPS, Family
 from archviz.ops.field import Field as FieldRecord
 
 #: A receptive field "much larger" than the input: more than this many times its side, on every axis.
@@ -114,6 +114,10 @@ def resolve_depth(depth: int | str | None, max_depth: int) -> int:
     if depth > max_depth:
         raise ValueError(f"depth {depth} is beyond the model's {max_depth} levels")
     return depth
+
+
+#: Reductions that pool a feature map as a global pooling does (a mean, max or sum over positions).
+POOLING_REDUCTIONS = ("mean", "max", "sum")
 
 
 @dataclass
@@ -304,10 +308,21 @@ class Summary:
             "receptive_field_notes": self.field_lines(),
         }
 
+    def _pooled(self, last: LayerRecord) -> bool:
+        """Whether ``last``'s map is pooled (a global pooling or a mean, max or sum over it: each feature is
+        reduced without regard to where it is), not flattened into a dense layer (which weighs every
+        position apart, so sees the whole image) nor the model's output (nothing pools it)."""
+        readers = [record for record in self.records if last.name in record.inputs]
+        return bool(readers) and all(
+            record.family is Family.POOL or record.op in POOLING_REDUCTIONS for record in readers
+        )
+
     def field_lines(self) -> list[str]:
         """Notes on the receptive field: paths merged without being aligned, and how the last spatial layer's
-        field compares with the input (smaller: the network cannot see the whole image before pooling; more
-        than :data:`MUCH_LARGER` times larger: most of what a feature sees is padding)."""
+        field compares with the input (smaller, where that map is then pooled: the network cannot see the
+        whole image before pooling; more than :data:`MUCH_LARGER` times larger: most of what a feature sees
+        is padding). A map flattened into a dense layer gets no "smaller" note: the dense layer weighs each
+        position apart, so the network sees the whole image."""
         lines = list(self.field_notes)
         last, field, shape = self.last_spatial, self.receptive_field, self.record.input_shape
         if (
@@ -319,7 +334,7 @@ class Summary:
         ):
             return lines
         seen, sides = "x".join(map(str, field.size)), "x".join(map(str, shape[:-1]))
-        if any(size < side for size, side in zip(field.size, shape)):
+        if any(size < side for size, side in zip(field.size, shape)) and self._pooled(last):
             lines.append(
                 f"Receptive field: {last.name} sees {seen} of the {sides} input: the network cannot see the whole "
                 f"image before pooling"

@@ -14,6 +14,8 @@ from typing import Any
 
 from archviz.core.metrics import METRICS_BY_KEY, Value, View, row_value, shown
 from archviz.core.record import ModelRecord
+from archviz.errors import UsageError
+from archviz.limits import short
 from archviz.ops import OPS, Family
 from archviz.ops.field import Field as FieldRecord
 
@@ -98,7 +100,8 @@ class Row(Counts):
 
 
 def resolve_depth(depth: int | str | None, max_depth: int) -> int:
-    """Depth as a level: 1 stages, 2 blocks, 3 layers (or the deepest level the model has)."""
+    """Depth as a level: 1 stages, 2 blocks, 3 layers (or the deepest level the model has); anything else
+    is a :class:`~archviz.errors.UsageError`."""
     if depth is None:
         return max_depth
     if isinstance(depth, str):
@@ -107,12 +110,14 @@ def resolve_depth(depth: int | str | None, max_depth: int) -> int:
         if depth in tuple(Depth):
             return min(Depth(depth).level, max_depth) if depth != Depth.LAYERS else max_depth
         if not (depth.isascii() and depth.isdigit()):
-            raise ValueError(f"depth must be 1, 2, 3 or one of {', '.join(Depth)}; got {depth!r}")
+            raise UsageError(f"depth must be 1, 2, 3 or one of {', '.join(Depth)}; got {short(depth)}")
         depth = int(depth)
+    if isinstance(depth, bool) or not isinstance(depth, int):
+        raise UsageError(f"depth must be 1, 2, 3 or one of {', '.join(Depth)}; got {short(depth)}")
     if depth < 1:
-        raise ValueError(f"depth must be at least 1, got {depth}")
+        raise UsageError(f"depth must be at least 1, got {depth}")
     if depth > max_depth:
-        raise ValueError(f"depth {depth} is beyond the model's {max_depth} levels")
+        raise UsageError(f"depth {depth} is beyond the model's {max_depth} levels")
     return depth
 
 

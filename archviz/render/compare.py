@@ -26,7 +26,7 @@ def _summaries(entries: list[Entry]) -> list[tuple[Entry, Summary]]:
 
 
 def display_name(entry: Entry) -> str:
-    return entry.summary.name if entry.summary is not None else entry.label
+    return entry.name
 
 
 def _ratio(value: float | None) -> str:

@@ -330,6 +330,10 @@ def test_a_forward_lower_bound_makes_the_training_step_incomplete_and_the_batch_
     assert line.endswith("(upper bound: some layers not counted, so the memory per sample is a lower bound)")
     (line,) = [line for line in out.splitlines() if line.startswith("Training FLOPs:")]
     assert line.endswith("(lower bound: some layers not counted)")
+    from archviz.core.metrics import METRICS_BY_KEY
+
+    assert METRICS_BY_KEY["max_batch"].card(summary)["label"] == "Largest batch (upper bound)"
+    assert METRICS_BY_KEY["training_memory"].card(summary)["label"] == "Training memory (lower bound)"
     code, out, _ = run_cli("compare", path, "resnet20", "--training", "--max-memory", "1GiB")
     assert code == 0 and "<=1.00 M" in out and "<= Max batch: an upper bound (at most)" in out
 

@@ -260,6 +260,10 @@ def resolve(
         return Resolved(model, _exported(model) if keras_model else None)
     if loader != "auto" and not is_keras_file(model):
         raise UsageError(f"--loader {loader} applies to Keras model files (.keras, .h5)")
+    for name, given in (("unsafe", unsafe), ("custom_objects", custom_objects)):
+        if given and not is_keras_file(model):
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{name} ({flag}) applies to Keras model files (.keras, .h5), not to {short(str(model))}")
     onnx_file = not is_keras_file(model) and is_onnx_file(model)
     if not (is_keras_file(model) or is_keras_model(model) or onnx_file):
         graph = build(load_config(model, **options))

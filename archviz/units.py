@@ -156,3 +156,19 @@ def parse_size(text: str, what: str = "size") -> int:
     if not 1 <= size <= MAX_SIZE:
         raise SpecError(f"{what} must be a size from 1 B to a million TiB; got {short(text)}")
     return size
+
+
+def check_size(value: object, what: str = "size") -> int:
+    """A size given as bytes (an int) or as text (:func:`parse_size`), checked against the same range in
+    both cases; anything else is an error naming ``what``.
+
+    >>> check_size(1024), check_size("1KiB")
+    (1024, 1024)
+    """
+    if isinstance(value, str):
+        return parse_size(value, what)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"{what} must be a number of bytes or a size such as 24GiB; got {short(value)}")
+    if not 1 <= value <= MAX_SIZE:
+        raise SpecError(f"{what} must be a size from 1 B to a million TiB; got {short(value)}")
+    return value

@@ -79,7 +79,8 @@ def test_full_draws_as_asked_and_says_what_dot_did(run_cli, tmp_path):
     assert code == 0, err
     lines = err.splitlines()
     assert len(lines) == 2 and lines[0].startswith("dot: graph is too large") and "Scaling" in lines[0], lines
-    assert "--collapse or a smaller --depth" in lines[0] and "--full" not in lines[0]
+    assert "the diagram of resnet1202 is " in lines[0] and "--full" not in lines[0]
+    assert lines[0].endswith("hard to read: --depth blocks --collapse or --depth stages folds it")
 
 
 def test_dot_is_folded_as_its_svg_would_be():
@@ -91,3 +92,33 @@ def test_dot_is_folded_as_its_svg_would_be():
     assert svg.options == dot.options == DiagramOptions(depth="layers", collapse=True)
     assert svg.note == dot.note and "pt long" in dot.note
     assert fitted(summary, "dot", DiagramOptions(depth="layers"), full=True).note == ""
+
+
+def test_a_flat_model_too_long_says_what_is_long_and_offers_no_fold_it_lacks():
+    """A chain of 700 layers with no stages or blocks: drawn (nothing folds it), and the note has a subject
+    and offers no --collapse or --depth the model does not have."""
+    from archviz.core.analysis import analyze_graph
+    from archviz.core.graph import Graph
+
+    graph = Graph("flat")
+    x = graph.add("x", "input", shape=(8, 8, 3))
+    for index in range(700):
+        x = graph.add(f"r{index}", "activation", x, fn="relu")
+    drawing = fitted(analyze_graph(graph), "svg")
+    length = side(drawing.data, "svg")
+    assert length is not None and length > 20_000
+    assert drawing.note == (
+        f"the diagram of flat is {length:,.0f} pt long, hard to read: archviz found no stages or blocks in this "
+        f"model to fold it by"
+    )
+
+
+def test_a_drawing_asked_in_full_names_the_folds_the_model_has():
+    summary = archviz.analyze("resnet152")
+    note = fitted(summary, "dot", DiagramOptions(depth="layers"), full=True).note
+    assert note == ""  # DOT with --full is written without laying it out
+    drawing = fitted(summary, "svg", DiagramOptions(depth="layers"), full=True)
+    assert drawing.note.startswith("the diagram of resnet152 is ")
+    assert drawing.note.endswith(
+        "pt long, hard to read: --depth layers --collapse or --depth blocks --collapse or --depth stages folds it"
+    )

@@ -91,7 +91,7 @@ def test_mixed_precision_keeps_float32_weights_and_halves_the_activations():
     mixed = archviz.analyze("resnet50", batch_size=16, dtype="mixed_float16", training=Training("adam")).training
     bf16 = archviz.analyze("resnet50", batch_size=16, dtype="bfloat16", training=Training("adam")).training
     assert mixed.memory.weights == full.memory.weights and mixed.memory.gradients == full.memory.gradients
-    assert mixed.memory.optimizer == full.memory.optimizer == bf16.memory.optimizer  # float32 slots
+    assert mixed.memory.optimizer == full.memory.optimizer == 2 * bf16.memory.optimizer  # slots like the weights
     assert mixed.kept_per_sample == bf16.kept_per_sample < full.kept_per_sample
     # half of each kept tensor, but a batch norm keeps a float32 copy of its input (Keras upcasts it); in a
     # ResNet no other layer keeps a batch norm's input (a conv's output)
@@ -315,3 +315,81 @@ def test_a_frozen_conv_computes_no_weight_gradient_and_a_frozen_batch_norm_runs_
     # it keeps neither its input (the stem conv's output, which nothing else keeps) nor its batch statistics
     # (4 per channel), only its factor (1 per channel)
     assert step.memory.activations - frozen_step.memory.activations == 2 * 4 * elements + 3 * 4 * channels
+
+
+# ---- after review: a forward that is a lower bound, the dtypes that train, sizes checked in the library ------
+
+
+def _custom_op_file(tmp_path):
+    """An ONNX file whose one op (a custom domain's) no rule counts, forward or backward."""
+    pytest.importorskip("onnx")
+    from onnx import helper
+    from onnx_models import model, save
+
+    node = helper.make_node("Foo", ["x"], ["y"], name="f", domain="com.example")
+    built = model([node], [1, 3, 8, 8], domains=["com.example"])
+    built.graph.output[0].CopyFrom(helper.make_tensor_value_info("y", 1, [1, 3, 8, 8]))
+    return save(built, tmp_path / "custom.onnx")
+
+
+def test_a_forward_lower_bound_makes_the_training_step_incomplete_and_the_batch_an_upper_bound(run_cli, tmp_path):
+    path = _custom_op_file(tmp_path)
+    summary = archviz.analyze(path, training=Training("adam", max_memory="1MiB"))
+    assert not summary.complete
+    step = summary.training
+    assert not step.complete and step.uncounted == ("f",)
+    record = summary.to_dict()["training"]
+    assert record["complete"] is False and record["uncounted"] == ["f"]
+    code, out, _ = run_cli("summary", path, "--training", "--max-memory", "1MiB")
+    assert code == 0
+    (line,) = [line for line in out.splitlines() if line.startswith("Max batch:")]
+    assert "at most 1,000,000" in line
+    assert line.endswith("(upper bound: some layers not counted, so the memory per sample is a lower bound)")
+    (line,) = [line for line in out.splitlines() if line.startswith("Training FLOPs:")]
+    assert line.endswith("(lower bound: some layers not counted)")
+    from archviz.core.metrics import METRICS_BY_KEY
+
+    assert METRICS_BY_KEY["max_batch"].card(summary)["label"] == "Largest batch (upper bound)"
+    assert METRICS_BY_KEY["training_memory"].card(summary)["label"] == "Training memory (lower bound)"
+    code, out, _ = run_cli("compare", path, "resnet20", "--training", "--max-memory", "1GiB")
+    assert code == 0 and "<=1.00 M" in out and "<= Max batch: an upper bound (at most)" in out
+
+
+def test_a_complete_step_has_an_exact_max_batch(run_cli):
+    code, out, _ = run_cli("summary", "resnet20", "--training", "--max-memory", "1GiB")
+    (line,) = [line for line in out.splitlines() if line.startswith("Max batch:")]
+    assert "at most" not in line and "bound" not in line
+
+
+@pytest.mark.parametrize("dtype", ["float32", "mixed_float16", "bfloat16", "float16", "float64"])
+def test_the_dtypes_that_train(dtype):
+    summary = archviz.analyze("resnet20", dtype=dtype, training=Training("adam"))
+    step, kind = summary.training, DType(dtype)
+    assert step.complete
+    assert step.memory.optimizer == 2 * step.memory.gradients  # slots made like the weights
+    assert step.memory.gradients == summary.trainable_params * kind.variable_bytes
+
+
+@pytest.mark.parametrize(
+    "command", [["summary", "resnet20", "--training"], ["fit", "--max-params", "1M", "--max-train-memory", "1GiB"]]
+)
+def test_an_integer_dtype_does_not_train(run_cli, command):
+    code, out, err = run_cli(*command, "--dtype", "int8")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "--dtype" in err and "cannot train" in err
+    with pytest.raises(UsageError, match=r"dtype \(--dtype\) 'int8' cannot train"):
+        archviz.analyze("resnet20", dtype="int8", training=Training())
+
+
+@pytest.mark.parametrize("size", [10**30, 0, -5, True, 2.5, "0GiB"])
+def test_the_library_checks_a_budget_as_the_command_line_does(size):
+    with pytest.raises(SpecError, match=r"^max_memory \(--max-memory\) must be"):
+        Training(max_memory=size)
+    assert Training(max_memory=2**40 * 10**6).max_memory == 2**40 * 10**6  # the largest the CLI takes too
+
+
+def test_library_errors_name_the_parameter_and_the_option():
+    with pytest.raises(UsageError, match=r"^optimizer \(--optimizer\) must be one of"):
+        Training(optimizer="adagrad")
+    with pytest.raises(UsageError, match=r"^max_memory \(--max-memory\) 1\.0 KiB is too small for batch 1"):
+        archviz.analyze("resnet20", training=Training(max_memory=1024))

@@ -134,6 +134,30 @@ def test_optimizer_state_equals_the_variables_keras_builds(resnet20, optimizer):
     assert memory.optimizer == sum(math.prod(v.shape) * 4 for v in slots)
 
 
+@pytest.mark.parametrize("policy", ["mixed_float16", "bfloat16", "float16", "float64"])
+def test_optimizer_state_is_in_the_variables_dtype_under_each_policy(policy):
+    """Keras makes each slot like its variable: bfloat16 or float16 under those policies, float64 under
+    float64, float32 under mixed_float16 (whose variables are float32); weights and gradients likewise."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = archviz.build_keras("resnet20")
+        keras_optimizer = keras.optimizers.Adam()
+        keras_optimizer.build(model.trainable_variables)
+        slots = [v for v in keras_optimizer.variables if v.name not in {"iteration", "learning_rate"}]
+        expected = "float32" if policy == "mixed_float16" else policy
+        assert {str(v.dtype) for v in slots} == {expected}
+        memory = archviz.analyze("resnet20", dtype=policy, training=Training("adam")).training.memory
+        assert memory.optimizer == sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in slots)
+        assert memory.weights == sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in model.variables)
+        trainable = model.trainable_variables
+        assert memory.gradients == sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in trainable)
+    finally:
+        keras.config.set_dtype_policy(previous)
+        keras.backend.clear_session()
+        gc.collect()
+
+
 def test_weights_and_gradients_equal_the_model_variables(resnet20):
     memory = archviz.analyze("resnet20", training=Training("sgd")).training.memory
     assert memory.weights == sum(math.prod(v.shape) * 4 for v in resnet20.variables)

@@ -14,7 +14,7 @@ from archviz.api import CONFIG_OPTIONS, MODEL_OPTIONS, ModelOption
 from archviz.core.analysis import DType
 from archviz.core.record import Loader
 from archviz.core.summary import Depth
-from archviz.errors import ArchvizError
+from archviz.errors import ArchvizError, UsageError
 from archviz.limits import RANGES, short
 
 Decorator = Callable[[Callable], Callable]
@@ -251,5 +251,5 @@ def check_depth(summary: Any, depth: str) -> None:
 
     try:
         resolve_depth(depth, summary.max_depth)
-    except ValueError as error:
+    except UsageError as error:
         raise click.BadParameter(str(error), param_hint="'--depth'") from None

@@ -229,7 +229,10 @@ def fit(
 
     fmt = pick_format(FitResult, fmt, output)
     if max_train_memory is None and optimizer is not None:
-        raise UsageError("--optimizer applies to a training memory budget: give --max-train-memory")
+        raise UsageError(
+            "--optimizer applies to a training memory budget, which fit shows only with one: give "
+            "--max-train-memory SIZE"
+        )
     budget = None
     if max_train_memory is not None:
         budget = TrainBudget(max_train_memory, batch_size, optimizer or "adam", dtype)

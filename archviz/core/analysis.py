@@ -16,6 +16,10 @@ from archviz.ops import ACTIVATIONS, OPS, Cost, Family, ShapeError, numel, op_fo
 from archviz.ops.field import Misaligned, field_rule
 from archviz.ops.field import Value as FieldValue
 
+#: Ops whose output is not computed from an image: the model's input, and held values (a weight, a
+#: constant), which have no spatial field of their own and are left out of a merge's.
+HELD = ("input", "weight")
+
 
 class DType(enum.StrEnum):
     """The type of the values memory is counted in; its bytes are the bits its name says, over 8.
@@ -70,6 +74,8 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
     fields: dict[str, FieldValue] = {}
     field_unknown: dict[str, list[str]] = {}
     field_notes: list[str] = []
+    field_reasons: dict[str, str] = {}
+    held: set[str] = set()  # the layers that are held values (weights, constants): no spatial field
     for node in graph:
         declared = node.declared
         if declared is not None and declared.input_shapes is not None and all(map(known, declared.input_shapes)):
@@ -98,7 +104,11 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             out, cost, family, counted = declared_shape, Cost(), Family.UNKNOWN, False
             # its rules hold where only the size is open (an input of ?x?x3, what follows it)
             ruled = isinstance(error, _UnknownSize) or (isinstance(error, ShapeError) and not known(declared_shape))
+        refused: list[str] = []
         if declared_shape is not None and known(declared_shape) and declared_shape != out:
+            # the rules read the layer otherwise than the model does (an axis they do not see): no field
+            ruled = False
+            refused.append(f"its rules give the shape {out}, the model declares {declared_shape}")
             warnings.append(
                 f"layer {node.name!r}: archviz's shape rule gives {out}, the model declares "
                 f"{declared_shape}; using the declared shape"
@@ -116,9 +126,14 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
             trainable, non_trainable = cost.trainable, cost.non_trainable
         _check_size(node, out)
         shapes[node.name] = out
-        fields[node.name] = field = _field(node, in_shapes if node.inputs else [out], fields, ruled, field_notes)
-        if field is None and node.op != "input" and all(fields[s] is not None for s in node.inputs):
-            field_unknown.setdefault(_uncounted_label(node), []).append(node.name)  # where it becomes unknown
+        field = _field(node, in_shapes if node.inputs else [out], fields, ruled, field_notes, refused, held)
+        if node.op in HELD[1:]:
+            held.add(node.name)
+        fields[node.name] = field
+        if field is None and node.op not in HELD and all(fields[s] is not None for s in node.inputs):
+            label = _uncounted_label(node)
+            field_unknown.setdefault(label, []).append(node.name)  # where it becomes unknown
+            field_reasons.setdefault(label, refused[0] if refused else "no receptive-field rule for it")
         records.append(
             LayerRecord.made(
                 dict(
@@ -156,25 +171,42 @@ def analyze_graph(graph: Graph, *, batch_size: int = 1, dtype: str = "float32") 
         warnings=warnings,
         field_unknown=field_unknown,
         field_notes=field_notes,
+        field_reasons=field_reasons,
     )
 
 
 def _field(
-    node: Node, shapes: list[tuple[int, ...]], fields: dict[str, FieldValue], ruled: bool, notes: list[str]
+    node: Node,
+    shapes: list[tuple[int, ...]],
+    fields: dict[str, FieldValue],
+    ruled: bool,
+    notes: list[str],
+    refused: list[str],
+    held: set[str],
 ) -> FieldValue:
     """The receptive field of ``node``'s output by its op's rule (:mod:`archviz.ops.field`), also where an
     open input size left the layer uncounted (only a ``same`` padding may then be unknown); None where its
-    op has no rule or the rule cannot read its attributes. A merge of paths that are not aligned keeps its
-    value and adds a note."""
+    op has no rule, or where the rule cannot read its attributes (then ``refused`` gets why: never reported
+    as a missing rule). A merge of paths that are not aligned keeps its value and adds a note. An operand
+    that is a held value (``held``: a LayerScale's gamma, a constant) has no spatial field: the rule sees
+    the other operands only."""
     rule = field_rule(OPS[node.op]) if ruled else None
     if rule is None:
         return None
+    operands = [i for i, source in enumerate(node.inputs) if source not in held] if len(node.inputs) > 1 else []
+    if operands and len(operands) < len(node.inputs) and len(shapes) == len(node.inputs):
+        shapes = [shapes[i] for i in operands]
+        sources = [node.inputs[i] for i in operands]
+    else:
+        sources = list(node.inputs)
     try:
-        return rule(node.attrs, shapes, [fields[source] for source in node.inputs])
+        return rule(node.attrs, shapes, [fields[source] for source in sources])
     except Misaligned as error:
         notes.append(f"layer {short(node.name)}: {error}; the receptive field is the largest path's")
         return error.value
-    except (ShapeError, KeyError, TypeError, ValueError, ArithmeticError):
+    except (ShapeError, KeyError, TypeError, ValueError, ArithmeticError) as error:
+        detail = f"missing attribute {error}" if isinstance(error, KeyError) else str(error) or type(error).__name__
+        refused.append(f"its receptive-field rule refused it: {detail[:200]}")
         return None
 
 

@@ -42,6 +42,9 @@ NOT_COUNTED = "n/c"
 #: A lower bound, in a table's cell and in a sentence.
 LOWER_BOUND_MARK = "+"
 LOWER_BOUND = "lower bound: some layers not counted"
+#: An upper bound (a largest batch found with a memory that is a lower bound), before the number in a cell.
+UPPER_BOUND_MARK = "<="
+UPPER_BOUND = "upper bound: some layers not counted, so the memory per sample is a lower bound"
 
 
 class Unit(enum.StrEnum):
@@ -99,6 +102,7 @@ class Metric(RecordTuple):
     word: str = ""  # the metric in running text (``params``, ``MACs``); its title where empty
     applies: Callable[[Summary], bool] | None = None  # whether a summary has it (None: every summary)
     section: str = ""  # the heading its total's line sits under in the readable table ("": the model's)
+    upper: bool = False  # where not complete, the value is an upper bound (at most), not a lower one
 
     @property
     def in_text(self) -> str:
@@ -153,6 +157,8 @@ class Metric(RecordTuple):
         """A value in a table's cell: ``unknown``, or readable with ``+`` where it is a lower bound."""
         if value.number is None:
             return UNKNOWN
+        if not value.complete and self.upper:
+            return UPPER_BOUND_MARK + self.format(value.number)
         return self.format(value.number) + ("" if value.complete else LOWER_BOUND_MARK)
 
     def sentence(self, summary: Summary) -> str:
@@ -169,13 +175,16 @@ class Metric(RecordTuple):
         )
         words, condition, breakdown = self.words, self.condition(summary), self.breakdown(summary)
         text = number + (f" {words}" if words else "") + (f" ({condition})" if condition else "")
+        if not value.complete and self.upper:
+            return f"at most {text}" + (f": {breakdown}" if breakdown else "") + f" ({UPPER_BOUND})"
         return text + (f": {breakdown}" if breakdown else "") + ("" if value.complete else f" ({LOWER_BOUND})")
 
     def card(self, summary: Summary) -> dict[str, str]:
         """The total as a card of the report: its name (marked where a lower bound), the readable number,
         the exact one, and a line under it (its parts, what it was counted for, or the exact number)."""
         value = self.value(summary)
-        label = self.name + ("" if value.complete or value.number is None else " (lower bound)")
+        bound = " (upper bound)" if self.upper else " (lower bound)"
+        label = self.name + ("" if value.complete or value.number is None else bound)
         if value.number is None:
             return {"label": label, "value": UNKNOWN, "exact": UNKNOWN, "detail": OPEN_SIZE}
         detail = (
@@ -398,6 +407,7 @@ METRICS: tuple[Metric, ...] = (
         condition=lambda s: f"training within {human_bytes(s.training.max_memory)}",
         applies=_max_batch,
         section=TRAINING_SECTION,
+        upper=True,
     ),
 )
 

@@ -14,7 +14,9 @@ from typing import Any
 from archviz.core.metrics import METRICS_BY_KEY, Value, View, row_value, shown
 from archviz.core.record import ModelRecord
 from archviz.datarecord import DataRecord
-from archviz.ops import OPS
+from archviz.errors import UsageError
+from archviz.limits import short
+from archviz.ops import OPS, Family
 from archviz.ops.field import Field as FieldRecord
 
 #: A receptive field "much larger" than the input: more than this many times its side, on every axis.
@@ -95,7 +97,8 @@ class Row(Counts, frozen=True, kw_only=True):
 
 
 def resolve_depth(depth: int | str | None, max_depth: int) -> int:
-    """Depth as a level: 1 stages, 2 blocks, 3 layers (or the deepest level the model has)."""
+    """Depth as a level: 1 stages, 2 blocks, 3 layers (or the deepest level the model has); anything else
+    is a :class:`~archviz.errors.UsageError`."""
     if depth is None:
         return max_depth
     if isinstance(depth, str):
@@ -104,13 +107,19 @@ def resolve_depth(depth: int | str | None, max_depth: int) -> int:
         if depth in tuple(Depth):
             return min(Depth(depth).level, max_depth) if depth != Depth.LAYERS else max_depth
         if not (depth.isascii() and depth.isdigit()):
-            raise ValueError(f"depth must be 1, 2, 3 or one of {', '.join(Depth)}; got {depth!r}")
+            raise UsageError(f"depth must be 1, 2, 3 or one of {', '.join(Depth)}; got {short(depth)}")
         depth = int(depth)
+    if isinstance(depth, bool) or not isinstance(depth, int):
+        raise UsageError(f"depth must be 1, 2, 3 or one of {', '.join(Depth)}; got {short(depth)}")
     if depth < 1:
-        raise ValueError(f"depth must be at least 1, got {depth}")
+        raise UsageError(f"depth must be at least 1, got {depth}")
     if depth > max_depth:
-        raise ValueError(f"depth {depth} is beyond the model's {max_depth} levels")
+        raise UsageError(f"depth {depth} is beyond the model's {max_depth} levels")
     return depth
+
+
+#: Reductions that pool a feature map as a global pooling does (a mean, max or sum over positions).
+POOLING_REDUCTIONS = ("mean", "max", "sum")
 
 
 class Summary(DataRecord):
@@ -126,6 +135,8 @@ class Summary(DataRecord):
     warnings: list[str] = []
     field_unknown: dict[str, list[str]] = {}  # op -> layers where the field becomes unknown
     field_notes: list[str] = []  # paths that merge without being aligned
+    #: op -> why the field became unknown there: no rule for the op, or its rule refused the layer (and why)
+    field_reasons: dict[str, str] = {}
     #: the cost of a training step (:class:`~archviz.core.training.TrainingCost`), where one was asked for
     training: Any = None
 
@@ -296,13 +307,25 @@ class Summary(DataRecord):
             "reasons": dict(self.reasons),
             "warnings": list(self.warnings),
             "receptive_field_unknown": {op: list(names) for op, names in self.field_unknown.items()},
+            "receptive_field_reasons": dict(self.field_reasons),
             "receptive_field_notes": self.field_lines(),
         }
 
+    def _pooled(self, last: LayerRecord) -> bool:
+        """Whether ``last``'s map is pooled (a global pooling or a mean, max or sum over it: each feature is
+        reduced without regard to where it is), not flattened into a dense layer (which weighs every
+        position apart, so sees the whole image) nor the model's output (nothing pools it)."""
+        readers = [record for record in self.records if last.name in record.inputs]
+        return bool(readers) and all(
+            record.family is Family.POOL or record.op in POOLING_REDUCTIONS for record in readers
+        )
+
     def field_lines(self) -> list[str]:
         """Notes on the receptive field: paths merged without being aligned, and how the last spatial layer's
-        field compares with the input (smaller: the network cannot see the whole image before pooling; more
-        than :data:`MUCH_LARGER` times larger: most of what a feature sees is padding)."""
+        field compares with the input (smaller, where that map is then pooled: the network cannot see the
+        whole image before pooling; more than :data:`MUCH_LARGER` times larger: most of what a feature sees
+        is padding). A map flattened into a dense layer gets no "smaller" note: the dense layer weighs each
+        position apart, so the network sees the whole image."""
         lines = list(self.field_notes)
         last, field, shape = self.last_spatial, self.receptive_field, self.record.input_shape
         if (
@@ -314,7 +337,7 @@ class Summary(DataRecord):
         ):
             return lines
         seen, sides = "x".join(map(str, field.size)), "x".join(map(str, shape[:-1]))
-        if any(size < side for size, side in zip(field.size, shape)):
+        if any(size < side for size, side in zip(field.size, shape)) and self._pooled(last):
             lines.append(
                 f"Receptive field: {last.name} sees {seen} of the {sides} input: the network cannot see the whole "
                 f"image before pooling"

@@ -18,13 +18,24 @@ from typing import Any
 from archviz.core.analysis import DType
 from archviz.core.optimizer import Optimizer
 from archviz.core.summary import Summary
-from archviz.errors import SpecError, UnsupportedOpError, UsageError
-from archviz.limits import MAX_BATCH
+from archviz.errors import UnsupportedOpError, UsageError
+from archviz.limits import MAX_BATCH, short
 from archviz.ops import OPS, numel
-from archviz.units import human_bytes, parse_size
+from archviz.units import check_size, human_bytes
 
-#: Bytes of an optimizer's slot value and of a batch norm's kept statistic: float32 whatever the policy.
+#: Bytes of a batch norm's kept statistic and of an upcast copy: float32 whatever the policy.
 FLOAT32_BYTES = 4
+
+#: The dtypes a training step is counted in (an integer dtype does not train).
+TRAINING_DTYPES = (DType.FLOAT32, DType.MIXED_FLOAT16, DType.BFLOAT16, DType.FLOAT16, DType.FLOAT64)
+
+
+def check_training_dtype(dtype: str) -> None:
+    """Refuse a dtype no training step is counted in (``int8``), in one line naming the parameter."""
+    if dtype not in TRAINING_DTYPES:
+        raise UsageError(
+            f"dtype (--dtype) {short(dtype)} cannot train: a training step is counted in {', '.join(TRAINING_DTYPES)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -37,13 +48,11 @@ class Training:
 
     def __post_init__(self) -> None:
         if self.optimizer not in tuple(Optimizer):
-            raise UsageError(f"--optimizer must be one of {', '.join(Optimizer)}; got {self.optimizer!r}")
-        if isinstance(self.max_memory, str):
-            object.__setattr__(self, "max_memory", parse_size(self.max_memory, "--max-memory"))
-        elif self.max_memory is not None and (
-            isinstance(self.max_memory, bool) or not isinstance(self.max_memory, int) or self.max_memory < 1
-        ):
-            raise SpecError(f"--max-memory must be a positive number of bytes; got {self.max_memory!r}")
+            raise UsageError(
+                f"optimizer (--optimizer) must be one of {', '.join(Optimizer)}; got {short(self.optimizer)}"
+            )
+        if self.max_memory is not None:
+            object.__setattr__(self, "max_memory", check_size(self.max_memory, "max_memory (--max-memory)"))
 
 
 @dataclass(frozen=True)
@@ -88,7 +97,7 @@ class TrainingCost:
     kept_fixed: int  # activation bytes once per step
     max_memory: int | None = None
     max_batch: int | None = None
-    uncounted: tuple[str, ...] = ()  # layers on a gradient path with no training rule
+    uncounted: tuple[str, ...] = ()  # layers the forward could not count, or on a gradient path with no training rule
 
     @property
     def complete(self) -> bool:
@@ -226,7 +235,7 @@ def memory(
     return Memory(
         weights=params * kind.variable_bytes,
         gradients=trainable * kind.variable_bytes,
-        optimizer=Optimizer(optimizer).slots * trainable * FLOAT32_BYTES,
+        optimizer=Optimizer(optimizer).slots * trainable * kind.variable_bytes,  # slots are made like the weights
         activations=batch * (kept_per_sample * kind.compute_bytes + kept_bytes_per_sample) + kept_fixed * FLOAT32_BYTES,
     )
 
@@ -234,6 +243,7 @@ def memory(
 def training_cost(summary: Summary, training: Training) -> TrainingCost:
     """The training step of ``summary``'s model with ``training``'s optimizer, at the summary's batch size and
     dtype; with a memory budget, the largest batch whose step fits in it."""
+    check_training_dtype(summary.dtype)
     step = _walk(summary)
     batch = summary.batch_size
 
@@ -259,13 +269,21 @@ def training_cost(summary: Summary, training: Training) -> TrainingCost:
         memory=at(batch),
         kept_per_sample=step.kept * DType(summary.dtype).compute_bytes + step.kept_bytes,
         kept_fixed=step.kept_fixed * FLOAT32_BYTES,
-        uncounted=step.uncounted,
+        uncounted=_uncounted(summary, step),
     )
     if training.max_memory is None:
         return cost
     budget = int(training.max_memory)
     fits = max_batch(at, budget, f"{summary.name} needs {{need}} to train with {training.optimizer} in {summary.dtype}")
     return TrainingCost(**{**cost.__dict__, "max_memory": budget, "max_batch": fits})
+
+
+def _uncounted(summary: Summary, step: _Step) -> tuple[str, ...]:
+    """The layers a training step leaves out, in graph order: those the forward pass could not count (their
+    MACs, FLOPs and kept tensors are missing from the step too) and those on a gradient path with no
+    training rule."""
+    left_out = set(step.uncounted)
+    return tuple(record.name for record in summary.records if not record.counted or record.name in left_out)
 
 
 def max_batch(at: Callable[[int], Memory], budget: int, needs: str) -> int:
@@ -276,7 +294,9 @@ def max_batch(at: Callable[[int], Memory], budget: int, needs: str) -> int:
     one = at(1)
     if one.total > budget:
         need = f"{human_bytes(one.total)} ({one.parts()})"
-        raise UsageError(f"--max-memory {human_bytes(budget)} is too small for batch 1: {needs.format(need=need)}")
+        raise UsageError(
+            f"max_memory (--max-memory) {human_bytes(budget)} is too small for batch 1: {needs.format(need=need)}"
+        )
     per_sample = one.activations - at(0).activations
     batch = MAX_BATCH if per_sample == 0 else min(MAX_BATCH, max(1, (budget - at(0).total) // per_sample))
     while batch > 1 and at(batch).total > budget:

@@ -103,8 +103,10 @@ def per_position(attrs: Attrs, shapes: Sequence[Shape], fields: Sequence[Value])
 
 
 def over_axes(key: str, *, batch_counted: bool) -> FieldRule:
-    """An op over ``attrs[key]`` axes (a reduction, a normalization): global where they include a spatial
-    axis (None: every axis), else per position. ``batch_counted``: the axes count the batch as 0 (Keras's)."""
+    """An op over ``attrs[key]`` axes (a reduction, a normalization): global where they include every
+    spatial axis (None: every axis), per position where they include none; over some spatial axes only
+    (a mean over the width) the rule refuses the layer, saying why (the field is then unknown).
+    ``batch_counted``: the axes count the batch as 0 (Keras's)."""
 
     def rule(attrs: Attrs, shapes: Sequence[Shape], fields: Sequence[Value]) -> Value:
         shape = shapes[0] if shapes else ()
@@ -114,9 +116,25 @@ def over_axes(key: str, *, batch_counted: bool) -> FieldRule:
         values = (axes,) if isinstance(axes, int) else tuple(axes)
         indices = {(a - 1 if a > 0 else len(shape) + a) if batch_counted else a % max(len(shape), 1) for a in values}
         spatial = set(range(len(shape) - 1))
-        return whole(attrs, shapes, fields) if indices & spatial else _one(fields)
+        hit = indices & spatial
+        if not hit:
+            return _one(fields)
+        if hit == spatial:
+            return whole(attrs, shapes, fields)
+        names = AXES.get(len(spatial), tuple(f"axis {i}" for i in range(len(spatial))))
+        along = " and ".join(names[i] for i in sorted(hit))
+        raise ValueError(f"it acts along the whole {along} only, which a size and a stride cannot say")
 
     return rule
+
+
+def along_axis(attrs: Attrs, shapes: Sequence[Shape], fields: Sequence[Value]) -> Value:
+    """An op along one axis (a softmax over ``attrs["axis"]``, Keras's number, the batch 0; absent: the
+    channels): each position's own where the axis is the channels, global where it is a spatial axis (a
+    softmax over the width mixes every column)."""
+    if attrs.get("axis") is None:
+        return passthrough(attrs, shapes, fields)
+    return over_axes("axis", batch_counted=True)(attrs, shapes, fields)
 
 
 def _same_before(size: int, span: int, stride: int) -> int | None:
@@ -183,9 +201,10 @@ def shift(key: str, *, sign: int = 1) -> FieldRule:
             return field
         n = len(field.size)
         value = attrs[key]
-        pads = _explicit(value if not isinstance(value, tuple) or n != 1 else (value,), n)
-        if key == "pad_width":  # keras.ops.pad: one pair per axis, channels included
-            pads = tuple(value)[:n]
+        if key == "pad_width":  # keras.ops.pad: one pair per axis after the batch, channels included
+            pads = tuple((int(before), int(after)) for before, after in tuple(value)[:n])
+        else:
+            pads = _explicit(value if not isinstance(value, tuple) or n != 1 else (value,), n)
         return Field(
             field.size,
             field.stride,

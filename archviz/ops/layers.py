@@ -30,7 +30,7 @@ from archviz.ops.base import (
     single,
 )
 from archviz.ops.convolution import conv_op, weighted_backward
-from archviz.ops.field import per_position
+from archviz.ops.field import along_axis, per_position
 
 
 def _with_activation(attrs: dict, config: Mapping[str, Any]) -> dict:
@@ -319,6 +319,7 @@ OPS = (
         Family.ACTIVATION,
         same_shape,
         _activation_cost,
+        field=along_axis,
         label=lambda attrs: str(attrs.get("fn", "")),
         keras={
             "Activation": _activation_read,

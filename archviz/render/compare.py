@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from archviz import __version__
 from archviz.conventions import conventions_for
-from archviz.core.metrics import LOWER_BOUND_MARK, Value, View, row_value, shown
+from archviz.core.metrics import LOWER_BOUND_MARK, UPPER_BOUND_MARK, Value, View, row_value, shown
 from archviz.core.summary import Summary
 from archviz.render.tables import csv_table, markdown_table, text_table
 from archviz.render.templating import render_template
@@ -26,7 +26,7 @@ def _summaries(entries: list[Entry]) -> list[tuple[Entry, Summary]]:
 
 
 def display_name(entry: Entry) -> str:
-    return entry.summary.name if entry.summary is not None else entry.label
+    return entry.name
 
 
 def _ratio(value: float | None) -> str:
@@ -115,16 +115,22 @@ def _render_text(entries: list[Entry], fmt: str) -> str:
         lines += ["", f"**{stage_heading()}**" if fmt == "markdown" else f"{stage_heading()}:", ""]
         lines += table(stage_header, stage_body, set(range(1, len(stage_header))))
     bounded = [
-        metric.title
+        metric
         for metric in shown(View.COMPARE)
         if any(e.summary is not None and _bounded(e.summary.value(metric.key)) for e in entries)
     ]
-    if bounded:
-        lines += [
-            "",
-            f"{LOWER_BOUND_MARK} {' and '.join(bounded)}: a lower bound, some layers not counted "
-            f"(see archviz summary).",
-        ]
+    lower = [metric.title for metric in bounded if not metric.upper]
+    upper = [metric.title for metric in bounded if metric.upper]
+    lines += [""] if bounded else []
+    if lower:
+        lines.append(
+            f"{LOWER_BOUND_MARK} {' and '.join(lower)}: a lower bound, some layers not counted (see archviz summary)."
+        )
+    if upper:
+        lines.append(
+            f"{UPPER_BOUND_MARK} {' and '.join(upper)}: an upper bound (at most), some layers not counted "
+            f"(see archviz summary)."
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -96,7 +96,7 @@ def fitted(summary: Summary, fmt: str, options: DiagramOptions | None = None, *,
         except DiagramTooLarge as error:
             if last:
                 raise
-            why = why or "has " + str(error).split(":")[0].split(";")[0]
+            why = why or "has " + str(error).split(":")[0].split(";")[0].removesuffix(" at this depth")
             continue
         nodes = builder.count + len(builder.adds)
         estimate = nodes * NODE_LENGTH
@@ -117,11 +117,20 @@ def fitted(summary: Summary, fmt: str, options: DiagramOptions | None = None, *,
         if warnings:  # dot's own words (a PNG scaled down to fit cairo), never swallowed
             note = "; ".join(filter(None, [note, "dot: " + warnings[0].removeprefix("dot: ")]))
         if length is not None and length > most:
-            note = "; ".join(
-                filter(None, [note, f"{length:,.0f} pt long, hard to read: --collapse or a smaller --depth folds it"])
-            )
+            note = "; ".join(filter(None, [note, _too_long(summary, view, length)]))
         return Drawing(data, fmt, view, note)
     raise AssertionError("the last view is always drawn")  # pragma: no cover
+
+
+def _too_long(summary: Summary, drawn: DiagramOptions, length: float) -> str:
+    """What a drawing past the limit is, and only the folds this model has (none for a flat model)."""
+    smaller = [describe(summary, view) for view in folds(summary, drawn)[1:]]
+    advice = (
+        f": {' or '.join(smaller)} folds it"
+        if smaller
+        else ": archviz found no stages or blocks in this model to fold it by"
+    )
+    return f"the diagram of {summary.name} is {length:,.0f} pt long, hard to read" + advice
 
 
 def _note(summary: Summary, asked: DiagramOptions, drawn: DiagramOptions, why: str) -> str:

@@ -75,12 +75,8 @@ def diagram(
     options (``input_shape``, ``shortcut``, ...) as :func:`archviz.analyze` takes them."""
     from archviz.api import analyze
     from archviz.core.summary import resolve_depth
-    from archviz.errors import UsageError
 
     summary = model if isinstance(model, Summary) else analyze(model, **options)
-    try:
-        resolve_depth(depth, summary.max_depth)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    resolve_depth(depth, summary.max_depth)  # a UsageError for a depth the model does not have
     drawn = DiagramOptions(depth=depth, rankdir=rankdir.upper(), macs=macs, collapse=collapse, legend=legend)
     return Diagram(summary, drawn, full)

@@ -83,8 +83,22 @@ def render_table(summary: Summary, depth: Any = None) -> str:
     for section, totals in sections:
         out += [f"{section}:"] if section else []
         out += [f"{label + ':':<{label_width + 1}} {text}" for label, text in totals]
-    out += _warning_lines(summary) + training_note(summary) + field_note_lines(summary)
+    out += _warning_lines(summary) + model_warning_lines(summary) + training_note(summary) + field_note_lines(summary)
     return "\n".join(out) + "\n"
+
+
+#: How many of a summary's warnings the table prints; the rest are counted in one line (JSON has them all).
+MAX_WARNINGS = 5
+
+
+def model_warning_lines(summary: Summary) -> list[str]:
+    """The summary's warnings (a declared shape or params that differ from the rule's), one line each, at
+    most :data:`MAX_WARNINGS` of them and a line saying how many more."""
+    lines = [visible(f"Warning: {warning}") for warning in summary.warnings[:MAX_WARNINGS]]
+    if len(summary.warnings) > MAX_WARNINGS:
+        more = len(summary.warnings) - MAX_WARNINGS
+        lines.append(f"Warning: {more:,} more (all of them in --format json)")
+    return lines
 
 
 def _warning_lines(summary: Summary) -> list[str]:
@@ -111,7 +125,7 @@ def field_note_lines(summary: Summary) -> list[str]:
             visible(
                 f"Receptive field unknown after {len(names)} layer(s) of type {op} ({', '.join(names[:3])}"
                 + (", ..." if len(names) > 3 else "")
-                + "): no receptive-field rule for it"
+                + f"): {summary.field_reasons.get(op, 'no receptive-field rule for it')}"
             )
         )
     return lines
@@ -132,7 +146,7 @@ def render_markdown(summary: Summary, depth: Any = None) -> str:
         lines += markdown_table(["Total", ""], totals)
     lines += ["", *(f"> {markdown_text(line)}" for line in _warning_lines(summary))] if summary.uncounted else []
     lines += ["", *(f"> {markdown_text(line)}" for line in training_note(summary))] if training_note(summary) else []
-    notes = field_note_lines(summary)
+    notes = model_warning_lines(summary) + field_note_lines(summary)
     lines += ["", *(f"> {markdown_text(line)}" for line in notes)] if notes else []
     return "\n".join(lines) + "\n"
 

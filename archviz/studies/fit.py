@@ -20,7 +20,7 @@ from typing import Any
 from archviz.core.analysis import analyze_graph
 from archviz.core.graph import Graph
 from archviz.core.metrics import View, shown
-from archviz.core.training import Kept, Training, kept, memory
+from archviz.core.training import Kept, Training, check_training_dtype, kept, memory
 from archviz.errors import ArchvizError, UsageError
 from archviz.limits import check
 from archviz.ops import numel
@@ -264,6 +264,7 @@ class TrainBudget:
 
     def __post_init__(self) -> None:
         Training(self.optimizer, self.max_memory)  # the same checks as a training step's options
+        check_training_dtype(self.dtype)
         check("batch_size", self.batch_size, "--batch-size")
 
     @property

@@ -384,3 +384,14 @@ def test_the_standalone_svg_names_fallback_fonts():
     svg = render(archviz.analyze("resnet18"), "svg", DiagramOptions(depth="stages")).decode()
     assert 'font-family="DejaVu Sans, Verdana, Arial, sans-serif"' in svg
     assert 'font-family="DejaVu Sans"' not in svg
+
+
+def test_a_long_part_lists_ten_rows_at_most():
+    """A part of twelve convs (no block) is one box of nine rows and a tenth that counts the rest."""
+    graph = Graph("long stem")
+    x = graph.add("input", "input", shape=(8, 8, 3))
+    for index in range(12):
+        x = graph.add(f"stem.conv{index}", "conv2d", x, filters=index + 1, kernel=(3, 3), padding="same")
+    graph.add("stage.block.conv", "conv2d", x, filters=4, kernel=(1, 1))
+    shown = rows_of(node_label(parse(analyze_graph(graph), DiagramOptions()), "stem"))
+    assert shown[1:11] == [f"3x3, {width}" for width in range(1, 10)] + ["… 3 more rows"], shown  # after "group"

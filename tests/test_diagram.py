@@ -8,13 +8,15 @@ import sys
 
 import pydot
 import pytest
-from conftest import GOLDEN, SPECS
+from conftest import GOLDEN, ROOT, SPECS
 
 import archviz
 from archviz.core.analysis import analyze_graph
 from archviz.core.graph import Graph
 from archviz.render.diagram import DiagramOptions, dot_source, render
 from archviz.render.dot_text import anchor, dot_id
+
+ONNX = ROOT / "examples" / "onnx"
 
 GOLDEN_CASES = {
     "resnet18_stages.dot": ("resnet18", {}, DiagramOptions(depth="stages")),
@@ -72,9 +74,14 @@ def all_subgraphs(graph):
 
 @pytest.mark.parametrize("depth, level", [("stages", 1), ("blocks", 2), ("layers", 3)])
 def test_one_node_per_row_at_each_depth(depth, level):
+    """A node per row at each depth; at block depth the stem and the head are one row each, as blocks are."""
     summary = archviz.analyze("resnet34")
     graph = parse(summary, DiagramOptions(depth=depth, legend=False))
-    assert sorted(drawn_rows(graph)) == sorted(row.name for row in summary.rows(level))
+    rows = [row.name for row in summary.rows(level)]
+    if depth == "blocks":
+        rows = [name for name in rows if not name.startswith(("stem.", "head."))] + ["stem", "head"]
+    assert sorted(drawn_rows(graph)) == sorted(rows)
+    assert ("stem.conv1" in rows) == (depth == "layers")
 
 
 def test_layer_depth_clusters_blocks_inside_stages():
@@ -262,7 +269,9 @@ def test_block_depth_draws_body_add_and_shortcut_as_the_paper():
     assert ("layer2.block1", add("layer2.block1"), "", None) in edges  # body into its add
     assert (add("layer1.block3"), add("layer2.block1"), "1x1/2, 512 projection", "bold") in edges
     assert (add("layer2.block1"), add("layer2.block2"), "identity", "dashed") in edges
-    assert ("stem.pool", add("layer1.block1"), "1x1, 256 projection", "bold") in edges
+    assert ("stem", add("layer1.block1"), "1x1, 256 projection", "bold") in edges  # from the stem's box
+    assert ("input", "stem", "", None) in edges and ("stem", "layer1.block1", "", None) in edges
+    assert (add("layer4.block3"), "head", "", None) in edges
     assert not any(a == "layer2.block1" and b == "layer2.block2" for a, b, _, _ in edges)  # no edge twice
     assert "+" in node_label(graph, add("layer2.block1"))
     caption = node_label(graph, dot_id("layer3+caption"))
@@ -294,6 +303,38 @@ def test_block_boxes_show_their_inside(model, block, rows):
     shown = rows_of(label)
     start = shown.index(rows[0])
     assert shown[start : start + len(rows)] == rows, shown
+
+
+@pytest.mark.parametrize(
+    "model, options, part, rows",
+    [
+        ("resnet50", {}, "stem", ["7x7/2, 64", "batch norm, relu", "3x3/2 max pool", "56x56x64", "9.66 k params"]),
+        ("resnet50", {}, "head", ["global average pool", "fc, 1000", "1000", "2.05 M params"]),
+        ("resnet20", {}, "stem", ["3x3, 16", "batch norm, relu", "32x32x16", "496 params"]),
+        ("resnet20", {}, "head", ["global average pool", "fc, 10", "10", "650 params"]),
+        ("resnet50v2", {}, "stem", ["7x7/2, 64", "3x3/2 max pool", "56x56x64"]),  # no BN before the pool
+        ("resnet50v2", {}, "post", ["post-activation", "batch norm, relu", "7x7x2048"]),
+        (
+            "resnet50",
+            {"stem": "deep"},
+            "stem",
+            ["3x3/2, 32", "batch norm, relu", "3x3, 32", "batch norm, relu", "3x3, 64", "batch norm, relu"],
+        ),
+        (str(ONNX / "tiny_resnet50.onnx"), {}, "stem", ["7x7/2, 4, relu", "3x3/2 max pool", "16x16x4"]),
+        (str(ONNX / "tiny_resnet50.onnx"), {}, "head", ["global average pool", "fc, 10"]),  # no row for the flatten
+    ],
+)
+def test_the_stem_and_the_head_are_one_box_each_at_block_depth(model, options, part, rows):
+    """As the paper's Table 1 has them: one row each, their layers in the block boxes' words, with the
+    part's shape and params; at layer depth each layer is its own node still."""
+    summary = archviz.analyze(model, **options)
+    graph = parse(summary, DiagramOptions())
+    shown = rows_of(node_label(graph, part))
+    assert shown[: len(rows)] == rows, shown
+    members = {record.name for record in summary.records if record.key(1) == part}
+    assert len(members) >= 2 and not members & set(drawn_rows(graph))
+    layers = set(re.findall(r'id="?node_(\w+)', dot_source(summary, DiagramOptions(depth="layers"))))
+    assert anchor(part) not in layers and {anchor(name) for name in members} <= layers
 
 
 def test_option_a_and_collapse_keep_their_marks():
@@ -343,3 +384,14 @@ def test_the_standalone_svg_names_fallback_fonts():
     svg = render(archviz.analyze("resnet18"), "svg", DiagramOptions(depth="stages")).decode()
     assert 'font-family="DejaVu Sans, Verdana, Arial, sans-serif"' in svg
     assert 'font-family="DejaVu Sans"' not in svg
+
+
+def test_a_long_part_lists_ten_rows_at_most():
+    """A part of twelve convs (no block) is one box of nine rows and a tenth that counts the rest."""
+    graph = Graph("long stem")
+    x = graph.add("input", "input", shape=(8, 8, 3))
+    for index in range(12):
+        x = graph.add(f"stem.conv{index}", "conv2d", x, filters=index + 1, kernel=(3, 3), padding="same")
+    graph.add("stage.block.conv", "conv2d", x, filters=4, kernel=(1, 1))
+    shown = rows_of(node_label(parse(analyze_graph(graph), DiagramOptions()), "stem"))
+    assert shown[1:11] == [f"3x3, {width}" for width in range(1, 10)] + ["… 3 more rows"], shown  # after "group"

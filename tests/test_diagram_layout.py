@@ -1,12 +1,14 @@
 """Diagrams laid out by the real ``dot -Tjson``: no edge's curve enters a caption's box."""
 
 import json
+import re
 import subprocess
 
 import pytest
 
 import archviz
 from archviz.render.diagram import DiagramOptions, dot_source
+from archviz.render.dot_text import dot_id
 
 #: A preset of every family: basic, bottleneck, ResNeXt, wide, CIFAR (option A), pre-activation
 #: (Keras v2, and CIFAR wide pre-activation), and plain (no shortcut).
@@ -137,3 +139,44 @@ def test_the_main_path_is_straight_at_layer_depth(model, rankdir):
     assert spine_offsets(drawn, rankdir) < 3
     names = {obj["name"] for obj in drawn["objects"] if obj.get("group") == "spine"}
     assert "stem.conv1" in names and not any(name.endswith(".shortcut") for name in names)
+
+
+@pytest.mark.parametrize(
+    ("model", "first", "parts"),
+    [
+        (
+            "keras ResNet50",
+            "conv2.block1",
+            {
+                "stem": ["7x7/2, 64", "batch norm, relu", "3x3/2 max pool", "56x56x64"],
+                "head": ["global average pool", "fc, 1000, softmax", "1000"],
+            },
+        ),
+        (
+            "keras MobileNetV2",
+            "stage1.block_0",
+            {
+                "stem": ["3x3/2, 16", "batch norm, relu6", "48x48x16", "496 params"],
+                "head": ["1x1, 1280", "batch norm, relu6", "global average pool", "fc, 1000, softmax"],
+            },
+        ),
+    ],
+)
+def test_an_imported_stem_and_head_are_one_box_each(model, first, parts, imported):
+    """The stem and head recovered from Keras's graph (no name says them) are one box each at block depth,
+    their layers as rows; the main path runs input, stem, first block (ResNet50's projection shortcut
+    leaving the stem's box), straight, no caption crossed."""
+    import pydot
+
+    summary = archviz.analyze(imported[model])
+    (graph,) = pydot.graph_from_dot_data(dot_source(summary, DiagramOptions()))
+    nodes = [n for sub in [graph, *graph.get_subgraphs()] for n in sub.get_nodes()]
+    labels = {n.get_name().strip('"'): n.get("label") or "" for n in nodes}
+    for part, rows in parts.items():
+        shown = re.findall(r"<FONT [^>]*>([^<]*)</FONT>", labels[part])
+        assert shown[: len(rows)] == rows, shown
+    edges = {(e.get_source().strip('"'), e.get_destination().strip('"')) for e in graph.get_edges()}
+    assert {(summary.records[0].name, "stem"), ("stem", first)} <= edges
+    assert ("stem", dot_id(f"{first}+add")) in edges or model != "keras ResNet50"
+    drawn = layout(imported[model], DiagramOptions())
+    assert spine_offsets(drawn, "TB") < 3 and crossings(drawn) == []

@@ -150,6 +150,37 @@ def test_arbitrary_names_in_diagrams(model, groups, layers):
             check_svg(svg, nodes=len(summary.rows(1)), edges=len(re.findall(rb'class="edge"', svg)))
 
 
+def part_graph(part: str, layers: list[str], clash: bool = False) -> Graph:
+    """A part of two layers named ``part`` (a stem: drawn as one box at block depth), then a residual
+    block; with ``clash``, a layer of the part's own name first."""
+    graph = Graph(part)
+    x = graph.add("in", "input", shape=(8, 8, 3))
+    if clash:
+        x = graph.add(part, "activation", x, fn="relu")
+    x = graph.add(f"{part}.{layers[0]}", "conv2d", x, filters=3, kernel=(3, 3), padding="same", use_bias=False)
+    x = graph.add(f"{part}.{layers[1]}", "activation", x, fn="relu")
+    body = graph.add("stage.block.conv", "conv2d", x, filters=3, kernel=(3, 3), padding="same", use_bias=False)
+    graph.add("stage.block.add", "add", (body, x))
+    return graph
+
+
+plain = names.filter(lambda name: name and "." not in name and name not in ("in", "stage"))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(part=plain, layers=st.lists(plain, min_size=2, max_size=2, unique=True), clash=st.booleans())
+def test_arbitrary_part_names_at_block_depth(part, layers, clash):
+    """A part's box at block depth: its name escaped as any node's, its layers as rows, its edges right
+    (input, part, block); where a layer has the part's name, the part is not folded (no node twice)."""
+    summary = analyze_graph(part_graph(part, layers, clash))
+    options = DiagramOptions(depth="blocks", legend=False)
+    (parsed,) = pydot.graph_from_dot_data(dot_source(summary, options))
+    assert parsed is not None
+    svg = render(summary, "svg", options)
+    check_svg(svg, nodes=3 + 2 * clash, edges=2 + 2 * clash)
+    assert ("3x3, 3, relu" in svg.decode("utf-8")) != clash  # the part's rows, one box
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(model=names, groups=st.lists(names, min_size=1, max_size=2), layers=st.lists(names, min_size=2, max_size=2))
 def test_arbitrary_names_in_reports(model, groups, layers):

@@ -19,7 +19,7 @@ from typing import Any
 
 from archviz.core.summary import Summary, resolve_depth
 from archviz.errors import RuntimeFailure, UsageError
-from archviz.render.diagram_grouped import draw_grouped
+from archviz.render.diagram_grouped import draw_grouped, grouped_rows
 from archviz.render.diagram_layers import draw_layers
 from archviz.render.diagram_style import (
     FAMILY_STYLE,
@@ -95,7 +95,7 @@ class _Builder:
     def node_total(self) -> int:
         if self.level >= self.summary.max_depth > 1:
             return len(set(fold_layer_runs(self.summary, self.options.collapse)[0].values()))
-        rows = self.summary.rows(self.level)
+        rows = grouped_rows(self.summary, self.level)
         return len(collapse_runs(rows)) if self.options.collapse else len(rows)
 
     def node(self, graph: Any, name: str, label: str, family: str, tooltip: str, *, spine: bool = False) -> None:

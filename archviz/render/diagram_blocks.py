@@ -13,7 +13,7 @@ from archviz.core.summary import LayerRecord
 from archviz.render.diagram_views import Shortcut, shortcut_of
 
 #: The ops drawn as a row of a block's inside, and the word each is written with ("" for a plain conv).
-_CONVS = {
+CONVS = {
     "conv1d": "",
     "conv2d": "",
     "conv3d": "",
@@ -49,7 +49,7 @@ def conv_row(record: LayerRecord, channels_in: int) -> str:
     strides = attrs.get("strides", 1)
     stride = strides if isinstance(strides, int) else max(strides, default=1)
     width = record.output_shape[-1] if record.output_shape else 0
-    word = _CONVS[record.op]
+    word = CONVS[record.op]
     text = kernel + (f"/{stride}" if stride != 1 else "") + (f" {word}" if word else "") + f", {width}"
     groups = int(attrs.get("groups", 1))
     if groups > 1 and width:
@@ -83,11 +83,11 @@ def inside_of(records: list[LayerRecord], by_name: dict[str, LayerRecord]) -> In
     body = names
     if adds:
         branches = [_branch(source, by_name, names) for source in adds[-1].inputs]
-        counts = [sum(by_name[n].op in _CONVS for n in branch) for branch in branches]
+        counts = [sum(by_name[n].op in CONVS for n in branch) for branch in branches]
         main = counts.index(max(counts))
         others: set[str] = set().union(*(b for i, b in enumerate(branches) if i != main))
         body = branches[main] - others
-    convs = sorted((by_name[n] for n in body if by_name[n].op in _CONVS), key=lambda r: order[r.name])
+    convs = sorted((by_name[n] for n in body if by_name[n].op in CONVS), key=lambda r: order[r.name])
     rows = []
     for record in convs:
         source = by_name.get(record.inputs[0]) if record.inputs else None
@@ -120,7 +120,7 @@ def side_branches(records: list[LayerRecord], by_name: dict[str, LayerRecord]) -
     if not merges:
         return set()
     branches = [_branch(source, by_name, names) for source in merges[-1].inputs]
-    counts = [sum(by_name[n].op in _CONVS for n in branch) for branch in branches]
+    counts = [sum(by_name[n].op in CONVS for n in branch) for branch in branches]
     main = branches[counts.index(max(counts))]
     others: set[str] = set().union(*branches)
     return others - main

@@ -3,8 +3,9 @@
 At block depth a residual block is drawn as the paper draws it: its body (a box listing its convs
 as the rows of Table 1) and an add node (⊕); the shortcut leaves the block's input and joins the
 add beside the body, dashed for an identity, bold and labelled for a projection, option A's zero
-padding or a subsample. A stage's caption is a node of its own beside its first block, so no edge
-runs through it. Drawn through the builder of :mod:`archviz.render.diagram`.
+padding or a subsample. A part that is no block (the stem, the head, a post-norm) is one box too,
+its layers as rows (:mod:`archviz.render.diagram_parts`). A stage's caption is a node of its own
+beside its first block, so no edge runs through it. Drawn through the builder of :mod:`archviz.render.diagram`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from archviz.render.diagram_blocks import Inside, inside_of
+from archviz.render.diagram_parts import part_rows, parts_of
 from archviz.render.diagram_style import FAMILY_STYLE, GROUP, SPINE_WEIGHT
 from archviz.render.diagram_views import (
     block_records,
@@ -32,9 +34,12 @@ _NOT_BLOCKS = frozenset({"input", "stem", "post", "post-activation", "head", "st
 def draw_grouped(builder: Any) -> None:
     """One node per row of ``builder.level`` (runs of identical blocks folded with ``collapse``)."""
     summary, options, level = builder.summary, builder.options, builder.level
-    rows = summary.rows(level)
+    parts = parts_of(summary) if level == 2 else set()
+    rows = grouped_rows(summary, level, parts)
     runs = collapse_runs(rows) if options.collapse else [(row, [row]) for row in rows]
     members = block_records(summary, level)
+    for part in parts:
+        members[part] = [record for record in summary.records if record.key(1) == part]
     family_of = {record.name: record.family for record in summary.records}
     by_name = {record.name: record for record in summary.records}
     blocks_in = blocks_per_group(summary)
@@ -56,7 +61,7 @@ def draw_grouped(builder: Any) -> None:
             subtitle += f" ×{len(run)}"
         if kind == "stage" and row.name in blocks_in:
             subtitle += f", {plural(blocks_in[row.name], 'block')}"
-        lines: list[str] = []
+        lines: list[str] = list(part_rows(members[row.name], by_name)) if row.name in parts else []
         if is_block:
             inside = inside_of(members[row.name], by_name)
             first_input = members[row.name][0].inputs
@@ -86,14 +91,34 @@ def draw_grouped(builder: Any) -> None:
     for stage, cluster in clusters.items():
         builder.caption(cluster, stage, stage_caption(summary, stages[stage], blocks_in.get(stage, 0)), firsts[stage])
         builder.dot.subgraph(cluster)
-    _grouped_edges(builder, representative, insides)
+    _grouped_edges(builder, representative, insides, parts)
 
 
-def _grouped_edges(builder: Any, representative: dict[str, str], insides: dict[str, tuple[Inside, int]]) -> None:
+def grouped_rows(summary: Any, level: int, parts: set[str] | None = None) -> list[Any]:
+    """The rows drawn at ``level``: each of ``parts`` (by default, at block depth, every part that is no
+    block: :func:`~archviz.render.diagram_parts.parts_of`) as its one row of depth 1, where its first layer is."""
+    if parts is None:
+        parts = parts_of(summary) if level == 2 else set()
+    whole = {row.name: row for row in summary.rows(1) if row.name in parts}
+    part_of = {record.key(level): record.key(1) for record in summary.records if record.key(1) in parts}
+    rows, done = [], set()
+    for row in summary.rows(level):
+        part = part_of.get(row.name)
+        if part is None:
+            rows.append(row)
+        elif part not in done:
+            done.add(part)
+            rows.append(whole[part])
+    return rows
+
+
+def _grouped_edges(
+    builder: Any, representative: dict[str, str], insides: dict[str, tuple[Inside, int]], parts: set[str]
+) -> None:
     """The main path between nodes (out of a block's add, into its body), then each residual block's
     body into its add and its shortcut from the block's input to its add."""
     summary, level = builder.summary, builder.level
-    group_of = {record.name: record.key(level) for record in summary.records}
+    group_of = {r.name: r.key(1) if r.key(1) in parts else r.key(level) for r in summary.records}
     seen: dict[tuple[str, str], None] = {}  # in order
     for record in summary.records:
         for source in record.inputs:

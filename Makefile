@@ -82,7 +82,7 @@ demo: setup
 	@echo "outputs in $(OUT)/: open $(OUT)/resnet50.html in a browser"
 
 # The test command: lint, format, types, then the suite (doctests in the package's docstrings included).
-LINTED := archviz tests benchmarks examples
+LINTED := archviz tests benchmarks examples scripts
 test: setup-test
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)

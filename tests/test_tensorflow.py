@@ -537,5 +537,9 @@ def test_compare_mixes_presets_specs_and_keras_files(run_cli, files):
     )
     assert code == 0, err
     records = json.loads(out)
-    assert [r["name"] for r in records] == ["resnet20", "resnet20", "seed004-mini-resnet"]
+    assert [r["name"] for r in records] == [
+        "resnet20",
+        "resnet20.keras",
+        "seed004-mini-resnet",
+    ]  # two models of one name: told apart by their files
     assert records[0]["params"] == records[1]["params"] and records[0]["macs"] == records[1]["macs"]

@@ -255,6 +255,23 @@ def _max_batch(summary: Summary) -> bool:
 
 
 _TRAINING = frozenset({View.LINE, View.COMPARE, View.CARD})
+
+
+def _training_metric(key: str, title: str, unit: Unit, total: Callable[[Summary], Any], **settings: Any) -> Metric:
+    """A training step's metric: on the total lines (under :data:`TRAINING_SECTION`), the cards and
+    ``compare``, where a step was counted; complete only where the step is."""
+    defaults: dict[str, Any] = {
+        "name": title,
+        "sized": True,
+        "complete": lambda s: s.training is not None and s.training.complete,
+        "condition": lambda s: s.training.condition(),
+        "applies": _training,
+        "section": TRAINING_SECTION,
+    }
+    settings = defaults | settings
+    return Metric(key, title, settings.pop("name"), unit, total, _TRAINING, **settings)
+
+
 _NO_CHART = _EVERYWHERE - {View.CHART, View.DIAGRAM}
 
 #: Every metric, in the order columns and totals list them.
@@ -352,61 +369,28 @@ METRICS: tuple[Metric, ...] = (
         words="input pixels reach one feature of the last spatial layer",
     ),
     # a training step's (summary.training, where one was asked for: archviz.core.training)
-    Metric(
-        "training_macs",
-        "Training MACs",
-        "Training MACs",
-        Unit.COUNT,
-        lambda s: s.training.macs,
-        _TRAINING,
-        sized=True,
-        complete=lambda s: s.training is not None and s.training.complete,
-        words="multiply-accumulates",
-        condition=lambda s: s.training.condition(),
-        applies=_training,
-        section=TRAINING_SECTION,
+    _training_metric(
+        "training_macs", "Training MACs", Unit.COUNT, lambda s: s.training.macs, words="multiply-accumulates"
     ),
-    Metric(
-        "training_flops",
-        "Training FLOPs",
-        "Training FLOPs",
-        Unit.COUNT,
-        lambda s: s.training.flops,
-        _TRAINING,
-        sized=True,
-        complete=lambda s: s.training is not None and s.training.complete,
-        words="floating-point operations",
-        condition=lambda s: s.training.condition(),
-        applies=_training,
-        section=TRAINING_SECTION,
+    _training_metric(
+        "training_flops", "Training FLOPs", Unit.COUNT, lambda s: s.training.flops, words="floating-point operations"
     ),
-    Metric(
+    _training_metric(
         "training_memory",
-        "Training memory",
         "Training memory",
         Unit.BYTES,
         lambda s: s.training.memory.total,
-        _TRAINING,
-        sized=True,
-        complete=lambda s: s.training is not None and s.training.complete,
-        condition=lambda s: s.training.condition(),
         breakdown=lambda s: s.training.memory.parts(),
-        applies=_training,
-        section=TRAINING_SECTION,
     ),
-    Metric(
+    _training_metric(
         "max_batch",
         "Max batch",
-        "Largest batch",
         Unit.COUNT,
         lambda s: s.training.max_batch,
-        _TRAINING,
-        sized=True,
-        complete=lambda s: s.training is not None and s.training.complete,
+        name="Largest batch",
         words="samples",
         condition=lambda s: f"training within {human_bytes(s.training.max_memory)}",
         applies=_max_batch,
-        section=TRAINING_SECTION,
         upper=True,
     ),
 )

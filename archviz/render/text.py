@@ -45,13 +45,17 @@ def totals_sections(summary: Summary) -> list[tuple[str, list[tuple[str, str]]]]
     return list(sections.items())
 
 
+def _some(names: Sequence[str]) -> str:
+    """The first three of ``names``, and ``...`` for the rest."""
+    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+
+
 def training_note(summary: Summary) -> list[str]:
     """One line naming the layers a training step's totals leave out (none where it counted them all)."""
     names = summary.training.uncounted if summary.training is not None else ()
     if not names:
         return []
-    listed = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-    return [visible(f"Not counted in training: {len(names)} layer(s) with no training rule ({listed})")]
+    return [visible(f"Not counted in training: {len(names)} layer(s) with no training rule ({_some(names)})")]
 
 
 def _title(summary: Summary) -> str:
@@ -107,13 +111,8 @@ def _warning_lines(summary: Summary) -> list[str]:
     lines = []
     for op, names in summary.uncounted.items():
         reason = summary.reasons.get(op, f"no rule for {op}")
-        lines.append(
-            visible(
-                f"Not counted: {len(names)} layer(s) of type {op} ({', '.join(names[:3])}"
-                + (", ..." if len(names) > 3 else "")
-                + f"): {reason}; params come from the model"
-            )
-        )
+        listed = f"{len(names)} layer(s) of type {op} ({_some(names)})"
+        lines.append(visible(f"Not counted: {listed}: {reason}; params come from the model"))
     return lines
 
 
@@ -121,12 +120,9 @@ def field_note_lines(summary: Summary) -> list[str]:
     """The receptive field's notes (:meth:`Summary.field_lines`) and the layers after which it is unknown."""
     lines = [visible(line) for line in summary.field_lines()]
     for op, names in summary.field_unknown.items():
+        reason = summary.field_reasons.get(op, "no receptive-field rule for it")
         lines.append(
-            visible(
-                f"Receptive field unknown after {len(names)} layer(s) of type {op} ({', '.join(names[:3])}"
-                + (", ..." if len(names) > 3 else "")
-                + f"): {summary.field_reasons.get(op, 'no receptive-field rule for it')}"
-            )
+            visible(f"Receptive field unknown after {len(names)} layer(s) of type {op} ({_some(names)}): {reason}")
         )
     return lines
 
